@@ -1,0 +1,619 @@
+/**
+ * The Payment aggregate: an immutable value, changed only by applying its events.
+ *
+ * Every command here is a pure function `(payment, input, now) → Either<Decision, Error>`; a
+ * {@link Decision} is the events produced and the payment after applying them with
+ * {@link evolve}. Because the snapshot is always built by folding events, the payment as stored
+ * equals {@link fold} of its events by construction. `version` is the sequence number of the
+ * last event applied.
+ *
+ * @since 0.1.0
+ */
+import { Array as Arr, DateTime, Either, Option, Schema } from "effect"
+import { Customer } from "./Customer.js"
+import { Metadata } from "./Metadata.js"
+import * as Money from "./Money.js"
+import {
+  CaptureExceedsAuthorized,
+  InvalidTransition,
+  RefundExceedsCaptured,
+  RefundLimitReached
+} from "./PaymentError.js"
+import * as Event from "./PaymentEvent.js"
+import { CardToken } from "./PaymentMethod.js"
+import * as State from "./PaymentState.js"
+
+/**
+ * One try at a gateway. Its `idempotencyKey` is sent with every money-moving call of the
+ * attempt and never changes, so resending after a crash cannot charge twice.
+ *
+ * @since 0.1.0
+ */
+export class Attempt extends Schema.Class<Attempt>("Attempt")({
+  id: Schema.String,
+  number: Schema.Int,
+  gateway: Schema.String,
+  idempotencyKey: Schema.String,
+  status: Schema.Literal("pending", "unknown", "authorized", "succeeded", "failed"),
+  retries: Schema.Int,
+  gatewayTransactionId: Schema.optional(Schema.String),
+  failureReason: Schema.optional(Schema.String),
+  startedAt: Schema.DateTimeUtc
+}) {}
+
+/**
+ * Refund states: PENDING until the gateway answers, then SUCCEEDED or FAILED; MANUAL_REVIEW when a
+ * person must decide.
+ *
+ * @since 0.1.0
+ */
+export const RefundState = Schema.Literal("PENDING", "SUCCEEDED", "FAILED", "MANUAL_REVIEW")
+
+/**
+ * A refund of part or all of the captured amount, with its own idempotency key.
+ *
+ * @since 0.1.0
+ */
+export class Refund extends Schema.Class<Refund>("Refund")({
+  id: Schema.String,
+  paymentId: Schema.String,
+  amount: Money.Money,
+  state: RefundState,
+  idempotencyKey: Schema.String,
+  gatewayIdempotencyKey: Schema.String,
+  reason: Schema.optional(Schema.String),
+  gatewayRefundId: Schema.optional(Schema.String),
+  failureReason: Schema.optional(Schema.String),
+  createdAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc
+}) {}
+
+/**
+ * The most refunds one payment may have; keeps every aggregate bounded.
+ *
+ * @since 0.1.0
+ */
+export const MAX_REFUNDS = 100
+
+/**
+ * A payment.
+ *
+ * @since 0.1.0
+ */
+export class Payment extends Schema.Class<Payment>("Payment")({
+  id: Schema.String,
+  tenantId: Schema.String,
+  idempotencyKey: Schema.String,
+  requestFingerprint: Schema.String,
+  amount: Money.Money,
+  authorizedAmount: Money.Money,
+  capturedAmount: Money.Money,
+  refundedAmount: Money.Money,
+  state: State.PaymentState,
+  captureMethod: Event.CaptureMethod,
+  paymentMethod: CardToken,
+  customer: Customer,
+  metadata: Metadata,
+  description: Schema.optional(Schema.String),
+  gatewayPreference: Schema.optional(Schema.String),
+  gateway: Schema.optional(Schema.String),
+  gatewayTransactionId: Schema.optional(Schema.String),
+  attempts: Schema.Array(Attempt),
+  refunds: Schema.Array(Refund),
+  failureReason: Schema.optional(Schema.String),
+  declineCode: Schema.optional(Schema.String),
+  requiresReconciliation: Schema.Boolean,
+  version: Schema.Int,
+  createdAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc
+}) {
+  /** The attempt in progress or last made, if any. */
+  get currentAttempt(): Attempt | undefined {
+    return this.attempts[this.attempts.length - 1]
+  }
+  /** Captured minus refunded and pending refunds: what a new refund may still take. */
+  get refundable(): Money.Money {
+    const reserved = this.refunds.reduce(
+      (sum, r) => (r.state === "PENDING" || r.state === "SUCCEEDED" || r.state === "MANUAL_REVIEW" ? sum + r.amount.minor : sum),
+      0n
+    )
+    return Money.fromMinor(this.amount.currency, this.capturedAmount.minor - reserved)
+  }
+}
+
+/**
+ * The result of a command: the events it produced and the payment after them.
+ *
+ * @since 0.1.0
+ */
+export interface Decision {
+  readonly payment: Payment
+  readonly events: ReadonlyArray<Event.PaymentEvent>
+}
+
+const update = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment =>
+  new Payment({ ...payment, ...fields, version: event.seq, updatedAt: event.occurredAt }, true)
+
+const updateAttempt = (payment: Payment, attemptId: string, fields: Partial<Attempt>): ReadonlyArray<Attempt> =>
+  payment.attempts.map((a) => (a.id === attemptId ? new Attempt({ ...a, ...fields }, true) : a))
+
+const updateRefund = (
+  payment: Payment,
+  refundId: string,
+  at: DateTime.Utc,
+  fields: Partial<Refund>
+): ReadonlyArray<Refund> =>
+  payment.refunds.map((r) => (r.id === refundId ? new Refund({ ...r, ...fields, updatedAt: at }, true) : r))
+
+/**
+ * Applies one event to a payment. Pure and total: it trusts that the event was produced by a
+ * command of this module (events are facts; validation happened when they were decided).
+ *
+ * @since 0.1.0
+ */
+export const evolve = (payment: Payment | undefined, event: Event.PaymentEvent): Payment => {
+  if (event._tag === "PaymentInitiated") {
+    const zero = Money.zero(event.amount.currency)
+    return new Payment(
+      {
+        id: event.paymentId,
+        tenantId: event.tenantId,
+        idempotencyKey: event.idempotencyKey,
+        requestFingerprint: event.requestFingerprint,
+        amount: event.amount,
+        authorizedAmount: zero,
+        capturedAmount: zero,
+        refundedAmount: zero,
+        state: "INITIATED",
+        captureMethod: event.captureMethod,
+        paymentMethod: event.paymentMethod,
+        customer: event.customer,
+        metadata: event.metadata,
+        ...(event.description === undefined ? {} : { description: event.description }),
+        ...(event.gatewayPreference === undefined ? {} : { gatewayPreference: event.gatewayPreference }),
+        attempts: [],
+        refunds: [],
+        requiresReconciliation: false,
+        version: event.seq,
+        createdAt: event.occurredAt,
+        updatedAt: event.occurredAt
+      },
+      true
+    )
+  }
+  if (payment === undefined) {
+    // Unreachable for a well-formed stream; an event stream must start with PaymentInitiated.
+    throw new Error(`event ${event.eventId} applied before PaymentInitiated`)
+  }
+  switch (event._tag) {
+    case "PaymentAuthenticated":
+      return update(payment, event, { state: "AUTHENTICATED", gateway: event.gateway })
+    case "PaymentProcessing":
+      return update(payment, event, {
+        state: "PROCESSING",
+        gateway: event.gateway,
+        attempts: [
+          ...payment.attempts,
+          new Attempt(
+            {
+              id: event.attemptId,
+              number: event.attemptNumber,
+              gateway: event.gateway,
+              idempotencyKey: event.gatewayIdempotencyKey,
+              status: "pending",
+              retries: 0,
+              startedAt: event.occurredAt
+            },
+            true
+          )
+        ]
+      })
+    case "PaymentRetryAttempted":
+      return update(payment, event, {
+        attempts: updateAttempt(payment, event.attemptId, { retries: event.retry })
+      })
+    case "PaymentOutcomeUnknown":
+      return update(payment, event, {
+        requiresReconciliation: true,
+        attempts: updateAttempt(payment, event.attemptId, { status: "unknown", failureReason: event.reason })
+      })
+    case "PaymentReconciled":
+      return update(payment, event, {
+        requiresReconciliation: false,
+        attempts: event.gatewayStatus === "not_found"
+          ? updateAttempt(payment, event.attemptId, { status: "pending" })
+          : payment.attempts
+      })
+    case "PaymentAuthorized":
+      return update(payment, event, {
+        state: "AUTHORIZED",
+        authorizedAmount: event.amount,
+        gatewayTransactionId: event.gatewayTransactionId,
+        requiresReconciliation: false,
+        attempts: updateAttempt(payment, event.attemptId, {
+          status: "authorized",
+          gatewayTransactionId: event.gatewayTransactionId
+        })
+      })
+    case "PaymentSucceeded": {
+      const captureOfAuthorization = payment.state === "AUTHORIZED"
+      return update(payment, event, {
+        state: "SUCCESS",
+        authorizedAmount: captureOfAuthorization ? payment.authorizedAmount : event.captured,
+        capturedAmount: event.captured,
+        gatewayTransactionId: event.gatewayTransactionId,
+        requiresReconciliation: false,
+        attempts: updateAttempt(payment, event.attemptId, {
+          status: "succeeded",
+          gatewayTransactionId: event.gatewayTransactionId
+        })
+      })
+    }
+    case "PaymentFailed": {
+      const { declineCode, attemptId } = event
+      return update(payment, event, {
+        state: "FAILURE",
+        failureReason: event.reason,
+        requiresReconciliation: false,
+        ...(declineCode === undefined ? {} : { declineCode }),
+        attempts: attemptId === undefined
+          ? payment.attempts
+          : updateAttempt(payment, attemptId, { status: "failed", failureReason: event.reason })
+      })
+    }
+    case "PaymentCancelled":
+      return update(payment, event, { state: "CANCELLED", failureReason: event.reason })
+    case "RefundRequested":
+      return update(payment, event, {
+        refunds: [
+          ...payment.refunds,
+          new Refund(
+            {
+              id: event.refundId,
+              paymentId: payment.id,
+              amount: event.amount,
+              state: "PENDING",
+              idempotencyKey: event.idempotencyKey,
+              gatewayIdempotencyKey: event.gatewayIdempotencyKey,
+              ...(event.reason === undefined ? {} : { reason: event.reason }),
+              createdAt: event.occurredAt,
+              updatedAt: event.occurredAt
+            },
+            true
+          )
+        ]
+      })
+    case "RefundSucceeded": {
+      const refund = payment.refunds.find((r) => r.id === event.refundId)
+      const amount = refund?.amount.minor ?? 0n
+      return update(payment, event, {
+        refundedAmount: Money.fromMinor(payment.amount.currency, payment.refundedAmount.minor + amount),
+        refunds: updateRefund(payment, event.refundId, event.occurredAt, {
+          state: "SUCCEEDED",
+          gatewayRefundId: event.gatewayRefundId
+        })
+      })
+    }
+    case "RefundFailed":
+      return update(payment, event, {
+        refunds: updateRefund(payment, event.refundId, event.occurredAt, {
+          state: "FAILED",
+          failureReason: event.reason
+        })
+      })
+    case "ManualReviewRequired":
+      return update(payment, event, {
+        refunds: event.refundId === undefined
+          ? payment.refunds
+          : updateRefund(payment, event.refundId, event.occurredAt, { state: "MANUAL_REVIEW", failureReason: event.reason })
+      })
+  }
+}
+
+/**
+ * Rebuilds a payment from its events, in sequence order. `None` for an empty stream.
+ *
+ * @since 0.1.0
+ */
+export const fold = (events: Iterable<Event.PaymentEvent>): Option.Option<Payment> => {
+  let payment: Payment | undefined
+  for (const event of events) payment = evolve(payment, event)
+  return Option.fromNullable(payment)
+}
+
+type Draft<E> = E extends Event.PaymentEvent ? (base: Event.EventBase) => E : never
+
+const decide = (payment: Payment | undefined, paymentId: string, tenantId: string, now: DateTime.Utc, drafts: ReadonlyArray<Draft<Event.PaymentEvent>>): Decision => {
+  let current = payment
+  const events: Array<Event.PaymentEvent> = []
+  for (const draft of drafts) {
+    const seq = (current?.version ?? 0) + 1
+    const event = draft({ eventId: Event.eventId(paymentId, seq), paymentId, tenantId, seq, occurredAt: now })
+    current = evolve(current, event)
+    events.push(event)
+  }
+  if (current === undefined) throw new Error("decide without events")
+  return { payment: current, events }
+}
+
+const emit = (payment: Payment, now: DateTime.Utc, ...drafts: ReadonlyArray<Draft<Event.PaymentEvent>>): Decision =>
+  decide(payment, payment.id, payment.tenantId, now, drafts)
+
+const guard = (payment: Payment, to: State.PaymentState): Either.Either<void, InvalidTransition> =>
+  State.canTransition(payment.state, to)
+    ? Either.void
+    : Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to }))
+
+/**
+ * What creating a payment needs.
+ *
+ * @since 0.1.0
+ */
+export interface InitiateInput {
+  readonly id: string
+  readonly tenantId: string
+  readonly idempotencyKey: string
+  readonly requestFingerprint: string
+  readonly amount: Money.Money
+  readonly captureMethod: Event.CaptureMethod
+  readonly paymentMethod: CardToken
+  readonly customer: Customer
+  readonly metadata: Metadata
+  readonly description?: string | undefined
+  readonly gatewayPreference?: string | undefined
+}
+
+/**
+ * Creates a payment in INITIATED.
+ *
+ * @since 0.1.0
+ */
+export const initiate = (input: InitiateInput, now: DateTime.Utc): Decision =>
+  decide(undefined, input.id, input.tenantId, now, [
+    (base) =>
+      new Event.PaymentInitiated(
+        {
+          ...base,
+          idempotencyKey: input.idempotencyKey,
+          requestFingerprint: input.requestFingerprint,
+          amount: input.amount,
+          captureMethod: input.captureMethod,
+          paymentMethod: input.paymentMethod,
+          customer: input.customer,
+          metadata: input.metadata,
+          ...(input.description === undefined ? {} : { description: input.description }),
+          ...(input.gatewayPreference === undefined ? {} : { gatewayPreference: input.gatewayPreference })
+        },
+        true
+      )
+  ])
+
+/**
+ * INITIATED → AUTHENTICATED.
+ *
+ * @since 0.1.0
+ */
+export const authenticate = (payment: Payment, gateway: string, now: DateTime.Utc) =>
+  Either.map(guard(payment, "AUTHENTICATED"), () =>
+    emit(payment, now, (base) => new Event.PaymentAuthenticated({ ...base, gateway }, true)))
+
+/**
+ * AUTHENTICATED → PROCESSING with a new attempt, committed before any money-moving call.
+ *
+ * @since 0.1.0
+ */
+export const startAttempt = (
+  payment: Payment,
+  attempt: { readonly id: string; readonly gateway: string; readonly idempotencyKey: string },
+  now: DateTime.Utc
+) =>
+  Either.map(guard(payment, "PROCESSING"), () =>
+    emit(payment, now, (base) =>
+      new Event.PaymentProcessing({
+        ...base,
+        attemptId: attempt.id,
+        attemptNumber: payment.attempts.length + 1,
+        gateway: attempt.gateway,
+        gatewayIdempotencyKey: attempt.idempotencyKey
+      }, true)))
+
+const inProcessing = (payment: Payment, to: State.PaymentState): Either.Either<Attempt, InvalidTransition> => {
+  const attempt = payment.currentAttempt
+  return payment.state === "PROCESSING" && attempt !== undefined
+    ? Either.right(attempt)
+    : Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to }))
+}
+
+/**
+ * Records a transient failure of the current attempt that will be retried with the same key.
+ *
+ * @since 0.1.0
+ */
+export const recordRetry = (payment: Payment, reason: string, now: DateTime.Utc) =>
+  Either.map(inProcessing(payment, "PROCESSING"), (attempt) =>
+    emit(payment, now, (base) =>
+      new Event.PaymentRetryAttempted({ ...base, attemptId: attempt.id, retry: attempt.retries + 1, reason }, true)))
+
+/**
+ * Marks the current attempt's outcome unknown. The payment stays PROCESSING.
+ *
+ * @since 0.1.0
+ */
+export const outcomeUnknown = (payment: Payment, reason: string, now: DateTime.Utc) =>
+  Either.map(inProcessing(payment, "PROCESSING"), (attempt) =>
+    emit(payment, now, (base) => new Event.PaymentOutcomeUnknown({ ...base, attemptId: attempt.id, reason }, true)))
+
+/**
+ * Records what the gateway's status said about the current attempt.
+ *
+ * @since 0.1.0
+ */
+export const reconciled = (
+  payment: Payment,
+  gatewayStatus: Event.PaymentReconciled["gatewayStatus"],
+  now: DateTime.Utc
+) =>
+  Either.map(inProcessing(payment, "PROCESSING"), (attempt) =>
+    emit(payment, now, (base) => new Event.PaymentReconciled({ ...base, attemptId: attempt.id, gatewayStatus }, true)))
+
+/**
+ * PROCESSING → SUCCESS: the full amount was charged.
+ *
+ * @since 0.1.0
+ */
+export const succeed = (payment: Payment, gatewayTransactionId: string, now: DateTime.Utc) =>
+  Either.flatMap(inProcessing(payment, "SUCCESS"), (attempt) =>
+    Either.map(guard(payment, "SUCCESS"), () =>
+      emit(payment, now, (base) =>
+        new Event.PaymentSucceeded({
+          ...base,
+          attemptId: attempt.id,
+          gatewayTransactionId,
+          captured: payment.amount
+        }, true))))
+
+/**
+ * PROCESSING → AUTHORIZED: the amount is held for a later capture.
+ *
+ * @since 0.1.0
+ */
+export const authorize = (payment: Payment, gatewayTransactionId: string, now: DateTime.Utc) =>
+  Either.flatMap(inProcessing(payment, "AUTHORIZED"), (attempt) =>
+    Either.map(guard(payment, "AUTHORIZED"), () =>
+      emit(payment, now, (base) =>
+        new Event.PaymentAuthorized({
+          ...base,
+          attemptId: attempt.id,
+          gatewayTransactionId,
+          amount: payment.amount
+        }, true))))
+
+/**
+ * → FAILURE, from INITIATED, AUTHENTICATED or PROCESSING (the current attempt fails with it).
+ *
+ * @since 0.1.0
+ */
+export const fail = (payment: Payment, reason: string, declineCode: string | undefined, now: DateTime.Utc) =>
+  Either.map(guard(payment, "FAILURE"), () =>
+    emit(payment, now, (base) => {
+      const attemptId = payment.state === "PROCESSING" ? payment.currentAttempt?.id : undefined
+      return new Event.PaymentFailed({
+        ...base,
+        reason,
+        ...(attemptId === undefined ? {} : { attemptId }),
+        ...(declineCode === undefined ? {} : { declineCode })
+      }, true)
+    }))
+
+/**
+ * Validates a capture: AUTHORIZED, positive, same currency, at most the authorized amount.
+ *
+ * @since 0.1.0
+ */
+export const checkCapture = (
+  payment: Payment,
+  amount: Money.Money
+): Either.Either<Money.Money, InvalidTransition | CaptureExceedsAuthorized> => {
+  if (payment.state !== "AUTHORIZED") {
+    return Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: "SUCCESS" }))
+  }
+  if (
+    amount.currency !== payment.amount.currency || amount.minor <= 0n ||
+    amount.minor > payment.authorizedAmount.minor
+  ) {
+    return Either.left(
+      new CaptureExceedsAuthorized({ paymentId: payment.id, requested: amount, authorized: payment.authorizedAmount })
+    )
+  }
+  return Either.right(amount)
+}
+
+/**
+ * AUTHORIZED → SUCCESS with `amount` captured (full or partial; the rest of the hold is released).
+ *
+ * @since 0.1.0
+ */
+export const capture = (payment: Payment, amount: Money.Money, now: DateTime.Utc) =>
+  Either.map(checkCapture(payment, amount), (captured) =>
+    emit(payment, now, (base) =>
+      new Event.PaymentSucceeded({
+        ...base,
+        attemptId: payment.currentAttempt?.id ?? "",
+        gatewayTransactionId: payment.gatewayTransactionId ?? "",
+        captured
+      }, true)))
+
+/**
+ * → CANCELLED: from INITIATED or AUTHENTICATED (nothing to void) or AUTHORIZED (after the void).
+ *
+ * @since 0.1.0
+ */
+export const cancel = (payment: Payment, reason: string, now: DateTime.Utc) =>
+  Either.map(guard(payment, "CANCELLED"), () =>
+    emit(payment, now, (base) =>
+      new Event.PaymentCancelled({ ...base, reason, voided: payment.state === "AUTHORIZED" }, true)))
+
+/**
+ * Validates and reserves a refund: SUCCESS, positive, same currency, within the refundable
+ * amount (captured minus succeeded and pending refunds), under {@link MAX_REFUNDS}.
+ *
+ * @since 0.1.0
+ */
+export const requestRefund = (
+  payment: Payment,
+  refund: {
+    readonly id: string
+    readonly amount: Money.Money
+    readonly idempotencyKey: string
+    readonly gatewayIdempotencyKey: string
+    readonly reason?: string | undefined
+  },
+  now: DateTime.Utc
+): Either.Either<Decision, InvalidTransition | RefundExceedsCaptured | RefundLimitReached> => {
+  if (payment.state !== "SUCCESS") {
+    return Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: "SUCCESS" }))
+  }
+  if (payment.refunds.length >= MAX_REFUNDS) {
+    return Either.left(new RefundLimitReached({ paymentId: payment.id, limit: MAX_REFUNDS }))
+  }
+  const refundable = payment.refundable
+  if (
+    refund.amount.currency !== payment.amount.currency || refund.amount.minor <= 0n ||
+    refund.amount.minor > refundable.minor
+  ) {
+    return Either.left(new RefundExceedsCaptured({ paymentId: payment.id, requested: refund.amount, refundable }))
+  }
+  return Either.right(emit(payment, now, (base) =>
+    new Event.RefundRequested({
+      ...base,
+      refundId: refund.id,
+      amount: refund.amount,
+      idempotencyKey: refund.idempotencyKey,
+      gatewayIdempotencyKey: refund.gatewayIdempotencyKey,
+      ...(refund.reason === undefined ? {} : { reason: refund.reason })
+    }, true)))
+}
+
+/**
+ * Finds a refund by its idempotency key.
+ *
+ * @since 0.1.0
+ */
+export const findRefundByKey = (payment: Payment, idempotencyKey: string): Option.Option<Refund> =>
+  Arr.findFirst(payment.refunds, (r) => r.idempotencyKey === idempotencyKey)
+
+/**
+ * PENDING → SUCCEEDED for a refund.
+ *
+ * @since 0.1.0
+ */
+export const refundSucceeded = (payment: Payment, refundId: string, gatewayRefundId: string, now: DateTime.Utc) =>
+  emit(payment, now, (base) => new Event.RefundSucceeded({ ...base, refundId, gatewayRefundId }, true))
+
+/**
+ * PENDING → FAILED for a refund; its reservation is released.
+ *
+ * @since 0.1.0
+ */
+export const refundFailed = (payment: Payment, refundId: string, reason: string, now: DateTime.Utc) =>
+  emit(payment, now, (base) => new Event.RefundFailed({ ...base, refundId, reason }, true))

@@ -1,0 +1,124 @@
+/**
+ * Typed errors of the payment domain. Each is named for what happened and carries what a caller
+ * needs to act on it.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Money } from "./Money.js"
+import { PaymentState } from "./PaymentState.js"
+
+/**
+ * No payment with this id exists (for this tenant).
+ *
+ * @since 0.1.0
+ */
+export class PaymentNotFound extends Schema.TaggedError<PaymentNotFound>()("PaymentNotFound", {
+  paymentId: Schema.String
+}) {
+  override get message(): string {
+    return `payment ${this.paymentId} not found`
+  }
+}
+
+/**
+ * The operation would move the payment along a transition the state machine does not allow,
+ * e.g. processing a payment that already succeeded.
+ *
+ * @since 0.1.0
+ */
+export class InvalidTransition extends Schema.TaggedError<InvalidTransition>()("InvalidTransition", {
+  paymentId: Schema.String,
+  from: PaymentState,
+  to: PaymentState
+}) {
+  override get message(): string {
+    return `payment ${this.paymentId} cannot move from ${this.from} to ${this.to}`
+  }
+}
+
+/**
+ * The idempotency key was used before with a different request. Nothing was created.
+ *
+ * @since 0.1.0
+ */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
+  tenantId: Schema.String,
+  idempotencyKey: Schema.String,
+  existingId: Schema.String
+}) {
+  override get message(): string {
+    return `idempotency key ${JSON.stringify(this.idempotencyKey)} was already used with a different request (${this.existingId})`
+  }
+}
+
+/**
+ * An optimistic-locking check failed: the payment changed since it was read. Nothing was
+ * written; reading again and retrying is safe.
+ *
+ * @since 0.1.0
+ */
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  paymentId: Schema.String,
+  expectedVersion: Schema.Int,
+  actualVersion: Schema.Int
+}) {
+  override get message(): string {
+    return `payment ${this.paymentId} is at version ${this.actualVersion}, expected ${this.expectedVersion}`
+  }
+}
+
+/**
+ * A request failed validation. `path` names the offending field (e.g. `metadata.order id`,
+ * `paymentMethod.number`); card numbers and CVVs are never echoed.
+ *
+ * @since 0.1.0
+ */
+export class ValidationError extends Schema.TaggedError<ValidationError>()("ValidationError", {
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * A capture asked for more than the authorization holds.
+ *
+ * @since 0.1.0
+ */
+export class CaptureExceedsAuthorized extends Schema.TaggedError<CaptureExceedsAuthorized>()(
+  "CaptureExceedsAuthorized",
+  { paymentId: Schema.String, requested: Money, authorized: Money }
+) {
+  override get message(): string {
+    return `payment ${this.paymentId}: capture of ${this.requested} exceeds the authorized ${this.authorized}`
+  }
+}
+
+/**
+ * A refund asked for more than what is still refundable (captured minus refunded and pending
+ * refunds). Nothing was sent to the gateway.
+ *
+ * @since 0.1.0
+ */
+export class RefundExceedsCaptured extends Schema.TaggedError<RefundExceedsCaptured>()("RefundExceedsCaptured", {
+  paymentId: Schema.String,
+  requested: Money,
+  refundable: Money
+}) {
+  override get message(): string {
+    return `payment ${this.paymentId}: refund of ${this.requested} exceeds the refundable ${this.refundable}`
+  }
+}
+
+/**
+ * The payment already has the maximum number of refunds.
+ *
+ * @since 0.1.0
+ */
+export class RefundLimitReached extends Schema.TaggedError<RefundLimitReached>()("RefundLimitReached", {
+  paymentId: Schema.String,
+  limit: Schema.Int
+}) {
+  override get message(): string {
+    return `payment ${this.paymentId} already has ${this.limit} refunds`
+  }
+}

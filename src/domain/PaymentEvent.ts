@@ -1,0 +1,257 @@
+/**
+ * Domain events: the complete, replayable record of every change to a payment.
+ *
+ * Every event carries `eventId` (unique, derived from the payment id and sequence number, so a
+ * consumer can dedupe by it), `paymentId`, `tenantId`, `seq` (1, 2, 3… per payment, no gaps)
+ * and `occurredAt`, plus a Schema-typed payload. Card numbers and CVVs never appear in events:
+ * the payment method is the {@link CardToken}.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Customer } from "./Customer.js"
+import { Metadata } from "./Metadata.js"
+import { Money } from "./Money.js"
+import { CardToken } from "./PaymentMethod.js"
+
+/**
+ * How a payment is captured: `automatic` charges at once, `manual` authorizes and waits for
+ * `capturePayment`.
+ *
+ * @since 0.1.0
+ */
+export const CaptureMethod = Schema.Literal("automatic", "manual")
+
+/**
+ * @since 0.1.0
+ */
+export type CaptureMethod = typeof CaptureMethod.Type
+
+const base = {
+  eventId: Schema.String,
+  paymentId: Schema.String,
+  tenantId: Schema.String,
+  seq: Schema.Int,
+  occurredAt: Schema.DateTimeUtc
+}
+
+/**
+ * The fields every event carries.
+ *
+ * @since 0.1.0
+ */
+export type EventBase = Schema.Struct.Type<typeof base>
+
+/**
+ * A payment was created (seed event). Carries everything needed to rebuild the payment.
+ *
+ * @since 0.1.0
+ */
+export class PaymentInitiated extends Schema.TaggedClass<PaymentInitiated>()("PaymentInitiated", {
+  ...base,
+  idempotencyKey: Schema.String,
+  requestFingerprint: Schema.String,
+  amount: Money,
+  captureMethod: CaptureMethod,
+  paymentMethod: CardToken,
+  customer: Customer,
+  metadata: Metadata,
+  description: Schema.optional(Schema.String),
+  gatewayPreference: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The payment method was authenticated with a gateway (seed event).
+ *
+ * @since 0.1.0
+ */
+export class PaymentAuthenticated extends Schema.TaggedClass<PaymentAuthenticated>()("PaymentAuthenticated", {
+  ...base,
+  gateway: Schema.String
+}) {}
+
+/**
+ * An attempt was committed before any money-moving call (seed event). The attempt's gateway
+ * idempotency key is stable: a restart resends the same key, never a new one.
+ *
+ * @since 0.1.0
+ */
+export class PaymentProcessing extends Schema.TaggedClass<PaymentProcessing>()("PaymentProcessing", {
+  ...base,
+  attemptId: Schema.String,
+  attemptNumber: Schema.Int,
+  gateway: Schema.String,
+  gatewayIdempotencyKey: Schema.String
+}) {}
+
+/**
+ * A gateway call of the current attempt failed transiently and is retried with the same
+ * idempotency key (seed event).
+ *
+ * @since 0.1.0
+ */
+export class PaymentRetryAttempted extends Schema.TaggedClass<PaymentRetryAttempted>()("PaymentRetryAttempted", {
+  ...base,
+  attemptId: Schema.String,
+  retry: Schema.Int,
+  reason: Schema.String
+}) {}
+
+/**
+ * The gateway did not answer a money-moving call in time: the charge may or may not have
+ * happened. The payment stays PROCESSING until the gateway's own status tells.
+ *
+ * @since 0.1.0
+ */
+export class PaymentOutcomeUnknown extends Schema.TaggedClass<PaymentOutcomeUnknown>()("PaymentOutcomeUnknown", {
+  ...base,
+  attemptId: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * The gateway's status was asked for an attempt whose outcome was unknown.
+ *
+ * @since 0.1.0
+ */
+export class PaymentReconciled extends Schema.TaggedClass<PaymentReconciled>()("PaymentReconciled", {
+  ...base,
+  attemptId: Schema.String,
+  gatewayStatus: Schema.Literal("succeeded", "authorized", "failed", "not_found")
+}) {}
+
+/**
+ * The gateway authorized the amount (manual capture); money is held, not yet captured.
+ *
+ * @since 0.1.0
+ */
+export class PaymentAuthorized extends Schema.TaggedClass<PaymentAuthorized>()("PaymentAuthorized", {
+  ...base,
+  attemptId: Schema.String,
+  gatewayTransactionId: Schema.String,
+  amount: Money
+}) {}
+
+/**
+ * The payment succeeded: `captured` was charged (seed event).
+ *
+ * @since 0.1.0
+ */
+export class PaymentSucceeded extends Schema.TaggedClass<PaymentSucceeded>()("PaymentSucceeded", {
+  ...base,
+  attemptId: Schema.String,
+  gatewayTransactionId: Schema.String,
+  captured: Money
+}) {}
+
+/**
+ * The payment failed (seed event): declined, authentication failed or the gateway unavailable.
+ *
+ * @since 0.1.0
+ */
+export class PaymentFailed extends Schema.TaggedClass<PaymentFailed>()("PaymentFailed", {
+  ...base,
+  attemptId: Schema.optional(Schema.String),
+  reason: Schema.String,
+  declineCode: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The payment was cancelled: before processing, or by voiding its authorization.
+ *
+ * @since 0.1.0
+ */
+export class PaymentCancelled extends Schema.TaggedClass<PaymentCancelled>()("PaymentCancelled", {
+  ...base,
+  reason: Schema.String,
+  voided: Schema.Boolean
+}) {}
+
+/**
+ * A refund was reserved against the captured amount before the gateway was asked.
+ *
+ * @since 0.1.0
+ */
+export class RefundRequested extends Schema.TaggedClass<RefundRequested>()("RefundRequested", {
+  ...base,
+  refundId: Schema.String,
+  amount: Money,
+  idempotencyKey: Schema.String,
+  gatewayIdempotencyKey: Schema.String,
+  reason: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The gateway refunded the money.
+ *
+ * @since 0.1.0
+ */
+export class RefundSucceeded extends Schema.TaggedClass<RefundSucceeded>()("RefundSucceeded", {
+  ...base,
+  refundId: Schema.String,
+  gatewayRefundId: Schema.String
+}) {}
+
+/**
+ * The gateway refused the refund; its reservation is released.
+ *
+ * @since 0.1.0
+ */
+export class RefundFailed extends Schema.TaggedClass<RefundFailed>()("RefundFailed", {
+  ...base,
+  refundId: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * A person must look at this payment (or one of its refunds).
+ *
+ * @since 0.1.0
+ */
+export class ManualReviewRequired extends Schema.TaggedClass<ManualReviewRequired>()("ManualReviewRequired", {
+  ...base,
+  refundId: Schema.optional(Schema.String),
+  reason: Schema.String
+}) {}
+
+/**
+ * Any payment event.
+ *
+ * @since 0.1.0
+ */
+export const PaymentEvent = Schema.Union(
+  PaymentInitiated,
+  PaymentAuthenticated,
+  PaymentProcessing,
+  PaymentRetryAttempted,
+  PaymentOutcomeUnknown,
+  PaymentReconciled,
+  PaymentAuthorized,
+  PaymentSucceeded,
+  PaymentFailed,
+  PaymentCancelled,
+  RefundRequested,
+  RefundSucceeded,
+  RefundFailed,
+  ManualReviewRequired
+)
+
+/**
+ * @since 0.1.0
+ */
+export type PaymentEvent = typeof PaymentEvent.Type
+
+/**
+ * The tag of every event type, for subscriptions.
+ *
+ * @since 0.1.0
+ */
+export type PaymentEventType = PaymentEvent["_tag"]
+
+/**
+ * The id of the event with sequence number `seq` of a payment: unique and stable, so consumers
+ * dedupe by it.
+ *
+ * @since 0.1.0
+ */
+export const eventId = (paymentId: string, seq: number): string => `evt_${paymentId}_${seq}`

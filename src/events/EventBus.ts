@@ -1,0 +1,52 @@
+/**
+ * In-process publication of payment events to subscribers.
+ *
+ * Events are published after the write that recorded them has committed, in sequence order per
+ * payment. Each subscriber has its own buffer of `capacity` events; a subscriber that falls that
+ * far behind loses the oldest events rather than slowing payments down (the event store keeps
+ * every event; the transactional outbox gives at-least-once delivery across processes).
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, PubSub, Stream } from "effect"
+import type { Scope } from "effect"
+import type { PaymentEvent, PaymentEventType } from "../domain/PaymentEvent.js"
+
+/**
+ * @since 0.1.0
+ */
+export class EventBus extends Context.Tag("aegispay/EventBus")<EventBus, {
+  readonly publish: (events: ReadonlyArray<PaymentEvent>) => Effect.Effect<void>
+  /**
+   * Subscribes, optionally to some event types only. The subscription starts when the scoped
+   * effect runs (events published before are not seen) and ends with the scope.
+   */
+  readonly subscribe: (
+    types?: ReadonlyArray<PaymentEventType>
+  ) => Effect.Effect<Stream.Stream<PaymentEvent>, never, Scope.Scope>
+}>() {}
+
+/**
+ * An in-process bus; each subscriber buffers up to `capacity` events (default 4,096).
+ *
+ * @since 0.1.0
+ */
+export const make = (options: { readonly capacity?: number } = {}) =>
+  Effect.map(PubSub.sliding<PaymentEvent>(options.capacity ?? 4096), (pubsub) =>
+    EventBus.of({
+      publish: (events) => Effect.asVoid(PubSub.publishAll(pubsub, events)),
+      subscribe: (types) =>
+        Effect.map(PubSub.subscribe(pubsub), (queue) => {
+          const all = Stream.fromQueue(queue)
+          if (types === undefined) return all
+          const wanted = new Set<string>(types)
+          return Stream.filter(all, (event) => wanted.has(event._tag))
+        })
+    }))
+
+/**
+ * @since 0.1.0
+ */
+export const layer = (options: { readonly capacity?: number } = {}): Layer.Layer<EventBus> =>
+  Layer.effect(EventBus, make(options))
+

@@ -1,0 +1,61 @@
+/**
+ * The registry of configured gateways.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Ref, Schema } from "effect"
+import type { Gateway } from "./Gateway.js"
+
+/**
+ * No gateway is registered under this id.
+ *
+ * @since 0.1.0
+ */
+export class GatewayNotFound extends Schema.TaggedError<GatewayNotFound>()("GatewayNotFound", {
+  gateway: Schema.String
+}) {
+  override get message(): string {
+    return `no gateway registered as ${JSON.stringify(this.gateway)}`
+  }
+}
+
+/**
+ * Gateways by id, in registration order.
+ *
+ * @since 0.1.0
+ */
+export class GatewayRegistry extends Context.Tag("aegispay/GatewayRegistry")<GatewayRegistry, {
+  /** The gateway registered as `id`. */
+  readonly get: (id: string) => Effect.Effect<Gateway, GatewayNotFound>
+  /** Every registered gateway, in registration order. */
+  readonly all: Effect.Effect<ReadonlyArray<Gateway>>
+  /** Registers a gateway, replacing one with the same id. */
+  readonly register: (gateway: Gateway) => Effect.Effect<void>
+}>() {}
+
+/**
+ * A registry holding `gateways`.
+ *
+ * @since 0.1.0
+ */
+export const make = (gateways: ReadonlyArray<Gateway>) =>
+  Effect.gen(function*() {
+    const ref = yield* Ref.make<ReadonlyArray<Gateway>>(gateways)
+    return GatewayRegistry.of({
+      get: (id) =>
+        Effect.flatMap(Ref.get(ref), (all) => {
+          const found = all.find((g) => g.id === id)
+          return found === undefined ? Effect.fail(new GatewayNotFound({ gateway: id })) : Effect.succeed(found)
+        }),
+      all: Ref.get(ref),
+      register: (gateway) => Ref.update(ref, (all) => [...all.filter((g) => g.id !== gateway.id), gateway])
+    })
+  })
+
+/**
+ * A registry layer holding `gateways`.
+ *
+ * @since 0.1.0
+ */
+export const layer = (gateways: ReadonlyArray<Gateway>): Layer.Layer<GatewayRegistry> =>
+  Layer.effect(GatewayRegistry, make(gateways))

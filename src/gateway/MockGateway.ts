@@ -1,0 +1,297 @@
+/**
+ * A gateway simulator backed by a ledger: the ground truth of what was charged, captured, voided
+ * and refunded, readable by tests.
+ *
+ * Outcomes are chosen by card number, in the style of gateway test cards ({@link TestCards}).
+ * It honours idempotency like a real provider: the same key with the same request moves money
+ * once and returns the first result (declines included); the same key with a different request
+ * is a {@link GatewayMisconfigured}; transient failures are not remembered, so a retry may
+ * succeed. Latency is slept on Effect's `Clock`, so TestClock drives it.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Either, Layer, Redacted } from "effect"
+import * as Money from "../domain/Money.js"
+import { CardVault } from "./CardVault.js"
+import {
+  type Capabilities,
+  type Gateway,
+  GatewayDeclined,
+  GatewayMisconfigured,
+  GatewayTransientError,
+  GatewayUnknownOutcome,
+  type ProcessResult,
+  type StatusResult
+} from "./Gateway.js"
+
+/**
+ * Test card numbers and what the mock does with them. Any other valid card succeeds.
+ *
+ * @since 0.1.0
+ */
+export const TestCards = {
+  /** Succeeds. */
+  success: "4242424242424242",
+  /** Succeeds (Mastercard). */
+  successMastercard: "5555555555554444",
+  /** Succeeds (American Express). */
+  successAmex: "378282246310005",
+  /** Declined with `card_declined`. */
+  declined: "4000000000000002",
+  /** Declined with `insufficient_funds`. */
+  insufficientFunds: "4000000000009995",
+  /** Charges, then times out: the caller sees {@link GatewayUnknownOutcome}, the ledger a charge. */
+  timeoutAfterCharge: "4000000000000259",
+  /** Fails transiently on the first call of each idempotency key, then succeeds. */
+  retryOnce: "4000000000000119"
+} as const
+
+/**
+ * One charge in the ledger.
+ *
+ * @since 0.1.0
+ */
+export interface LedgerCharge {
+  readonly transactionId: string
+  readonly idempotencyKey: string
+  readonly paymentId: string
+  readonly amount: Money.Money
+  readonly status: "authorized" | "captured" | "voided"
+  /** What was actually taken from the customer: the captured amount (zero while authorized). */
+  readonly captured: Money.Money
+  readonly refunded: Money.Money
+}
+
+/**
+ * One refund in the ledger.
+ *
+ * @since 0.1.0
+ */
+export interface LedgerRefund {
+  readonly refundId: string
+  readonly transactionId: string
+  readonly idempotencyKey: string
+  readonly amount: Money.Money
+}
+
+/**
+ * A snapshot of the ledger.
+ *
+ * @since 0.1.0
+ */
+export interface Ledger {
+  readonly charges: ReadonlyArray<LedgerCharge>
+  readonly refunds: ReadonlyArray<LedgerRefund>
+}
+
+/**
+ * Mock gateway options.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Registry id; default `"mock"`. */
+  readonly id?: string
+  /** Latency of every call, slept on `Clock`; default zero. */
+  readonly latency?: Duration.DurationInput
+  readonly capabilities?: Capabilities
+}
+
+/**
+ * A mock gateway and its ledger.
+ *
+ * @since 0.1.0
+ */
+export class MockGateway extends Context.Tag("aegispay/MockGateway")<MockGateway, {
+  readonly gateway: Gateway
+  /** A snapshot of everything that moved money. */
+  readonly ledger: Effect.Effect<Ledger>
+}>() {}
+
+interface Cached<A, E> {
+  readonly request: string
+  readonly result: Either.Either<A, E>
+}
+
+/**
+ * Creates a mock gateway. Needs the {@link CardVault} to read the card behind a token.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}) =>
+  Effect.gen(function*() {
+    const id = options.id ?? "mock"
+    const latency = Duration.decode(options.latency ?? Duration.zero)
+    const vault = yield* CardVault
+    // Plain maps mutated inside Effect.sync: each step is atomic on the JS thread, O(1) per call.
+    const charges = new Map<string, LedgerCharge>()
+    const refunds: Array<LedgerRefund> = []
+    const processed = new Map<string, Cached<ProcessResult, GatewayDeclined>>()
+    const captured = new Map<string, Cached<{ readonly transactionId: string }, GatewayDeclined>>()
+    const voided = new Map<string, Cached<void, GatewayDeclined>>()
+    const refunded = new Map<string, Cached<{ readonly refundId: string }, GatewayDeclined>>()
+    const transientSeen = new Set<string>()
+    let counter = 0
+    const nextId = (prefix: string) => `${prefix}_${id}_${String(++counter).padStart(6, "0")}`
+
+    const delay = Duration.toMillis(latency) > 0 ? Effect.sleep(latency) : Effect.void
+    const declined = (code: string, reason: string) => new GatewayDeclined({ gateway: id, code, reason })
+
+    /** Replays the cached result of `key`, or runs `apply` once and caches it. */
+    const idempotent = <A>(
+      cache: Map<string, Cached<A, GatewayDeclined>>,
+      key: string,
+      request: string,
+      apply: () => Either.Either<A, GatewayDeclined>
+    ): Effect.Effect<A, GatewayDeclined | GatewayMisconfigured> =>
+      Effect.suspend((): Effect.Effect<A, GatewayDeclined | GatewayMisconfigured> => {
+        const previous = cache.get(key)
+        if (previous !== undefined) {
+          return previous.request === request
+            ? previous.result
+            : Effect.fail(
+              new GatewayMisconfigured({
+                gateway: id,
+                reason: `idempotency key ${key} was used with different parameters`
+              })
+            )
+        }
+        const result = apply()
+        cache.set(key, { request, result })
+        return result
+      })
+
+    const charge = (paymentId: string, key: string, amount: Money.Money, capture: boolean): ProcessResult => {
+      const transactionId = nextId("txn")
+      const zero = Money.zero(amount.currency)
+      charges.set(transactionId, {
+        transactionId,
+        idempotencyKey: key,
+        paymentId,
+        amount,
+        status: capture ? "captured" : "authorized",
+        captured: capture ? amount : zero,
+        refunded: zero
+      })
+      return { transactionId, status: capture ? "succeeded" : "authorized" }
+    }
+
+    const gateway: Gateway = {
+      id,
+      capabilities: options.capabilities ?? { currencies: "all", manualCapture: true },
+      initiate: (request) => Effect.as(delay, { reference: `pi_${request.idempotencyKey}` }),
+      authenticate: (request) =>
+        delay.pipe(
+          Effect.zipRight(vault.reveal(request.paymentMethod.vaultToken)),
+          Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message })),
+          Effect.asVoid
+        ),
+      process: (request) =>
+        Effect.gen(function*() {
+          yield* delay
+          const card = yield* vault.reveal(request.paymentMethod.vaultToken).pipe(
+            Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
+          )
+          const number = Redacted.value(card.number)
+          const key = request.idempotencyKey
+          if (number === TestCards.retryOnce && !processed.has(key) && !transientSeen.has(key)) {
+            transientSeen.add(key)
+            return yield* new GatewayTransientError({ gateway: id, operation: "process", reason: "processing_error" })
+          }
+          const fingerprint = `${request.paymentId}|${request.amount.currency}|${request.amount.minor}|${request.capture}`
+          const result = yield* idempotent(processed, key, fingerprint, () => {
+            if (number === TestCards.declined) return Either.left(declined("card_declined", "the card was declined"))
+            if (number === TestCards.insufficientFunds) {
+              return Either.left(declined("insufficient_funds", "the card has insufficient funds"))
+            }
+            return Either.right(charge(request.paymentId, key, request.amount, request.capture))
+          })
+          if (number === TestCards.timeoutAfterCharge) {
+            return yield* new GatewayUnknownOutcome({
+              gateway: id,
+              operation: "process",
+              reason: "timed out after the charge was applied"
+            })
+          }
+          return result
+        }),
+      capture: (request) =>
+        Effect.zipRight(
+          delay,
+          idempotent(captured, request.idempotencyKey, `${request.transactionId}|${request.amount.minor}`, () => {
+            const c = charges.get(request.transactionId)
+            if (c === undefined) return Either.left(declined("resource_missing", "no such charge"))
+            if (c.status !== "authorized") return Either.left(declined("charge_already_captured", `charge is ${c.status}`))
+            if (request.amount.currency !== c.amount.currency || request.amount.minor > c.amount.minor) {
+              return Either.left(declined("amount_too_large", "capture exceeds the authorization"))
+            }
+            charges.set(c.transactionId, { ...c, status: "captured", captured: request.amount })
+            return Either.right({ transactionId: c.transactionId })
+          })
+        ),
+      void: (request) =>
+        Effect.zipRight(
+          delay,
+          idempotent(voided, request.idempotencyKey, request.transactionId, () => {
+            const c = charges.get(request.transactionId)
+            if (c === undefined) return Either.left(declined("resource_missing", "no such charge"))
+            if (c.status !== "authorized") return Either.left(declined("charge_not_voidable", `charge is ${c.status}`))
+            charges.set(c.transactionId, { ...c, status: "voided" })
+            return Either.void
+          })
+        ),
+      refund: (request) =>
+        Effect.zipRight(
+          delay,
+          idempotent(refunded, request.idempotencyKey, `${request.transactionId}|${request.amount.minor}`, () => {
+            const c = charges.get(request.transactionId)
+            if (c === undefined) return Either.left(declined("resource_missing", "no such charge"))
+            if (c.status !== "captured") return Either.left(declined("charge_not_refundable", `charge is ${c.status}`))
+            if (
+              request.amount.currency !== c.amount.currency || request.amount.minor <= 0n ||
+              c.refunded.minor + request.amount.minor > c.captured.minor
+            ) {
+              return Either.left(declined("amount_too_large", "refund exceeds the captured amount"))
+            }
+            const refundId = nextId("re")
+            charges.set(c.transactionId, {
+              ...c,
+              refunded: Money.fromMinor(c.amount.currency, c.refunded.minor + request.amount.minor)
+            })
+            refunds.push({
+              refundId,
+              transactionId: c.transactionId,
+              idempotencyKey: request.idempotencyKey,
+              amount: request.amount
+            })
+            return Either.right({ refundId })
+          })
+        ),
+      getStatus: (request) =>
+        Effect.zipRight(
+          delay,
+          Effect.sync((): StatusResult => {
+            const previous = processed.get(request.idempotencyKey)
+            if (previous === undefined) return { status: "not_found" }
+            return Either.match(previous.result, {
+              onLeft: (e): StatusResult => ({ status: "failed", code: e.code, reason: e.reason }),
+              onRight: (r): StatusResult => ({ status: r.status, transactionId: r.transactionId })
+            })
+          })
+        ),
+      healthCheck: Effect.as(delay, { healthy: true, latencyMillis: Duration.toMillis(latency) })
+    }
+
+    return MockGateway.of({
+      gateway,
+      ledger: Effect.sync(() => ({ charges: [...charges.values()], refunds: [...refunds] }))
+    })
+  })
+
+/**
+ * A mock gateway layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<MockGateway, never, CardVault> =>
+  Layer.effect(MockGateway, make(options))

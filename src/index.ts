@@ -1,0 +1,56 @@
+/**
+ * AegisPay: payment orchestration for Effect.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as AegisPay from "./AegisPay.js"
+/** @since 0.1.0 */
+export * as Currency from "./domain/Currency.js"
+/** @since 0.1.0 */
+export * as Customer from "./domain/Customer.js"
+/** @since 0.1.0 */
+export * as Ids from "./domain/Ids.js"
+/** @since 0.1.0 */
+export * as Metadata from "./domain/Metadata.js"
+/** @since 0.1.0 */
+export * as Money from "./domain/Money.js"
+/** @since 0.1.0 */
+export * as Payment from "./domain/Payment.js"
+/** @since 0.1.0 */
+export * as PaymentError from "./domain/PaymentError.js"
+/** @since 0.1.0 */
+export * as PaymentEvent from "./domain/PaymentEvent.js"
+/** @since 0.1.0 */
+export * as PaymentMethod from "./domain/PaymentMethod.js"
+/** @since 0.1.0 */
+export * as PaymentRequest from "./domain/PaymentRequest.js"
+/** @since 0.1.0 */
+export * as PaymentState from "./domain/PaymentState.js"
+/** @since 0.1.0 */
+export * as EventBus from "./events/EventBus.js"
+/** @since 0.1.0 */
+export * as CardVault from "./gateway/CardVault.js"
+/** @since 0.1.0 */
+export * as Gateway from "./gateway/Gateway.js"
+/** @since 0.1.0 */
+export * as GatewayRegistry from "./gateway/GatewayRegistry.js"
+/** @since 0.1.0 */
+export * as MockGateway from "./gateway/MockGateway.js"
+/** @since 0.1.0 */
+export * as OrchestrationError from "./orchestration/Errors.js"
+/** @since 0.1.0 */
+export * as PaymentService from "./orchestration/PaymentService.js"
+/** @since 0.1.0 */
+export * as RetryPolicy from "./resilience/RetryPolicy.js"
+/** @since 0.1.0 */
+export * as EventStore from "./storage/EventStore.js"
+/** @since 0.1.0 */
+export * as LockManager from "./storage/LockManager.js"
+/** @since 0.1.0 */
+export * as MemoryStorage from "./storage/MemoryStorage.js"
+/** @since 0.1.0 */
+export * as PaymentRepository from "./storage/PaymentRepository.js"
+/** @since 0.1.0 */
+export * as StorageError from "./storage/StorageError.js"

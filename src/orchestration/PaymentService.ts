@@ -1,0 +1,563 @@
+/**
+ * The public payment operations: `createPayment`, `processPayment`, `capturePayment`,
+ * `cancelPayment`, `refundPayment`, `getPayment`, `getCustomerPayments`.
+ *
+ * Guarantees:
+ * - **Idempotent creation.** Per (tenant, idempotency key) one payment exists. The same key with
+ *   the same request returns it; with a different request fails with `IdempotencyKeyReused`.
+ * - **No double charge.** Before a money-moving gateway call, the attempt, its gateway
+ *   idempotency key and the PROCESSING state are committed. The key never changes for the
+ *   attempt, so retries and restarts resend the same key. A payment found in PROCESSING is first
+ *   reconciled with the gateway's status, never charged again blindly. Operations on one payment
+ *   are serialised by the {@link LockManager} and every write is version-checked.
+ * - **Unknown outcomes stay open.** A timeout after the request may have been applied leaves the
+ *   payment PROCESSING with `requiresReconciliation`; calling `processPayment` again asks the
+ *   gateway what happened.
+ * - **Refunds never exceed captures.** A refund is reserved (committed as PENDING) before the
+ *   gateway is asked, against captured minus succeeded and pending refunds.
+ * - **Everything is recorded.** Every change is an event, written atomically with the snapshot,
+ *   then published on the {@link EventBus}.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, DateTime, Effect, Either, Layer, Option, Schedule } from "effect"
+import { createHash } from "node:crypto"
+import { Customer } from "../domain/Customer.js"
+import { Ids } from "../domain/Ids.js"
+import * as Money from "../domain/Money.js"
+import * as Payment from "../domain/Payment.js"
+import {
+  type CaptureExceedsAuthorized,
+  IdempotencyKeyReused,
+  InvalidTransition,
+  PaymentNotFound,
+  type RefundExceedsCaptured,
+  type RefundLimitReached,
+  ValidationError,
+  type VersionConflict
+} from "../domain/PaymentError.js"
+import { isExpired } from "../domain/PaymentMethod.js"
+import * as Request from "../domain/PaymentRequest.js"
+import { EventBus } from "../events/EventBus.js"
+import { CardVault } from "../gateway/CardVault.js"
+import {
+  type Gateway,
+  type GatewayError,
+  type GatewayMisconfigured,
+  type GatewayTransientError,
+  supports
+} from "../gateway/Gateway.js"
+import { type GatewayNotFound, GatewayRegistry } from "../gateway/GatewayRegistry.js"
+import * as RetryPolicy from "../resilience/RetryPolicy.js"
+import { LockManager, type LockUnavailable } from "../storage/LockManager.js"
+import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
+import type { StorageError } from "../storage/StorageError.js"
+import { NoGatewayAvailable } from "./Errors.js"
+
+/**
+ * Settings of the payment service.
+ *
+ * @since 0.1.0
+ */
+export interface Config {
+  /** Retries of transient gateway errors (same idempotency key). */
+  readonly retry?: RetryPolicy.RetrySettings | undefined
+}
+
+/**
+ * The request of `getCustomerPayments`.
+ *
+ * @since 0.1.0
+ */
+export interface CustomerPaymentsRequest {
+  readonly customerId: string
+  readonly tenantId?: string | undefined
+  /** Page size, 1 to 100; default 20. */
+  readonly limit?: number | undefined
+  readonly cursor?: string | undefined
+}
+
+/**
+ * The request of `capturePayment`. Without `amount` the whole authorization is captured.
+ *
+ * @since 0.1.0
+ */
+export interface CapturePaymentRequest {
+  readonly paymentId: string
+  readonly amount?: typeof Money.AmountInput.Type | undefined
+}
+
+/**
+ * The request of `cancelPayment`.
+ *
+ * @since 0.1.0
+ */
+export interface CancelPaymentRequest {
+  readonly paymentId: string
+  readonly reason?: string | undefined
+}
+
+type Common = PaymentNotFound | VersionConflict | LockUnavailable | StorageError
+
+/**
+ * @since 0.1.0
+ */
+export class PaymentService extends Context.Tag("aegispay/PaymentService")<PaymentService, {
+  /** Creates a payment in INITIATED, idempotently per (tenant, idempotency key). */
+  readonly createPayment: (
+    request: Request.CreatePaymentRequest
+  ) => Effect.Effect<Payment.Payment, ValidationError | IdempotencyKeyReused | StorageError>
+  /**
+   * Drives a payment to SUCCESS, FAILURE or AUTHORIZED (manual capture); a payment whose
+   * outcome is unknown stays PROCESSING with `requiresReconciliation` and is reconciled by the
+   * next call.
+   */
+  readonly processPayment: (
+    paymentId: string
+  ) => Effect.Effect<
+    Payment.Payment,
+    | Common
+    | InvalidTransition
+    | NoGatewayAvailable
+    | GatewayNotFound
+    | GatewayTransientError
+    | GatewayMisconfigured
+  >
+  /** Captures all or part of an authorization: AUTHORIZED → SUCCESS. */
+  readonly capturePayment: (
+    request: CapturePaymentRequest
+  ) => Effect.Effect<
+    Payment.Payment,
+    Common | InvalidTransition | CaptureExceedsAuthorized | ValidationError | GatewayNotFound | GatewayError
+  >
+  /** Cancels a payment not yet processed, or voids an authorization: → CANCELLED. */
+  readonly cancelPayment: (
+    request: CancelPaymentRequest
+  ) => Effect.Effect<Payment.Payment, Common | InvalidTransition | GatewayNotFound | GatewayError>
+  /**
+   * Refunds part or all of a captured payment, idempotently per (payment, idempotency key).
+   * Returns the refund: SUCCEEDED, FAILED (the gateway refused; nothing moved), or PENDING (the
+   * gateway's answer was lost; call again with the same key).
+   */
+  readonly refundPayment: (
+    request: Request.RefundPaymentRequest
+  ) => Effect.Effect<
+    Payment.Refund,
+    | Common
+    | InvalidTransition
+    | RefundExceedsCaptured
+    | RefundLimitReached
+    | IdempotencyKeyReused
+    | ValidationError
+    | GatewayNotFound
+  >
+  readonly getPayment: (paymentId: string) => Effect.Effect<Payment.Payment, PaymentNotFound | StorageError>
+  /** A customer's payments, newest first, a page at a time. */
+  readonly getCustomerPayments: (
+    request: CustomerPaymentsRequest
+  ) => Effect.Effect<Page<Payment.Payment>, ValidationError | StorageError>
+}>() {}
+
+const canonical = (value: unknown): string => {
+  if (typeof value === "bigint") return `${value}n`
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`
+  }
+  return JSON.stringify(value) ?? "null"
+}
+
+/**
+ * The fingerprint of a request: SHA-256 of its canonical form (keys sorted, nested objects
+ * included, `undefined` fields omitted). Card data enters it only as the card token.
+ *
+ * @since 0.1.0
+ */
+export const fingerprint = (value: unknown): string => createHash("sha256").update(canonical(value)).digest("hex")
+
+/**
+ * Builds the service from its dependencies.
+ *
+ * @since 0.1.0
+ */
+export const make = (config: Config = {}) =>
+  Effect.gen(function*() {
+    const repository = yield* PaymentRepository
+    const locks = yield* LockManager
+    const registry = yield* GatewayRegistry
+    const vault = yield* CardVault
+    const ids = yield* Ids
+    const bus = yield* EventBus
+    const retrySettings = config.retry ?? RetryPolicy.defaults
+    const retrySchedule = RetryPolicy.schedule(retrySettings)
+
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.unsafeMake(ms))
+
+    const load = (paymentId: string) =>
+      Effect.flatMap(
+        repository.findById(paymentId),
+        Option.match({
+          onNone: () => Effect.fail(new PaymentNotFound({ paymentId })),
+          onSome: Effect.succeed
+        })
+      )
+
+    /** Writes a decision guarded by the version it was made from, then publishes its events. */
+    const commit = <E>(from: Payment.Payment, decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>) =>
+      Effect.gen(function*() {
+        const decision = yield* Effect.flatMap(now, decide)
+        yield* repository.update(decision, from.version)
+        yield* bus.publish(decision.events)
+        return decision.payment
+      })
+
+    /** Retries transient failures of `call` with the configured schedule (same request). */
+    const withRetry = <A, E extends { readonly _tag: string }>(call: Effect.Effect<A, E>) =>
+      Effect.retry(call, RetryPolicy.schedule<E>(retrySettings))
+
+    const selectGateway = (payment: Payment.Payment) =>
+      Effect.gen(function*() {
+        const criteria = { currency: payment.amount.currency, manualCapture: payment.captureMethod === "manual" }
+        if (payment.gatewayPreference !== undefined) {
+          const preferred = yield* registry.get(payment.gatewayPreference)
+          if (!supports(preferred, criteria)) {
+            return yield* new NoGatewayAvailable({ paymentId: payment.id, reason: `${preferred.id} cannot take this payment` })
+          }
+          return preferred
+        }
+        const all = yield* registry.all
+        const candidate = all.find((g) => supports(g, criteria))
+        if (candidate === undefined) {
+          return yield* new NoGatewayAvailable({
+            paymentId: payment.id,
+            reason: `no gateway accepts ${payment.amount.currency}${criteria.manualCapture ? " with manual capture" : ""}`
+          })
+        }
+        return candidate
+      })
+
+    /** Sends the current attempt's charge, retrying transient errors with the same key. */
+    const charge = (gateway: Gateway, payment: Payment.Payment, attempt: Payment.Attempt) =>
+      Effect.gen(function*() {
+        const driver = yield* Schedule.driver(retrySchedule)
+        let current = payment
+        const request = {
+          paymentId: payment.id,
+          idempotencyKey: attempt.idempotencyKey,
+          amount: payment.amount,
+          paymentMethod: payment.paymentMethod,
+          capture: payment.captureMethod === "automatic",
+          description: payment.description
+        }
+        while (true) {
+          const result = yield* gateway.initiate(request).pipe(
+            Effect.zipRight(gateway.process(request)),
+            Effect.either
+          )
+          if (Either.isRight(result)) {
+            const { status, transactionId } = result.right
+            return yield* commit(current, (at) =>
+              status === "succeeded"
+                ? Payment.succeed(current, transactionId, at)
+                : Payment.authorize(current, transactionId, at))
+          }
+          const error = result.left
+          switch (error._tag) {
+            case "GatewayDeclined":
+              return yield* commit(current, (at) => Payment.fail(current, error.reason, error.code, at))
+            case "GatewayUnknownOutcome":
+              return yield* commit(current, (at) => Payment.outcomeUnknown(current, error.reason, at))
+            case "GatewayMisconfigured":
+              return yield* commit(current, (at) => Payment.fail(current, `gateway misconfigured: ${error.reason}`, undefined, at))
+            case "GatewayTransientError": {
+              const next = yield* Effect.either(driver.next(error))
+              if (Either.isLeft(next)) {
+                return yield* commit(current, (at) =>
+                  Payment.fail(current, `gateway unavailable: ${error.reason}`, undefined, at))
+              }
+              const before = current
+              current = yield* commit(before, (at) => Payment.recordRetry(before, error.reason, at))
+            }
+          }
+        }
+      })
+
+    /** Resolves a payment found in PROCESSING from the gateway's own status. */
+    const reconcile = (payment: Payment.Payment, gateway: Gateway, attempt: Payment.Attempt) =>
+      Effect.gen(function*() {
+        const status = yield* withRetry(gateway.getStatus({ idempotencyKey: attempt.idempotencyKey }))
+        const reconciled = yield* commit(payment, (at) => Payment.reconciled(payment, status.status, at))
+        switch (status.status) {
+          case "succeeded":
+            return yield* commit(reconciled, (at) => Payment.succeed(reconciled, status.transactionId, at))
+          case "authorized":
+            return yield* commit(reconciled, (at) => Payment.authorize(reconciled, status.transactionId, at))
+          case "failed":
+            return yield* commit(reconciled, (at) => Payment.fail(reconciled, status.reason, status.code, at))
+          case "not_found":
+            // The gateway never saw the request: sending it now, with the same key, is safe.
+            return yield* charge(gateway, reconciled, attempt)
+        }
+      })
+
+    const createPayment = Effect.fn("PaymentService.createPayment")(function*(raw: Request.CreatePaymentRequest) {
+      const input = yield* Request.decode(Request.CreatePaymentRequest, raw)
+      const amount = yield* Money.fromInput(input.amount, input.currency).pipe(
+        Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message }))
+      )
+      if (!Money.isPositive(amount)) {
+        return yield* new ValidationError({ path: "amount", message: "amount must be greater than zero" })
+      }
+      const millis = yield* Clock.currentTimeMillis
+      if (isExpired(input.paymentMethod, millis)) {
+        return yield* new ValidationError({ path: "paymentMethod.expiryYear", message: "the card has expired" })
+      }
+      const token = yield* vault.tokenize(input.paymentMethod)
+      const requestFingerprint = fingerprint({
+        tenantId: input.tenantId,
+        amount: { currency: amount.currency, minor: amount.minor },
+        captureMethod: input.captureMethod,
+        paymentMethod: { fingerprint: token.fingerprint, expiryMonth: token.expiryMonth, expiryYear: token.expiryYear, holderName: token.holderName },
+        customer: input.customer,
+        metadata: input.metadata,
+        description: input.description,
+        gateway: input.gateway
+      })
+      const replay = (existing: Payment.Payment) =>
+        existing.requestFingerprint === requestFingerprint
+          ? Effect.succeed(existing)
+          : Effect.fail(
+            new IdempotencyKeyReused({ tenantId: input.tenantId, idempotencyKey: input.idempotencyKey, existingId: existing.id })
+          )
+      const existing = yield* repository.findByIdempotencyKey(input.tenantId, input.idempotencyKey)
+      if (Option.isSome(existing)) return yield* replay(existing.value)
+
+      const decision = Payment.initiate(
+        {
+          id: yield* ids.next("pay"),
+          tenantId: input.tenantId,
+          idempotencyKey: input.idempotencyKey,
+          requestFingerprint,
+          amount,
+          captureMethod: input.captureMethod,
+          paymentMethod: token,
+          customer: new Customer(input.customer, true),
+          metadata: input.metadata,
+          description: input.description,
+          gatewayPreference: input.gateway
+        },
+        yield* now
+      )
+      return yield* repository.insert(decision).pipe(
+        Effect.zipRight(bus.publish(decision.events)),
+        Effect.as(decision.payment),
+        Effect.catchTag("DuplicateIdempotencyKey", () =>
+          // Lost a race with an identical (or conflicting) create: answer as the winner did.
+          repository.findByIdempotencyKey(input.tenantId, input.idempotencyKey).pipe(
+            Effect.flatMap(Option.match({
+              onNone: () => Effect.dieMessage("idempotency key vanished after a duplicate insert"),
+              onSome: replay
+            }))
+          ))
+      )
+    })
+
+    const processPayment = Effect.fn("PaymentService.processPayment")(function*(paymentId: string) {
+      return yield* locks.withLock(
+        paymentId,
+        Effect.gen(function*() {
+          let payment = yield* load(paymentId)
+          yield* Effect.annotateCurrentSpan("paymentId", paymentId)
+          if (payment.state === "INITIATED") {
+            const gateway = yield* selectGateway(payment)
+            const authenticated = yield* Effect.either(withRetry(gateway.authenticate({
+              paymentId,
+              amount: payment.amount,
+              paymentMethod: payment.paymentMethod
+            })))
+            if (Either.isLeft(authenticated)) {
+              const error = authenticated.left
+              if (error._tag !== "GatewayDeclined") return yield* error
+              const failed = payment
+              return yield* commit(failed, (at) =>
+                Payment.fail(failed, `authentication failed: ${error.reason}`, error.code, at))
+            }
+            const current = payment
+            payment = yield* commit(current, (at) => Payment.authenticate(current, gateway.id, at))
+          }
+          if (payment.state === "AUTHENTICATED") {
+            const gateway = yield* payment.gateway === undefined ? selectGateway(payment) : registry.get(payment.gateway)
+            const attemptId = yield* ids.next("att")
+            const current = payment
+            payment = yield* commit(current, (at) =>
+              Payment.startAttempt(current, {
+                id: attemptId,
+                gateway: gateway.id,
+                idempotencyKey: `${paymentId}_${attemptId}`
+              }, at))
+            const attempt = payment.currentAttempt
+            if (attempt === undefined) return yield* Effect.dieMessage("attempt missing after commit")
+            return yield* charge(gateway, payment, attempt)
+          }
+          const attempt = payment.currentAttempt
+          if (payment.state === "PROCESSING" && attempt !== undefined) {
+            // Found in PROCESSING: a previous call crashed, timed out or is unresolved. Ask first.
+            return yield* reconcile(payment, yield* registry.get(attempt.gateway), attempt)
+          }
+          return yield* new InvalidTransition({ paymentId, from: payment.state, to: "PROCESSING" })
+        })
+      )
+    })
+
+    const capturePayment = Effect.fn("PaymentService.capturePayment")(function*(request: CapturePaymentRequest) {
+      return yield* locks.withLock(
+        request.paymentId,
+        Effect.gen(function*() {
+          const payment = yield* load(request.paymentId)
+          const amount = request.amount === undefined
+            ? payment.authorizedAmount
+            : yield* Money.fromInput(request.amount, payment.amount.currency).pipe(
+              Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message }))
+            )
+          yield* Payment.checkCapture(payment, amount)
+          const attempt = payment.currentAttempt
+          if (attempt === undefined || payment.gatewayTransactionId === undefined) {
+            return yield* Effect.dieMessage("authorized payment without an attempt")
+          }
+          const gateway = yield* registry.get(attempt.gateway)
+          yield* withRetry(gateway.capture({
+            transactionId: payment.gatewayTransactionId,
+            idempotencyKey: `${attempt.idempotencyKey}_capture`,
+            amount
+          }))
+          return yield* commit(payment, (at) => Payment.capture(payment, amount, at))
+        })
+      )
+    })
+
+    const cancelPayment = Effect.fn("PaymentService.cancelPayment")(function*(request: CancelPaymentRequest) {
+      return yield* locks.withLock(
+        request.paymentId,
+        Effect.gen(function*() {
+          const payment = yield* load(request.paymentId)
+          const reason = request.reason ?? "cancelled by merchant"
+          if (payment.state === "AUTHORIZED") {
+            const attempt = payment.currentAttempt
+            if (attempt === undefined || payment.gatewayTransactionId === undefined) {
+              return yield* Effect.dieMessage("authorized payment without an attempt")
+            }
+            const gateway = yield* registry.get(attempt.gateway)
+            yield* withRetry(gateway.void({
+              transactionId: payment.gatewayTransactionId,
+              idempotencyKey: `${attempt.idempotencyKey}_void`
+            }))
+          }
+          return yield* commit(payment, (at) => Payment.cancel(payment, reason, at))
+        })
+      )
+    })
+
+    const sendRefund = (payment: Payment.Payment, refund: Payment.Refund) =>
+      Effect.gen(function*() {
+        const attempt = payment.currentAttempt
+        if (attempt === undefined || payment.gatewayTransactionId === undefined) {
+          return yield* Effect.dieMessage("captured payment without an attempt")
+        }
+        const gateway = yield* registry.get(attempt.gateway)
+        const result = yield* Effect.either(withRetry(gateway.refund({
+          transactionId: payment.gatewayTransactionId,
+          idempotencyKey: refund.gatewayIdempotencyKey,
+          amount: refund.amount
+        })))
+        if (Either.isLeft(result) && result.left._tag === "GatewayUnknownOutcome") {
+          return refund // stays PENDING: asking again with the same key resolves it
+        }
+        const updated = yield* commit(payment, (at) =>
+          Either.right(
+            Either.isRight(result)
+              ? Payment.refundSucceeded(payment, refund.id, result.right.refundId, at)
+              : Payment.refundFailed(payment, refund.id, result.left.message, at)
+          ))
+        const final = updated.refunds.find((r) => r.id === refund.id)
+        return final ?? refund
+      })
+
+    const refundPayment = Effect.fn("PaymentService.refundPayment")(function*(raw: Request.RefundPaymentRequest) {
+      const request = yield* Request.decode(Request.RefundPaymentRequest, raw)
+      return yield* locks.withLock(
+        request.paymentId,
+        Effect.gen(function*() {
+          const payment = yield* load(request.paymentId)
+          const amount = request.amount === undefined
+            ? Option.none()
+            : Option.some(
+              yield* Money.fromInput(request.amount, payment.amount.currency).pipe(
+                Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message }))
+              )
+            )
+          const existing = Payment.findRefundByKey(payment, request.idempotencyKey)
+          if (Option.isSome(existing)) {
+            const refund = existing.value
+            if (Option.isSome(amount) && !Money.equals(amount.value, refund.amount)) {
+              return yield* new IdempotencyKeyReused({
+                tenantId: payment.tenantId,
+                idempotencyKey: request.idempotencyKey,
+                existingId: refund.id
+              })
+            }
+            return refund.state === "PENDING" ? yield* sendRefund(payment, refund) : refund
+          }
+          const refundId = yield* ids.next("re")
+          const updated = yield* commit(payment, (at) =>
+            Payment.requestRefund(payment, {
+              id: refundId,
+              amount: Option.getOrElse(amount, () => payment.refundable),
+              idempotencyKey: request.idempotencyKey,
+              gatewayIdempotencyKey: `${payment.id}_${refundId}`,
+              reason: request.reason
+            }, at))
+          const refund = updated.refunds.find((r) => r.id === refundId)
+          if (refund === undefined) return yield* Effect.dieMessage("refund missing after commit")
+          return yield* sendRefund(updated, refund)
+        })
+      )
+    })
+
+    const getPayment = Effect.fn("PaymentService.getPayment")(function*(paymentId: string) {
+      return yield* load(paymentId)
+    })
+
+    const getCustomerPayments = Effect.fn("PaymentService.getCustomerPayments")(
+      function*(request: CustomerPaymentsRequest) {
+        const limit = request.limit ?? 20
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+          return yield* new ValidationError({ path: "limit", message: "limit must be an integer from 1 to 100" })
+        }
+        return yield* repository.findByCustomer(request.tenantId ?? "default", request.customerId, {
+          limit,
+          cursor: request.cursor
+        })
+      }
+    )
+
+    return PaymentService.of({
+      createPayment,
+      processPayment,
+      capturePayment,
+      cancelPayment,
+      refundPayment,
+      getPayment,
+      getCustomerPayments
+    })
+  })
+
+/**
+ * The payment service layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = (config: Config = {}) => Layer.effect(PaymentService, make(config))
+

@@ -1,0 +1,59 @@
+/**
+ * Retry policies for gateway calls, as Effect `Schedule`s built from plain settings.
+ *
+ * Only {@link GatewayTransientError}s are retried, always with the same idempotency key, so a
+ * retry can never charge twice. Declines, unknown outcomes and misconfigurations are never
+ * retried.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Schedule } from "effect"
+import type { GatewayError } from "../gateway/Gateway.js"
+
+/**
+ * Retry settings. Delays grow from `initialDelayMs` by `backoffMultiplier` per retry, capped at
+ * `maxDelayMs`; at most `maxRetries` retries follow the first call.
+ *
+ * @since 0.1.0
+ */
+export interface RetrySettings {
+  readonly maxRetries: number
+  readonly initialDelayMs: number
+  readonly maxDelayMs: number
+  readonly backoffMultiplier: number
+}
+
+/**
+ * Two retries, 100 ms then 200 ms, capped at 2 s.
+ *
+ * @since 0.1.0
+ */
+export const defaults: RetrySettings = {
+  maxRetries: 2,
+  initialDelayMs: 100,
+  maxDelayMs: 2_000,
+  backoffMultiplier: 2
+}
+
+/**
+ * Whether an error may be retried with the same idempotency key.
+ *
+ * @since 0.1.0
+ */
+export const isRetryable = (error: { readonly _tag: string }): boolean => error._tag === "GatewayTransientError"
+
+/**
+ * The schedule of `settings`: exponential, capped, limited to `maxRetries`, continuing only on
+ * transient errors. Its output is the delay before the next retry.
+ *
+ * @since 0.1.0
+ */
+export const schedule = <E extends { readonly _tag: string } = GatewayError>(
+  settings: RetrySettings
+): Schedule.Schedule<Duration.Duration, E> =>
+  Schedule.exponential(Duration.millis(settings.initialDelayMs), settings.backoffMultiplier).pipe(
+    Schedule.modifyDelay((delay) => Duration.min(delay, Duration.millis(settings.maxDelayMs))),
+    Schedule.intersect(Schedule.recurs(Math.max(0, Math.floor(settings.maxRetries)))),
+    Schedule.map(([delay]) => Duration.min(delay, Duration.millis(settings.maxDelayMs))),
+    Schedule.whileInput((error: E) => isRetryable(error))
+  )

@@ -1,0 +1,142 @@
+/**
+ * In-memory {@link PaymentRepository} and {@link EventStore}, sharing one store so that a
+ * snapshot and its events are written in one atomic step, exactly as the SQL layer does in one
+ * transaction.
+ *
+ * Every index is a hash map, so each operation does O(1) work (O(page) for paging), whatever
+ * the number of payments. Data lives as long as the layer.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import * as Payment from "../domain/Payment.js"
+import { VersionConflict } from "../domain/PaymentError.js"
+import type { PaymentEvent } from "../domain/PaymentEvent.js"
+import type { PaymentState } from "../domain/PaymentState.js"
+import { EventStore } from "./EventStore.js"
+import { DuplicateIdempotencyKey, PaymentRepository } from "./PaymentRepository.js"
+
+const keyOf = (...parts: ReadonlyArray<string>) => parts.join("\u0000")
+
+const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url")
+const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8")
+
+/**
+ * Builds the two services over one store.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.sync(() => {
+  const payments = new Map<string, Payment.Payment>()
+  const events = new Map<string, Array<PaymentEvent>>()
+  const byIdempotencyKey = new Map<string, string>()
+  const byTransaction = new Map<string, string>()
+  const byCustomer = new Map<string, Array<string>>()
+  const positionInCustomer = new Map<string, number>()
+  const byState = new Map<PaymentState, Set<string>>()
+
+  const index = (previous: Payment.Payment | undefined, next: Payment.Payment) => {
+    payments.set(next.id, next)
+    if (previous?.state !== next.state) {
+      if (previous !== undefined) byState.get(previous.state)?.delete(next.id)
+      let set = byState.get(next.state)
+      if (set === undefined) byState.set(next.state, set = new Set())
+      set.add(next.id)
+    }
+    if (next.gatewayTransactionId !== undefined) byTransaction.set(next.gatewayTransactionId, next.id)
+  }
+
+  const appendEvents = (paymentId: string, decision: Payment.Decision) => {
+    let log = events.get(paymentId)
+    if (log === undefined) events.set(paymentId, log = [])
+    log.push(...decision.events)
+  }
+
+  const repository = PaymentRepository.of({
+    insert: (decision) =>
+      Effect.suspend(() => {
+        const p = decision.payment
+        const key = keyOf(p.tenantId, p.idempotencyKey)
+        if (byIdempotencyKey.has(key)) {
+          return Effect.fail(new DuplicateIdempotencyKey({ tenantId: p.tenantId, idempotencyKey: p.idempotencyKey }))
+        }
+        byIdempotencyKey.set(key, p.id)
+        const customerKey = keyOf(p.tenantId, p.customer.id)
+        let list = byCustomer.get(customerKey)
+        if (list === undefined) byCustomer.set(customerKey, list = [])
+        positionInCustomer.set(p.id, list.length)
+        list.push(p.id)
+        index(undefined, p)
+        appendEvents(p.id, decision)
+        return Effect.void
+      }),
+    update: (decision, expectedVersion) =>
+      Effect.suspend(() => {
+        const next = decision.payment
+        const current = payments.get(next.id)
+        const actual = current?.version ?? 0
+        if (current === undefined || actual !== expectedVersion) {
+          return Effect.fail(new VersionConflict({ paymentId: next.id, expectedVersion, actualVersion: actual }))
+        }
+        index(current, next)
+        appendEvents(next.id, decision)
+        return Effect.void
+      }),
+    findById: (id) => Effect.sync(() => Option.fromNullable(payments.get(id))),
+    findByIdempotencyKey: (tenantId, key) =>
+      Effect.sync(() => {
+        const id = byIdempotencyKey.get(keyOf(tenantId, key))
+        return Option.fromNullable(id === undefined ? undefined : payments.get(id))
+      }),
+    findByGatewayTransactionId: (transactionId) =>
+      Effect.sync(() => {
+        const id = byTransaction.get(transactionId)
+        return Option.fromNullable(id === undefined ? undefined : payments.get(id))
+      }),
+    findByCustomer: (tenantId, customerId, page) =>
+      Effect.sync(() => {
+        const list = byCustomer.get(keyOf(tenantId, customerId)) ?? []
+        const limit = Math.max(1, Math.min(100, Math.floor(page.limit)))
+        let start = list.length - 1
+        if (page.cursor !== undefined) {
+          const position = positionInCustomer.get(decodeCursor(page.cursor))
+          start = position === undefined ? -1 : position - 1
+        }
+        const items: Array<Payment.Payment> = []
+        for (let i = start; i >= 0 && items.length < limit; i--) {
+          const p = payments.get(list[i] ?? "")
+          if (p !== undefined) items.push(p)
+        }
+        const last = items[items.length - 1]
+        const more = last !== undefined && (positionInCustomer.get(last.id) ?? 0) > 0
+        return { items, nextCursor: more ? encodeCursor(last.id) : undefined }
+      }),
+    findByState: (state, limit) =>
+      Effect.sync(() => {
+        const out: Array<Payment.Payment> = []
+        for (const id of byState.get(state) ?? []) {
+          const p = payments.get(id)
+          if (p !== undefined) out.push(p)
+          if (out.length >= limit) break
+        }
+        return out
+      })
+  })
+
+  const eventStore = EventStore.of({
+    read: (paymentId) => Effect.sync(() => [...(events.get(paymentId) ?? [])]),
+    rebuild: (paymentId) => Effect.sync(() => Payment.fold(events.get(paymentId) ?? []))
+  })
+
+  return { repository, eventStore }
+})
+
+/**
+ * Memory {@link PaymentRepository} and {@link EventStore} over one shared store.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<PaymentRepository | EventStore> = Layer.effectContext(
+  Effect.map(make, ({ eventStore, repository }) =>
+    Context.make(PaymentRepository, repository).pipe(Context.add(EventStore, eventStore)))
+)

@@ -1,0 +1,71 @@
+/**
+ * The system of record for payments.
+ *
+ * Writes take a {@link Decision}: the payment's new snapshot and the events that produced it are
+ * written together, atomically, or not at all. `update` is guarded by the expected version
+ * (optimistic locking): when the stored version differs nothing is written and the call fails
+ * with {@link VersionConflict}.
+ *
+ * @since 0.1.0
+ */
+import type { Effect, Option } from "effect"
+import { Context, Schema } from "effect"
+import type { Decision, Payment } from "../domain/Payment.js"
+import type { VersionConflict } from "../domain/PaymentError.js"
+import type { PaymentState } from "../domain/PaymentState.js"
+import type { StorageError } from "./StorageError.js"
+
+/**
+ * A payment with this tenant and idempotency key already exists; nothing was written.
+ *
+ * @since 0.1.0
+ */
+export class DuplicateIdempotencyKey extends Schema.TaggedError<DuplicateIdempotencyKey>()(
+  "DuplicateIdempotencyKey",
+  { tenantId: Schema.String, idempotencyKey: Schema.String }
+) {}
+
+/**
+ * A page of results, newest first. Pass `nextCursor` back to read the next page; it is absent on
+ * the last page.
+ *
+ * @since 0.1.0
+ */
+export interface Page<A> {
+  readonly items: ReadonlyArray<A>
+  readonly nextCursor?: string | undefined
+}
+
+/**
+ * Paging options: `limit` (1–100) and the cursor of the previous page.
+ *
+ * @since 0.1.0
+ */
+export interface PageRequest {
+  readonly limit: number
+  readonly cursor?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ */
+export class PaymentRepository extends Context.Tag("aegispay/PaymentRepository")<PaymentRepository, {
+  /** Writes a new payment and its first events. Unique per (tenant, idempotency key). */
+  readonly insert: (decision: Decision) => Effect.Effect<void, DuplicateIdempotencyKey | StorageError>
+  /** Writes the new snapshot and its events if the stored version is still `expectedVersion`. */
+  readonly update: (decision: Decision, expectedVersion: number) => Effect.Effect<void, VersionConflict | StorageError>
+  readonly findById: (id: string) => Effect.Effect<Option.Option<Payment>, StorageError>
+  readonly findByIdempotencyKey: (
+    tenantId: string,
+    idempotencyKey: string
+  ) => Effect.Effect<Option.Option<Payment>, StorageError>
+  readonly findByGatewayTransactionId: (transactionId: string) => Effect.Effect<Option.Option<Payment>, StorageError>
+  /** A customer's payments, newest first. */
+  readonly findByCustomer: (
+    tenantId: string,
+    customerId: string,
+    page: PageRequest
+  ) => Effect.Effect<Page<Payment>, StorageError>
+  /** Up to `limit` payments in `state`, least recently updated first (for recovery scans). */
+  readonly findByState: (state: PaymentState, limit: number) => Effect.Effect<ReadonlyArray<Payment>, StorageError>
+}>() {}
