@@ -90,10 +90,20 @@ const SENSITIVE = /(^|\.)(number|cvv)$/
  * @since 0.1.0
  */
 export const decode = <A, I>(schema: Schema.Schema<A, I>, input: unknown): Either.Either<A, ValidationError> =>
-  Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "first" })(input), (error) => {
+  Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "error" })(input), (error) => {
     const issue = Arr.head(ParseResult.ArrayFormatter.formatErrorSync(error))
     if (issue._tag === "None") return new ValidationError({ path: "", message: "invalid request" })
-    const path = issue.value.path.map(String).join(".")
+    const segments = issue.value.path.map(String)
+    const path = segments.join(".")
+    if (issue.value.message.startsWith("is unexpected")) {
+      const key = segments[segments.length - 1] ?? ""
+      return new ValidationError({
+        path,
+        message: segments[0] === "metadata" && segments.length === 2
+          ? `metadata key ${JSON.stringify(key.slice(0, 140))} is not allowed: keys are 1 to 128 letters, digits or underscores`
+          : `unknown field ${JSON.stringify(key)}`
+      })
+    }
     const sensitive = SENSITIVE.test(path) && path.startsWith("paymentMethod")
     const message = sensitive && !/Luhn|digits/.test(issue.value.message)
       ? `invalid ${path.endsWith("cvv") ? "CVV" : "card number"}`
