@@ -5,7 +5,7 @@
  *   npm run demo
  */
 import { Console, Effect } from "effect"
-import { AegisPay, Money, PaymentService } from "aegispay"
+import { AegisPay, type Payment, PaymentService } from "aegispay"
 import { MockGateway, TestCards } from "aegispay/testing"
 
 const card = (number: string) => ({
@@ -20,7 +20,7 @@ const customer = { id: "cus_ada", email: "ada@example.com", name: "Ada Lovelace"
 
 const program = Effect.gen(function*() {
   const payments = yield* PaymentService.PaymentService
-  const line = (label: string, p: { id: string; state: string; amount: Money.Money; capturedAmount: Money.Money; failureReason?: string }) =>
+  const line = (label: string, p: Payment.Payment) =>
     Console.log(`${label.padEnd(34)} ${p.id}  ${p.amount.toString().padStart(12)}  captured ${p.capturedAmount.toString().padStart(12)}  ${p.state}${p.failureReason ? `  (${p.failureReason})` : ""}`)
 
   // 1. A card payment, charged at once.

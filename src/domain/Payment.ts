@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, DateTime, Either, Option, Schema } from "effect"
+import type { DateTime} from "effect";
+import { Array as Arr, Either, Option, Schema } from "effect"
 import { Customer } from "./Customer.js"
 import { Metadata } from "./Metadata.js"
 import * as Money from "./Money.js"

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
+import type {
+  Gateway} from "aegispay";
 import {
   AegisPay,
   CardVault,
   EventStore,
-  Gateway,
   GatewayRegistry,
   Ids,
   PaymentRepository,
@@ -158,7 +159,8 @@ describe("processPayment", () => {
   it.effect("a decline ends in FAILURE with its code and is not retried", () =>
     Effect.gen(function*() {
       const payments = yield* service
-      for (const [number, code] of [[TestCards.declined, "card_declined"], [TestCards.insufficientFunds, "insufficient_funds"]]) {
+      const cases: ReadonlyArray<readonly [string, string]> = [[TestCards.declined, "card_declined"], [TestCards.insufficientFunds, "insufficient_funds"]]
+      for (const [number, code] of cases) {
         const created = yield* payments.createPayment(request({ idempotencyKey: number, paymentMethod: card(number) }))
         const failed = yield* payments.processPayment(created.id)
         expect(failed.state).toBe("FAILURE")
