@@ -3,7 +3,7 @@
  *
  * Every command here is a pure function `(payment, input, now) → Either<Decision, Error>`; a
  * {@link Decision} is the events produced and the payment after applying them with
- * {@link evolve}. Because the snapshot is always built by folding events, the payment as stored
+ * {@link apply}. Because the snapshot is always built by folding events, the payment as stored
  * equals {@link fold} of its events by construction. `version` is the sequence number of the
  * last event applied.
  *
@@ -147,45 +147,65 @@ const updateRefund = (
   payment.refunds.map((r) => (r.id === refundId ? new Refund({ ...r, ...fields, updatedAt: at }, true) : r))
 
 /**
+ * The events that change an existing payment (every event but {@link Event.PaymentInitiated}).
+ *
+ * @since 0.1.0
+ */
+export type ChangeEvent = Exclude<Event.PaymentEvent, Event.PaymentInitiated>
+
+/**
+ * A payment's event log does not fold: it is empty of a `PaymentInitiated` first event, repeats
+ * it, or skips a sequence number.
+ *
+ * @since 0.1.0
+ */
+export class MalformedEventLog extends Schema.TaggedError<MalformedEventLog>()("MalformedEventLog", {
+  paymentId: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * The payment a `PaymentInitiated` event creates.
+ *
+ * @since 0.1.0
+ */
+export const start = (event: Event.PaymentInitiated): Payment => {
+  const zero = Money.zero(event.amount.currency)
+  return new Payment(
+    {
+      id: event.paymentId,
+      tenantId: event.tenantId,
+      idempotencyKey: event.idempotencyKey,
+      requestFingerprint: event.requestFingerprint,
+      amount: event.amount,
+      authorizedAmount: zero,
+      capturedAmount: zero,
+      refundedAmount: zero,
+      state: "INITIATED",
+      captureMethod: event.captureMethod,
+      paymentMethod: event.paymentMethod,
+      customer: event.customer,
+      metadata: event.metadata,
+      ...(event.description === undefined ? {} : { description: event.description }),
+      ...(event.gatewayPreference === undefined ? {} : { gatewayPreference: event.gatewayPreference }),
+      attempts: [],
+      refunds: [],
+      requiresReconciliation: false,
+      version: event.seq,
+      createdAt: event.occurredAt,
+      updatedAt: event.occurredAt
+    },
+    true
+  )
+}
+
+/**
  * Applies one event to a payment. Pure and total: it trusts that the event was produced by a
  * command of this module (events are facts; validation happened when they were decided).
  *
  * @since 0.1.0
  */
-export const evolve = (payment: Payment | undefined, event: Event.PaymentEvent): Payment => {
-  if (event._tag === "PaymentInitiated") {
-    const zero = Money.zero(event.amount.currency)
-    return new Payment(
-      {
-        id: event.paymentId,
-        tenantId: event.tenantId,
-        idempotencyKey: event.idempotencyKey,
-        requestFingerprint: event.requestFingerprint,
-        amount: event.amount,
-        authorizedAmount: zero,
-        capturedAmount: zero,
-        refundedAmount: zero,
-        state: "INITIATED",
-        captureMethod: event.captureMethod,
-        paymentMethod: event.paymentMethod,
-        customer: event.customer,
-        metadata: event.metadata,
-        ...(event.description === undefined ? {} : { description: event.description }),
-        ...(event.gatewayPreference === undefined ? {} : { gatewayPreference: event.gatewayPreference }),
-        attempts: [],
-        refunds: [],
-        requiresReconciliation: false,
-        version: event.seq,
-        createdAt: event.occurredAt,
-        updatedAt: event.occurredAt
-      },
-      true
-    )
-  }
-  if (payment === undefined) {
-    // Unreachable for a well-formed stream; an event stream must start with PaymentInitiated.
-    throw new Error(`event ${event.eventId} applied before PaymentInitiated`)
-  }
+export const apply = (payment: Payment, event: ChangeEvent): Payment => {
   switch (event._tag) {
     case "PaymentAuthenticated":
       return update(payment, event, { state: "AUTHENTICATED", gateway: event.gateway })
@@ -312,33 +332,45 @@ export const evolve = (payment: Payment | undefined, event: Event.PaymentEvent):
 }
 
 /**
- * Rebuilds a payment from its events, in sequence order. `None` for an empty stream.
+ * Rebuilds a payment from its events, in sequence order. `None` for an empty log; a
+ * {@link MalformedEventLog} when the log does not start with `PaymentInitiated` at sequence 1 or
+ * has a gap.
  *
  * @since 0.1.0
  */
-export const fold = (events: Iterable<Event.PaymentEvent>): Option.Option<Payment> => {
-  let payment: Payment | undefined
-  for (const event of events) payment = evolve(payment, event)
-  return Option.fromNullable(payment)
+export const fold = (events: ReadonlyArray<Event.PaymentEvent>): Either.Either<Option.Option<Payment>, MalformedEventLog> => {
+  const [first, ...rest] = events
+  if (first === undefined) return Either.right(Option.none())
+  const malformed = (reason: string) => Either.left(new MalformedEventLog({ paymentId: first.paymentId, reason }))
+  if (first._tag !== "PaymentInitiated" || first.seq !== 1) return malformed("the log does not start with PaymentInitiated")
+  let payment = start(first)
+  for (const event of rest) {
+    if (event._tag === "PaymentInitiated") return malformed(`PaymentInitiated repeated at seq ${event.seq}`)
+    if (event.seq !== payment.version + 1) return malformed(`seq ${event.seq} follows ${payment.version}`)
+    payment = apply(payment, event)
+  }
+  return Either.right(Option.some(payment))
 }
 
-type Draft<E> = E extends Event.PaymentEvent ? (base: Event.EventBase) => E : never
+type Draft = (base: Event.EventBase) => ChangeEvent
 
-const decide = (payment: Payment | undefined, paymentId: string, tenantId: string, now: DateTime.Utc, drafts: ReadonlyArray<Draft<Event.PaymentEvent>>): Decision => {
+const emit = (payment: Payment, now: DateTime.Utc, ...drafts: ReadonlyArray<Draft>): Decision => {
   let current = payment
-  const events: Array<Event.PaymentEvent> = []
+  const events: Array<ChangeEvent> = []
   for (const draft of drafts) {
-    const seq = (current?.version ?? 0) + 1
-    const event = draft({ eventId: Event.eventId(paymentId, seq), paymentId, tenantId, seq, occurredAt: now })
-    current = evolve(current, event)
+    const seq = current.version + 1
+    const event = draft({
+      eventId: Event.eventId(payment.id, seq),
+      paymentId: payment.id,
+      tenantId: payment.tenantId,
+      seq,
+      occurredAt: now
+    })
+    current = apply(current, event)
     events.push(event)
   }
-  if (current === undefined) throw new Error("decide without events")
   return { payment: current, events }
 }
-
-const emit = (payment: Payment, now: DateTime.Utc, ...drafts: ReadonlyArray<Draft<Event.PaymentEvent>>): Decision =>
-  decide(payment, payment.id, payment.tenantId, now, drafts)
 
 const guard = (payment: Payment, to: State.PaymentState): Either.Either<void, InvalidTransition> =>
   State.canTransition(payment.state, to)
@@ -369,25 +401,28 @@ export interface InitiateInput {
  *
  * @since 0.1.0
  */
-export const initiate = (input: InitiateInput, now: DateTime.Utc): Decision =>
-  decide(undefined, input.id, input.tenantId, now, [
-    (base) =>
-      new Event.PaymentInitiated(
-        {
-          ...base,
-          idempotencyKey: input.idempotencyKey,
-          requestFingerprint: input.requestFingerprint,
-          amount: input.amount,
-          captureMethod: input.captureMethod,
-          paymentMethod: input.paymentMethod,
-          customer: input.customer,
-          metadata: input.metadata,
-          ...(input.description === undefined ? {} : { description: input.description }),
-          ...(input.gatewayPreference === undefined ? {} : { gatewayPreference: input.gatewayPreference })
-        },
-        true
-      )
-  ])
+export const initiate = (input: InitiateInput, now: DateTime.Utc): Decision => {
+  const event = new Event.PaymentInitiated(
+    {
+      eventId: Event.eventId(input.id, 1),
+      paymentId: input.id,
+      tenantId: input.tenantId,
+      seq: 1,
+      occurredAt: now,
+      idempotencyKey: input.idempotencyKey,
+      requestFingerprint: input.requestFingerprint,
+      amount: input.amount,
+      captureMethod: input.captureMethod,
+      paymentMethod: input.paymentMethod,
+      customer: input.customer,
+      metadata: input.metadata,
+      ...(input.description === undefined ? {} : { description: input.description }),
+      ...(input.gatewayPreference === undefined ? {} : { gatewayPreference: input.gatewayPreference })
+    },
+    true
+  )
+  return { payment: start(event), events: [event] }
+}
 
 /**
  * INITIATED → AUTHENTICATED.
@@ -535,14 +570,14 @@ export const checkCapture = (
  * @since 0.1.0
  */
 export const capture = (payment: Payment, amount: Money.Money, now: DateTime.Utc) =>
-  Either.map(checkCapture(payment, amount), (captured) =>
-    emit(payment, now, (base) =>
-      new Event.PaymentSucceeded({
-        ...base,
-        attemptId: payment.currentAttempt?.id ?? "",
-        gatewayTransactionId: payment.gatewayTransactionId ?? "",
-        captured
-      }, true)))
+  Either.flatMap(checkCapture(payment, amount), (captured) => {
+    const attempt = payment.currentAttempt
+    const transactionId = payment.gatewayTransactionId
+    return attempt === undefined || transactionId === undefined
+      ? Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: "SUCCESS" }))
+      : Either.right(emit(payment, now, (base) =>
+        new Event.PaymentSucceeded({ ...base, attemptId: attempt.id, gatewayTransactionId: transactionId, captured }, true)))
+  })
 
 /**
  * → CANCELLED: from INITIATED or AUTHENTICATED (nothing to void) or AUTHORIZED (after the void).

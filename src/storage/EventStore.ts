@@ -9,7 +9,7 @@
  */
 import type { Effect, Option } from "effect"
 import { Context } from "effect"
-import type { Payment } from "../domain/Payment.js"
+import type { MalformedEventLog, Payment } from "../domain/Payment.js"
 import type { PaymentEvent } from "../domain/PaymentEvent.js"
 import type { StorageError } from "./StorageError.js"
 
@@ -19,6 +19,6 @@ import type { StorageError } from "./StorageError.js"
 export class EventStore extends Context.Tag("aegispay/EventStore")<EventStore, {
   /** The events of one payment, in sequence order. */
   readonly read: (paymentId: string) => Effect.Effect<ReadonlyArray<PaymentEvent>, StorageError>
-  /** The payment rebuilt from its events alone. */
-  readonly rebuild: (paymentId: string) => Effect.Effect<Option.Option<Payment>, StorageError>
+  /** The payment rebuilt from its events alone; `None` when it has no events. */
+  readonly rebuild: (paymentId: string) => Effect.Effect<Option.Option<Payment>, MalformedEventLog | StorageError>
 }>() {}

@@ -125,7 +125,7 @@ export const make = Effect.sync(() => {
 
   const eventStore = EventStore.of({
     read: (paymentId) => Effect.sync(() => [...(events.get(paymentId) ?? [])]),
-    rebuild: (paymentId) => Effect.sync(() => Payment.fold(events.get(paymentId) ?? []))
+    rebuild: (paymentId) => Effect.suspend(() => Payment.fold(events.get(paymentId) ?? []))
   })
 
   return { repository, eventStore }
