@@ -24,35 +24,23 @@ const program = Effect.gen(function*() {
     Console.log(`${label.padEnd(34)} ${p.id}  ${p.amount.toString().padStart(12)}  captured ${p.capturedAmount.toString().padStart(12)}  ${p.state}${p.failureReason ? `  (${p.failureReason})` : ""}`)
 
   // 1. A card payment, charged at once.
-  const order1 = yield* payments.createPayment({
+  const order = {
     idempotencyKey: "order-1001",
     amount: "49.99",
     currency: "USD",
     paymentMethod: card(TestCards.success),
     customer,
     metadata: { orderId: "1001", channel: "web" }
-  })
+  }
+  const order1 = yield* payments.createPayment(order)
   yield* line("order-1001 processed", yield* payments.processPayment(order1.id))
 
   // 2. The same request again (a client retry): the same payment, no second charge.
-  const again = yield* payments.createPayment({
-    idempotencyKey: "order-1001",
-    amount: "49.99",
-    currency: "USD",
-    paymentMethod: card(TestCards.success),
-    customer,
-    metadata: { orderId: "1001", channel: "web" }
-  })
+  const again = yield* payments.createPayment(order)
   yield* Console.log(`order-1001 repeated                 same payment: ${again.id === order1.id}`)
 
   // 3. The same key with a different amount is refused.
-  const reused = yield* payments.createPayment({
-    idempotencyKey: "order-1001",
-    amount: "59.99",
-    currency: "USD",
-    paymentMethod: card(TestCards.success),
-    customer
-  }).pipe(Effect.flip)
+  const reused = yield* payments.createPayment({ ...order, amount: "59.99" }).pipe(Effect.flip)
   yield* Console.log(`order-1001 with another amount      ${reused._tag}`)
 
   // 4. A decline.

@@ -87,9 +87,9 @@ const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/
 
 /**
  * Parses a decimal string in major units ("10.50", "1000", "0.005") exactly. Fails when the
- * string is not a plain decimal, when it has more decimals than the currency's exponent (even
- * if they are zeros beyond the exponent they are accepted only as zeros: "1.500" USD is 150
- * cents, "1.505" USD fails), or when it exceeds {@link MAX_MINOR}.
+ * string is not a plain decimal (no exponent, no thousands separators), when it has more
+ * significant decimals than the currency's exponent ("1.505" USD fails; trailing zeros are
+ * fine: "1.500" USD is 150 cents), or when it exceeds {@link MAX_MINOR}.
  *
  * @since 0.1.0
  */

@@ -412,6 +412,17 @@ export const make = (config: Config = {}) =>
       )
     })
 
+    /** The gateway, attempt and transaction of a payment that holds money (AUTHORIZED or SUCCESS). */
+    const chargedAt = (payment: Payment.Payment) =>
+      Effect.gen(function*() {
+        const attempt = payment.currentAttempt
+        const transactionId = payment.gatewayTransactionId
+        if (attempt === undefined || transactionId === undefined) {
+          return yield* Effect.dieMessage(`payment ${payment.id} holds money without an attempt`)
+        }
+        return { attempt, transactionId, gateway: yield* registry.get(attempt.gateway) }
+      })
+
     const capturePayment = Effect.fn("PaymentService.capturePayment")(function*(request: CapturePaymentRequest) {
       return yield* locks.withLock(
         request.paymentId,
@@ -423,13 +434,9 @@ export const make = (config: Config = {}) =>
               Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message }))
             )
           yield* Payment.checkCapture(payment, amount)
-          const attempt = payment.currentAttempt
-          if (attempt === undefined || payment.gatewayTransactionId === undefined) {
-            return yield* Effect.dieMessage("authorized payment without an attempt")
-          }
-          const gateway = yield* registry.get(attempt.gateway)
+          const { attempt, gateway, transactionId } = yield* chargedAt(payment)
           yield* withRetry(gateway.capture({
-            transactionId: payment.gatewayTransactionId,
+            transactionId,
             idempotencyKey: `${attempt.idempotencyKey}_capture`,
             amount
           }))
@@ -445,13 +452,9 @@ export const make = (config: Config = {}) =>
           const payment = yield* load(request.paymentId)
           const reason = request.reason ?? "cancelled by merchant"
           if (payment.state === "AUTHORIZED") {
-            const attempt = payment.currentAttempt
-            if (attempt === undefined || payment.gatewayTransactionId === undefined) {
-              return yield* Effect.dieMessage("authorized payment without an attempt")
-            }
-            const gateway = yield* registry.get(attempt.gateway)
+            const { attempt, gateway, transactionId } = yield* chargedAt(payment)
             yield* withRetry(gateway.void({
-              transactionId: payment.gatewayTransactionId,
+              transactionId,
               idempotencyKey: `${attempt.idempotencyKey}_void`
             }))
           }
@@ -462,13 +465,9 @@ export const make = (config: Config = {}) =>
 
     const sendRefund = (payment: Payment.Payment, refund: Payment.Refund) =>
       Effect.gen(function*() {
-        const attempt = payment.currentAttempt
-        if (attempt === undefined || payment.gatewayTransactionId === undefined) {
-          return yield* Effect.dieMessage("captured payment without an attempt")
-        }
-        const gateway = yield* registry.get(attempt.gateway)
+        const { gateway, transactionId } = yield* chargedAt(payment)
         const result = yield* Effect.either(withRetry(gateway.refund({
-          transactionId: payment.gatewayTransactionId,
+          transactionId,
           idempotencyKey: refund.gatewayIdempotencyKey,
           amount: refund.amount
         })))
