@@ -1,6 +1,7 @@
 /**
- * Quick start: create, process, capture and refund a handful of payments on the in-memory
- * layers, including a decline, an idempotent repeat and a gateway timeout after the charge.
+ * Quick start: create, process, capture and refund a handful of payments on the embedded
+ * PostgreSQL (PGlite, in process, no server), including a decline, an idempotent repeat and a
+ * gateway timeout after the charge.
  *
  *   npm run demo
  */
@@ -100,7 +101,7 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(AegisPay.layerMemory({ ids: "sequential" })),
+  Effect.provide(AegisPay.layerEmbedded({ ids: "sequential" })),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Redacted } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Config, Effect, Layer, Redacted } from "effect"
 import * as Ids from "./domain/Ids.js"
 import * as EventBus from "./events/EventBus.js"
 import * as CardVault from "./gateway/CardVault.js"
@@ -11,16 +12,19 @@ import * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 import * as MockGateway from "./gateway/MockGateway.js"
 import * as PaymentService from "./orchestration/PaymentService.js"
 import * as LockManager from "./storage/LockManager.js"
+import * as Embedded from "./storage/Embedded.js"
 import * as MemoryStorage from "./storage/MemoryStorage.js"
+import * as Migrations from "./storage/Migrations.js"
+import * as SqlStorage from "./storage/SqlStorage.js"
 import type { EventStore } from "./storage/EventStore.js"
 import type { PaymentRepository } from "./storage/PaymentRepository.js"
 
 /**
- * Options of {@link layerMemory}.
+ * Options shared by every composition.
  *
  * @since 0.1.0
  */
-export interface MemoryOptions {
+export interface Options {
   /** The mock gateway's options (id, latency, capabilities). */
   readonly mockGateway?: MockGateway.Options
   /** Payment service settings (retries). */
@@ -32,14 +36,16 @@ export interface MemoryOptions {
 }
 
 /**
- * Every service of AegisPay on in-memory implementations with one {@link MockGateway}: what users
- * give their own tests. Fresh state per layer build.
+ * @since 0.1.0
+ */
+export type MemoryOptions = Options
+
+/**
+ * Everything a composition provides.
  *
  * @since 0.1.0
  */
-export const layerMemory = (
-  options: MemoryOptions = {}
-): Layer.Layer<
+export type Services =
   | PaymentService.PaymentService
   | MockGateway.MockGateway
   | GatewayRegistry.GatewayRegistry
@@ -49,7 +55,17 @@ export const layerMemory = (
   | LockManager.LockManager
   | CardVault.CardVault
   | Ids.Ids
-> => {
+
+/**
+ * Every service of AegisPay over the given storage (a layer of {@link PaymentRepository} and
+ * {@link EventStore}), with one {@link MockGateway}.
+ *
+ * @since 0.1.0
+ */
+export const layerWith = <E, R>(
+  storage: Layer.Layer<PaymentRepository | EventStore, E, R>,
+  options: Options = {}
+): Layer.Layer<Services, E, R> => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
   const mock = MockGateway.layer(options.mockGateway).pipe(Layer.provideMerge(vault))
   const registry = Layer.effect(
@@ -58,10 +74,68 @@ export const layerMemory = (
   )
   const infrastructure = Layer.mergeAll(
     registry.pipe(Layer.provideMerge(mock)),
-    MemoryStorage.layer,
+    storage,
     LockManager.layerMemory,
     EventBus.layer(),
     options.ids === "sequential" ? Ids.layerSequential : Ids.layer
   )
   return PaymentService.layer(options.service).pipe(Layer.provideMerge(infrastructure))
 }
+
+/**
+ * Every service of AegisPay on in-memory implementations with one {@link MockGateway}: what users
+ * give their own tests. Fresh state per layer build.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory = (options: Options = {}): Layer.Layer<Services> => layerWith(MemoryStorage.layer, options)
+
+/**
+ * SQL storage on the `SqlClient` in context, migrated when built.
+ *
+ * @since 0.1.0
+ */
+export const layerSqlStorage = SqlStorage.layer.pipe(Layer.provideMerge(Migrations.layer))
+
+/**
+ * PostgreSQL connection settings. Without `url`, `DATABASE_URL` is read from the `Config`
+ * provider; the pool size defaults to `AEGISPAY_PG_POOL_SIZE` or 10.
+ *
+ * @since 0.1.0
+ */
+export interface PgOptions extends Options {
+  readonly url?: Redacted.Redacted<string> | undefined
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * A `PgClient` from options or `Config`.
+ *
+ * @since 0.1.0
+ */
+export const layerPgClient = (options: PgOptions = {}) =>
+  options.url !== undefined
+    ? PgClient.layer({ url: options.url, maxConnections: options.maxConnections ?? 10 })
+    : PgClient.layerConfig({
+      url: Config.redacted("DATABASE_URL"),
+      maxConnections: options.maxConnections !== undefined
+        ? Config.succeed(options.maxConnections)
+        : Config.integer("AEGISPAY_PG_POOL_SIZE").pipe(Config.withDefault(10))
+    })
+
+/**
+ * Every service of AegisPay on PostgreSQL (migrated when built), with one {@link MockGateway}.
+ *
+ * @since 0.1.0
+ */
+export const layerPg = (options: PgOptions = {}) =>
+  layerWith(layerSqlStorage, options).pipe(Layer.provideMerge(layerPgClient(options)))
+
+/**
+ * Every service of AegisPay on the embedded PostgreSQL (PGlite), in memory or in `dataDir` so
+ * that data survives a restart. No server needed.
+ *
+ * @since 0.1.0
+ */
+export const layerEmbedded = (options: Options & Embedded.Options = {}) =>
+  layerWith(layerSqlStorage, options).pipe(Layer.provideMerge(Embedded.layerClient(options)))

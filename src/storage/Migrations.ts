@@ -1,0 +1,32 @@
+/**
+ * The numbered schema migrations, run by `PgMigrator`.
+ *
+ * Migrations are TypeScript modules in `src/storage/migrations`, named `NNNN_description`. They
+ * are bundled as a record (no file-system scan at run time), so they work the same from `src`
+ * and from the published `dist`.
+ *
+ * @since 0.1.0
+ */
+import { NodeContext } from "@effect/platform-node"
+import { Migrator } from "@effect/sql"
+import { PgMigrator } from "@effect/sql-pg"
+import { Layer } from "effect"
+import payments from "./migrations/0001_payments.js"
+
+/**
+ * Every migration, by `NNNN_name`.
+ *
+ * @since 0.1.0
+ */
+export const loader = Migrator.fromRecord({
+  "0001_payments": payments
+})
+
+/**
+ * Runs pending migrations when built (table `aegis_migrations`).
+ *
+ * @since 0.1.0
+ */
+export const layer = PgMigrator.layer({ loader, table: "aegis_migrations" }).pipe(
+  Layer.provide(NodeContext.layer)
+)

@@ -1,0 +1,200 @@
+/**
+ * {@link PaymentRepository} and {@link EventStore} on `@effect/sql` (PostgreSQL or PGlite).
+ *
+ * - Every write runs in one transaction: the payment row, its events and their outbox rows
+ *   commit together or not at all.
+ * - Updates are `… WHERE id = $1 AND version = $2`; when no row matches, nothing is written and
+ *   the call fails with {@link VersionConflict}.
+ * - Inserts are unique per (tenant, idempotency key) (`ON CONFLICT DO NOTHING`).
+ * - A CHECK keeps `refunded_minor ≤ captured_minor ≤ amount_minor` in the database itself.
+ * - No transaction is ever held across a gateway call: the repository is only called between them.
+ *
+ * @since 0.1.0
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql"
+import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
+import * as Payment from "../domain/Payment.js"
+import { VersionConflict } from "../domain/PaymentError.js"
+import { PaymentEvent } from "../domain/PaymentEvent.js"
+import { EventStore } from "./EventStore.js"
+import { DuplicateIdempotencyKey, PaymentRepository } from "./PaymentRepository.js"
+import { StorageError } from "./StorageError.js"
+
+const encodePayment = Schema.encodeSync(Payment.Payment)
+const decodePayment = Schema.decodeUnknown(Payment.Payment)
+const encodeEvent = Schema.encodeSync(PaymentEvent)
+const decodeEvents = Schema.decodeUnknown(Schema.Array(PaymentEvent))
+
+const SnapshotRow = Schema.Struct({ snapshot: Schema.Unknown })
+const VersionRow = Schema.Struct({ version: Schema.Number })
+const PayloadRow = Schema.Struct({ payload: Schema.Unknown })
+
+const storageError = (operation: string) => (error: SqlError.SqlError | { readonly message: string }) =>
+  new StorageError({ operation, reason: error.message })
+
+const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url")
+const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8")
+
+/**
+ * Builds both services over the `SqlClient` in context.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+
+  const paymentRow = (p: Payment.Payment) => ({
+    state: p.state,
+    gateway_transaction_id: p.gatewayTransactionId ?? null,
+    captured_minor: p.capturedAmount.minor.toString(),
+    refunded_minor: p.refundedAmount.minor.toString(),
+    version: p.version,
+    snapshot: JSON.stringify(encodePayment(p)),
+    updated_at: DateTime.toDateUtc(p.updatedAt)
+  })
+
+  const writeEvents = (decision: Payment.Decision) => {
+    if (decision.events.length === 0) return Effect.void
+    const rows = decision.events.map((event) => ({
+      event_id: event.eventId,
+      payment_id: event.paymentId,
+      seq: event.seq,
+      type: event._tag,
+      payload: JSON.stringify(encodeEvent(event)),
+      occurred_at: DateTime.toDateUtc(event.occurredAt)
+    }))
+    const outbox = rows.map((row) => ({ ...row, available_at: row.occurred_at, created_at: row.occurred_at }))
+      .map(({ occurred_at: _, ...rest }) => rest)
+    return Effect.zipRight(
+      sql`INSERT INTO aegis_events ${sql.insert(rows)}`,
+      sql`INSERT INTO aegis_outbox ${sql.insert(outbox)}`
+    )
+  }
+
+  const decodeRow = (operation: string) => (rows: ReadonlyArray<unknown>) =>
+    Effect.gen(function*() {
+      const [row] = rows
+      if (row === undefined) return Option.none<Payment.Payment>()
+      const { snapshot } = yield* Schema.decodeUnknown(SnapshotRow)(row)
+      return Option.some(yield* decodePayment(snapshot))
+    }).pipe(Effect.mapError(storageError(operation)))
+
+  const decodeRows = (operation: string) => (rows: ReadonlyArray<unknown>) =>
+    Effect.forEach(rows, (row) =>
+      Effect.flatMap(Schema.decodeUnknown(SnapshotRow)(row), ({ snapshot }) => decodePayment(snapshot))).pipe(
+        Effect.mapError(storageError(operation))
+      )
+
+  const repository = PaymentRepository.of({
+    insert: (decision) => {
+      const p = decision.payment
+      return sql.withTransaction(Effect.gen(function*() {
+        const inserted = yield* sql`
+          INSERT INTO aegis_payments ${
+          sql.insert({
+            id: p.id,
+            tenant_id: p.tenantId,
+            idempotency_key: p.idempotencyKey,
+            customer_id: p.customer.id,
+            currency: p.amount.currency,
+            amount_minor: p.amount.minor.toString(),
+            created_at: DateTime.toDateUtc(p.createdAt),
+            ...paymentRow(p)
+          })
+        }
+          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+          RETURNING id`
+        if (inserted.length === 0) {
+          return yield* new DuplicateIdempotencyKey({ tenantId: p.tenantId, idempotencyKey: p.idempotencyKey })
+        }
+        yield* writeEvents(decision)
+      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
+    },
+    update: (decision, expectedVersion) => {
+      const p = decision.payment
+      return sql.withTransaction(Effect.gen(function*() {
+        const updated = yield* sql`
+          UPDATE aegis_payments SET ${sql.update(paymentRow(p))}
+          WHERE id = ${p.id} AND version = ${expectedVersion}
+          RETURNING id`
+        if (updated.length === 0) {
+          const rows = yield* sql`SELECT version FROM aegis_payments WHERE id = ${p.id}`
+          const actual = rows[0] === undefined ? 0 : (yield* Schema.decodeUnknown(VersionRow)(rows[0]).pipe(
+            Effect.orElseSucceed(() => ({ version: -1 }))
+          )).version
+          return yield* new VersionConflict({ paymentId: p.id, expectedVersion, actualVersion: actual })
+        }
+        yield* writeEvents(decision)
+      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
+    },
+    findById: (id) =>
+      sql`SELECT snapshot FROM aegis_payments WHERE id = ${id}`.pipe(
+        Effect.mapError(storageError("findById")),
+        Effect.flatMap(decodeRow("findById"))
+      ),
+    findByIdempotencyKey: (tenantId, key) =>
+      sql`SELECT snapshot FROM aegis_payments WHERE tenant_id = ${tenantId} AND idempotency_key = ${key}`.pipe(
+        Effect.mapError(storageError("findByIdempotencyKey")),
+        Effect.flatMap(decodeRow("findByIdempotencyKey"))
+      ),
+    findByGatewayTransactionId: (transactionId) =>
+      sql`SELECT snapshot FROM aegis_payments WHERE gateway_transaction_id = ${transactionId} LIMIT 1`.pipe(
+        Effect.mapError(storageError("findByGatewayTransactionId")),
+        Effect.flatMap(decodeRow("findByGatewayTransactionId"))
+      ),
+    findByCustomer: (tenantId, customerId, page) => {
+      const limit = Math.max(1, Math.min(100, Math.floor(page.limit)))
+      const after = page.cursor === undefined
+        ? sql``
+        : sql`AND (created_at, id) < (SELECT created_at, id FROM aegis_payments WHERE id = ${decodeCursor(page.cursor)})`
+      return sql`
+        SELECT snapshot FROM aegis_payments
+        WHERE tenant_id = ${tenantId} AND customer_id = ${customerId} ${after}
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${limit + 1}`.pipe(
+        Effect.mapError(storageError("findByCustomer")),
+        Effect.flatMap(decodeRows("findByCustomer")),
+        Effect.map((rows) => {
+          const items = rows.slice(0, limit)
+          const last = items[items.length - 1]
+          return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : undefined }
+        })
+      )
+    },
+    findByState: (state, limit) =>
+      sql`SELECT snapshot FROM aegis_payments WHERE state = ${state} ORDER BY updated_at LIMIT ${limit}`.pipe(
+        Effect.mapError(storageError("findByState")),
+        Effect.flatMap(decodeRows("findByState"))
+      )
+  })
+
+  const read = (paymentId: string) =>
+    sql`SELECT payload FROM aegis_events WHERE payment_id = ${paymentId} ORDER BY seq`.pipe(
+      Effect.mapError(storageError("read")),
+      Effect.flatMap((rows) =>
+        Effect.forEach(rows, (row) => Effect.map(Schema.decodeUnknown(PayloadRow)(row), (r) => r.payload)).pipe(
+          Effect.flatMap(decodeEvents),
+          Effect.mapError(storageError("read"))
+        )
+      )
+    )
+
+  const eventStore = EventStore.of({
+    read,
+    rebuild: (paymentId) => Effect.flatMap(read(paymentId), (events) => Payment.fold(events))
+  })
+
+  return { repository, eventStore }
+})
+
+/**
+ * SQL {@link PaymentRepository} and {@link EventStore}. Needs a `SqlClient` whose database has
+ * been migrated (see `Migrations.layer`).
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<PaymentRepository | EventStore, never, SqlClient.SqlClient> = Layer.effectContext(
+  Effect.map(make, ({ eventStore, repository }) =>
+    Context.make(PaymentRepository, repository).pipe(Context.add(EventStore, eventStore)))
+)
