@@ -67,7 +67,8 @@ export const layerWith = <E, R>(
   options: Options = {}
 ): Layer.Layer<Services, E, R> => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
-  const mock = MockGateway.layer(options.mockGateway).pipe(Layer.provideMerge(vault))
+  const ids = options.ids === "sequential" ? Ids.layerSequential : Ids.layer
+  const mock = MockGateway.layer(options.mockGateway).pipe(Layer.provideMerge(Layer.merge(vault, ids)))
   const registry = Layer.effect(
     GatewayRegistry.GatewayRegistry,
     Effect.flatMap(MockGateway.MockGateway, (m) => GatewayRegistry.make([m.gateway]))
@@ -76,8 +77,7 @@ export const layerWith = <E, R>(
     registry.pipe(Layer.provideMerge(mock)),
     storage,
     LockManager.layerMemory,
-    EventBus.layer(),
-    options.ids === "sequential" ? Ids.layerSequential : Ids.layer
+    EventBus.layer()
   )
   return PaymentService.layer(options.service).pipe(Layer.provideMerge(infrastructure))
 }

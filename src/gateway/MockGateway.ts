@@ -12,6 +12,7 @@
  */
 import { Context, Duration, Effect, Either, Layer, Redacted } from "effect"
 import * as Money from "../domain/Money.js"
+import { Ids } from "../domain/Ids.js"
 import { CardVault } from "./CardVault.js"
 import {
   type Capabilities,
@@ -114,7 +115,8 @@ interface Cached<A, E> {
 }
 
 /**
- * Creates a mock gateway. Needs the {@link CardVault} to read the card behind a token.
+ * Creates a mock gateway. Needs the {@link CardVault} to read the card behind a token and
+ * {@link Ids} for transaction and refund ids.
  *
  * @since 0.1.0
  */
@@ -131,8 +133,7 @@ export const make = (options: Options = {}) =>
     const voided = new Map<string, Cached<void, GatewayDeclined>>()
     const refunded = new Map<string, Cached<{ readonly refundId: string }, GatewayDeclined>>()
     const transientSeen = new Set<string>()
-    let counter = 0
-    const nextId = (prefix: string) => `${prefix}_${id}_${String(++counter).padStart(6, "0")}`
+    const ids = yield* Ids
 
     const delay = Duration.toMillis(latency) > 0 ? Effect.sleep(latency) : Effect.void
     const declined = (code: string, reason: string) => new GatewayDeclined({ gateway: id, code, reason })
@@ -161,8 +162,13 @@ export const make = (options: Options = {}) =>
         return result
       })
 
-    const charge = (paymentId: string, key: string, amount: Money.Money, capture: boolean): ProcessResult => {
-      const transactionId = nextId("txn")
+    const charge = (
+      transactionId: string,
+      paymentId: string,
+      key: string,
+      amount: Money.Money,
+      capture: boolean
+    ): ProcessResult => {
       const zero = Money.zero(amount.currency)
       charges.set(transactionId, {
         transactionId,
@@ -199,12 +205,13 @@ export const make = (options: Options = {}) =>
             return yield* new GatewayTransientError({ gateway: id, operation: "process", reason: "processing_error" })
           }
           const fingerprint = `${request.paymentId}|${request.amount.currency}|${request.amount.minor}|${request.capture}`
+          const transactionId = yield* ids.next(`txn_${id}`)
           const result = yield* idempotent(processed, key, fingerprint, () => {
             if (number === TestCards.declined) return Either.left(declined("card_declined", "the card was declined"))
             if (number === TestCards.insufficientFunds) {
               return Either.left(declined("insufficient_funds", "the card has insufficient funds"))
             }
-            return Either.right(charge(request.paymentId, key, request.amount, request.capture))
+            return Either.right(charge(transactionId, request.paymentId, key, request.amount, request.capture))
           })
           if (number === TestCards.timeoutAfterCharge) {
             return yield* new GatewayUnknownOutcome({
@@ -241,9 +248,9 @@ export const make = (options: Options = {}) =>
           })
         ),
       refund: (request) =>
-        Effect.zipRight(
-          delay,
-          idempotent(refunded, request.idempotencyKey, `${request.transactionId}|${request.amount.minor}`, () => {
+        Effect.flatMap(
+          Effect.zipRight(delay, ids.next(`re_${id}`)),
+          (refundId) => idempotent(refunded, request.idempotencyKey, `${request.transactionId}|${request.amount.minor}`, () => {
             const c = charges.get(request.transactionId)
             if (c === undefined) return Either.left(declined("resource_missing", "no such charge"))
             if (c.status !== "captured") return Either.left(declined("charge_not_refundable", `charge is ${c.status}`))
@@ -253,7 +260,6 @@ export const make = (options: Options = {}) =>
             ) {
               return Either.left(declined("amount_too_large", "refund exceeds the captured amount"))
             }
-            const refundId = nextId("re")
             charges.set(c.transactionId, {
               ...c,
               refunded: Money.fromMinor(c.amount.currency, c.refunded.minor + request.amount.minor)
@@ -293,5 +299,5 @@ export const make = (options: Options = {}) =>
  *
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<MockGateway, never, CardVault> =>
+export const layer = (options: Options = {}): Layer.Layer<MockGateway, never, CardVault | Ids> =>
   Layer.effect(MockGateway, make(options))

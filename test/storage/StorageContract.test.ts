@@ -1,0 +1,220 @@
+/**
+ * The storage contract, run against every backend: memory, PGlite and real PostgreSQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
+import type { Layer} from "effect";
+import { DateTime, Effect, Either, Option, Redacted, Schema } from "effect"
+import {
+  AegisPay,
+  EventStore,
+  Payment,
+  PaymentRepository,
+  PaymentService
+} from "aegispay"
+import { MockGateway, TestCards } from "aegispay/testing"
+import { card, request } from "../helpers.js"
+import { createTestDatabase, databaseUrl } from "../support/Backends.js"
+
+const encode = Schema.encodeSync(Payment.Payment)
+
+type Ctx = AegisPay.Services
+type Backend =
+  | { readonly sql: false; readonly layer: () => Layer.Layer<Ctx, unknown> }
+  | { readonly sql: true; readonly layer: () => Layer.Layer<Ctx | SqlClient.SqlClient, unknown> }
+
+const contract = (name: string, backend: Backend) => {
+  const run = <A, E>(effect: Effect.Effect<A, E, Ctx>) =>
+    Effect.runPromise(Effect.scoped(Effect.provide(effect, backend.layer())))
+
+  const expectFolds = (paymentId: string) =>
+    Effect.gen(function*() {
+      const stored = Option.getOrThrow(yield* (yield* PaymentRepository.PaymentRepository).findById(paymentId))
+      const rebuilt = Option.getOrThrow(yield* (yield* EventStore.EventStore).rebuild(paymentId))
+      expect(encode(rebuilt)).toEqual(encode(stored))
+      return stored
+    })
+
+  describe(`storage contract: ${name}`, () => {
+    it("inserts once per (tenant, idempotency key); a duplicate insert writes nothing", () =>
+      run(Effect.gen(function*() {
+        const repository = yield* PaymentRepository.PaymentRepository
+        const events = yield* EventStore.EventStore
+        const payments = yield* PaymentService.PaymentService
+        const p = yield* payments.createPayment(request({ idempotencyKey: "dup" }))
+        const clone = Payment.initiate({
+          id: "pay_other",
+          tenantId: p.tenantId,
+          idempotencyKey: p.idempotencyKey,
+          requestFingerprint: "x",
+          amount: p.amount,
+          captureMethod: "automatic",
+          paymentMethod: p.paymentMethod,
+          customer: p.customer,
+          metadata: {}
+        }, DateTime.unsafeMake(0))
+        const error = yield* Effect.flip(repository.insert(clone))
+        expect(error._tag).toBe("DuplicateIdempotencyKey")
+        expect(yield* repository.findById("pay_other")).toEqual(Option.none())
+        expect(yield* events.read("pay_other")).toEqual([])
+        const byKey = Option.getOrThrow(yield* repository.findByIdempotencyKey(p.tenantId, "dup"))
+        expect(byKey.id).toBe(p.id)
+        expect(yield* repository.findByIdempotencyKey("another-tenant", "dup")).toEqual(Option.none())
+      })))
+
+    it("updates only at the expected version; a conflict writes nothing", () =>
+      run(Effect.gen(function*() {
+        const repository = yield* PaymentRepository.PaymentRepository
+        const events = yield* EventStore.EventStore
+        const payments = yield* PaymentService.PaymentService
+        const p = yield* payments.createPayment(request({ idempotencyKey: "ver" }))
+        const next = Either.getOrThrow(Payment.authenticate(p, "mock", DateTime.unsafeMake(1)))
+        const conflict = yield* Effect.flip(repository.update(next, p.version + 1))
+        expect(conflict._tag).toBe("VersionConflict")
+        if (conflict._tag === "VersionConflict") expect(conflict.actualVersion).toBe(1)
+        expect((yield* events.read(p.id)).length).toBe(1)
+        yield* repository.update(next, p.version)
+        expect(Option.getOrThrow(yield* repository.findById(p.id)).state).toBe("AUTHENTICATED")
+        expect((yield* events.read(p.id)).map((e) => e.seq)).toEqual([1, 2])
+        const again = yield* Effect.flip(repository.update(next, p.version))
+        expect(again._tag).toBe("VersionConflict")
+      })))
+
+    it("events fold to the stored snapshot on every path of the state machine", () =>
+      run(Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const flows: Array<[string, Parameters<typeof request>[0]]> = [
+          ["success", { paymentMethod: card(TestCards.success) }],
+          ["decline", { paymentMethod: card(TestCards.declined) }],
+          ["unknown", { paymentMethod: card(TestCards.timeoutAfterCharge) }],
+          ["manual", { captureMethod: "manual" }],
+          ["void", { captureMethod: "manual" }],
+          ["cancel", {}]
+        ]
+        const states: Record<string, string> = {}
+        for (const [flow, overrides] of flows) {
+          const p = yield* payments.createPayment(request({ ...overrides, idempotencyKey: `fold-${flow}` }))
+          if (flow === "cancel") {
+            yield* payments.cancelPayment({ paymentId: p.id })
+          } else {
+            const processed = yield* payments.processPayment(p.id)
+            yield* expectFolds(p.id)
+            if (flow === "unknown") yield* payments.processPayment(p.id)
+            if (flow === "manual") {
+              yield* payments.capturePayment({ paymentId: p.id, amount: "80.00" })
+              yield* payments.refundPayment({ paymentId: p.id, idempotencyKey: "a", amount: "30.00" })
+              yield* payments.refundPayment({ paymentId: p.id, idempotencyKey: "b" })
+            }
+            if (flow === "void") yield* payments.cancelPayment({ paymentId: processed.id })
+          }
+          states[flow] = (yield* expectFolds(p.id)).state
+        }
+        expect(states).toEqual({
+          success: "SUCCESS",
+          decline: "FAILURE",
+          unknown: "SUCCESS",
+          manual: "SUCCESS",
+          void: "CANCELLED",
+          cancel: "CANCELLED"
+        })
+      })))
+
+    it("finds by gateway transaction id and by state", () =>
+      run(Effect.gen(function*() {
+        const repository = yield* PaymentRepository.PaymentRepository
+        const payments = yield* PaymentService.PaymentService
+        const p = yield* payments.createPayment(request({ idempotencyKey: "tx" }))
+        const done = yield* payments.processPayment(p.id)
+        const found = Option.getOrThrow(yield* repository.findByGatewayTransactionId(done.gatewayTransactionId!))
+        expect(found.id).toBe(p.id)
+        expect(yield* repository.findByGatewayTransactionId("txn_none")).toEqual(Option.none())
+        const waiting = yield* payments.createPayment(request({ idempotencyKey: "waiting" }))
+        const initiated = yield* repository.findByState("INITIATED", 10)
+        expect(initiated.map((x) => x.id)).toContain(waiting.id)
+        expect(initiated.map((x) => x.id)).not.toContain(p.id)
+      })))
+
+    it("pages a customer's payments newest first", () =>
+      run(Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const ids: Array<string> = []
+        for (let i = 0; i < 12; i++) {
+          ids.push((yield* payments.createPayment(request({ idempotencyKey: `page-${i}`, customer: { id: "cus_page", email: "p@example.com" } }))).id)
+        }
+        const seen: Array<string> = []
+        let cursor: string | undefined
+        do {
+          const page = yield* payments.getCustomerPayments({ customerId: "cus_page", limit: 5, cursor })
+          seen.push(...page.items.map((p) => p.id))
+          cursor = page.nextCursor
+        } while (cursor !== undefined)
+        expect(seen).toEqual([...ids].reverse())
+      })))
+
+    it("100 concurrent identical creates make one payment", () =>
+      run(Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const results = yield* Effect.all(
+          Array.from({ length: 100 }, () => payments.createPayment(request({ idempotencyKey: "race", customer: { id: "cus_race", email: "r@example.com" } }))),
+          { concurrency: "unbounded" }
+        )
+        expect(new Set(results.map((p) => p.id)).size).toBe(1)
+        const page = yield* payments.getCustomerPayments({ customerId: "cus_race", limit: 100 })
+        expect(page.items.length).toBe(1)
+      })))
+
+    it("concurrent refunds never exceed the captured amount", () =>
+      run(Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const p = yield* payments.createPayment(request({ idempotencyKey: "refunds" }))
+        yield* payments.processPayment(p.id)
+        const results = yield* Effect.all(
+          Array.from({ length: 15 }, (_, i) =>
+            Effect.either(payments.refundPayment({ paymentId: p.id, idempotencyKey: `r${i}`, amount: "10.00" }))),
+          { concurrency: "unbounded" }
+        )
+        expect(results.filter((r) => r._tag === "Right").length).toBe(10)
+        const after = yield* expectFolds(p.id)
+        expect(after.refundedAmount.minor).toBe(10000n)
+        const ledger = yield* (yield* MockGateway).ledger
+        expect(ledger.refunds.reduce((s, r) => s + r.amount.minor, 0n)).toBe(10000n)
+      })))
+
+    if (backend.sql) {
+      const layer = backend.layer
+      it("writes one event row and one outbox row per event; the database refuses refunded > captured", () =>
+        Effect.runPromise(Effect.gen(function*() {
+          const payments = yield* PaymentService.PaymentService
+          const p = yield* payments.createPayment(request({ idempotencyKey: "rows" }))
+          const done = yield* payments.processPayment(p.id)
+          const sql = yield* SqlClient.SqlClient
+          const counts = yield* sql<{ events: string; outbox: string }>`
+            SELECT (SELECT count(*) FROM aegis_events WHERE payment_id = ${p.id}) AS events,
+                   (SELECT count(*) FROM aegis_outbox WHERE payment_id = ${p.id}) AS outbox`
+          expect(Number(counts[0]!.events)).toBe(done.version)
+          expect(Number(counts[0]!.outbox)).toBe(done.version)
+          const refused = yield* Effect.either(
+            sql`UPDATE aegis_payments SET refunded_minor = captured_minor + 1 WHERE id = ${p.id}`
+          )
+          expect(refused._tag).toBe("Left")
+        }).pipe(Effect.provide(layer()))))
+    }
+  })
+}
+
+contract("memory", { sql: false, layer: () => AegisPay.layerMemory({ ids: "sequential" }) })
+contract("pglite", { sql: true, layer: () => AegisPay.layerEmbedded({ ids: "sequential" }) })
+
+describe.skipIf(databaseUrl === undefined)("postgres", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
+  beforeAll(async () => {
+    database = await createTestDatabase("contract")
+  })
+  afterAll(async () => {
+    await database?.drop()
+  })
+  contract("postgres", {
+    sql: true,
+    layer: () => AegisPay.layerPg({ ids: "random", url: Redacted.make(database!.url) })
+  })
+})
