@@ -15,6 +15,7 @@ import * as LockManager from "./storage/LockManager.js"
 import * as Embedded from "./storage/Embedded.js"
 import * as MemoryStorage from "./storage/MemoryStorage.js"
 import * as Migrations from "./storage/Migrations.js"
+import * as SqlLockManager from "./storage/SqlLockManager.js"
 import * as SqlStorage from "./storage/SqlStorage.js"
 import type { EventStore } from "./storage/EventStore.js"
 import type { PaymentRepository } from "./storage/PaymentRepository.js"
@@ -62,13 +63,15 @@ export type Services =
  *
  * @since 0.1.0
  */
-export const layerWith = <E, R>(
+export const layerWith = <E, R, E2 = never, R2 = never>(
   storage: Layer.Layer<PaymentRepository | EventStore, E, R>,
-  options: Options = {}
-): Layer.Layer<Services, E, R> => {
+  options: Options = {},
+  locks: Layer.Layer<LockManager.LockManager, E2, R2 | Ids.Ids> = LockManager.layerMemory
+): Layer.Layer<Services, E | E2, Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager> | Exclude<R2, Ids.Ids | CardVault.CardVault>> => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
   const ids = options.ids === "sequential" ? Ids.layerSequential : Ids.layer
-  const mock = MockGateway.layer(options.mockGateway).pipe(Layer.provideMerge(Layer.merge(vault, ids)))
+  const base = Layer.merge(vault, ids)
+  const mock = MockGateway.layer(options.mockGateway).pipe(Layer.provideMerge(base))
   const registry = Layer.effect(
     GatewayRegistry.GatewayRegistry,
     Effect.flatMap(MockGateway.MockGateway, (m) => GatewayRegistry.make([m.gateway]))
@@ -76,9 +79,8 @@ export const layerWith = <E, R>(
   const infrastructure = Layer.mergeAll(
     registry.pipe(Layer.provideMerge(mock)),
     storage,
-    LockManager.layerMemory,
     EventBus.layer()
-  )
+  ).pipe(Layer.provideMerge(locks.pipe(Layer.provideMerge(base))))
   return PaymentService.layer(options.service).pipe(Layer.provideMerge(infrastructure))
 }
 
@@ -129,7 +131,7 @@ export const layerPgClient = (options: PgOptions = {}) =>
  * @since 0.1.0
  */
 export const layerPg = (options: PgOptions = {}) =>
-  layerWith(layerSqlStorage, options).pipe(Layer.provideMerge(layerPgClient(options)))
+  layerWith(layerSqlStorage, options, SqlLockManager.layer()).pipe(Layer.provideMerge(layerPgClient(options)))
 
 /**
  * Every service of AegisPay on the embedded PostgreSQL (PGlite), in memory or in `dataDir` so

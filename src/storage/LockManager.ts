@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, FiberRef, Layer, Option, Schema } from "effect"
 
 /**
  * The lock could not be acquired (held elsewhere beyond the wait limit, or the backend failed).
@@ -27,6 +27,16 @@ export class LockUnavailable extends Schema.TaggedError<LockUnavailable>()("Lock
     return `lock ${this.key} unavailable: ${this.reason}`
   }
 }
+
+/**
+ * The lease held by the current fiber, if a lock manager that issues fencing tokens granted one.
+ * Storage layers add `token` to their writes of `key` so that a holder whose lease expired and
+ * was taken over cannot write any more.
+ *
+ * @since 0.1.0
+ */
+export const CurrentLease: FiberRef.FiberRef<Option.Option<{ readonly key: string; readonly token: bigint }>> =
+  FiberRef.unsafeMake(Option.none())
 
 /**
  * @since 0.1.0

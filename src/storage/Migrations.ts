@@ -12,6 +12,7 @@ import { Migrator } from "@effect/sql"
 import { PgMigrator } from "@effect/sql-pg"
 import { Layer } from "effect"
 import payments from "./migrations/0001_payments.js"
+import locksAndLedger from "./migrations/0002_locks_and_ledger.js"
 
 /**
  * Every migration, by `NNNN_name`.
@@ -19,7 +20,8 @@ import payments from "./migrations/0001_payments.js"
  * @since 0.1.0
  */
 export const loader = Migrator.fromRecord({
-  "0001_payments": payments
+  "0001_payments": payments,
+  "0002_locks_and_ledger": locksAndLedger
 })
 
 /**

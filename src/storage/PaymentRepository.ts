@@ -13,6 +13,7 @@ import { Context, Schema } from "effect"
 import type { Decision, Payment } from "../domain/Payment.js"
 import type { VersionConflict } from "../domain/PaymentError.js"
 import type { PaymentState } from "../domain/PaymentState.js"
+import type { LockUnavailable } from "./LockManager.js"
 import type { StorageError } from "./StorageError.js"
 
 /**
@@ -52,8 +53,15 @@ export interface PageRequest {
 export class PaymentRepository extends Context.Tag("aegispay/PaymentRepository")<PaymentRepository, {
   /** Writes a new payment and its first events. Unique per (tenant, idempotency key). */
   readonly insert: (decision: Decision) => Effect.Effect<void, DuplicateIdempotencyKey | StorageError>
-  /** Writes the new snapshot and its events if the stored version is still `expectedVersion`. */
-  readonly update: (decision: Decision, expectedVersion: number) => Effect.Effect<void, VersionConflict | StorageError>
+  /**
+   * Writes the new snapshot and its events if the stored version is still `expectedVersion` and,
+   * when the caller holds a fenced lease on the payment (`LockManager.CurrentLease`), no newer lease
+   * exists (else `LockUnavailable`).
+   */
+  readonly update: (
+    decision: Decision,
+    expectedVersion: number
+  ) => Effect.Effect<void, VersionConflict | LockUnavailable | StorageError>
   readonly findById: (id: string) => Effect.Effect<Option.Option<Payment>, StorageError>
   readonly findByIdempotencyKey: (
     tenantId: string,

@@ -13,11 +13,12 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql"
-import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
+import { Context, DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
 import * as Payment from "../domain/Payment.js"
 import { VersionConflict } from "../domain/PaymentError.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import { EventStore } from "./EventStore.js"
+import { CurrentLease, LockUnavailable } from "./LockManager.js"
 import { DuplicateIdempotencyKey, PaymentRepository } from "./PaymentRepository.js"
 import { StorageError } from "./StorageError.js"
 
@@ -114,15 +115,22 @@ export const make = Effect.gen(function*() {
     update: (decision, expectedVersion) => {
       const p = decision.payment
       return sql.withTransaction(Effect.gen(function*() {
+        const lease = yield* FiberRef.get(CurrentLease)
+        const fence = Option.isSome(lease) && lease.value.key === p.id
+          ? sql`AND NOT EXISTS (SELECT 1 FROM aegis_locks WHERE key = ${p.id} AND token > ${lease.value.token.toString()})`
+          : sql``
         const updated = yield* sql`
           UPDATE aegis_payments SET ${sql.update(paymentRow(p))}
-          WHERE id = ${p.id} AND version = ${expectedVersion}
+          WHERE id = ${p.id} AND version = ${expectedVersion} ${fence}
           RETURNING id`
         if (updated.length === 0) {
           const rows = yield* sql`SELECT version FROM aegis_payments WHERE id = ${p.id}`
           const actual = rows[0] === undefined ? 0 : (yield* Schema.decodeUnknown(VersionRow)(rows[0]).pipe(
             Effect.orElseSucceed(() => ({ version: -1 }))
           )).version
+          if (actual === expectedVersion && Option.isSome(lease)) {
+            return yield* new LockUnavailable({ key: p.id, reason: "lease lost: a newer holder took the lock" })
+          }
           return yield* new VersionConflict({ paymentId: p.id, expectedVersion, actualVersion: actual })
         }
         yield* writeEvents(decision)
