@@ -8,3 +8,5 @@
 export { layerMemory } from "../AegisPay.js"
 /** @since 0.1.0 */
 export { type Ledger, type LedgerCharge, type LedgerRefund, MockGateway, TestCards } from "../gateway/MockGateway.js"
+/** @since 0.1.0 */
+export * as SqlLedgerGateway from "./SqlLedgerGateway.js"
