@@ -372,6 +372,21 @@ const emit = (payment: Payment, now: DateTime.Utc, ...drafts: ReadonlyArray<Draf
   return { payment: current, events }
 }
 
+/**
+ * Runs a second command on the payment a first decision produced; the events of both are written
+ * together, in one atomic step.
+ *
+ * @since 0.1.0
+ */
+export const andThen = <E>(
+  first: Decision,
+  next: (payment: Payment) => Either.Either<Decision, E>
+): Either.Either<Decision, E> =>
+  Either.map(next(first.payment), (second) => ({
+    payment: second.payment,
+    events: [...first.events, ...second.events]
+  }))
+
 const guard = (payment: Payment, to: State.PaymentState): Either.Either<void, InvalidTransition> =>
   State.canTransition(payment.state, to)
     ? Either.void

@@ -303,6 +303,30 @@ export const make = (config: Config = {}) =>
         }
       })
 
+    /**
+     * Commits `before` (if any) and a new attempt with its stable gateway idempotency key in one
+     * write, then sends the charge.
+     */
+    const startAttempt = <E>(
+      payment: Payment.Payment,
+      gateway: Gateway,
+      before: (payment: Payment.Payment, at: DateTime.Utc) => Either.Either<Payment.Decision, E>
+    ) =>
+      Effect.gen(function*() {
+        const attemptId = yield* ids.next("att")
+        const started = yield* commit(payment, (at) =>
+          Either.flatMap(before(payment, at), (first) =>
+            Payment.andThen(first, (current) =>
+              Payment.startAttempt(current, {
+                id: attemptId,
+                gateway: gateway.id,
+                idempotencyKey: `${payment.id}_${attemptId}`
+              }, at))))
+        const attempt = started.currentAttempt
+        if (attempt === undefined) return yield* Effect.dieMessage("attempt missing after commit")
+        return yield* charge(gateway, started, attempt)
+      })
+
     const createPayment = Effect.fn("PaymentService.createPayment")(function*(raw: Request.CreatePaymentRequest) {
       const input = yield* Request.decode(Request.CreatePaymentRequest, raw)
       const amount = yield* Money.fromInput(input.amount, input.currency).pipe(
@@ -332,9 +356,7 @@ export const make = (config: Config = {}) =>
           : Effect.fail(
             new IdempotencyKeyReused({ tenantId: input.tenantId, idempotencyKey: input.idempotencyKey, existingId: existing.id })
           )
-      const existing = yield* repository.findByIdempotencyKey(input.tenantId, input.idempotencyKey)
-      if (Option.isSome(existing)) return yield* replay(existing.value)
-
+      // No read first: the unique (tenant, idempotency key) insert decides; a loser reads the winner.
       const decision = Payment.initiate(
         {
           id: yield* ids.next("pay"),
@@ -385,22 +407,12 @@ export const make = (config: Config = {}) =>
               return yield* commit(failed, (at) =>
                 Payment.fail(failed, `authentication failed: ${error.reason}`, error.code, at))
             }
-            const current = payment
-            payment = yield* commit(current, (at) => Payment.authenticate(current, gateway.id, at))
+            // AUTHENTICATED and the new attempt (PROCESSING) commit together, before any money moves.
+            return yield* startAttempt(payment, gateway, (current, at) => Payment.authenticate(current, gateway.id, at))
           }
           if (payment.state === "AUTHENTICATED") {
             const gateway = yield* payment.gateway === undefined ? selectGateway(payment) : registry.get(payment.gateway)
-            const attemptId = yield* ids.next("att")
-            const current = payment
-            payment = yield* commit(current, (at) =>
-              Payment.startAttempt(current, {
-                id: attemptId,
-                gateway: gateway.id,
-                idempotencyKey: `${paymentId}_${attemptId}`
-              }, at))
-            const attempt = payment.currentAttempt
-            if (attempt === undefined) return yield* Effect.dieMessage("attempt missing after commit")
-            return yield* charge(gateway, payment, attempt)
+            return yield* startAttempt(payment, gateway, (current) => Either.right({ payment: current, events: [] }))
           }
           const attempt = payment.currentAttempt
           if (payment.state === "PROCESSING" && attempt !== undefined) {

@@ -2,9 +2,10 @@
  * A {@link LockManager} for several processes on one PostgreSQL database: per-key leases with
  * fencing tokens.
  *
- * - Acquire: one conditional upsert takes the lease when it is free or expired, and increments the
- *   key's fencing token (tokens only grow, the row is never deleted). Expiry is judged by the
- *   database clock, so processes with skewed clocks agree.
+ * - Acquire: one conditional upsert takes the lease when it is free or expired, with a fresh
+ *   fencing token from a sequence (tokens only grow, also across a server crash). Expiry is
+ *   judged by the database clock, so processes with skewed clocks agree. The lease table is
+ *   UNLOGGED: acquiring and releasing cost no WAL flush; a server crash frees all leases.
  * - While held, a background fiber renews the lease every `ttl / 3`.
  * - Release: when the effect ends (success, failure or interruption) the lease is expired at once.
  * - The token is published in {@link CurrentLease}; `SqlStorage` refuses a payment write when a
@@ -54,9 +55,9 @@ export const make = (options: Options = {}) =>
     const tryAcquire = (key: string) =>
       sql`
         INSERT INTO aegis_locks (key, owner, token, locked_until)
-        VALUES (${key}, ${owner}, 1, clock_timestamp() + ${interval}::interval)
+        VALUES (${key}, ${owner}, nextval('aegis_lock_tokens'), clock_timestamp() + ${interval}::interval)
         ON CONFLICT (key) DO UPDATE
-          SET owner = excluded.owner, token = aegis_locks.token + 1, locked_until = excluded.locked_until
+          SET owner = excluded.owner, token = excluded.token, locked_until = excluded.locked_until
           WHERE aegis_locks.locked_until < clock_timestamp()
         RETURNING token`.pipe(
         Effect.mapError((e) => unavailable(key, e.message)),

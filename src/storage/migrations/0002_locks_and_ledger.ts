@@ -8,8 +8,13 @@ import { Effect } from "effect"
 
 export default Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  // Leases are ephemeral: UNLOGGED keeps their writes out of the WAL (no fsync per acquire or
+  // release); a server crash empties the table, which frees every lease, as it should since every
+  // connection is gone. Fencing tokens come from a logged sequence, so they only ever grow, even
+  // across a crash.
+  yield* sql`CREATE SEQUENCE aegis_lock_tokens`
   yield* sql`
-    CREATE TABLE aegis_locks (
+    CREATE UNLOGGED TABLE aegis_locks (
       key text PRIMARY KEY,
       owner text NOT NULL,
       token bigint NOT NULL,
