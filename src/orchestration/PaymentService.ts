@@ -391,7 +391,7 @@ export const make = (config: Config = {}) =>
       return yield* locks.withLock(
         paymentId,
         Effect.gen(function*() {
-          let payment = yield* load(paymentId)
+          const payment = yield* load(paymentId)
           yield* Effect.annotateCurrentSpan("paymentId", paymentId)
           if (payment.state === "INITIATED") {
             const gateway = yield* selectGateway(payment)
