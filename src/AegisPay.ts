@@ -7,6 +7,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Config, Effect, Layer, Redacted } from "effect"
 import * as Ids from "./domain/Ids.js"
 import * as EventBus from "./events/EventBus.js"
+import * as OutboxRelay from "./events/OutboxRelay.js"
 import * as CardVault from "./gateway/CardVault.js"
 import * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 import * as MockGateway from "./gateway/MockGateway.js"
@@ -67,7 +68,12 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
   storage: Layer.Layer<PaymentRepository | EventStore, E, R>,
   options: Options = {},
   locks: Layer.Layer<LockManager.LockManager, E2, R2 | Ids.Ids> = LockManager.layerMemory
-): Layer.Layer<Services, E | E2, Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager> | Exclude<R2, Ids.Ids | CardVault.CardVault>> => {
+): Layer.Layer<
+  Services,
+  E | E2,
+  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus>
+  | Exclude<R2, Ids.Ids | CardVault.CardVault>
+> => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
   const ids = options.ids === "sequential" ? Ids.layerSequential : Ids.layer
   const base = Layer.merge(vault, ids)
@@ -76,11 +82,9 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
     GatewayRegistry.GatewayRegistry,
     Effect.flatMap(MockGateway.MockGateway, (m) => GatewayRegistry.make([m.gateway]))
   )
-  const infrastructure = Layer.mergeAll(
-    registry.pipe(Layer.provideMerge(mock)),
-    storage,
-    EventBus.layer()
-  ).pipe(Layer.provideMerge(locks.pipe(Layer.provideMerge(base))))
+  const infrastructure = Layer.mergeAll(registry.pipe(Layer.provideMerge(mock)), storage).pipe(
+    Layer.provideMerge(Layer.mergeAll(EventBus.layer(), locks.pipe(Layer.provideMerge(base))))
+  )
   return PaymentService.layer(options.service).pipe(Layer.provideMerge(infrastructure))
 }
 
@@ -93,11 +97,14 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
 export const layerMemory = (options: Options = {}): Layer.Layer<Services> => layerWith(MemoryStorage.layer, options)
 
 /**
- * SQL storage on the `SqlClient` in context, migrated when built.
+ * SQL storage on the `SqlClient` in context, migrated when built, with an {@link OutboxRelay}
+ * delivering committed events to the {@link EventBus.EventBus}.
  *
  * @since 0.1.0
  */
-export const layerSqlStorage = SqlStorage.layer.pipe(Layer.provideMerge(Migrations.layer))
+export const layerSqlStorage = Layer.merge(SqlStorage.layer, OutboxRelay.layer()).pipe(
+  Layer.provideMerge(Migrations.layer)
+)
 
 /**
  * PostgreSQL connection settings. Without `url`, `DATABASE_URL` is read from the `Config`

@@ -31,6 +31,10 @@ export * as PaymentState from "./domain/PaymentState.js"
 /** @since 0.1.0 */
 export * as EventBus from "./events/EventBus.js"
 /** @since 0.1.0 */
+export * as OutboxRelay from "./events/OutboxRelay.js"
+/** @since 0.1.0 */
+export * as Inbox from "./events/Inbox.js"
+/** @since 0.1.0 */
 export * as CardVault from "./gateway/CardVault.js"
 /** @since 0.1.0 */
 export * as Gateway from "./gateway/Gateway.js"
@@ -50,6 +54,14 @@ export * as EventStore from "./storage/EventStore.js"
 export * as LockManager from "./storage/LockManager.js"
 /** @since 0.1.0 */
 export * as MemoryStorage from "./storage/MemoryStorage.js"
+/** @since 0.1.0 */
+export * as Migrations from "./storage/Migrations.js"
+/** @since 0.1.0 */
+export * as SqlLockManager from "./storage/SqlLockManager.js"
+/** @since 0.1.0 */
+export * as SqlStorage from "./storage/SqlStorage.js"
+/** @since 0.1.0 */
+export * as Embedded from "./storage/Embedded.js"
 /** @since 0.1.0 */
 export * as PaymentRepository from "./storage/PaymentRepository.js"
 /** @since 0.1.0 */

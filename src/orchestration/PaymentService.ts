@@ -15,8 +15,9 @@
  *   gateway what happened.
  * - **Refunds never exceed captures.** A refund is reserved (committed as PENDING) before the
  *   gateway is asked, against captured minus succeeded and pending refunds.
- * - **Everything is recorded.** Every change is an event, written atomically with the snapshot,
- *   then published on the {@link EventBus}.
+ * - **Everything is recorded.** Every change is an event, written atomically with the snapshot;
+ *   the storage layer delivers committed events to the `EventBus` (memory: at once; SQL: through
+ *   the transactional outbox and `OutboxRelay`).
  *
  * @since 0.1.0
  */
@@ -38,7 +39,6 @@ import {
 } from "../domain/PaymentError.js"
 import { isExpired } from "../domain/PaymentMethod.js"
 import * as Request from "../domain/PaymentRequest.js"
-import { EventBus } from "../events/EventBus.js"
 import { CardVault } from "../gateway/CardVault.js"
 import {
   type Gateway,
@@ -190,7 +190,6 @@ export const make = (config: Config = {}) =>
     const registry = yield* GatewayRegistry
     const vault = yield* CardVault
     const ids = yield* Ids
-    const bus = yield* EventBus
     const retrySettings = config.retry ?? RetryPolicy.defaults
     const retrySchedule = RetryPolicy.schedule(retrySettings)
 
@@ -210,7 +209,6 @@ export const make = (config: Config = {}) =>
       Effect.gen(function*() {
         const decision = yield* Effect.flatMap(now, decide)
         yield* repository.update(decision, from.version)
-        yield* bus.publish(decision.events)
         return decision.payment
       })
 
@@ -374,7 +372,6 @@ export const make = (config: Config = {}) =>
         yield* now
       )
       return yield* repository.insert(decision).pipe(
-        Effect.zipRight(bus.publish(decision.events)),
         Effect.as(decision.payment),
         Effect.catchTag("DuplicateIdempotencyKey", () =>
           // Lost a race with an identical (or conflicting) create: answer as the winner did.

@@ -1,7 +1,8 @@
 /**
  * In-memory {@link PaymentRepository} and {@link EventStore}, sharing one store so that a
  * snapshot and its events are written in one atomic step, exactly as the SQL layer does in one
- * transaction.
+ * transaction. Committed events are published on the {@link EventBus} right after the write (the
+ * memory store's outbox delivers at once).
  *
  * Every index is a hash map, so each operation does O(1) work (O(page) for paging), whatever
  * the number of payments. Data lives as long as the layer.
@@ -13,6 +14,7 @@ import * as Payment from "../domain/Payment.js"
 import { VersionConflict } from "../domain/PaymentError.js"
 import type { PaymentEvent } from "../domain/PaymentEvent.js"
 import type { PaymentState } from "../domain/PaymentState.js"
+import { EventBus } from "../events/EventBus.js"
 import { EventStore } from "./EventStore.js"
 import { DuplicateIdempotencyKey, PaymentRepository } from "./PaymentRepository.js"
 
@@ -26,7 +28,8 @@ const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toStri
  *
  * @since 0.1.0
  */
-export const make = Effect.sync(() => {
+export const make = Effect.gen(function*() {
+  const bus = yield* EventBus
   const payments = new Map<string, Payment.Payment>()
   const events = new Map<string, Array<PaymentEvent>>()
   const byIdempotencyKey = new Map<string, string>()
@@ -68,7 +71,7 @@ export const make = Effect.sync(() => {
         list.push(p.id)
         index(undefined, p)
         appendEvents(p.id, decision)
-        return Effect.void
+        return bus.publish(decision.events)
       }),
     update: (decision, expectedVersion) =>
       Effect.suspend(() => {
@@ -80,7 +83,7 @@ export const make = Effect.sync(() => {
         }
         index(current, next)
         appendEvents(next.id, decision)
-        return Effect.void
+        return bus.publish(decision.events)
       }),
     findById: (id) => Effect.sync(() => Option.fromNullable(payments.get(id))),
     findByIdempotencyKey: (tenantId, key) =>
@@ -136,7 +139,7 @@ export const make = Effect.sync(() => {
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<PaymentRepository | EventStore> = Layer.effectContext(
+export const layer: Layer.Layer<PaymentRepository | EventStore, never, EventBus> = Layer.effectContext(
   Effect.map(make, ({ eventStore, repository }) =>
     Context.make(PaymentRepository, repository).pipe(Context.add(EventStore, eventStore)))
 )

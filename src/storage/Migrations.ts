@@ -13,6 +13,7 @@ import { PgMigrator } from "@effect/sql-pg"
 import { Layer } from "effect"
 import payments from "./migrations/0001_payments.js"
 import locksAndLedger from "./migrations/0002_locks_and_ledger.js"
+import outboxDelivery from "./migrations/0003_outbox_delivery.js"
 
 /**
  * Every migration, by `NNNN_name`.
@@ -21,7 +22,8 @@ import locksAndLedger from "./migrations/0002_locks_and_ledger.js"
  */
 export const loader = Migrator.fromRecord({
   "0001_payments": payments,
-  "0002_locks_and_ledger": locksAndLedger
+  "0002_locks_and_ledger": locksAndLedger,
+  "0003_outbox_delivery": outboxDelivery
 })
 
 /**

@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { AegisPay } from "aegispay"
+import { AegisPay, Migrations } from "aegispay"
 import { createTestDatabase, databaseUrl } from "../support/Backends.js"
 
 const PROCESSES = 4
@@ -32,7 +32,7 @@ describe.skipIf(databaseUrl === undefined)("several processes on one PostgreSQL 
   const withDb = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
     Effect.runPromise(Effect.provide(
       effect,
-      AegisPay.layerSqlStorage.pipe(
+      Migrations.layer.pipe(
         Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(database!.url), maxConnections: 2 }))
       )
     ))

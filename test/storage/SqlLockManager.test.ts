@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Redacted, Ref } from "effect"
-import { AegisPay, Ids, LockManager } from "aegispay"
+import { AegisPay, Ids, LockManager, Migrations } from "aegispay"
 import * as SqlLockManager from "../../src/storage/SqlLockManager.js"
 import { createTestDatabase, databaseUrl } from "../support/Backends.js"
 
@@ -22,7 +22,7 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager (PostgreSQL)", () => 
       const ctx = yield* Layer.build(
         SqlLockManager.layer(options).pipe(
           Layer.provide(Ids.layer),
-          Layer.provide(AegisPay.layerSqlStorage),
+          Layer.provide(Migrations.layer),
           Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(database!.url), maxConnections: 4 }))
         )
       )

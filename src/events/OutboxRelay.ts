@@ -1,0 +1,161 @@
+/**
+ * Delivers the transactional outbox: events committed with their payment are published on the
+ * {@link EventBus} (or any sink) at least once, in order per payment.
+ *
+ * - A relay claims a batch with `FOR UPDATE SKIP LOCKED` and a lease, so several relays (in one or
+ *   many processes) share the work without blocking each other; a crashed relay's lease expires
+ *   and its messages are claimed again.
+ * - Only the earliest undelivered message of each payment is claimable, so per-payment order
+ *   holds across relays.
+ * - It wakes on `pg_notify('aegis_outbox')` but also polls every `pollInterval`: a notification
+ *   is only a hint.
+ * - A message whose publication fails is retried after `retryDelay`; after `maxAttempts` it goes
+ *   to the `dead` state with its last error, and the payment's later messages continue.
+ * - Duplicates happen only when a relay dies between publishing and marking delivered; consumers
+ *   dedupe by `eventId` (see `Inbox`).
+ *
+ * @since 0.1.0
+ */
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
+import { Ids } from "../domain/Ids.js"
+import { PaymentEvent } from "../domain/PaymentEvent.js"
+import { StorageError } from "../storage/StorageError.js"
+import { EventBus } from "./EventBus.js"
+
+/**
+ * Relay settings.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Messages claimed per round; default 100. */
+  readonly batchSize?: number
+  /** How long a claim lasts before another relay may take it; default 30 s. */
+  readonly lease?: Duration.DurationInput
+  /** Poll interval when no notification arrives; default 1 s. */
+  readonly pollInterval?: Duration.DurationInput
+  /** Delay before a failed message is tried again; default 1 s. */
+  readonly retryDelay?: Duration.DurationInput
+  /** Failed attempts before a message is dead-lettered; default 10. */
+  readonly maxAttempts?: number
+  /** Longest wait for one publication before it counts as failed; default 30 s. */
+  readonly publishTimeout?: Duration.DurationInput
+  /** Whether to LISTEN for notifications (PostgreSQL); default true. */
+  readonly listen?: boolean
+}
+
+const ClaimedRow = Schema.Struct({
+  id: Schema.Union(Schema.String, Schema.Number),
+  payload: Schema.Unknown
+})
+
+const decodeEvent = Schema.decodeUnknown(PaymentEvent)
+
+/**
+ * Claims and delivers one batch; returns how many messages it handled.
+ *
+ * @since 0.1.0
+ */
+export const deliverBatch = <E, R>(
+  owner: string,
+  publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
+  options: Options = {}
+) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const lease = `${Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))} milliseconds`
+    const retry = `${Duration.toMillis(Duration.decode(options.retryDelay ?? "1 second"))} milliseconds`
+    const maxAttempts = options.maxAttempts ?? 10
+    const rows = yield* sql`
+      WITH heads AS (
+        SELECT DISTINCT ON (payment_id) id FROM aegis_outbox
+        WHERE status = 'pending'
+        ORDER BY payment_id, seq
+      ), claimable AS (
+        SELECT o.id FROM aegis_outbox o JOIN heads h ON h.id = o.id
+        WHERE o.available_at <= clock_timestamp() AND (o.leased_until IS NULL OR o.leased_until < clock_timestamp())
+        ORDER BY o.id
+        LIMIT ${options.batchSize ?? 100}
+        FOR UPDATE OF o SKIP LOCKED
+      )
+      UPDATE aegis_outbox SET lease_owner = ${owner}, leased_until = clock_timestamp() + ${lease}::interval
+      WHERE id IN (SELECT id FROM claimable)
+      RETURNING id, payload`
+    const claimed = yield* Schema.decodeUnknown(Schema.Array(ClaimedRow))(rows)
+    const publishTimeout = Duration.decode(options.publishTimeout ?? "30 seconds")
+    for (const row of claimed) {
+      const id = String(row.id)
+      // Once a publication has completed, recording it cannot be interrupted: a graceful shutdown
+      // never leaves a published message to be delivered twice. The publication itself stays
+      // interruptible and is bounded by the timeout.
+      yield* Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
+        const delivered = yield* restore(decodeEvent(row.payload).pipe(
+          Effect.mapError((e) => e.message),
+          Effect.flatMap((event) => Effect.mapError(publish(event), (e) => String(e))),
+          Effect.timeoutFail({
+            duration: publishTimeout,
+            onTimeout: () => `publish timed out after ${Duration.format(publishTimeout)}`
+          })
+        )).pipe(Effect.either)
+        if (delivered._tag === "Right") {
+          yield* sql`UPDATE aegis_outbox SET status = 'delivered', delivered_at = clock_timestamp(), leased_until = NULL
+                     WHERE id = ${id} AND lease_owner = ${owner}`
+        } else {
+          yield* sql`
+            UPDATE aegis_outbox SET
+              attempts = attempts + 1,
+              last_error = ${delivered.left.slice(0, 2000)},
+              status = CASE WHEN attempts + 1 >= ${maxAttempts} THEN 'dead' ELSE 'pending' END,
+              available_at = clock_timestamp() + ${retry}::interval,
+              leased_until = NULL
+            WHERE id = ${id} AND lease_owner = ${owner}`
+        }
+      }))
+    }
+    return claimed.length
+  }).pipe(
+    Effect.catchTags({
+      SqlError: (e) => Effect.fail(new StorageError({ operation: "outbox", reason: e.message })),
+      ParseError: (e) => Effect.fail(new StorageError({ operation: "outbox", reason: e.message }))
+    })
+  )
+
+/**
+ * Runs a relay until interrupted: delivers batches while there is work, then waits for a
+ * notification or the poll interval. Storage errors are logged and retried on the next round.
+ *
+ * @since 0.1.0
+ */
+export const run = <E, R>(publish: (event: PaymentEvent) => Effect.Effect<void, E, R>, options: Options = {}) =>
+  Effect.gen(function*() {
+    const owner = yield* (yield* Ids).next("relay")
+    const wake = yield* Queue.sliding<void>(1)
+    if (options.listen ?? true) {
+      const pg = yield* Effect.serviceOption(PgClient.PgClient)
+      if (Option.isSome(pg)) {
+        yield* pg.value.listen("aegis_outbox").pipe(
+          Stream.runForEach(() => Queue.offer(wake, undefined)),
+          Effect.retry(Schedule.spaced("1 second")),
+          Effect.forkScoped
+        )
+      }
+    }
+    const round: Effect.Effect<void, never, SqlClient.SqlClient | R> = deliverBatch(owner, publish, options).pipe(
+      Effect.catchAll((error) => Effect.as(Effect.logWarning("outbox relay round failed", error), 0)),
+      Effect.flatMap((handled) => handled > 0 ? round : Effect.void)
+    )
+    const idle = Effect.raceFirst(Queue.take(wake), Effect.sleep(options.pollInterval ?? "1 second"))
+    return yield* Effect.forever(Effect.zipRight(round, idle))
+  })
+
+/**
+ * A relay that publishes on the {@link EventBus}, running for the lifetime of the layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}) =>
+  Layer.scopedDiscard(
+    Effect.flatMap(EventBus, (bus) => Effect.forkScoped(run((event) => bus.publish([event]), options)))
+  )
