@@ -75,7 +75,10 @@ export const deliverBatch = <E, R>(
         ORDER BY payment_id, seq
       ), claimable AS (
         SELECT o.id FROM aegis_outbox o JOIN heads h ON h.id = o.id
-        WHERE o.available_at <= clock_timestamp() AND (o.leased_until IS NULL OR o.leased_until < clock_timestamp())
+        -- status is checked again here: FOR UPDATE re-evaluates this WHERE on the latest row version,
+        -- so a head another relay delivered after our snapshot is skipped, never delivered twice
+        WHERE o.status = 'pending' AND o.available_at <= clock_timestamp()
+          AND (o.leased_until IS NULL OR o.leased_until < clock_timestamp())
         ORDER BY o.id
         LIMIT ${options.batchSize ?? 100}
         FOR UPDATE OF o SKIP LOCKED

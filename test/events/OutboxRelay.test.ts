@@ -81,7 +81,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
         (rows) => Number(rows[0]!.n)
       )
       const remaining = yield* undelivered.pipe(
-        Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("10 millis") }),
+        Effect.repeat(Schedule.recurUntil((n: number) => n === 0).pipe(Schedule.addDelay(() => "10 millis"))),
         Effect.timeout("10 seconds")
       )
       expect(remaining).toBe(0)
