@@ -61,6 +61,10 @@ export * as SqlLockManager from "./storage/SqlLockManager.js"
 /** @since 0.1.0 */
 export * as SqlStorage from "./storage/SqlStorage.js"
 /** @since 0.1.0 */
+export * as IdempotencyStore from "./storage/IdempotencyStore.js"
+/** @since 0.1.0 */
+export * as Fingerprint from "./storage/Fingerprint.js"
+/** @since 0.1.0 */
 export * as Embedded from "./storage/Embedded.js"
 /** @since 0.1.0 */
 export * as PaymentRepository from "./storage/PaymentRepository.js"

@@ -22,7 +22,6 @@
  * @since 0.1.0
  */
 import { Clock, Context, DateTime, Effect, Either, Layer, Option, Schedule } from "effect"
-import { createHash } from "node:crypto"
 import { Customer } from "../domain/Customer.js"
 import { Ids } from "../domain/Ids.js"
 import * as Money from "../domain/Money.js"
@@ -51,6 +50,7 @@ import { type GatewayNotFound, GatewayRegistry } from "../gateway/GatewayRegistr
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
 import { LockManager, type LockUnavailable } from "../storage/LockManager.js"
 import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
+import { fingerprint } from "../storage/Fingerprint.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { NoGatewayAvailable } from "./Errors.js"
 
@@ -157,26 +157,6 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
     request: CustomerPaymentsRequest
   ) => Effect.Effect<Page<Payment.Payment>, ValidationError | StorageError>
 }>() {}
-
-const canonical = (value: unknown): string => {
-  if (typeof value === "bigint") return `${value}n`
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`
-  }
-  return JSON.stringify(value) ?? "null"
-}
-
-/**
- * The fingerprint of a request: SHA-256 of its canonical form (keys sorted, nested objects
- * included, `undefined` fields omitted). Card data enters it only as the card token.
- *
- * @since 0.1.0
- */
-export const fingerprint = (value: unknown): string => createHash("sha256").update(canonical(value)).digest("hex")
 
 /**
  * Builds the service from its dependencies.

@@ -14,6 +14,7 @@ import { Layer } from "effect"
 import payments from "./migrations/0001_payments.js"
 import locksAndLedger from "./migrations/0002_locks_and_ledger.js"
 import outboxDelivery from "./migrations/0003_outbox_delivery.js"
+import idempotency from "./migrations/0004_idempotency.js"
 
 /**
  * Every migration, by `NNNN_name`.
@@ -23,7 +24,8 @@ import outboxDelivery from "./migrations/0003_outbox_delivery.js"
 export const loader = Migrator.fromRecord({
   "0001_payments": payments,
   "0002_locks_and_ledger": locksAndLedger,
-  "0003_outbox_delivery": outboxDelivery
+  "0003_outbox_delivery": outboxDelivery,
+  "0004_idempotency": idempotency
 })
 
 /**

@@ -1,0 +1,273 @@
+/**
+ * Idempotency records with Stripe's semantics, for any operation.
+ *
+ * Per (tenant, key) the store keeps a fingerprint of the whole request (canonical: keys sorted,
+ * nested fields included) and, once the operation has finished, its result:
+ * - a repeat with the same request replays the stored result without running the operation;
+ * - a repeat with a different request fails with `IdempotencyKeyReused`;
+ * - a repeat while the first is still running fails with {@link IdempotencyKeyInUse};
+ * - a record whose owner crashed (its lease expired) can be taken over and run again;
+ * - records are kept at least `retention` (default 24 h); `purge` deletes older completed ones.
+ *
+ * Only successes are stored: a failed operation releases its record, so the caller may retry.
+ * Request fingerprints are {@link fingerprint}s.
+ *
+ * @since 0.1.0
+ */
+import { SqlClient } from "@effect/sql"
+import { Clock, Context, Duration, Effect, Layer, Schedule, Schema } from "effect"
+import { Ids } from "../domain/Ids.js"
+import { fingerprint } from "./Fingerprint.js"
+import { IdempotencyKeyReused } from "../domain/PaymentError.js"
+import { StorageError } from "./StorageError.js"
+
+/**
+ * An operation with this key is still running (or its owner crashed less than a lease ago).
+ * Retry after a moment.
+ *
+ * @since 0.1.0
+ */
+export class IdempotencyKeyInUse extends Schema.TaggedError<IdempotencyKeyInUse>()("IdempotencyKeyInUse", {
+  tenantId: Schema.String,
+  idempotencyKey: Schema.String
+}) {
+  override get message(): string {
+    return `a request with idempotency key ${JSON.stringify(this.idempotencyKey)} is still in progress`
+  }
+}
+
+/**
+ * What `begin` found.
+ *
+ * @since 0.1.0
+ */
+export type Begin =
+  | { readonly _tag: "Started"; readonly owner: string }
+  | { readonly _tag: "Completed"; readonly response: unknown }
+
+/**
+ * @since 0.1.0
+ */
+export class IdempotencyStore extends Context.Tag("aegispay/IdempotencyStore")<IdempotencyStore, {
+  /** Starts (or takes over an expired) record, or finds the completed one. */
+  readonly begin: (
+    tenantId: string,
+    key: string,
+    fingerprint: string,
+    lease: Duration.DurationInput
+  ) => Effect.Effect<Begin, IdempotencyKeyReused | IdempotencyKeyInUse | StorageError>
+  /** Stores the result of a started record (only its owner can). */
+  readonly complete: (tenantId: string, key: string, owner: string, response: unknown) => Effect.Effect<void, StorageError>
+  /** Forgets a started record after a failure, so the key can be used again. */
+  readonly release: (tenantId: string, key: string, owner: string) => Effect.Effect<void, StorageError>
+  /** Deletes completed records created before `before` (epoch ms); returns how many. */
+  readonly purge: (before: number) => Effect.Effect<number, StorageError>
+}>() {}
+
+/**
+ * Runs `effect` at most once per (tenant, key): a repeat with the same `request` replays the
+ * stored result (encoded with `success`); see the module documentation for the other cases.
+ *
+ * @since 0.1.0
+ */
+export const run = <A, I, E, R>(
+  options: {
+    readonly tenantId: string
+    readonly key: string
+    readonly request: unknown
+    readonly success: Schema.Schema<A, I>
+    /** How long a running record is protected before another caller may take it over; default 60 s. */
+    readonly lease?: Duration.DurationInput
+  },
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | IdempotencyKeyReused | IdempotencyKeyInUse | StorageError, R | IdempotencyStore> =>
+  Effect.gen(function*() {
+    const store = yield* IdempotencyStore
+    const begun = yield* store.begin(
+      options.tenantId,
+      options.key,
+      fingerprint(options.request),
+      options.lease ?? "60 seconds"
+    )
+    if (begun._tag === "Completed") {
+      return yield* Schema.decodeUnknown(options.success)(begun.response).pipe(
+        Effect.mapError((e) => new StorageError({ operation: "idempotency replay", reason: e.message }))
+      )
+    }
+    const { owner } = begun
+    const result = yield* effect.pipe(
+      Effect.tapErrorCause(() => Effect.ignore(store.release(options.tenantId, options.key, owner)))
+    )
+    const encoded = yield* Schema.encode(options.success)(result).pipe(
+      Effect.mapError((e) => new StorageError({ operation: "idempotency store", reason: e.message }))
+    )
+    yield* store.complete(options.tenantId, options.key, owner, encoded)
+    return result
+  })
+
+interface MemoryRecord {
+  readonly fingerprint: string
+  readonly createdAt: number
+  status: "running" | "completed"
+  owner: string | undefined
+  lockedUntil: number
+  response: unknown
+}
+
+/**
+ * A memory store (time from `Clock`).
+ *
+ * @since 0.1.0
+ */
+export const makeMemory = Effect.gen(function*() {
+  const ids = yield* Ids
+  const records = new Map<string, MemoryRecord>()
+  const k = (tenantId: string, key: string) => `${tenantId}\u0000${key}`
+  return IdempotencyStore.of({
+    begin: (tenantId, key, fp, lease) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const owner = yield* ids.next("idem")
+        const existing = records.get(k(tenantId, key))
+        if (existing === undefined) {
+          records.set(k(tenantId, key), {
+            fingerprint: fp,
+            createdAt: now,
+            status: "running",
+            owner,
+            lockedUntil: now + Duration.toMillis(Duration.decode(lease)),
+            response: undefined
+          })
+          return { _tag: "Started", owner } as const
+        }
+        if (existing.fingerprint !== fp) {
+          return yield* new IdempotencyKeyReused({ tenantId, idempotencyKey: key, existingId: key })
+        }
+        if (existing.status === "completed") return { _tag: "Completed", response: existing.response } as const
+        if (existing.lockedUntil > now) return yield* new IdempotencyKeyInUse({ tenantId, idempotencyKey: key })
+        existing.owner = owner
+        existing.lockedUntil = now + Duration.toMillis(Duration.decode(lease))
+        return { _tag: "Started", owner } as const
+      }),
+    complete: (tenantId, key, owner, response) =>
+      Effect.sync(() => {
+        const record = records.get(k(tenantId, key))
+        if (record !== undefined && record.owner === owner) {
+          record.status = "completed"
+          record.response = response
+          record.owner = undefined
+        }
+      }),
+    release: (tenantId, key, owner) =>
+      Effect.sync(() => {
+        const record = records.get(k(tenantId, key))
+        if (record !== undefined && record.owner === owner && record.status === "running") records.delete(k(tenantId, key))
+      }),
+    purge: (before) =>
+      Effect.sync(() => {
+        let n = 0
+        for (const [key, record] of records) {
+          if (record.status === "completed" && record.createdAt < before) {
+            records.delete(key)
+            n++
+          }
+        }
+        return n
+      })
+  })
+})
+
+/**
+ * @since 0.1.0
+ */
+export const layerMemory: Layer.Layer<IdempotencyStore, never, Ids> = Layer.effect(IdempotencyStore, makeMemory)
+
+const RecordRow = Schema.Struct({
+  fingerprint: Schema.String,
+  status: Schema.String,
+  owner: Schema.NullOr(Schema.String),
+  response: Schema.Unknown
+})
+
+/**
+ * A PostgreSQL store (`aegis_idempotency`); lease expiry is judged by the database clock.
+ *
+ * @since 0.1.0
+ */
+export const makeSql = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const ids = yield* Ids
+  const failed = (operation: string) => (e: { readonly message: string }) =>
+    new StorageError({ operation, reason: e.message })
+  return IdempotencyStore.of({
+    begin: (tenantId, key, fp, lease) =>
+      Effect.gen(function*() {
+        const owner = yield* ids.next("idem")
+        const interval = `${Duration.toMillis(Duration.decode(lease))} milliseconds`
+        // Insert, or take over a running record whose lease expired (same fingerprint only).
+        const taken = yield* sql`
+          INSERT INTO aegis_idempotency (tenant_id, idempotency_key, fingerprint, status, owner, locked_until)
+          VALUES (${tenantId}, ${key}, ${fp}, 'running', ${owner}, clock_timestamp() + ${interval}::interval)
+          ON CONFLICT (tenant_id, idempotency_key) DO UPDATE
+            SET owner = excluded.owner, locked_until = excluded.locked_until
+            WHERE aegis_idempotency.status = 'running' AND aegis_idempotency.fingerprint = excluded.fingerprint
+              AND aegis_idempotency.locked_until < clock_timestamp()
+          RETURNING owner`
+        if (taken.length > 0) return { _tag: "Started", owner } as const
+        const rows = yield* sql`SELECT fingerprint, status, owner, response FROM aegis_idempotency
+                                WHERE tenant_id = ${tenantId} AND idempotency_key = ${key}`
+        if (rows[0] === undefined) return yield* new IdempotencyKeyInUse({ tenantId, idempotencyKey: key })
+        const row = yield* Schema.decodeUnknown(RecordRow)(rows[0])
+        if (row.fingerprint !== fp) {
+          return yield* new IdempotencyKeyReused({ tenantId, idempotencyKey: key, existingId: key })
+        }
+        if (row.status === "completed") return { _tag: "Completed", response: row.response } as const
+        return yield* new IdempotencyKeyInUse({ tenantId, idempotencyKey: key })
+      }).pipe(Effect.catchTags({ SqlError: (e) => Effect.fail(failed("idempotency begin")(e)), ParseError: (e) => Effect.fail(failed("idempotency begin")(e)) })),
+    complete: (tenantId, key, owner, response) =>
+      sql`UPDATE aegis_idempotency
+          SET status = 'completed', response = ${JSON.stringify(response ?? null)}::jsonb, owner = NULL,
+              locked_until = NULL, completed_at = clock_timestamp()
+          WHERE tenant_id = ${tenantId} AND idempotency_key = ${key} AND owner = ${owner}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(failed("idempotency complete"))
+      ),
+    release: (tenantId, key, owner) =>
+      sql`DELETE FROM aegis_idempotency
+          WHERE tenant_id = ${tenantId} AND idempotency_key = ${key} AND owner = ${owner} AND status = 'running'`.pipe(
+        Effect.asVoid,
+        Effect.mapError(failed("idempotency release"))
+      ),
+    purge: (before) =>
+      sql`DELETE FROM aegis_idempotency WHERE status = 'completed' AND created_at < ${new Date(before)} RETURNING 1`.pipe(
+        Effect.map((rows) => rows.length),
+        Effect.mapError(failed("idempotency purge"))
+      )
+  })
+})
+
+/**
+ * @since 0.1.0
+ */
+export const layerSql: Layer.Layer<IdempotencyStore, never, SqlClient.SqlClient | Ids> = Layer.effect(
+  IdempotencyStore,
+  makeSql
+)
+
+/**
+ * A scoped background job purging completed records older than `retention` (default 24 h)
+ * every `interval` (default 1 h).
+ *
+ * @since 0.1.0
+ */
+export const purgeJob = (options: { readonly retention?: Duration.DurationInput; readonly interval?: Duration.DurationInput } = {}) =>
+  Effect.gen(function*() {
+    const store = yield* IdempotencyStore
+    const retention = Duration.toMillis(Duration.decode(options.retention ?? "24 hours"))
+    const purgeOnce = Effect.flatMap(Clock.currentTimeMillis, (now) => store.purge(now - retention)).pipe(
+      Effect.catchAll((e) => Effect.as(Effect.logWarning("idempotency purge failed", e), 0))
+    )
+    return yield* Effect.forkScoped(Effect.repeat(purgeOnce, { schedule: Schedule.spaced(options.interval ?? "1 hour") }))
+  })
+
+

@@ -1,0 +1,101 @@
+/**
+ * IdempotencyStore contract: memory (under TestClock) and PostgreSQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Layer, Redacted, Ref, Schedule, Schema, TestClock } from "effect"
+import { AegisPay, Fingerprint, IdempotencyStore, Ids, Migrations } from "aegispay"
+import { createTestDatabase, databaseUrl } from "../support/Backends.js"
+
+const Result = Schema.Struct({ id: Schema.String, amount: Schema.BigInt })
+
+const contract = (name: string, layer: () => Layer.Layer<IdempotencyStore.IdempotencyStore, unknown>, live: boolean) => {
+  const test = live ? it.live : it.effect
+  describe(`IdempotencyStore: ${name}`, () => {
+    test("runs once, replays the stored result, refuses another request under the same key", () =>
+      Effect.gen(function*() {
+        const runs = yield* Ref.make(0)
+        const op = Effect.as(Ref.update(runs, (n) => n + 1), { id: "pay_1", amount: 1050n })
+        const call = (request: unknown) =>
+          IdempotencyStore.run({ tenantId: "t", key: `k-${name}`, request, success: Result }, op)
+        const first = yield* call({ amount: "10.50", nested: { a: 1, b: [1, 2] } })
+        const replay = yield* call({ nested: { b: [1, 2], a: 1 }, amount: "10.50" }) // key order does not matter
+        expect(replay).toEqual(first)
+        expect(yield* Ref.get(runs)).toBe(1)
+        const reused = yield* Effect.flip(call({ amount: "10.50", nested: { a: 2, b: [1, 2] } }))
+        expect(reused._tag).toBe("IdempotencyKeyReused")
+        const otherTenant = yield* IdempotencyStore.run(
+          { tenantId: "u", key: `k-${name}`, request: {}, success: Result },
+          op
+        )
+        expect(otherTenant).toEqual(first)
+        expect(yield* Ref.get(runs)).toBe(2)
+      }).pipe(Effect.provide(layer())))
+
+    test("while the first call runs, a repeat fails with IdempotencyKeyInUse; a failure releases the key", () =>
+      Effect.gen(function*() {
+        const started = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const slow = Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)).pipe(
+          Effect.as({ id: "x", amount: 1n })
+        )
+        const options = { tenantId: "t", key: `busy-${name}`, request: { a: 1 }, success: Result }
+        const first = yield* Effect.fork(IdempotencyStore.run(options, slow))
+        yield* Deferred.await(started)
+        const busy = yield* Effect.flip(IdempotencyStore.run(options, Effect.succeed({ id: "y", amount: 2n })))
+        expect(busy._tag).toBe("IdempotencyKeyInUse")
+        yield* Deferred.succeed(release, undefined)
+        expect(yield* Fiber.join(first)).toEqual({ id: "x", amount: 1n })
+
+        const failing = { ...options, key: `fail-${name}` }
+        const failed = yield* Effect.flip(IdempotencyStore.run(failing, Effect.fail("boom" as const)))
+        expect(failed).toBe("boom")
+        expect(yield* IdempotencyStore.run(failing, Effect.succeed({ id: "z", amount: 3n }))).toEqual({ id: "z", amount: 3n })
+      }).pipe(Effect.provide(layer())))
+
+    test("a record whose owner crashed is taken over after its lease; purge removes old completed records", () =>
+      Effect.gen(function*() {
+        const store = yield* IdempotencyStore.IdempotencyStore
+        const fp = Fingerprint.fingerprint({ a: 1 })
+        const crashed = yield* store.begin("t", `crash-${name}`, fp, live ? "50 millis" : "1 second")
+        expect(crashed._tag).toBe("Started") // ... and its owner never completes
+        const soon = yield* Effect.flip(store.begin("t", `crash-${name}`, fp, "1 second"))
+        expect(soon._tag).toBe("IdempotencyKeyInUse")
+        const takeOver = store.begin("t", `crash-${name}`, fp, "1 second")
+        const taken = live
+          // lease expiry is judged by the database clock: observe it, bounded
+          ? yield* takeOver.pipe(Effect.retry({
+            while: (e) => e._tag === "IdempotencyKeyInUse",
+            schedule: Schedule.spaced("10 millis").pipe(Schedule.upTo("5 seconds"))
+          }))
+          : yield* Effect.zipRight(TestClock.adjust("2 seconds"), takeOver)
+        expect(taken._tag).toBe("Started")
+        if (taken._tag === "Started") yield* store.complete("t", `crash-${name}`, taken.owner, { ok: true })
+        const purged = yield* store.purge(Date.UTC(3000, 0, 1))
+        expect(purged).toBeGreaterThanOrEqual(1)
+        const again = yield* store.begin("t", `crash-${name}`, fp, "1 second")
+        expect(again._tag).toBe("Started")
+      }).pipe(Effect.provide(layer())))
+  })
+}
+
+contract("memory", () => IdempotencyStore.layerMemory.pipe(Layer.provide(Ids.layer)), false)
+
+describe.skipIf(databaseUrl === undefined)("postgres", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
+  beforeAll(async () => {
+    database = await createTestDatabase("idempotency")
+  })
+  afterAll(async () => {
+    await database?.drop()
+  })
+  contract(
+    "postgres",
+    () =>
+      IdempotencyStore.layerSql.pipe(
+        Layer.provide(Ids.layer),
+        Layer.provide(Migrations.layer),
+        Layer.provide(AegisPay.layerPgClient({ url: Redacted.make(database!.url), maxConnections: 4 }))
+      ),
+    true
+  )
+})
