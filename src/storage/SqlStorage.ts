@@ -13,7 +13,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql"
-import { Context, DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
+import { Context, DateTime, Effect, Either, FiberRef, Layer, Option, Schema } from "effect"
 import * as Payment from "../domain/Payment.js"
 import { VersionConflict } from "../domain/PaymentError.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
@@ -23,11 +23,10 @@ import { DuplicateIdempotencyKey, PaymentRepository } from "./PaymentRepository.
 import { StorageError } from "./StorageError.js"
 
 const encodePayment = Schema.encodeSync(Payment.Payment)
-const decodePayment = Schema.decodeUnknown(Payment.Payment)
+const decodeSnapshot = Schema.decodeUnknownEither(Schema.Struct({ snapshot: Payment.Payment }))
 const encodeEvent = Schema.encodeSync(PaymentEvent)
 const decodeEvents = Schema.decodeUnknown(Schema.Array(PaymentEvent))
 
-const SnapshotRow = Schema.Struct({ snapshot: Schema.Unknown })
 const VersionRow = Schema.Struct({ version: Schema.Number })
 const PayloadRow = Schema.Struct({ payload: Schema.Unknown })
 
@@ -73,19 +72,16 @@ export const make = Effect.gen(function*() {
     )
   }
 
-  const decodeRow = (operation: string) => (rows: ReadonlyArray<unknown>) =>
-    Effect.gen(function*() {
-      const [row] = rows
-      if (row === undefined) return Option.none<Payment.Payment>()
-      const { snapshot } = yield* Schema.decodeUnknown(SnapshotRow)(row)
-      return Option.some(yield* decodePayment(snapshot))
-    }).pipe(Effect.mapError(storageError(operation)))
-
+  // Synchronous decoding: rows are plain data, no effects needed.
   const decodeRows = (operation: string) => (rows: ReadonlyArray<unknown>) =>
     Effect.forEach(rows, (row) =>
-      Effect.flatMap(Schema.decodeUnknown(SnapshotRow)(row), ({ snapshot }) => decodePayment(snapshot))).pipe(
-        Effect.mapError(storageError(operation))
-      )
+      Either.match(decodeSnapshot(row), {
+        onLeft: (e) => Effect.fail(storageError(operation)(e)),
+        onRight: (r) => Effect.succeed(r.snapshot)
+      }))
+
+  const decodeRow = (operation: string) => (rows: ReadonlyArray<unknown>) =>
+    Effect.map(decodeRows(operation)(rows.slice(0, 1)), (payments) => Option.fromNullable(payments[0]))
 
   const repository = PaymentRepository.of({
     insert: (decision) => {
