@@ -98,13 +98,15 @@ export const layerMemory = (options: Options = {}): Layer.Layer<Services> => lay
 
 /**
  * SQL storage on the `SqlClient` in context, migrated when built, with an {@link OutboxRelay}
- * delivering committed events to the {@link EventBus.EventBus}.
+ * delivering committed events to the {@link EventBus.EventBus} (pass `false` to run relays
+ * elsewhere, e.g. in dedicated worker processes).
  *
  * @since 0.1.0
  */
-export const layerSqlStorage = Layer.merge(SqlStorage.layer, OutboxRelay.layer()).pipe(
-  Layer.provideMerge(Migrations.layer)
-)
+export const layerSqlStorage = (relay: OutboxRelay.Options | false = {}) =>
+  (relay === false ? SqlStorage.layer : Layer.merge(SqlStorage.layer, OutboxRelay.layer(relay))).pipe(
+    Layer.provideMerge(Migrations.layer)
+  )
 
 /**
  * PostgreSQL connection settings. Without `url`, `DATABASE_URL` is read from the `Config`
@@ -115,6 +117,8 @@ export const layerSqlStorage = Layer.merge(SqlStorage.layer, OutboxRelay.layer()
 export interface PgOptions extends Options {
   readonly url?: Redacted.Redacted<string> | undefined
   readonly maxConnections?: number | undefined
+  /** Outbox relay settings, or `false` to run no relay in this process. */
+  readonly relay?: OutboxRelay.Options | false | undefined
 }
 
 /**
@@ -138,7 +142,9 @@ export const layerPgClient = (options: PgOptions = {}) =>
  * @since 0.1.0
  */
 export const layerPg = (options: PgOptions = {}) =>
-  layerWith(layerSqlStorage, options, SqlLockManager.layer()).pipe(Layer.provideMerge(layerPgClient(options)))
+  layerWith(layerSqlStorage(options.relay), options, SqlLockManager.layer()).pipe(
+    Layer.provideMerge(layerPgClient(options))
+  )
 
 /**
  * Every service of AegisPay on the embedded PostgreSQL (PGlite), in memory or in `dataDir` so
@@ -146,5 +152,6 @@ export const layerPg = (options: PgOptions = {}) =>
  *
  * @since 0.1.0
  */
-export const layerEmbedded = (options: Options & Embedded.Options = {}) =>
-  layerWith(layerSqlStorage, options).pipe(Layer.provideMerge(Embedded.layerClient(options)))
+export const layerEmbedded = (
+  options: Options & Embedded.Options & { readonly relay?: OutboxRelay.Options | false | undefined } = {}
+) => layerWith(layerSqlStorage(options.relay), options).pipe(Layer.provideMerge(Embedded.layerClient(options)))

@@ -106,7 +106,11 @@ const pgBench = async (url: string) => {
   target.pathname = `/${name}`
   const results: Array<{ concurrency: number; project: number; raw: number }> = []
   try {
-    const layer = AegisPay.layerPg({ url: Redacted.make(target.toString()), maxConnections: POOL })
+    const layer = AegisPay.layerPg({
+      url: Redacted.make(target.toString()),
+      maxConnections: POOL,
+      relay: process.env.BENCH_RELAY === "0" ? false : {}
+    })
     await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const ctx = yield* Layer.build(layer)
       const run = <A, E>(e: Effect.Effect<A, E, AegisPay.Services | SqlClient.SqlClient>) =>
