@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Redacted, Ref, Schedule, Schema, TestClock } from "effect"
-import { AegisPay, Fingerprint, IdempotencyStore, Ids, Migrations } from "aegispay"
+import { AegisPay, Embedded, Fingerprint, IdempotencyStore, Ids, Migrations } from "aegispay"
 import { createTestDatabase, databaseUrl } from "../support/Backends.js"
 
 const Result = Schema.Struct({ id: Schema.String, amount: Schema.BigInt })
@@ -79,6 +79,16 @@ const contract = (name: string, layer: () => Layer.Layer<IdempotencyStore.Idempo
 }
 
 contract("memory", () => IdempotencyStore.layerMemory.pipe(Layer.provide(Ids.layer)), false)
+contract(
+  "pglite",
+  () =>
+    IdempotencyStore.layerSql.pipe(
+      Layer.provide(Ids.layer),
+      Layer.provide(Migrations.layer),
+      Layer.provide(Embedded.layerClient())
+    ),
+  true
+)
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined

@@ -8,11 +8,15 @@ import { DateTime, Effect, Either, Option, Redacted, Schema } from "effect"
 import {
   AegisPay,
   EventStore,
+  LockManager,
   Payment,
   PaymentRepository,
   PaymentService
 } from "aegispay"
 import { MockGateway, TestCards } from "aegispay/testing"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { card, request } from "../helpers.js"
 import { createTestDatabase, databaseUrl } from "../support/Backends.js"
 
@@ -182,6 +186,30 @@ const contract = (name: string, backend: Backend) => {
 
     if (backend.sql) {
       const layer = backend.layer
+      it("a write under a lease that was taken over is refused (fencing token) and writes nothing", () =>
+        Effect.runPromise(Effect.gen(function*() {
+          const payments = yield* PaymentService.PaymentService
+          const repository = yield* PaymentRepository.PaymentRepository
+          const sql = yield* SqlClient.SqlClient
+          const p = yield* payments.createPayment(request({ idempotencyKey: "fenced" }))
+          // another holder took the lease after ours (token 1) expired
+          yield* sql`INSERT INTO aegis_locks (key, owner, token, locked_until)
+                     VALUES (${p.id}, 'owner_other', 999999999, clock_timestamp() + interval '1 minute')`
+          const next = Either.getOrThrow(Payment.authenticate(p, "mock", DateTime.unsafeMake(1)))
+          const stale = yield* Effect.flip(
+            Effect.locally(repository.update(next, p.version), LockManager.CurrentLease, Option.some({ key: p.id, token: 1n }))
+          )
+          expect(stale._tag).toBe("LockUnavailable")
+          expect(Option.getOrThrow(yield* repository.findById(p.id)).version).toBe(1)
+          // the current holder's token passes
+          yield* Effect.locally(
+            repository.update(next, p.version),
+            LockManager.CurrentLease,
+            Option.some({ key: p.id, token: 999999999n })
+          )
+          expect(Option.getOrThrow(yield* repository.findById(p.id)).version).toBe(2)
+        }).pipe(Effect.provide(layer()))))
+
       it("writes one event row and one outbox row per event; the database refuses refunded > captured", () =>
         Effect.runPromise(Effect.gen(function*() {
           const payments = yield* PaymentService.PaymentService
@@ -218,3 +246,23 @@ describe.skipIf(databaseUrl === undefined)("postgres", () => {
     layer: () => AegisPay.layerPg({ ids: "random", url: Redacted.make(database!.url) })
   })
 })
+
+it("the embedded database keeps its data in a folder across a restart", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "aegispay-embedded-"))
+  try {
+    const layer = () => AegisPay.layerEmbedded({ dataDir })
+    const created = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const p = yield* payments.createPayment(request({ idempotencyKey: "durable" }))
+      return (yield* payments.processPayment(p.id)).id
+    }).pipe(Effect.provide(layer()))))
+    const reopened = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const again = yield* payments.createPayment(request({ idempotencyKey: "durable" }))
+      return { state: (yield* payments.getPayment(created)).state, sameId: again.id === created }
+    }).pipe(Effect.provide(layer()))))
+    expect(reopened).toEqual({ state: "SUCCESS", sameId: true })
+  } finally {
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}, 60_000)
