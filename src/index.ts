@@ -49,6 +49,10 @@ export * as PaymentService from "./orchestration/PaymentService.js"
 /** @since 0.1.0 */
 export * as RetryPolicy from "./resilience/RetryPolicy.js"
 /** @since 0.1.0 */
+export * as CircuitBreaker from "./resilience/CircuitBreaker.js"
+/** @since 0.1.0 */
+export * as SlidingWindow from "./resilience/SlidingWindow.js"
+/** @since 0.1.0 */
 export * as EventStore from "./storage/EventStore.js"
 /** @since 0.1.0 */
 export * as LockManager from "./storage/LockManager.js"
