@@ -11,8 +11,9 @@ import { Duration, Schedule } from "effect"
 import type { GatewayError } from "../gateway/Gateway.js"
 
 /**
- * Retry settings. Delays grow from `initialDelayMs` by `backoffMultiplier` per retry, capped at
- * `maxDelayMs`; at most `maxRetries` retries follow the first call.
+ * Retry settings. Delays grow from `initialDelayMs` by `backoffMultiplier` per retry, are
+ * spread by ±`jitterFactor` (0–1, from Effect's `Random`, so a seed reproduces them) and capped
+ * at `maxDelayMs`; at most `maxRetries` retries follow the first call.
  *
  * @since 0.1.0
  */
@@ -21,6 +22,7 @@ export interface RetrySettings {
   readonly initialDelayMs: number
   readonly maxDelayMs: number
   readonly backoffMultiplier: number
+  readonly jitterFactor?: number | undefined
 }
 
 /**
@@ -50,10 +52,26 @@ export const isRetryable = (error: { readonly _tag: string }): boolean => error.
  */
 export const schedule = <E extends { readonly _tag: string } = GatewayError>(
   settings: RetrySettings
-): Schedule.Schedule<Duration.Duration, E> =>
-  Schedule.exponential(Duration.millis(settings.initialDelayMs), settings.backoffMultiplier).pipe(
-    Schedule.modifyDelay((delay) => Duration.min(delay, Duration.millis(settings.maxDelayMs))),
+): Schedule.Schedule<Duration.Duration, E> => {
+  const cap = Duration.millis(settings.maxDelayMs)
+  const jitter = Math.max(0, Math.min(1, settings.jitterFactor ?? 0))
+  const base = Schedule.exponential(Duration.millis(settings.initialDelayMs), settings.backoffMultiplier)
+  const spread = jitter > 0 ? Schedule.jitteredWith(base, { min: 1 - jitter, max: 1 + jitter }) : base
+  return spread.pipe(
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, cap)),
     Schedule.intersect(Schedule.recurs(Math.max(0, Math.floor(settings.maxRetries)))),
-    Schedule.map(([delay]) => Duration.min(delay, Duration.millis(settings.maxDelayMs))),
+    Schedule.map(([delay]) => Duration.min(delay, cap)),
     Schedule.whileInput((error: E) => isRetryable(error))
+  )
+}
+
+/**
+ * The delays (ms) `settings` waits before each retry, without jitter: for documentation and tests.
+ *
+ * @since 0.1.0
+ */
+export const delays = (settings: RetrySettings): ReadonlyArray<number> =>
+  Array.from(
+    { length: Math.max(0, Math.floor(settings.maxRetries)) },
+    (_, i) => Math.min(settings.maxDelayMs, settings.initialDelayMs * settings.backoffMultiplier ** i)
   )
