@@ -12,6 +12,7 @@ import * as CardVault from "./gateway/CardVault.js"
 import * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 import * as MockGateway from "./gateway/MockGateway.js"
 import * as PaymentService from "./orchestration/PaymentService.js"
+import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
 import * as LockManager from "./storage/LockManager.js"
 import * as Embedded from "./storage/Embedded.js"
 import * as MemoryStorage from "./storage/MemoryStorage.js"
@@ -29,8 +30,10 @@ import type { PaymentRepository } from "./storage/PaymentRepository.js"
 export interface Options {
   /** The mock gateway's options (id, latency, capabilities). */
   readonly mockGateway?: MockGateway.Options
-  /** Payment service settings (retries). */
+  /** Payment service settings (retries, call timeout, failover). */
   readonly service?: PaymentService.Config
+  /** Circuit breaker settings, the same for every gateway. */
+  readonly breaker?: CircuitBreaker.Config
   /** `"sequential"` ids (`pay_000001`) for readable, reproducible output; default random. */
   readonly ids?: "random" | "sequential"
   /** Key of card fingerprints; a fixed test key by default. */
@@ -49,6 +52,7 @@ export type MemoryOptions = Options
  */
 export type Services =
   | PaymentService.PaymentService
+  | CircuitBreaker.CircuitBreakers
   | MockGateway.MockGateway
   | GatewayRegistry.GatewayRegistry
   | PaymentRepository
@@ -71,7 +75,7 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
 ): Layer.Layer<
   Services,
   E | E2,
-  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus>
+  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus | CircuitBreaker.CircuitBreakers>
   | Exclude<R2, Ids.Ids | CardVault.CardVault>
 > => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
@@ -83,7 +87,11 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
     Effect.flatMap(MockGateway.MockGateway, (m) => GatewayRegistry.make([m.gateway]))
   )
   const infrastructure = Layer.mergeAll(registry.pipe(Layer.provideMerge(mock)), storage).pipe(
-    Layer.provideMerge(Layer.mergeAll(EventBus.layer(), locks.pipe(Layer.provideMerge(base))))
+    Layer.provideMerge(Layer.mergeAll(
+      EventBus.layer(),
+      CircuitBreaker.layer(options.breaker),
+      locks.pipe(Layer.provideMerge(base))
+    ))
   )
   return PaymentService.layer(options.service).pipe(Layer.provideMerge(infrastructure))
 }

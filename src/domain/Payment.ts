@@ -231,7 +231,9 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
       })
     case "PaymentRetryAttempted":
       return update(payment, event, {
-        attempts: updateAttempt(payment, event.attemptId, { retries: event.retry })
+        attempts: event.failover === true
+          ? updateAttempt(payment, event.attemptId, { status: "failed", failureReason: event.reason })
+          : updateAttempt(payment, event.attemptId, { retries: event.retry })
       })
     case "PaymentOutcomeUnknown":
       return update(payment, event, {
@@ -484,6 +486,44 @@ export const recordRetry = (payment: Payment, reason: string, now: DateTime.Utc)
   Either.map(inProcessing(payment, "PROCESSING"), (attempt) =>
     emit(payment, now, (base) =>
       new Event.PaymentRetryAttempted({ ...base, attemptId: attempt.id, retry: attempt.retries + 1, reason }, true)))
+
+/**
+ * Fails the current attempt (which certainly moved no money) and starts a new one at another
+ * gateway, in one decision: `PaymentRetryAttempted { failover }` then `PaymentProcessing`.
+ * Refused when the current attempt's outcome is unknown: such a payment never fails over.
+ *
+ * @since 0.1.0
+ */
+export const failover = (
+  payment: Payment,
+  reason: string,
+  next: { readonly id: string; readonly gateway: string; readonly idempotencyKey: string },
+  now: DateTime.Utc
+) =>
+  Either.flatMap(inProcessing(payment, "PROCESSING"), (attempt) =>
+    attempt.status === "unknown"
+      ? Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: "PROCESSING" }))
+      : Either.right(emit(
+        payment,
+        now,
+        (base) =>
+          new Event.PaymentRetryAttempted({
+            ...base,
+            attemptId: attempt.id,
+            retry: payment.attempts.length,
+            reason,
+            failover: true,
+            nextGateway: next.gateway
+          }, true),
+        (base) =>
+          new Event.PaymentProcessing({
+            ...base,
+            attemptId: next.id,
+            attemptNumber: payment.attempts.length + 1,
+            gateway: next.gateway,
+            gatewayIdempotencyKey: next.idempotencyKey
+          }, true)
+      )))
 
 /**
  * Marks the current attempt's outcome unknown. The payment stays PROCESSING.

@@ -85,8 +85,9 @@ export class PaymentProcessing extends Schema.TaggedClass<PaymentProcessing>()("
 }) {}
 
 /**
- * A gateway call of the current attempt failed transiently and is retried with the same
- * idempotency key (seed event).
+ * The current attempt failed without moving money and is tried again (seed event): with the
+ * same idempotency key after a transient error (`failover` absent), or, with `failover: true`,
+ * as a new attempt at `nextGateway` (new attempt id, new key) that follows in the same write.
  *
  * @since 0.1.0
  */
@@ -94,7 +95,9 @@ export class PaymentRetryAttempted extends Schema.TaggedClass<PaymentRetryAttemp
   ...base,
   attemptId: Schema.String,
   retry: Schema.Int,
-  reason: Schema.String
+  reason: Schema.String,
+  failover: Schema.optional(Schema.Boolean),
+  nextGateway: Schema.optional(Schema.String)
 }) {}
 
 /**

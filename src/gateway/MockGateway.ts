@@ -107,6 +107,13 @@ export class MockGateway extends Context.Tag("aegispay/MockGateway")<MockGateway
   readonly gateway: Gateway
   /** A snapshot of everything that moved money. */
   readonly ledger: Effect.Effect<Ledger>
+  /**
+   * Takes the gateway down (`false`: every call, or every call of the listed operations, fails
+   * with a transient "service unavailable" before anything is applied) or brings it back up.
+   */
+  readonly setAvailable: (available: boolean, operations?: ReadonlyArray<string>) => Effect.Effect<void>
+  /** How many calls each operation received (including failed ones). */
+  readonly calls: Effect.Effect<Readonly<Record<string, number>>>
 }>() {}
 
 interface Cached<A, E> {
@@ -133,9 +140,22 @@ export const make = (options: Options = {}) =>
     const voided = new Map<string, Cached<void, GatewayDeclined>>()
     const refunded = new Map<string, Cached<{ readonly refundId: string }, GatewayDeclined>>()
     const transientSeen = new Set<string>()
+    let down: ReadonlySet<string> | "all" = new Set()
+    const callCounts: Record<string, number> = {}
     const ids = yield* Ids
 
-    const delay = Duration.toMillis(latency) > 0 ? Effect.sleep(latency) : Effect.void
+    const sleep = Duration.toMillis(latency) > 0 ? Effect.sleep(latency) : Effect.void
+    /** Latency, then the availability check: a down gateway applies nothing. */
+    const enter = (operation: string) =>
+      Effect.zipRight(
+        sleep,
+        Effect.suspend(() => {
+          callCounts[operation] = (callCounts[operation] ?? 0) + 1
+          return down === "all" || down.has(operation)
+            ? Effect.fail(new GatewayTransientError({ gateway: id, operation, reason: "service unavailable" }))
+            : Effect.void
+        })
+      )
     const declined = (code: string, reason: string) => new GatewayDeclined({ gateway: id, code, reason })
 
     /** Replays the cached result of `key`, or runs `apply` once and caches it. */
@@ -185,16 +205,19 @@ export const make = (options: Options = {}) =>
     const gateway: Gateway = {
       id,
       capabilities: options.capabilities ?? { currencies: "all", manualCapture: true },
-      initiate: (request) => Effect.as(delay, { reference: `pi_${request.idempotencyKey}` }),
+      initiate: (request) => Effect.as(enter("initiate"), { reference: `pi_${request.idempotencyKey}` }),
       authenticate: (request) =>
-        delay.pipe(
-          Effect.zipRight(vault.reveal(request.paymentMethod.vaultToken)),
-          Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message })),
+        enter("authenticate").pipe(
+          Effect.zipRight(
+            vault.reveal(request.paymentMethod.vaultToken).pipe(
+              Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
+            )
+          ),
           Effect.asVoid
         ),
       process: (request) =>
         Effect.gen(function*() {
-          yield* delay
+          yield* enter("process")
           const card = yield* vault.reveal(request.paymentMethod.vaultToken).pipe(
             Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
           )
@@ -224,7 +247,7 @@ export const make = (options: Options = {}) =>
         }),
       capture: (request) =>
         Effect.zipRight(
-          delay,
+          enter("capture"),
           idempotent(captured, request.idempotencyKey, `${request.transactionId}|${request.amount.minor}`, () => {
             const c = charges.get(request.transactionId)
             if (c === undefined) return Either.left(declined("resource_missing", "no such charge"))
@@ -238,7 +261,7 @@ export const make = (options: Options = {}) =>
         ),
       void: (request) =>
         Effect.zipRight(
-          delay,
+          enter("void"),
           idempotent(voided, request.idempotencyKey, request.transactionId, () => {
             const c = charges.get(request.transactionId)
             if (c === undefined) return Either.left(declined("resource_missing", "no such charge"))
@@ -249,7 +272,7 @@ export const make = (options: Options = {}) =>
         ),
       refund: (request) =>
         Effect.flatMap(
-          Effect.zipRight(delay, ids.next(`re_${id}`)),
+          Effect.zipRight(enter("refund"), ids.next(`re_${id}`)),
           (refundId) => idempotent(refunded, request.idempotencyKey, `${request.transactionId}|${request.amount.minor}`, () => {
             const c = charges.get(request.transactionId)
             if (c === undefined) return Either.left(declined("resource_missing", "no such charge"))
@@ -275,7 +298,7 @@ export const make = (options: Options = {}) =>
         ),
       getStatus: (request) =>
         Effect.zipRight(
-          delay,
+          enter("getStatus"),
           Effect.sync((): StatusResult => {
             const previous = processed.get(request.idempotencyKey)
             if (previous === undefined) return { status: "not_found" }
@@ -285,12 +308,20 @@ export const make = (options: Options = {}) =>
             })
           })
         ),
-      healthCheck: Effect.as(delay, { healthy: true, latencyMillis: Duration.toMillis(latency) })
+      healthCheck: Effect.zipRight(
+        sleep,
+        Effect.sync(() => ({ healthy: down !== "all", latencyMillis: Duration.toMillis(latency) }))
+      )
     }
 
     return MockGateway.of({
       gateway,
-      ledger: Effect.sync(() => ({ charges: [...charges.values()], refunds: [...refunds] }))
+      ledger: Effect.sync(() => ({ charges: [...charges.values()], refunds: [...refunds] })),
+      setAvailable: (up, operations) =>
+        Effect.sync(() => {
+          down = up ? new Set() : operations === undefined ? "all" : new Set(operations)
+        }),
+      calls: Effect.sync(() => ({ ...callCounts }))
     })
   })
 

@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Effect, Either, Layer, Option, Schedule } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
 import { Customer } from "../domain/Customer.js"
 import { Ids } from "../domain/Ids.js"
 import * as Money from "../domain/Money.js"
@@ -43,10 +43,12 @@ import {
   type Gateway,
   type GatewayError,
   type GatewayMisconfigured,
-  type GatewayTransientError,
+  GatewayTransientError,
+  GatewayUnknownOutcome,
   supports
 } from "../gateway/Gateway.js"
 import { type GatewayNotFound, GatewayRegistry } from "../gateway/GatewayRegistry.js"
+import { type CircuitOpen, CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
 import { LockManager, type LockUnavailable } from "../storage/LockManager.js"
 import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
@@ -62,6 +64,15 @@ import { NoGatewayAvailable } from "./Errors.js"
 export interface Config {
   /** Retries of transient gateway errors (same idempotency key). */
   readonly retry?: RetryPolicy.RetrySettings | undefined
+  /**
+   * Longest wait for one gateway call; default 30 s. A money-moving call that times out is an
+   * unknown outcome (it may have been applied); a read that times out is transient.
+   */
+  readonly callTimeout?: Duration.DurationInput | undefined
+  /** Attempts (gateways) one payment may use, failovers included; default 3. */
+  readonly maxAttempts?: number | undefined
+  /** Decline codes after which the payment may fail over to another gateway; default none. */
+  readonly failoverDeclineCodes?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -122,18 +133,25 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
     | GatewayNotFound
     | GatewayTransientError
     | GatewayMisconfigured
+    | CircuitOpen
   >
   /** Captures all or part of an authorization: AUTHORIZED → SUCCESS. */
   readonly capturePayment: (
     request: CapturePaymentRequest
   ) => Effect.Effect<
     Payment.Payment,
-    Common | InvalidTransition | CaptureExceedsAuthorized | ValidationError | GatewayNotFound | GatewayError
+    | Common
+    | InvalidTransition
+    | CaptureExceedsAuthorized
+    | ValidationError
+    | GatewayNotFound
+    | GatewayError
+    | CircuitOpen
   >
   /** Cancels a payment not yet processed, or voids an authorization: → CANCELLED. */
   readonly cancelPayment: (
     request: CancelPaymentRequest
-  ) => Effect.Effect<Payment.Payment, Common | InvalidTransition | GatewayNotFound | GatewayError>
+  ) => Effect.Effect<Payment.Payment, Common | InvalidTransition | GatewayNotFound | GatewayError | CircuitOpen>
   /**
    * Refunds part or all of a captured payment, idempotently per (payment, idempotency key).
    * Returns the refund: SUCCEEDED, FAILED (the gateway refused; nothing moved), or PENDING (the
@@ -170,8 +188,12 @@ export const make = (config: Config = {}) =>
     const registry = yield* GatewayRegistry
     const vault = yield* CardVault
     const ids = yield* Ids
+    const breakers = yield* CircuitBreakers
     const retrySettings = config.retry ?? RetryPolicy.defaults
     const retrySchedule = RetryPolicy.schedule(retrySettings)
+    const callTimeout = Duration.decode(config.callTimeout ?? "30 seconds")
+    const maxAttempts = Math.max(1, config.maxAttempts ?? 3)
+    const failoverDeclines = new Set(config.failoverDeclineCodes ?? [])
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.unsafeMake(ms))
 
@@ -196,30 +218,78 @@ export const make = (config: Config = {}) =>
     const withRetry = <A, E extends { readonly _tag: string }>(call: Effect.Effect<A, E>) =>
       Effect.retry(call, RetryPolicy.schedule<E>(retrySettings))
 
-    const selectGateway = (payment: Payment.Payment) =>
+    /**
+     * The gateways that may take this payment, in order: the requested gateway alone if the
+     * request named one, else every registered gateway that supports the currency and capture
+     * method, without those whose circuit would refuse the call and those already tried for
+     * this payment.
+     */
+    const candidates = (payment: Payment.Payment) =>
       Effect.gen(function*() {
         const criteria = { currency: payment.amount.currency, manualCapture: payment.captureMethod === "manual" }
-        if (payment.gatewayPreference !== undefined) {
-          const preferred = yield* registry.get(payment.gatewayPreference)
-          if (!supports(preferred, criteria)) {
-            return yield* new NoGatewayAvailable({ paymentId: payment.id, reason: `${preferred.id} cannot take this payment` })
-          }
-          return preferred
+        const tried = new Set(payment.attempts.map((a) => a.gateway))
+        const pool = payment.gatewayPreference !== undefined
+          ? [yield* registry.get(payment.gatewayPreference)]
+          : yield* registry.all
+        const usable: Array<Gateway> = []
+        for (const gateway of pool) {
+          if (!supports(gateway, criteria) || tried.has(gateway.id)) continue
+          if (!(yield* (yield* breakers.get(gateway.id)).permits)) continue
+          usable.push(gateway)
         }
-        const all = yield* registry.all
-        const candidate = all.find((g) => supports(g, criteria))
-        if (candidate === undefined) {
-          return yield* new NoGatewayAvailable({
-            paymentId: payment.id,
-            reason: `no gateway accepts ${payment.amount.currency}${criteria.manualCapture ? " with manual capture" : ""}`
-          })
-        }
-        return candidate
+        return usable
       })
 
-    /** Sends the current attempt's charge, retrying transient errors with the same key. */
-    const charge = (gateway: Gateway, payment: Payment.Payment, attempt: Payment.Attempt) =>
+    const noGateway = (payment: Payment.Payment) =>
+      new NoGatewayAvailable({
+        paymentId: payment.id,
+        reason: payment.gatewayPreference !== undefined
+          ? `${payment.gatewayPreference} cannot take this payment now`
+          : `no gateway with a closed circuit accepts ${payment.amount.currency}${
+            payment.captureMethod === "manual" ? " with manual capture" : ""
+          }`
+      })
+
+    const selectGateway = (payment: Payment.Payment) =>
+      Effect.flatMap(candidates(payment), (list) =>
+        list[0] === undefined ? Effect.fail(noGateway(payment)) : Effect.succeed(list[0]))
+
+    /** A gateway's failures count for its circuit; its declines do not. */
+    const isGatewayFailure = (error: { readonly _tag: string }) => error._tag !== "GatewayDeclined"
+
+    /** One gateway call through its circuit breaker, bounded by the call timeout. */
+    const guarded = <A, E extends { readonly _tag: string }, T extends { readonly _tag: string }>(
+      gateway: Gateway,
+      call: Effect.Effect<A, E>,
+      onTimeout: () => T
+    ) =>
+      Effect.flatMap(breakers.get(gateway.id), (breaker) =>
+        breaker.protect(
+          call.pipe(Effect.timeoutFail({ duration: callTimeout, onTimeout })),
+          (error: E | T) => isGatewayFailure(error)
+        ))
+
+    /** A money-moving call: a timeout is an unknown outcome (it may have been applied). */
+    const moving = <A, E extends { readonly _tag: string }>(gateway: Gateway, operation: string, call: Effect.Effect<A, E>) =>
+      guarded(gateway, call, () => new GatewayUnknownOutcome({ gateway: gateway.id, operation, reason: "timed out" }))
+
+    /** A call that moves no money: a timeout is transient. */
+    const reading = <A, E extends { readonly _tag: string }>(gateway: Gateway, operation: string, call: Effect.Effect<A, E>) =>
+      guarded(gateway, call, () => new GatewayTransientError({ gateway: gateway.id, operation, reason: "timed out" }))
+
+    /**
+     * Sends the current attempt's charge. Transient errors are retried with the same key; when
+     * they outlive the retries, or the circuit is open, or the gateway is misconfigured, or it
+     * declines with a code configured for failover, the payment fails over to the next candidate
+     * as a new attempt (new id, new key). An unknown outcome never fails over.
+     */
+    const charge = (gateway: Gateway, payment: Payment.Payment): Effect.Effect<
+      Payment.Payment,
+      VersionConflict | InvalidTransition | LockUnavailable | StorageError | GatewayNotFound
+    > =>
       Effect.gen(function*() {
+        const attempt = payment.currentAttempt
+        if (attempt === undefined) return yield* Effect.dieMessage("charge without an attempt")
         const driver = yield* Schedule.driver(retrySchedule)
         let current = payment
         const request = {
@@ -230,11 +300,30 @@ export const make = (config: Config = {}) =>
           capture: payment.captureMethod === "automatic",
           description: payment.description
         }
+        /** Fails over to the next candidate, or fails the payment when there is none. */
+        const next = (reason: string, declineCode?: string) =>
+          Effect.gen(function*() {
+            const from = current
+            const others = from.attempts.length < maxAttempts ? yield* candidates(from) : []
+            const target = others[0]
+            if (target === undefined) {
+              return yield* commit(from, (at) => Payment.fail(from, reason, declineCode, at))
+            }
+            const attemptId = yield* ids.next("att")
+            const moved = yield* commit(from, (at) =>
+              Payment.failover(from, reason, {
+                id: attemptId,
+                gateway: target.id,
+                idempotencyKey: `${from.id}_${attemptId}`
+              }, at))
+            return yield* charge(target, moved)
+          })
         while (true) {
-          const result = yield* gateway.initiate(request).pipe(
-            Effect.zipRight(gateway.process(request)),
-            Effect.either
-          )
+          const result = yield* moving(
+            gateway,
+            "process",
+            Effect.zipRight(gateway.initiate(request), gateway.process(request))
+          ).pipe(Effect.either)
           if (Either.isRight(result)) {
             const { status, transactionId } = result.right
             return yield* commit(current, (at) =>
@@ -245,17 +334,18 @@ export const make = (config: Config = {}) =>
           const error = result.left
           switch (error._tag) {
             case "GatewayDeclined":
-              return yield* commit(current, (at) => Payment.fail(current, error.reason, error.code, at))
+              return failoverDeclines.has(error.code)
+                ? yield* next(error.reason, error.code)
+                : yield* commit(current, (at) => Payment.fail(current, error.reason, error.code, at))
             case "GatewayUnknownOutcome":
               return yield* commit(current, (at) => Payment.outcomeUnknown(current, error.reason, at))
             case "GatewayMisconfigured":
-              return yield* commit(current, (at) => Payment.fail(current, `gateway misconfigured: ${error.reason}`, undefined, at))
+              return yield* next(`gateway misconfigured: ${error.reason}`)
+            case "CircuitOpen":
+              return yield* next(`circuit of ${error.gateway} is open`)
             case "GatewayTransientError": {
-              const next = yield* Effect.either(driver.next(error))
-              if (Either.isLeft(next)) {
-                return yield* commit(current, (at) =>
-                  Payment.fail(current, `gateway unavailable: ${error.reason}`, undefined, at))
-              }
+              const retry = yield* Effect.either(driver.next(error))
+              if (Either.isLeft(retry)) return yield* next(`gateway unavailable: ${error.reason}`)
               const before = current
               current = yield* commit(before, (at) => Payment.recordRetry(before, error.reason, at))
             }
@@ -266,7 +356,13 @@ export const make = (config: Config = {}) =>
     /** Resolves a payment found in PROCESSING from the gateway's own status. */
     const reconcile = (payment: Payment.Payment, gateway: Gateway, attempt: Payment.Attempt) =>
       Effect.gen(function*() {
-        const status = yield* withRetry(gateway.getStatus({ idempotencyKey: attempt.idempotencyKey }))
+        // Asked even when the circuit is open: reconciliation must be able to learn the truth.
+        const status = yield* withRetry(gateway.getStatus({ idempotencyKey: attempt.idempotencyKey }).pipe(
+          Effect.timeoutFail({
+            duration: callTimeout,
+            onTimeout: () => new GatewayTransientError({ gateway: gateway.id, operation: "getStatus", reason: "timed out" })
+          })
+        ))
         const reconciled = yield* commit(payment, (at) => Payment.reconciled(payment, status.status, at))
         switch (status.status) {
           case "succeeded":
@@ -277,7 +373,7 @@ export const make = (config: Config = {}) =>
             return yield* commit(reconciled, (at) => Payment.fail(reconciled, status.reason, status.code, at))
           case "not_found":
             // The gateway never saw the request: sending it now, with the same key, is safe.
-            return yield* charge(gateway, reconciled, attempt)
+            return yield* charge(gateway, reconciled)
         }
       })
 
@@ -300,9 +396,7 @@ export const make = (config: Config = {}) =>
                 gateway: gateway.id,
                 idempotencyKey: `${payment.id}_${attemptId}`
               }, at))))
-        const attempt = started.currentAttempt
-        if (attempt === undefined) return yield* Effect.dieMessage("attempt missing after commit")
-        return yield* charge(gateway, started, attempt)
+        return yield* charge(gateway, started)
       })
 
     const createPayment = Effect.fn("PaymentService.createPayment")(function*(raw: Request.CreatePaymentRequest) {
@@ -371,21 +465,29 @@ export const make = (config: Config = {}) =>
           const payment = yield* load(paymentId)
           yield* Effect.annotateCurrentSpan("paymentId", paymentId)
           if (payment.state === "INITIATED") {
-            const gateway = yield* selectGateway(payment)
-            const authenticated = yield* Effect.either(withRetry(gateway.authenticate({
-              paymentId,
-              amount: payment.amount,
-              paymentMethod: payment.paymentMethod
-            })))
-            if (Either.isLeft(authenticated)) {
+            // Authenticate with the first candidate that answers; nothing moves money yet, so a
+            // gateway that is down is simply skipped. Its failures count for its circuit.
+            const options = yield* candidates(payment)
+            if (options.length === 0) return yield* noGateway(payment)
+            let lastError: GatewayTransientError | GatewayMisconfigured | CircuitOpen | undefined
+            for (const gateway of options) {
+              const authenticated = yield* Effect.either(withRetry(reading(
+                gateway,
+                "authenticate",
+                gateway.authenticate({ paymentId, amount: payment.amount, paymentMethod: payment.paymentMethod })
+              )))
+              if (Either.isRight(authenticated)) {
+                // AUTHENTICATED and the new attempt (PROCESSING) commit together, before any money moves.
+                return yield* startAttempt(payment, gateway, (current, at) => Payment.authenticate(current, gateway.id, at))
+              }
               const error = authenticated.left
-              if (error._tag !== "GatewayDeclined") return yield* error
-              const failed = payment
-              return yield* commit(failed, (at) =>
-                Payment.fail(failed, `authentication failed: ${error.reason}`, error.code, at))
+              if (error._tag === "GatewayDeclined") {
+                return yield* commit(payment, (at) =>
+                  Payment.fail(payment, `authentication failed: ${error.reason}`, error.code, at))
+              }
+              lastError = error
             }
-            // AUTHENTICATED and the new attempt (PROCESSING) commit together, before any money moves.
-            return yield* startAttempt(payment, gateway, (current, at) => Payment.authenticate(current, gateway.id, at))
+            return yield* lastError ?? noGateway(payment)
           }
           if (payment.state === "AUTHENTICATED") {
             const gateway = yield* payment.gateway === undefined ? selectGateway(payment) : registry.get(payment.gateway)
@@ -424,11 +526,11 @@ export const make = (config: Config = {}) =>
             )
           yield* Payment.checkCapture(payment, amount)
           const { attempt, gateway, transactionId } = yield* chargedAt(payment)
-          yield* withRetry(gateway.capture({
+          yield* withRetry(moving(gateway, "capture", gateway.capture({
             transactionId,
             idempotencyKey: `${attempt.idempotencyKey}_capture`,
             amount
-          }))
+          })))
           return yield* commit(payment, (at) => Payment.capture(payment, amount, at))
         })
       )
@@ -442,10 +544,10 @@ export const make = (config: Config = {}) =>
           const reason = request.reason ?? "cancelled by merchant"
           if (payment.state === "AUTHORIZED") {
             const { attempt, gateway, transactionId } = yield* chargedAt(payment)
-            yield* withRetry(gateway.void({
+            yield* withRetry(moving(gateway, "void", gateway.void({
               transactionId,
               idempotencyKey: `${attempt.idempotencyKey}_void`
-            }))
+            })))
           }
           return yield* commit(payment, (at) => Payment.cancel(payment, reason, at))
         })
@@ -455,11 +557,11 @@ export const make = (config: Config = {}) =>
     const sendRefund = (payment: Payment.Payment, refund: Payment.Refund) =>
       Effect.gen(function*() {
         const { gateway, transactionId } = yield* chargedAt(payment)
-        const result = yield* Effect.either(withRetry(gateway.refund({
+        const result = yield* Effect.either(withRetry(moving(gateway, "refund", gateway.refund({
           transactionId,
           idempotencyKey: refund.gatewayIdempotencyKey,
           amount: refund.amount
-        })))
+        }))))
         if (Either.isLeft(result) && result.left._tag === "GatewayUnknownOutcome") {
           return refund // stays PENDING: asking again with the same key resolves it
         }

@@ -119,6 +119,11 @@ export interface CircuitBreaker {
   readonly gateway: string
   readonly state: Effect.Effect<State>
   /**
+   * Whether a call would be let through now: CLOSED, HALF_OPEN with a free trial slot, or OPEN
+   * with its reset timeout elapsed (the call would be the first trial).
+   */
+  readonly permits: Effect.Effect<boolean>
+  /**
    * Runs `effect` if the circuit lets it through, recording its outcome; `isFailure` tells which
    * errors are the gateway's fault.
    */
@@ -231,6 +236,10 @@ export const make = (
     return {
       gateway,
       state: Effect.map(Ref.get(ref), (s) => s.state),
+      permits: Effect.zipWith(Ref.get(ref), Clock.currentTimeMillis, (s, now) =>
+        s.state === "CLOSED" ||
+        (s.state === "HALF_OPEN" && s.inFlight < config.halfOpenMaxCalls) ||
+        (s.state === "OPEN" && now - s.openedAt >= resetMillis)),
       protect: <A, E, R>(effect: Effect.Effect<A, E, R>, isFailure: (error: E) => boolean) =>
         Effect.uninterruptibleMask((restore) =>
           Effect.gen(function*() {

@@ -5,7 +5,7 @@
  *   DATABASE_URL=… node --import tsx test/multiprocess/worker.ts <count> <worker>
  */
 import { Effect, Layer, Redacted } from "effect"
-import { AegisPay, CardVault, EventBus, GatewayRegistry, Ids, PaymentService } from "aegispay"
+import { AegisPay, CardVault, CircuitBreaker, EventBus, GatewayRegistry, Ids, PaymentService } from "aegispay"
 import { SqlLedgerGateway, TestCards } from "aegispay/testing"
 import * as SqlLockManager from "../../src/storage/SqlLockManager.js"
 import * as SqlStorage from "../../src/storage/SqlStorage.js"
@@ -25,7 +25,9 @@ const registry = Layer.effect(
   Effect.flatMap(SqlLedgerGateway.make(), (gateway) => GatewayRegistry.make([gateway]))
 )
 const layer = PaymentService.layer({ retry: { maxRetries: 5, initialDelayMs: 10, maxDelayMs: 100, backoffMultiplier: 2 } }).pipe(
-  Layer.provideMerge(Layer.mergeAll(registry, SqlStorage.layer, SqlLockManager.layer(), EventBus.layer())),
+  Layer.provideMerge(
+    Layer.mergeAll(registry, SqlStorage.layer, SqlLockManager.layer(), EventBus.layer(), CircuitBreaker.layer())
+  ),
   Layer.provideMerge(base)
 )
 
