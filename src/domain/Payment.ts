@@ -36,6 +36,11 @@ export class Attempt extends Schema.Class<Attempt>("Attempt")({
   gateway: Schema.String,
   idempotencyKey: Schema.String,
   status: Schema.Literal("pending", "unknown", "authorized", "succeeded", "failed"),
+  /**
+   * Whether this attempt's outcome was ever unknown. Such an attempt may have been applied late
+   * by its gateway: it is never failed over and never failed on anything but a definite answer.
+   */
+  uncertain: Schema.Boolean,
   retries: Schema.Int,
   gatewayTransactionId: Schema.optional(Schema.String),
   failureReason: Schema.optional(Schema.String),
@@ -222,6 +227,7 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
               gateway: event.gateway,
               idempotencyKey: event.gatewayIdempotencyKey,
               status: "pending",
+              uncertain: false,
               retries: 0,
               startedAt: event.occurredAt
             },
@@ -238,7 +244,11 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
     case "PaymentOutcomeUnknown":
       return update(payment, event, {
         requiresReconciliation: true,
-        attempts: updateAttempt(payment, event.attemptId, { status: "unknown", failureReason: event.reason })
+        attempts: updateAttempt(payment, event.attemptId, {
+          status: "unknown",
+          uncertain: true,
+          failureReason: event.reason
+        })
       })
     case "PaymentReconciled":
       return update(payment, event, {
@@ -490,7 +500,8 @@ export const recordRetry = (payment: Payment, reason: string, now: DateTime.Utc)
 /**
  * Fails the current attempt (which certainly moved no money) and starts a new one at another
  * gateway, in one decision: `PaymentRetryAttempted { failover }` then `PaymentProcessing`.
- * Refused when the current attempt's outcome is unknown: such a payment never fails over.
+ * Refused when the current attempt's outcome is or ever was unknown: such a payment never fails
+ * over, since its first gateway may still apply the charge.
  *
  * @since 0.1.0
  */
@@ -501,7 +512,7 @@ export const failover = (
   now: DateTime.Utc
 ) =>
   Either.flatMap(inProcessing(payment, "PROCESSING"), (attempt) =>
-    attempt.status === "unknown"
+    attempt.uncertain
       ? Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: "PROCESSING" }))
       : Either.right(emit(
         payment,

@@ -29,7 +29,7 @@ export class GatewayRegistry extends Context.Tag("aegispay/GatewayRegistry")<Gat
   readonly get: (id: string) => Effect.Effect<Gateway, GatewayNotFound>
   /** Every registered gateway, in registration order. */
   readonly all: Effect.Effect<ReadonlyArray<Gateway>>
-  /** Registers a gateway, replacing one with the same id. */
+  /** Registers a gateway at the end, or replaces the one with the same id in its place. */
   readonly register: (gateway: Gateway) => Effect.Effect<void>
 }>() {}
 
@@ -48,7 +48,11 @@ export const make = (gateways: ReadonlyArray<Gateway>) =>
           return found === undefined ? Effect.fail(new GatewayNotFound({ gateway: id })) : Effect.succeed(found)
         }),
       all: Ref.get(ref),
-      register: (gateway) => Ref.update(ref, (all) => [...all.filter((g) => g.id !== gateway.id), gateway])
+      register: (gateway) =>
+        Ref.update(ref, (all) =>
+          all.some((g) => g.id === gateway.id)
+            ? all.map((g) => (g.id === gateway.id ? gateway : g)) // a replacement keeps its place
+            : [...all, gateway])
     })
   })
 

@@ -300,10 +300,17 @@ export const make = (config: Config = {}) =>
           capture: payment.captureMethod === "automatic",
           description: payment.description
         }
-        /** Fails over to the next candidate, or fails the payment when there is none. */
+        /**
+         * Fails over to the next candidate, or fails the payment when there is none. An attempt
+         * whose outcome was ever unknown does neither: the gateway may still apply it, so the
+         * payment stays PROCESSING for reconciliation.
+         */
         const next = (reason: string, declineCode?: string) =>
           Effect.gen(function*() {
             const from = current
+            if (from.currentAttempt?.uncertain === true) {
+              return yield* commit(from, (at) => Payment.outcomeUnknown(from, reason, at))
+            }
             const others = from.attempts.length < maxAttempts ? yield* candidates(from) : []
             const target = others[0]
             if (target === undefined) {
@@ -334,7 +341,7 @@ export const make = (config: Config = {}) =>
           const error = result.left
           switch (error._tag) {
             case "GatewayDeclined":
-              return failoverDeclines.has(error.code)
+              return failoverDeclines.has(error.code) && current.currentAttempt?.uncertain !== true
                 ? yield* next(error.reason, error.code)
                 : yield* commit(current, (at) => Payment.fail(current, error.reason, error.code, at))
             case "GatewayUnknownOutcome":

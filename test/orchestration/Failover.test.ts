@@ -7,6 +7,7 @@ import { Context, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
 import {
   CardVault,
   CircuitBreaker,
+  Gateway,
   EventBus,
   EventStore,
   GatewayRegistry,
@@ -176,4 +177,39 @@ describe("failover", () => {
       expect((yield* payments.getPayment(r.id)).state).toBe("INITIATED")
       expect(yield* alpha.calls).toEqual({})
     }).pipe(Effect.provide(layer())))
+
+  it.effect("an attempt whose outcome was ever unknown never fails over, even when its gateway's circuit opens", () =>
+    Effect.gen(function*() {
+      const { alpha, beta } = yield* Pair
+      const payments = yield* PaymentService.PaymentService
+      const registry = yield* GatewayRegistry.GatewayRegistry
+      // alpha queues the charge, the caller times out; alpha applies it later
+      const queued: Array<Parameters<MockGateway.MockGateway["Type"]["gateway"]["process"]>[0]> = []
+      yield* registry.register({
+        ...alpha.gateway,
+        process: (req) =>
+          Effect.zipRight(
+            Effect.sync(() => queued.push(req)),
+            Effect.fail(new Gateway.GatewayUnknownOutcome({ gateway: "alpha", operation: "process", reason: "timed out" }))
+          )
+      })
+      const p = yield* payments.createPayment(request())
+      expect((yield* payments.processPayment(p.id)).state).toBe("PROCESSING")
+      // reconcile: alpha says not_found (still queued); resending hits its open circuit
+      const again = yield* payments.processPayment(p.id)
+      expect(again.state).toBe("PROCESSING")
+      expect(again.requiresReconciliation).toBe(true)
+      expect(again.attempts.map((a) => a.gateway)).toEqual(["alpha"])
+      for (const req of queued) yield* Effect.either(alpha.gateway.process(req))
+      expect((yield* alpha.ledger).charges.length).toBe(1)
+      expect((yield* beta.calls).process ?? 0).toBe(0)
+      // once alpha answers for the key, the payment settles on alpha's truth
+      yield* TestClock.adjust("2 seconds")
+      yield* registry.register(alpha.gateway)
+      expect((yield* payments.processPayment(p.id)).state).toBe("SUCCESS")
+      expect((yield* alpha.ledger).charges.length).toBe(1)
+    }).pipe(Effect.provide(layer(
+      {},
+      { failureThreshold: 1, monitorWindow: "60 seconds", resetTimeout: "1 second", halfOpenMaxCalls: 1, successThreshold: 1 }
+    ))))
 })
