@@ -719,3 +719,12 @@ export const refundSucceeded = (payment: Payment, refundId: string, gatewayRefun
  */
 export const refundFailed = (payment: Payment, refundId: string, reason: string, now: DateTime.Utc) =>
   emit(payment, now, (base) => new Event.RefundFailed({ ...base, refundId, reason }, true))
+
+/**
+ * PENDING → MANUAL_REVIEW for a refund whose outcome the gateway's answers cannot settle; its
+ * reservation holds.
+ *
+ * @since 0.1.0
+ */
+export const refundNeedsReview = (payment: Payment, refundId: string, reason: string, now: DateTime.Utc) =>
+  emit(payment, now, (base) => new Event.ManualReviewRequired({ ...base, refundId, reason }, true))

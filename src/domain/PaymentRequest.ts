@@ -81,11 +81,16 @@ export const RefundPaymentRequest = Schema.Struct({
  */
 export type RefundPaymentRequest = typeof RefundPaymentRequest.Encoded
 
-const SENSITIVE = /(^|\.)(number|cvv)$/
+/** Drops the echoed input (`…, actual <value>`) from a parse message: values may be card data. */
+const withoutActual = (message: string): string => {
+  const cut = message.search(/,?\s*actual\s/)
+  return cut === -1 ? message : message.slice(0, cut)
+}
 
 /**
  * Decodes `input` with `schema`, turning the first problem into a {@link ValidationError} whose
- * `path` names the field. Problems with the card number or CVV never echo the value.
+ * `path` names the field. Messages never echo the value that was sent (it may be a card number
+ * or CVV, wherever the caller put it); unknown fields are refused.
  *
  * @since 0.1.0
  */
@@ -101,12 +106,8 @@ export const decode = <A, I>(schema: Schema.Schema<A, I>, input: unknown): Eithe
         path,
         message: segments[0] === "metadata" && segments.length === 2
           ? `metadata key ${JSON.stringify(key.slice(0, 140))} is not allowed: keys are 1 to 128 letters, digits or underscores`
-          : `unknown field ${JSON.stringify(key)}`
+          : `unknown field ${JSON.stringify(key.slice(0, 140))}`
       })
     }
-    const sensitive = SENSITIVE.test(path) && path.startsWith("paymentMethod")
-    const message = sensitive && !/Luhn|digits/.test(issue.value.message)
-      ? `invalid ${path.endsWith("cvv") ? "CVV" : "card number"}`
-      : issue.value.message
-    return new ValidationError({ path, message })
+    return new ValidationError({ path, message: withoutActual(issue.value.message) })
   })

@@ -561,7 +561,14 @@ export const make = (config: Config = {}) =>
       )
     })
 
-    const sendRefund = (payment: Payment.Payment, refund: Payment.Refund) =>
+    /**
+     * Asks the gateway to refund. A first call settles the refund on any definite answer. A
+     * resumed call (the refund was already PENDING: an earlier answer was lost, so the gateway
+     * may have applied it) settles it only on success; a decline sends it to MANUAL_REVIEW (it
+     * may mean "already refunded"), anything else leaves it PENDING. Its reservation holds
+     * until then, so no other refund can take the same money.
+     */
+    const sendRefund = (payment: Payment.Payment, refund: Payment.Refund, resumed: boolean) =>
       Effect.gen(function*() {
         const { gateway, transactionId } = yield* chargedAt(payment)
         const result = yield* Effect.either(withRetry(moving(gateway, "refund", gateway.refund({
@@ -569,13 +576,19 @@ export const make = (config: Config = {}) =>
           idempotencyKey: refund.gatewayIdempotencyKey,
           amount: refund.amount
         }))))
-        if (Either.isLeft(result) && result.left._tag === "GatewayUnknownOutcome") {
-          return refund // stays PENDING: asking again with the same key resolves it
+        if (Either.isLeft(result)) {
+          const error = result.left
+          const definite = error._tag !== "GatewayUnknownOutcome"
+          if (!definite || (resumed && error._tag !== "GatewayDeclined")) {
+            return refund // stays PENDING: asking again with the same key resolves it
+          }
         }
         const updated = yield* commit(payment, (at) =>
           Either.right(
             Either.isRight(result)
               ? Payment.refundSucceeded(payment, refund.id, result.right.refundId, at)
+              : resumed
+              ? Payment.refundNeedsReview(payment, refund.id, `gateway declined a resumed refund: ${result.left.message}`, at)
               : Payment.refundFailed(payment, refund.id, result.left.message, at)
           ))
         const final = updated.refunds.find((r) => r.id === refund.id)
@@ -605,7 +618,7 @@ export const make = (config: Config = {}) =>
                 existingId: refund.id
               })
             }
-            return refund.state === "PENDING" ? yield* sendRefund(payment, refund) : refund
+            return refund.state === "PENDING" ? yield* sendRefund(payment, refund, true) : refund
           }
           const refundId = yield* ids.next("re")
           const updated = yield* commit(payment, (at) =>
@@ -618,7 +631,7 @@ export const make = (config: Config = {}) =>
             }, at))
           const refund = updated.refunds.find((r) => r.id === refundId)
           if (refund === undefined) return yield* Effect.dieMessage("refund missing after commit")
-          return yield* sendRefund(updated, refund)
+          return yield* sendRefund(updated, refund, false)
         })
       )
     })

@@ -23,6 +23,20 @@ describe("request validation", () => {
     expect(typed.path).toBe("paymentMethod.number")
     expect(typed.message).not.toContain("4242")
     expect(issue(request({ paymentMethod: card("4242") })).path).toBe("paymentMethod.number")
+    // wherever the card data sits in a malformed request, it is never echoed
+    const malformed: ReadonlyArray<unknown> = [
+      { ...request(), paymentMethod: `${card().number}|${card().cvv}` },
+      { ...request(), paymentMethod: [card()] },
+      { ...request(), paymentMethod: { ...card(), cvv: 987 } },
+      { ...request(), description: 4242424242424242 },
+      { ...request(), metadata: { card: { pan: card().number, cvv: "987" } } },
+      [request()]
+    ]
+    for (const input of malformed) {
+      const text = JSON.stringify(issue(input))
+      expect(text).not.toContain("4242424242")
+      expect(text).not.toContain("987")
+    }
   })
 
   it("accepts spaced card numbers and detects brands", () => {

@@ -1,11 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
-import type {
-  Gateway} from "aegispay";
 import {
   AegisPay,
   CardVault,
   EventStore,
+  Gateway,
   GatewayRegistry,
   Ids,
   PaymentRepository,
@@ -311,6 +310,44 @@ describe("refundPayment", () => {
       const total = (yield* ledger).refunds.reduce((sum, r) => sum + r.amount.minor, 0n)
       expect(total).toBe(10000n)
     }).pipe(Effect.provide(AegisPay.layerMemory({ ids: "sequential", mockGateway: { latency: "0 millis" } }))))
+})
+
+describe("refunds whose answer was lost", () => {
+  it.effect("a refund left PENDING by an unknown outcome is never failed by a later transient error", () =>
+    Effect.gen(function*() {
+      const payments = yield* service
+      const mock = yield* MockGateway
+      const registry = yield* GatewayRegistry.GatewayRegistry
+      let mode: "ok" | "appliedThenTimeout" | "down" = "ok"
+      yield* registry.register({
+        ...mock.gateway,
+        refund: (req) =>
+          mode === "ok"
+            ? mock.gateway.refund(req)
+            : mode === "down"
+            ? Effect.fail(new Gateway.GatewayTransientError({ gateway: "mock", operation: "refund", reason: "503" }))
+            : Effect.zipRight(
+              mock.gateway.refund(req),
+              Effect.fail(new Gateway.GatewayUnknownOutcome({ gateway: "mock", operation: "refund", reason: "timeout" }))
+            )
+      })
+      const p = yield* payments.createPayment(request())
+      yield* payments.processPayment(p.id)
+      mode = "appliedThenTimeout"
+      expect((yield* payments.refundPayment({ paymentId: p.id, idempotencyKey: "r1", amount: "40.00" })).state).toBe("PENDING")
+      mode = "down"
+      const resumed = yield* Effect.fork(payments.refundPayment({ paymentId: p.id, idempotencyKey: "r1", amount: "40.00" }))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(resumed)).state).toBe("PENDING") // not FAILED: the money may have moved
+      mode = "ok"
+      const over = yield* Effect.flip(payments.refundPayment({ paymentId: p.id, idempotencyKey: "r2", amount: "60.01" }))
+      expect(over._tag).toBe("RefundExceedsCaptured") // the pending 40 stays reserved
+      expect((yield* payments.refundPayment({ paymentId: p.id, idempotencyKey: "r1", amount: "40.00" })).state).toBe("SUCCEEDED")
+      const ledger = (yield* mock.ledger).refunds.reduce((sum, r) => sum + r.amount.minor, 0n)
+      const final = yield* payments.getPayment(p.id)
+      expect(final.refundedAmount.minor).toBe(ledger)
+      expect(ledger).toBe(4000n)
+    }).pipe(Effect.provide(TestLayer)))
 })
 
 describe("getPayment and getCustomerPayments", () => {
