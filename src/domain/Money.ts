@@ -118,8 +118,8 @@ export const fromDecimalString = (
 
 /**
  * Converts a JavaScript number in major units, accepted only where it converts exactly: its
- * shortest decimal representation must fit the currency's exponent and its minor-unit value
- * must be a safe integer. `10.5` USD is 1050 cents; `1.005` USD, `0.1 + 0.2` USD, `NaN`,
+ * shortest decimal representation must fit the currency's exponent and the number must be precise
+ * enough at its magnitude to tell adjacent minor units apart. `10.5` USD is 1050 cents; `1.005` USD, `0.1 + 0.2` USD, `NaN`,
  * `Infinity` and `1e21` fail. Prefer strings or minor units for amounts above 2^53 minor units.
  *
  * @since 0.1.0
@@ -137,13 +137,16 @@ export const fromNumber = (
       new InvalidAmount({ input: text, currency, reason: "cannot be represented exactly; pass a decimal string" })
     )
   }
-  return Either.flatMap(fromDecimalString(text, currency), (money) =>
-    money.minor > BigInt(Number.MAX_SAFE_INTEGER) || money.minor < -BigInt(Number.MAX_SAFE_INTEGER)
-      ? Either.left(
-        new InvalidAmount({ input: text, currency, reason: "beyond exact number precision; pass a decimal string" })
-      )
-      : Either.right(money)
-  )
+  // The number must resolve the currency's minor unit: the gap between adjacent doubles at its
+  // magnitude (its ULP) must be below one minor unit, or two different amounts would share one
+  // number (70368744177664.01 USD is really …64.015625).
+  const ulp = input === 0 ? 0 : 2 ** (Math.floor(Math.log2(Math.abs(input))) - 52)
+  if (ulp * 10 ** Currency.exponent(currency) >= 1) {
+    return Either.left(
+      new InvalidAmount({ input: text, currency, reason: "beyond exact number precision; pass a decimal string" })
+    )
+  }
+  return fromDecimalString(text, currency)
 }
 
 /**

@@ -11,8 +11,10 @@
  *   is only a hint.
  * - A message whose publication fails is retried after `retryDelay`; after `maxAttempts` it goes
  *   to the `dead` state with its last error, and the payment's later messages continue.
- * - Duplicates happen only when a relay dies between publishing and marking delivered; consumers
- *   dedupe by `eventId` (see `Inbox`).
+ * - Each message's lease is renewed right before it is published, and a message whose lease was
+ *   lost is skipped; a publication is bounded by half the lease. Duplicates therefore happen only
+ *   when a relay dies (or stalls longer than a lease) between publishing and marking delivered;
+ *   consumers dedupe by `eventId` (see `Inbox`).
  *
  * @since 0.1.0
  */
@@ -40,7 +42,7 @@ export interface Options {
   readonly retryDelay?: Duration.DurationInput
   /** Failed attempts before a message is dead-lettered; default 10. */
   readonly maxAttempts?: number
-  /** Longest wait for one publication before it counts as failed; default 30 s. */
+  /** Longest wait for one publication before it counts as failed; default 10 s, at most half the lease. */
   readonly publishTimeout?: Duration.DurationInput
   /** Whether to LISTEN for notifications (PostgreSQL); default true. */
   readonly listen?: boolean
@@ -87,9 +89,21 @@ export const deliverBatch = <E, R>(
       WHERE id IN (SELECT id FROM claimable)
       RETURNING id, payload`
     const claimed = yield* Schema.decodeUnknown(Schema.Array(ClaimedRow))(rows)
-    const publishTimeout = Duration.decode(options.publishTimeout ?? "30 seconds")
+    // a publication must end well within the lease that covers it
+    const publishTimeout = Duration.min(
+      Duration.decode(options.publishTimeout ?? "10 seconds"),
+      Duration.millis(Duration.toMillis(Duration.decode(options.lease ?? "30 seconds")) / 2)
+    )
     for (const row of claimed) {
       const id = String(row.id)
+      // Renew this message's lease right before publishing it, and skip it if the lease was lost
+      // (a slow batch let it expire and another relay claimed it): never publish what we no
+      // longer own.
+      const owned = yield* sql`
+        UPDATE aegis_outbox SET leased_until = clock_timestamp() + ${lease}::interval
+        WHERE id = ${id} AND lease_owner = ${owner} AND status = 'pending' AND leased_until > clock_timestamp()
+        RETURNING id`
+      if (owned.length === 0) continue
       // Once a publication has completed, recording it cannot be interrupted: a graceful shutdown
       // never leaves a published message to be delivered twice. The publication itself stays
       // interruptible and is bounded by the timeout.

@@ -32,7 +32,12 @@ const LedgerRow = Schema.Struct({
   status: Schema.String
 })
 
-const OpRow = Schema.Struct({ transaction_id: Schema.String, kind: Schema.String, result_id: Schema.String })
+const OpRow = Schema.Struct({
+  transaction_id: Schema.String,
+  kind: Schema.String,
+  amount_minor: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber),
+  result_id: Schema.String
+})
 
 /**
  * Creates the gateway (registry id `id`, default `"ledger"`) over the `SqlClient` in context.
@@ -48,6 +53,8 @@ export const make = (options: { readonly id?: string } = {}) =>
 
     const transient = (operation: string) => (e: SqlError.SqlError | { readonly message: string }) =>
       new GatewayTransientError({ gateway: id, operation, reason: e.message })
+    const unknown = (operation: string) => (e: SqlError.SqlError | { readonly message: string }) =>
+      new GatewayUnknownOutcome({ gateway: id, operation, reason: e.message })
     const declined = (code: string, reason: string) => new GatewayDeclined({ gateway: id, code, reason })
 
     const find = (key: string) =>
@@ -79,13 +86,17 @@ export const make = (options: { readonly id?: string } = {}) =>
           yield* apply
           return resultId
         }
-        const rows = yield* sql`SELECT transaction_id, kind, result_id FROM aegis_test_ledger_ops WHERE idempotency_key = ${key}`
-        const op = yield* Schema.decodeUnknown(OpRow)(rows[0]).pipe(Effect.mapError(transient(kind)))
-        if (op.kind !== kind || op.transaction_id !== transactionId) {
+        const rows = yield* sql`SELECT transaction_id, kind, amount_minor, result_id FROM aegis_test_ledger_ops
+                                WHERE idempotency_key = ${key}`
+        const op = yield* Schema.decodeUnknown(OpRow)(rows[0]).pipe(Effect.mapError(unknown(kind)))
+        if (op.kind !== kind || op.transaction_id !== transactionId || op.amount_minor !== amount) {
           return yield* new GatewayMisconfigured({ gateway: id, reason: `idempotency key ${key} was used for another request` })
         }
         return op.result_id
-      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(transient(kind)(e))))
+      })).pipe(
+        // the write (or its COMMIT) may have taken effect before the error reached us
+        Effect.catchTag("SqlError", (e) => Effect.fail(unknown(kind)(e)))
+      )
 
     const gateway: Gateway = {
       id,
@@ -120,8 +131,8 @@ export const make = (options: { readonly id?: string } = {}) =>
             // the insert may have committed before the error reached us: the outcome is unknown
             Effect.mapError((e) => new GatewayUnknownOutcome({ gateway: id, operation: "process", reason: e.message }))
           )
-          const row = yield* find(request.idempotencyKey)
-          if (row === undefined) return yield* transient("process")({ message: "ledger row missing" })
+          const row = yield* find(request.idempotencyKey).pipe(Effect.mapError((e) => unknown("process")(e)))
+          if (row === undefined) return yield* unknown("process")({ message: "ledger row missing after insert" })
           if (row.payment_id !== request.paymentId || row.amount_minor !== request.amount.minor) {
             return yield* new GatewayMisconfigured({
               gateway: id,

@@ -51,7 +51,8 @@ describe("Money", () => {
     expect(Either.getOrThrow(Money.fromNumber(10.5, "USD")).minor).toBe(1050n)
     expect(Either.getOrThrow(Money.fromNumber(49.99, "USD")).minor).toBe(4999n)
     expect(Either.getOrThrow(Money.fromNumber(5000, "JPY")).minor).toBe(5000n)
-    const rejected = [1.005, 0.1 + 0.2, Number.NaN, Infinity, 1e21, 1e-7, Number("90071992547409.93")]
+    expect(Either.getOrThrow(Money.fromNumber(35184372088831.99, "USD")).minor).toBe(3518437208883199n) // below 2^45
+    const rejected = [1.005, 0.1 + 0.2, Number.NaN, Infinity, 1e21, 1e-7, Number("90071992547409.93"), Number("70368744177664.01")]
     for (const n of rejected) expect(Either.isLeft(Money.fromNumber(n, "USD")), String(n)).toBe(true)
     const error = Either.getLeft(Money.fromNumber(1.005, "USD"))
     expect(error._tag === "Some" && error.value._tag).toBe("InvalidAmount")
