@@ -4,6 +4,9 @@
  * `handle(event, effect)` runs `effect` only for an event id this consumer has not processed
  * yet. With the SQL inbox the id is recorded in the same transaction as `effect`'s own SQL
  * writes, so a crash either keeps both or neither: exactly-once processing for database effects.
+ * Only database writes belong in that effect: a call to the outside world (an email, a gateway,
+ * `PaymentService`) cannot be rolled back with the transaction. `PaymentService` refuses to run
+ * inside it (its writes must commit on their own before any gateway call).
  *
  * @since 0.1.0
  */

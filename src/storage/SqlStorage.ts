@@ -44,6 +44,25 @@ const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toStri
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
+  /**
+   * Payment writes must commit for real: inside a caller's transaction they would only be
+   * savepoints, and the commit that must precede a gateway call would not be durable (a rollback
+   * after the charge would lose the attempt and allow a second one). Refuse that.
+   */
+  const standalone = <A, E, R>(operation: string, write: Effect.Effect<A, E, R>): Effect.Effect<A, E | StorageError, R> =>
+    Effect.flatMap(
+      Effect.serviceOption(SqlClient.TransactionConnection),
+      (enclosing): Effect.Effect<A, E | StorageError, R> =>
+        Option.isSome(enclosing)
+          ? Effect.fail(
+            new StorageError({
+              operation,
+              reason: "payment writes cannot run inside an enclosing SQL transaction: they must commit on their own"
+            })
+          )
+          : write
+    )
+
   const paymentRow = (p: Payment.Payment) => ({
     state: p.state,
     gateway_transaction_id: p.gatewayTransactionId ?? null,
@@ -86,7 +105,7 @@ export const make = Effect.gen(function*() {
   const repository = PaymentRepository.of({
     insert: (decision) => {
       const p = decision.payment
-      return sql.withTransaction(Effect.gen(function*() {
+      return standalone("insert", sql.withTransaction(Effect.gen(function*() {
         const inserted = yield* sql`
           INSERT INTO aegis_payments ${
           sql.insert({
@@ -106,11 +125,11 @@ export const make = Effect.gen(function*() {
           return yield* new DuplicateIdempotencyKey({ tenantId: p.tenantId, idempotencyKey: p.idempotencyKey })
         }
         yield* writeEvents(decision)
-      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
+      }))).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
     },
     update: (decision, expectedVersion) => {
       const p = decision.payment
-      return sql.withTransaction(Effect.gen(function*() {
+      return standalone("update", sql.withTransaction(Effect.gen(function*() {
         const lease = yield* FiberRef.get(CurrentLease)
         const fence = Option.isSome(lease) && lease.value.key === p.id
           ? sql`AND NOT EXISTS (SELECT 1 FROM aegis_locks WHERE key = ${p.id} AND token > ${lease.value.token.toString()})`
@@ -130,7 +149,7 @@ export const make = Effect.gen(function*() {
           return yield* new VersionConflict({ paymentId: p.id, expectedVersion, actualVersion: actual })
         }
         yield* writeEvents(decision)
-      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
+      }))).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
     },
     findById: (id) =>
       sql`SELECT snapshot FROM aegis_payments WHERE id = ${id}`.pipe(

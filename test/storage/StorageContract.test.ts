@@ -186,6 +186,16 @@ const contract = (name: string, backend: Backend) => {
 
     if (backend.sql) {
       const layer = backend.layer
+      it("refuses payment writes inside a caller's transaction (they must commit before any charge)", () =>
+        Effect.runPromise(Effect.gen(function*() {
+          const payments = yield* PaymentService.PaymentService
+          const sql = yield* SqlClient.SqlClient
+          const p = yield* payments.createPayment(request({ idempotencyKey: "in-txn" }))
+          const refused = yield* Effect.flip(sql.withTransaction(payments.processPayment(p.id)))
+          expect(refused._tag).toBe("StorageError")
+          expect((yield* payments.getPayment(p.id)).state).toBe("INITIATED")
+          expect((yield* (yield* MockGateway).ledger).charges.length).toBe(0)
+        }).pipe(Effect.provide(layer()))))
       it("a write under a lease that was taken over is refused (fencing token) and writes nothing", () =>
         Effect.runPromise(Effect.gen(function*() {
           const payments = yield* PaymentService.PaymentService
