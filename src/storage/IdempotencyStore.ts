@@ -10,6 +10,8 @@
  * - records are kept at least `retention` (default 24 h); `purge` deletes older completed ones.
  *
  * Only successes are stored: a failed operation releases its record, so the caller may retry.
+ * While the operation runs its lease is renewed every third of the lease, so only an owner that
+ * stalls (or dies) longer than a lease can be taken over.
  * Request fingerprints are {@link fingerprint}s.
  *
  * @since 0.1.0
@@ -56,8 +58,20 @@ export class IdempotencyStore extends Context.Tag("aegispay/IdempotencyStore")<I
     fingerprint: string,
     lease: Duration.DurationInput
   ) => Effect.Effect<Begin, IdempotencyKeyReused | IdempotencyKeyInUse | StorageError>
-  /** Stores the result of a started record (only its owner can). */
-  readonly complete: (tenantId: string, key: string, owner: string, response: unknown) => Effect.Effect<void, StorageError>
+  /** Stores the result of a started record; `false` when `owner` no longer holds it. */
+  readonly complete: (
+    tenantId: string,
+    key: string,
+    owner: string,
+    response: unknown
+  ) => Effect.Effect<boolean, StorageError>
+  /** Extends a running record's lease; `false` when `owner` no longer holds it. */
+  readonly renew: (
+    tenantId: string,
+    key: string,
+    owner: string,
+    lease: Duration.DurationInput
+  ) => Effect.Effect<boolean, StorageError>
   /** Forgets a started record after a failure, so the key can be used again. */
   readonly release: (tenantId: string, key: string, owner: string) => Effect.Effect<void, StorageError>
   /** Deletes completed records created before `before` (epoch ms); returns how many. */
@@ -95,13 +109,29 @@ export const run = <A, I, E, R>(
       )
     }
     const { owner } = begun
-    const result = yield* effect.pipe(
-      Effect.tapErrorCause(() => Effect.ignore(store.release(options.tenantId, options.key, owner)))
+    const lease = options.lease ?? "60 seconds"
+    const every = Duration.millis(Math.max(1, Duration.toMillis(Duration.decode(lease)) / 3))
+    const renewal = store.renew(options.tenantId, options.key, owner, lease).pipe(
+      Effect.ignore,
+      Effect.repeat(Schedule.spaced(every)),
+      Effect.delay(every)
+    )
+    const result = yield* Effect.scoped(
+      Effect.zipRight(
+        Effect.forkScoped(renewal),
+        effect.pipe(Effect.tapErrorCause(() => Effect.ignore(store.release(options.tenantId, options.key, owner))))
+      )
     )
     const encoded = yield* Schema.encode(options.success)(result).pipe(
       Effect.mapError((e) => new StorageError({ operation: "idempotency store", reason: e.message }))
     )
-    yield* store.complete(options.tenantId, options.key, owner, encoded)
+    const stored = yield* store.complete(options.tenantId, options.key, owner, encoded)
+    if (!stored) {
+      return yield* new StorageError({
+        operation: "idempotency complete",
+        reason: `the record of ${options.key} was taken over while this call ran; its result was not stored`
+      })
+    }
     return result
   })
 
@@ -152,11 +182,18 @@ export const makeMemory = Effect.gen(function*() {
     complete: (tenantId, key, owner, response) =>
       Effect.sync(() => {
         const record = records.get(k(tenantId, key))
-        if (record !== undefined && record.owner === owner) {
-          record.status = "completed"
-          record.response = response
-          record.owner = undefined
-        }
+        if (record === undefined || record.owner !== owner) return false
+        record.status = "completed"
+        record.response = response
+        record.owner = undefined
+        return true
+      }),
+    renew: (tenantId, key, owner, lease) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const record = records.get(k(tenantId, key))
+        if (record === undefined || record.owner !== owner || record.status !== "running") return false
+        record.lockedUntil = now + Duration.toMillis(Duration.decode(lease))
+        return true
       }),
     release: (tenantId, key, owner) =>
       Effect.sync(() => {
@@ -228,9 +265,18 @@ export const makeSql = Effect.gen(function*() {
       sql`UPDATE aegis_idempotency
           SET status = 'completed', response = ${JSON.stringify(response ?? null)}::jsonb, owner = NULL,
               locked_until = NULL, completed_at = clock_timestamp()
-          WHERE tenant_id = ${tenantId} AND idempotency_key = ${key} AND owner = ${owner}`.pipe(
-        Effect.asVoid,
+          WHERE tenant_id = ${tenantId} AND idempotency_key = ${key} AND owner = ${owner}
+          RETURNING 1`.pipe(
+        Effect.map((rows) => rows.length > 0),
         Effect.mapError(failed("idempotency complete"))
+      ),
+    renew: (tenantId, key, owner, lease) =>
+      sql`UPDATE aegis_idempotency
+          SET locked_until = clock_timestamp() + ${`${Duration.toMillis(Duration.decode(lease))} milliseconds`}::interval
+          WHERE tenant_id = ${tenantId} AND idempotency_key = ${key} AND owner = ${owner} AND status = 'running'
+          RETURNING 1`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.mapError(failed("idempotency renew"))
       ),
     release: (tenantId, key, owner) =>
       sql`DELETE FROM aegis_idempotency

@@ -11,6 +11,24 @@ const Result = Schema.Struct({ id: Schema.String, amount: Schema.BigInt })
 const contract = (name: string, layer: () => Layer.Layer<IdempotencyStore.IdempotencyStore, unknown>, live: boolean) => {
   const test = live ? it.live : it.effect
   describe(`IdempotencyStore: ${name}`, () => {
+    test("a long operation keeps its record: the lease is renewed while it runs", () =>
+      Effect.gen(function*() {
+        const started = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const options = { tenantId: "t", key: `long-${name}`, request: { a: 1 }, success: Result, lease: "300 millis" as const }
+        const first = yield* Effect.fork(IdempotencyStore.run(
+          options,
+          Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)).pipe(Effect.as({ id: "x", amount: 1n }))
+        ))
+        yield* Deferred.await(started)
+        // three leases later the record is still held (renewed), not taken over
+        yield* live ? Effect.sleep("900 millis") : TestClock.adjust("900 millis")
+        const busy = yield* Effect.flip(IdempotencyStore.run(options, Effect.succeed({ id: "y", amount: 2n })))
+        expect(busy._tag).toBe("IdempotencyKeyInUse")
+        yield* Deferred.succeed(release, undefined)
+        expect(yield* Fiber.join(first)).toEqual({ id: "x", amount: 1n })
+      }).pipe(Effect.provide(layer())))
+
     test("runs once, replays the stored result, refuses another request under the same key", () =>
       Effect.gen(function*() {
         const runs = yield* Ref.make(0)
@@ -69,7 +87,11 @@ const contract = (name: string, layer: () => Layer.Layer<IdempotencyStore.Idempo
           }))
           : yield* Effect.zipRight(TestClock.adjust("2 seconds"), takeOver)
         expect(taken._tag).toBe("Started")
-        if (taken._tag === "Started") yield* store.complete("t", `crash-${name}`, taken.owner, { ok: true })
+        if (taken._tag === "Started") {
+          // the crashed owner can no longer store a result; the new one can
+          if (crashed._tag === "Started") expect(yield* store.complete("t", `crash-${name}`, crashed.owner, { ok: 0 })).toBe(false)
+          expect(yield* store.complete("t", `crash-${name}`, taken.owner, { ok: true })).toBe(true)
+        }
         const purged = yield* store.purge(Date.UTC(3000, 0, 1))
         expect(purged).toBeGreaterThanOrEqual(1)
         const again = yield* store.begin("t", `crash-${name}`, fp, "1 second")
