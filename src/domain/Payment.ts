@@ -82,6 +82,17 @@ export class Refund extends Schema.Class<Refund>("Refund")({
 export const MAX_REFUNDS = 100
 
 /**
+ * A capture or void committed before the gateway call and not yet answered definitely.
+ *
+ * @since 0.1.0
+ */
+export class PendingOperation extends Schema.Class<PendingOperation>("PendingOperation")({
+  operation: Schema.Literal("capture", "void"),
+  amount: Money.Money,
+  idempotencyKey: Schema.String
+}) {}
+
+/**
  * A payment.
  *
  * @since 0.1.0
@@ -106,6 +117,7 @@ export class Payment extends Schema.Class<Payment>("Payment")({
   gatewayTransactionId: Schema.optional(Schema.String),
   attempts: Schema.Array(Attempt),
   refunds: Schema.Array(Refund),
+  pendingOperation: Schema.optional(PendingOperation),
   failureReason: Schema.optional(Schema.String),
   declineCode: Schema.optional(Schema.String),
   requiresReconciliation: Schema.Boolean,
@@ -139,6 +151,12 @@ export interface Decision {
 
 const update = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment =>
   new Payment({ ...payment, ...fields, version: event.seq, updatedAt: event.occurredAt }, true)
+
+/** `update` that also ends a pending capture or void. */
+const settle = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment => {
+  const { pendingOperation: _, ...rest } = payment
+  return new Payment({ ...rest, ...fields, version: event.seq, updatedAt: event.occurredAt }, true)
+}
 
 const updateAttempt = (payment: Payment, attemptId: string, fields: Partial<Attempt>): ReadonlyArray<Attempt> =>
   payment.attempts.map((a) => (a.id === attemptId ? new Attempt({ ...a, ...fields }, true) : a))
@@ -270,7 +288,7 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
       })
     case "PaymentSucceeded": {
       const captureOfAuthorization = payment.state === "AUTHORIZED"
-      return update(payment, event, {
+      return settle(payment, event, {
         state: "SUCCESS",
         authorizedAmount: captureOfAuthorization ? payment.authorizedAmount : event.captured,
         capturedAmount: event.captured,
@@ -295,7 +313,16 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
       })
     }
     case "PaymentCancelled":
-      return update(payment, event, { state: "CANCELLED", failureReason: event.reason })
+      return settle(payment, event, { state: "CANCELLED", failureReason: event.reason })
+    case "PaymentOperationRequested":
+      return update(payment, event, {
+        pendingOperation: new PendingOperation(
+          { operation: event.operation, amount: event.amount, idempotencyKey: event.idempotencyKey },
+          true
+        )
+      })
+    case "PaymentOperationFailed":
+      return settle(payment, event, {})
     case "RefundRequested":
       return update(payment, event, {
         refunds: [
@@ -728,3 +755,39 @@ export const refundFailed = (payment: Payment, refundId: string, reason: string,
  */
 export const refundNeedsReview = (payment: Payment, refundId: string, reason: string, now: DateTime.Utc) =>
   emit(payment, now, (base) => new Event.ManualReviewRequired({ ...base, refundId, reason }, true))
+
+/**
+ * Commits a capture or void of the authorization before the gateway is asked. Refused when
+ * another operation is pending (resend that one instead).
+ *
+ * @since 0.1.0
+ */
+export const requestOperation = (
+  payment: Payment,
+  operation: "capture" | "void",
+  amount: Money.Money,
+  idempotencyKey: string,
+  now: DateTime.Utc
+): Either.Either<Decision, InvalidTransition | CaptureExceedsAuthorized> => {
+  const checked: Either.Either<unknown, InvalidTransition | CaptureExceedsAuthorized> = operation === "capture"
+    ? checkCapture(payment, amount)
+    : guard(payment, "CANCELLED")
+  return Either.flatMap(checked, () =>
+    payment.state !== "AUTHORIZED" || payment.pendingOperation !== undefined
+      ? Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: operation === "capture" ? "SUCCESS" : "CANCELLED" }))
+      : Either.right(emit(payment, now, (base) =>
+        new Event.PaymentOperationRequested({ ...base, operation, amount, idempotencyKey }, true))))
+}
+
+/**
+ * The gateway definitely refused the pending operation: the authorization stays as it was.
+ *
+ * @since 0.1.0
+ */
+export const operationFailed = (payment: Payment, reason: string, now: DateTime.Utc) => {
+  const pending = payment.pendingOperation
+  return pending === undefined
+    ? Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: payment.state }))
+    : Either.right(emit(payment, now, (base) =>
+      new Event.PaymentOperationFailed({ ...base, operation: pending.operation, reason }, true)))
+}

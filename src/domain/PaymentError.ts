@@ -122,3 +122,19 @@ export class RefundLimitReached extends Schema.TaggedError<RefundLimitReached>()
     return `payment ${this.paymentId} already has ${this.limit} refunds`
   }
 }
+
+/**
+ * A capture or void of this payment was sent and its answer is not known yet. Calling the same
+ * operation again (same amount) resends it safely; a different operation must wait.
+ *
+ * @since 0.1.0
+ */
+export class OperationPending extends Schema.TaggedError<OperationPending>()("OperationPending", {
+  paymentId: Schema.String,
+  operation: Schema.Literal("capture", "void"),
+  amount: Money
+}) {
+  override get message(): string {
+    return `payment ${this.paymentId} has a pending ${this.operation} of ${this.amount}; resend it or wait for its outcome`
+  }
+}

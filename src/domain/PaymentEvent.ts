@@ -160,6 +160,34 @@ export class PaymentFailed extends Schema.TaggedClass<PaymentFailed>()("PaymentF
 }) {}
 
 /**
+ * A capture (or a void) of the authorization was committed before the gateway was asked, with
+ * its idempotency key. Until the gateway's definite answer, any further capture or cancel call
+ * resends exactly this operation.
+ *
+ * @since 0.1.0
+ */
+export class PaymentOperationRequested extends Schema.TaggedClass<PaymentOperationRequested>()(
+  "PaymentOperationRequested",
+  {
+    ...base,
+    operation: Schema.Literal("capture", "void"),
+    amount: Money,
+    idempotencyKey: Schema.String
+  }
+) {}
+
+/**
+ * The gateway definitely refused the pending capture or void; the authorization is unchanged.
+ *
+ * @since 0.1.0
+ */
+export class PaymentOperationFailed extends Schema.TaggedClass<PaymentOperationFailed>()("PaymentOperationFailed", {
+  ...base,
+  operation: Schema.Literal("capture", "void"),
+  reason: Schema.String
+}) {}
+
+/**
  * The payment was cancelled: before processing, or by voiding its authorization.
  *
  * @since 0.1.0
@@ -233,6 +261,8 @@ export const PaymentEvent = Schema.Union(
   PaymentSucceeded,
   PaymentFailed,
   PaymentCancelled,
+  PaymentOperationRequested,
+  PaymentOperationFailed,
   RefundRequested,
   RefundSucceeded,
   RefundFailed,

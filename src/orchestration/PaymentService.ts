@@ -27,9 +27,10 @@ import { Ids } from "../domain/Ids.js"
 import * as Money from "../domain/Money.js"
 import * as Payment from "../domain/Payment.js"
 import {
-  type CaptureExceedsAuthorized,
+  CaptureExceedsAuthorized,
   IdempotencyKeyReused,
   InvalidTransition,
+  OperationPending,
   PaymentNotFound,
   type RefundExceedsCaptured,
   type RefundLimitReached,
@@ -147,11 +148,15 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
     | GatewayNotFound
     | GatewayError
     | CircuitOpen
+    | OperationPending
   >
   /** Cancels a payment not yet processed, or voids an authorization: → CANCELLED. */
   readonly cancelPayment: (
     request: CancelPaymentRequest
-  ) => Effect.Effect<Payment.Payment, Common | InvalidTransition | GatewayNotFound | GatewayError | CircuitOpen>
+  ) => Effect.Effect<
+    Payment.Payment,
+    Common | InvalidTransition | GatewayNotFound | GatewayError | CircuitOpen | OperationPending
+  >
   /**
    * Refunds part or all of a captured payment, idempotently per (payment, idempotency key).
    * Returns the refund: SUCCEEDED, FAILED (the gateway refused; nothing moved), or PENDING (the
@@ -521,27 +526,78 @@ export const make = (config: Config = {}) =>
         return { attempt, transactionId, gateway: yield* registry.get(attempt.gateway) }
       })
 
+    /**
+     * Sends the pending capture or void (committed before this call) and settles it on a
+     * definite answer: success captures or cancels, a decline or misconfiguration ends the
+     * operation (the authorization stays). Anything else leaves it pending: calling again
+     * resends the same operation with the same key.
+     */
+    const sendOperation = (payment: Payment.Payment, pending: Payment.PendingOperation, reason: string) =>
+      Effect.gen(function*() {
+        const { gateway, transactionId } = yield* chargedAt(payment)
+        const result = yield* Effect.either(withRetry(
+          pending.operation === "capture"
+            ? Effect.asVoid(moving(gateway, "capture", gateway.capture({
+              transactionId,
+              idempotencyKey: pending.idempotencyKey,
+              amount: pending.amount
+            })))
+            : moving(gateway, "void", gateway.void({ transactionId, idempotencyKey: pending.idempotencyKey }))
+        ))
+        if (Either.isRight(result)) {
+          return yield* commit(payment, (at) =>
+            pending.operation === "capture"
+              ? Payment.capture(payment, pending.amount, at)
+              : Payment.cancel(payment, reason, at))
+        }
+        const error = result.left
+        if (error._tag === "GatewayDeclined" || error._tag === "GatewayMisconfigured") {
+          yield* commit(payment, (at) => Payment.operationFailed(payment, error.message, at))
+        }
+        return yield* error
+      })
+
+    /** Commits a new capture or void, then sends it. */
+    const startOperation = (payment: Payment.Payment, operation: "capture" | "void", amount: Money.Money, reason: string) =>
+      Effect.gen(function*() {
+        const opId = yield* ids.next("op")
+        const requested = yield* commit(payment, (at) =>
+          Payment.requestOperation(payment, operation, amount, `${payment.id}_${opId}_${operation}`, at))
+        const pending = requested.pendingOperation
+        if (pending === undefined) return yield* Effect.dieMessage("operation missing after commit")
+        return yield* sendOperation(requested, pending, reason)
+      })
+
     const capturePayment = Effect.fn("PaymentService.capturePayment")(function*(request: CapturePaymentRequest) {
       return yield* locks.withLock(
         request.paymentId,
         Effect.gen(function*() {
           const payment = yield* load(request.paymentId)
           const amount = request.amount === undefined
-            ? payment.authorizedAmount
+            ? undefined
             : yield* Money.fromInput(request.amount, payment.amount.currency).pipe(
               Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message }))
             )
-          yield* Payment.checkCapture(payment, amount)
-          const { attempt, gateway, transactionId } = yield* chargedAt(payment)
-          yield* withRetry(moving(gateway, "capture", gateway.capture({
-            transactionId,
-            idempotencyKey: `${attempt.idempotencyKey}_capture`,
-            amount
-          })))
-          return yield* commit(payment, (at) => Payment.capture(payment, amount, at))
+          const pending = payment.pendingOperation
+          if (pending !== undefined) {
+            // an earlier capture's answer was lost: resend exactly it; anything else must wait
+            if (pending.operation !== "capture" || (amount !== undefined && !Money.equals(amount, pending.amount))) {
+              return yield* new OperationPending({ paymentId: payment.id, operation: pending.operation, amount: pending.amount })
+            }
+            return yield* sendOperation(payment, pending, "")
+          }
+          return yield* startOperation(payment, "capture", amount ?? payment.authorizedAmount, "")
         })
       )
     })
+
+    /** A void has no amount to exceed: that error cannot happen on this path. */
+    const voidCannotExceed = <A, E, R>(self: Effect.Effect<A, E | CaptureExceedsAuthorized, R>) =>
+      Effect.catchIf(
+        self,
+        (e): e is CaptureExceedsAuthorized => e instanceof CaptureExceedsAuthorized,
+        () => Effect.dieMessage("a void cannot exceed the authorization")
+      )
 
     const cancelPayment = Effect.fn("PaymentService.cancelPayment")(function*(request: CancelPaymentRequest) {
       return yield* locks.withLock(
@@ -549,14 +605,18 @@ export const make = (config: Config = {}) =>
         Effect.gen(function*() {
           const payment = yield* load(request.paymentId)
           const reason = request.reason ?? "cancelled by merchant"
-          if (payment.state === "AUTHORIZED") {
-            const { attempt, gateway, transactionId } = yield* chargedAt(payment)
-            yield* withRetry(moving(gateway, "void", gateway.void({
-              transactionId,
-              idempotencyKey: `${attempt.idempotencyKey}_void`
-            })))
+          if (payment.state !== "AUTHORIZED") {
+            // nothing held at a gateway: INITIATED / AUTHENTICATED cancel at once, others refuse
+            return yield* commit(payment, (at) => Payment.cancel(payment, reason, at))
           }
-          return yield* commit(payment, (at) => Payment.cancel(payment, reason, at))
+          const pending = payment.pendingOperation
+          if (pending !== undefined) {
+            if (pending.operation !== "void") {
+              return yield* new OperationPending({ paymentId: payment.id, operation: pending.operation, amount: pending.amount })
+            }
+            return yield* sendOperation(payment, pending, reason).pipe(voidCannotExceed)
+          }
+          return yield* startOperation(payment, "void", payment.authorizedAmount, reason).pipe(voidCannotExceed)
         })
       )
     })

@@ -41,6 +41,8 @@ const commands: ReadonlyArray<Command> = [
   (p, at) => Payment.fail(p, "declined", "card_declined", at),
   (p, at, n) => Payment.capture(p, Money.fromMinor("USD", BigInt(1 + (n % 10_000))), at),
   (p, at) => Payment.cancel(p, "merchant", at),
+  (p, at, n) => Payment.requestOperation(p, n % 2 === 0 ? "capture" : "void", Money.fromMinor("USD", BigInt(1 + (n % 10_000))), `op_${n}`, at),
+  (p, at) => Payment.operationFailed(p, "declined", at),
   (p, at, n) => Payment.failover(p, "503", { id: `att_f${n}`, gateway: "beta", idempotencyKey: `kf_${n}` }, at),
   (p, at, n) =>
     Payment.requestRefund(p, {

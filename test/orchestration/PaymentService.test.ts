@@ -312,6 +312,66 @@ describe("refundPayment", () => {
     }).pipe(Effect.provide(AegisPay.layerMemory({ ids: "sequential", mockGateway: { latency: "0 millis" } }))))
 })
 
+describe("captures and voids whose answer was lost", () => {
+  it.effect("a capture is committed before it is sent; a lost answer leaves it pending and only it can be resent", () =>
+    Effect.gen(function*() {
+      const payments = yield* service
+      const mock = yield* MockGateway
+      const registry = yield* GatewayRegistry.GatewayRegistry
+      let lose = true
+      yield* registry.register({
+        ...mock.gateway,
+        capture: (req) =>
+          lose
+            ? Effect.zipRight(
+              mock.gateway.capture(req),
+              Effect.fail(new Gateway.GatewayUnknownOutcome({ gateway: "mock", operation: "capture", reason: "timeout" }))
+            )
+            : mock.gateway.capture(req)
+      })
+      const p = yield* payments.createPayment(request({ captureMethod: "manual" }))
+      yield* payments.processPayment(p.id)
+      const lost = yield* Effect.flip(payments.capturePayment({ paymentId: p.id, amount: "50.00" }))
+      expect(lost._tag).toBe("GatewayUnknownOutcome")
+      const pending = yield* payments.getPayment(p.id)
+      expect(pending.state).toBe("AUTHORIZED")
+      expect(pending.pendingOperation?.amount.minor).toBe(5000n)
+      expect((yield* Effect.flip(payments.capturePayment({ paymentId: p.id, amount: "100.00" })))._tag).toBe("OperationPending")
+      expect((yield* Effect.flip(payments.cancelPayment({ paymentId: p.id })))._tag).toBe("OperationPending")
+      lose = false
+      const captured = yield* payments.capturePayment({ paymentId: p.id }) // resends the pending 50.00, same key
+      expect(captured.state).toBe("SUCCESS")
+      expect(captured.capturedAmount.minor).toBe(5000n)
+      expect(captured.pendingOperation).toBeUndefined()
+      const charge = (yield* mock.ledger).charges[0]!
+      expect([charge.status, charge.captured.minor]).toEqual(["captured", 5000n])
+      const { rebuilt, stored } = yield* expectFoldEqualsSnapshot(p.id)
+      expect(rebuilt).toEqual(stored)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a declined capture ends the pending operation and leaves the authorization usable", () =>
+    Effect.gen(function*() {
+      const payments = yield* service
+      const mock = yield* MockGateway
+      const registry = yield* GatewayRegistry.GatewayRegistry
+      let decline = true
+      yield* registry.register({
+        ...mock.gateway,
+        capture: (req) =>
+          decline
+            ? Effect.fail(new Gateway.GatewayDeclined({ gateway: "mock", code: "processing_error", reason: "no" }))
+            : mock.gateway.capture(req)
+      })
+      const p = yield* payments.createPayment(request({ captureMethod: "manual" }))
+      yield* payments.processPayment(p.id)
+      expect((yield* Effect.flip(payments.capturePayment({ paymentId: p.id })))._tag).toBe("GatewayDeclined")
+      expect((yield* payments.getPayment(p.id)).pendingOperation).toBeUndefined()
+      decline = false
+      expect((yield* payments.cancelPayment({ paymentId: p.id })).state).toBe("CANCELLED")
+      expect((yield* mock.ledger).charges[0]!.status).toBe("voided")
+    }).pipe(Effect.provide(TestLayer)))
+})
+
 describe("refunds whose answer was lost", () => {
   it.effect("a refund left PENDING by an unknown outcome is never failed by a later transient error", () =>
     Effect.gen(function*() {
