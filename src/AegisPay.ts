@@ -30,6 +30,11 @@ import type { PaymentRepository } from "./storage/PaymentRepository.js"
 export interface Options {
   /** The mock gateway's options (id, latency, capabilities). */
   readonly mockGateway?: MockGateway.Options
+  /**
+   * Several mock gateways instead of one, registered in this order (routing and failover follow
+   * it); reach them through `MockGateway.MockGateways`. Overrides `mockGateway`.
+   */
+  readonly mockGateways?: ReadonlyArray<MockGateway.Options>
   /** Payment service settings (retries, call timeout, failover). */
   readonly service?: PaymentService.Config
   /** Circuit breaker settings, the same for every gateway. */
@@ -54,6 +59,7 @@ export type Services =
   | PaymentService.PaymentService
   | CircuitBreaker.CircuitBreakers
   | MockGateway.MockGateway
+  | MockGateway.MockGateways
   | GatewayRegistry.GatewayRegistry
   | PaymentRepository
   | EventStore
@@ -81,10 +87,12 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
   const ids = options.ids === "sequential" ? Ids.layerSequential : Ids.layer
   const base = Layer.merge(vault, ids)
-  const mock = MockGateway.layer(options.mockGateway).pipe(Layer.provideMerge(base))
+  const mock = MockGateway.layerMany(options.mockGateways ?? [options.mockGateway ?? {}]).pipe(
+    Layer.provideMerge(base)
+  )
   const registry = Layer.effect(
     GatewayRegistry.GatewayRegistry,
-    Effect.flatMap(MockGateway.MockGateway, (m) => GatewayRegistry.make([m.gateway]))
+    Effect.flatMap(MockGateway.MockGateways, (all) => GatewayRegistry.make([...all.values()].map((m) => m.gateway)))
   )
   const infrastructure = Layer.mergeAll(registry.pipe(Layer.provideMerge(mock)), storage).pipe(
     Layer.provideMerge(Layer.mergeAll(

@@ -326,6 +326,36 @@ export const make = (options: Options = {}) =>
   })
 
 /**
+ * Several mock gateways by id, in registration order (the first is also the {@link MockGateway}).
+ *
+ * @since 0.1.0
+ */
+export class MockGateways extends Context.Tag("aegispay/MockGateways")<
+  MockGateways,
+  ReadonlyMap<string, MockGateway["Type"]>
+>() {}
+
+/**
+ * Mock gateways from `options` (one per entry, distinct ids), as {@link MockGateways} and, for
+ * the first, {@link MockGateway}.
+ *
+ * @since 0.1.0
+ */
+export const layerMany = (
+  options: ReadonlyArray<Options>
+): Layer.Layer<MockGateway | MockGateways, never, CardVault | Ids> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const all = new Map<string, MockGateway["Type"]>()
+    for (const option of options.length === 0 ? [{}] : options) {
+      const mock = yield* make(option)
+      all.set(mock.gateway.id, mock)
+    }
+    const first = all.values().next()
+    if (first.done === true) return yield* Effect.dieMessage("no mock gateway")
+    return Context.make(MockGateway, first.value).pipe(Context.add(MockGateways, all))
+  }))
+
+/**
  * A mock gateway layer.
  *
  * @since 0.1.0
