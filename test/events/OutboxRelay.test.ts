@@ -1,13 +1,13 @@
 /**
  * The transactional outbox and its relay on real PostgreSQL (and the embedded PGlite).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Deferred, Effect, Fiber, Layer, Redacted, Ref, Schedule, Stream } from "effect"
 import { AegisPay, EventBus, Inbox, Migrations, OutboxRelay, type PaymentEvent, PaymentService, SqlStorage } from "aegispay"
 import { TestCards } from "aegispay/testing"
 import { card, request } from "../helpers.js"
-import { createTestDatabase, databaseUrl } from "../support/Backends.js"
+import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 const makePayments = (n: number, prefix: string) =>
   Effect.gen(function*() {
@@ -46,17 +46,11 @@ it.live("PGlite: the relay delivers every committed event to the EventBus, in or
   })), 60_000)
 
 describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
-  beforeAll(async () => {
-    database = await createTestDatabase("outbox")
-  })
-  afterAll(async () => {
-    await database?.drop()
-  })
+  const databaseUrlOf = useTestDatabase("outbox")
   // The services without a relay: the tests run their own relays.
   const withoutRelay = () =>
     AegisPay.layerWith(SqlStorage.layer.pipe(Layer.provideMerge(Migrations.layer)), { ids: "random" }).pipe(
-      Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(database!.url), maxConnections: 8 }))
+      Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 8 }))
     )
 
   it.live("three relays at once deliver every event exactly once (no crash), in order per payment; an inbox dedupes", () =>

@@ -2,13 +2,13 @@
  * Four Node processes create and process the same 1,000 payments (same idempotency keys) at the
  * same time against one PostgreSQL database: exactly 1,000 payments and 1,000 ledger charges.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { AegisPay, Migrations } from "aegispay"
-import { createTestDatabase, databaseUrl } from "../support/Backends.js"
+import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 const PROCESSES = 4
 const PAYMENTS = 1000
@@ -28,25 +28,21 @@ const runWorker = (url: string, index: number) =>
   })
 
 describe.skipIf(databaseUrl === undefined)("several processes on one PostgreSQL database", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
+  const databaseUrlOf = useTestDatabase("multiprocess")
   const withDb = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
     Effect.runPromise(Effect.provide(
       effect,
       Migrations.layer.pipe(
-        Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(database!.url), maxConnections: 2 }))
+        Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 2 }))
       )
     ))
 
   beforeAll(async () => {
-    database = await createTestDatabase("multiprocess")
     await withDb(Effect.void) // migrate once, before the workers start
-  })
-  afterAll(async () => {
-    await database?.drop()
   })
 
   it(`${PROCESSES} processes × the same ${PAYMENTS} payments → ${PAYMENTS} payments, ${PAYMENTS} charges`, async () => {
-    const reports = await Promise.all(Array.from({ length: PROCESSES }, (_, i) => runWorker(database!.url, i)))
+    const reports = await Promise.all(Array.from({ length: PROCESSES }, (_, i) => runWorker(databaseUrlOf(), i)))
     const counts = await withDb(Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const [row] = yield* sql<{ payments: string; charges: string; charged_payments: string; succeeded: string; mismatched: string }>`

@@ -1,10 +1,10 @@
 /**
  * IdempotencyStore contract: memory (under TestClock) and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Redacted, Ref, Schedule, Schema, TestClock } from "effect"
 import { AegisPay, Embedded, Fingerprint, IdempotencyStore, Ids, Migrations } from "aegispay"
-import { createTestDatabase, databaseUrl } from "../support/Backends.js"
+import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 const Result = Schema.Struct({ id: Schema.String, amount: Schema.BigInt })
 
@@ -113,20 +113,14 @@ contract(
 )
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
-  beforeAll(async () => {
-    database = await createTestDatabase("idempotency")
-  })
-  afterAll(async () => {
-    await database?.drop()
-  })
+  const databaseUrlOf = useTestDatabase("idempotency")
   contract(
     "postgres",
     () =>
       IdempotencyStore.layerSql.pipe(
         Layer.provide(Ids.layer),
         Layer.provide(Migrations.layer),
-        Layer.provide(AegisPay.layerPgClient({ url: Redacted.make(database!.url), maxConnections: 4 }))
+        Layer.provide(AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 }))
       ),
     true
   )

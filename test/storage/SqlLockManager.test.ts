@@ -2,12 +2,12 @@
  * The lease-based lock manager on PostgreSQL and on PGlite. Two managers stand for two processes
  * (each has its own owner id; on PostgreSQL each also has its own connection pool).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import type { SqlClient } from "@effect/sql"
 import { Deferred, Effect, Fiber, Layer, Option, Redacted, Ref } from "effect"
 import type { Scope } from "effect"
 import { AegisPay, Embedded, Ids, LockManager, Migrations, SqlLockManager } from "aegispay"
-import { createTestDatabase, databaseUrl } from "../support/Backends.js"
+import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 type Manager = (options?: SqlLockManager.Options) => Effect.Effect<LockManager.LockManager["Type"], unknown, Scope.Scope>
 
@@ -76,17 +76,11 @@ describe("pglite", () => {
 })
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
-  beforeAll(async () => {
-    database = await createTestDatabase("locks")
-  })
-  afterAll(async () => {
-    await database?.drop()
-  })
+  const databaseUrlOf = useTestDatabase("locks")
   // each manager builds its own pool, as a separate process would
   contract("postgres", () =>
     Effect.succeed(managerOn(Layer.provideMerge(
       Migrations.layer,
-      AegisPay.layerPgClient({ url: Redacted.make(database!.url), maxConnections: 4 })
+      AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 })
     ))))
 })

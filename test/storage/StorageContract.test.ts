@@ -1,7 +1,7 @@
 /**
  * The storage contract, run against every backend: memory, PGlite and real PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import type { Layer} from "effect";
 import { DateTime, Effect, Either, Option, Redacted, Schema } from "effect"
@@ -18,7 +18,7 @@ import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { card, request } from "../helpers.js"
-import { createTestDatabase, databaseUrl } from "../support/Backends.js"
+import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 const encode = Schema.encodeSync(Payment.Payment)
 
@@ -244,16 +244,10 @@ contract("memory", { sql: false, layer: () => AegisPay.layerMemory({ ids: "seque
 contract("pglite", { sql: true, layer: () => AegisPay.layerEmbedded({ ids: "sequential" }) })
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
-  beforeAll(async () => {
-    database = await createTestDatabase("contract")
-  })
-  afterAll(async () => {
-    await database?.drop()
-  })
+  const databaseUrlOf = useTestDatabase("contract")
   contract("postgres", {
     sql: true,
-    layer: () => AegisPay.layerPg({ ids: "random", url: Redacted.make(database!.url) })
+    layer: () => AegisPay.layerPg({ ids: "random", url: Redacted.make(databaseUrlOf()) })
   })
 })
 

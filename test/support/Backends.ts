@@ -5,6 +5,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { SqlClient } from "@effect/sql"
+import { afterAll, beforeAll } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 
@@ -37,5 +38,23 @@ export const createTestDatabase = async (label: string) => {
           Effect.provide(admin(databaseUrl))
         )
       )
+  }
+}
+
+/**
+ * A fresh database for the enclosing `describe` block, created before its tests and dropped after
+ * them. Returns a function giving its URL (valid inside tests).
+ */
+export const useTestDatabase = (label: string) => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
+  beforeAll(async () => {
+    database = await createTestDatabase(label)
+  })
+  afterAll(async () => {
+    await database?.drop()
+  })
+  return (): string => {
+    if (database === undefined) throw new Error("the test database is created in beforeAll")
+    return database.url
   }
 }
