@@ -12,6 +12,7 @@ import * as CardVault from "./gateway/CardVault.js"
 import * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 import * as MockGateway from "./gateway/MockGateway.js"
 import * as PaymentService from "./orchestration/PaymentService.js"
+import * as GatewayMetrics from "./observability/GatewayMetrics.js"
 import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
 import * as LockManager from "./storage/LockManager.js"
 import * as Embedded from "./storage/Embedded.js"
@@ -58,6 +59,7 @@ export type MemoryOptions = Options
 export type Services =
   | PaymentService.PaymentService
   | CircuitBreaker.CircuitBreakers
+  | GatewayMetrics.GatewayMetrics
   | MockGateway.MockGateway
   | MockGateway.MockGateways
   | GatewayRegistry.GatewayRegistry
@@ -81,7 +83,7 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
 ): Layer.Layer<
   Services,
   E | E2,
-  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus | CircuitBreaker.CircuitBreakers>
+  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus | CircuitBreaker.CircuitBreakers | GatewayMetrics.GatewayMetrics>
   | Exclude<R2, Ids.Ids | CardVault.CardVault>
 > => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
@@ -98,6 +100,7 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
     Layer.provideMerge(Layer.mergeAll(
       EventBus.layer(),
       CircuitBreaker.layer(options.breaker),
+      GatewayMetrics.layer(),
       locks.pipe(Layer.provideMerge(base))
     ))
   )

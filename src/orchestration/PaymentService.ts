@@ -50,6 +50,7 @@ import {
 } from "../gateway/Gateway.js"
 import { type GatewayNotFound, GatewayRegistry } from "../gateway/GatewayRegistry.js"
 import { type CircuitOpen, CircuitBreakers } from "../resilience/CircuitBreaker.js"
+import { GatewayMetrics } from "../observability/GatewayMetrics.js"
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
 import { LockManager, type LockUnavailable } from "../storage/LockManager.js"
 import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
@@ -194,6 +195,7 @@ export const make = (config: Config = {}) =>
     const vault = yield* CardVault
     const ids = yield* Ids
     const breakers = yield* CircuitBreakers
+    const metrics = yield* GatewayMetrics
     const retrySettings = config.retry ?? RetryPolicy.defaults
     const retrySchedule = RetryPolicy.schedule(retrySettings)
     const callTimeout = Duration.decode(config.callTimeout ?? "30 seconds")
@@ -262,25 +264,40 @@ export const make = (config: Config = {}) =>
     /** A gateway's failures count for its circuit; its declines do not. */
     const isGatewayFailure = (error: { readonly _tag: string }) => error._tag !== "GatewayDeclined"
 
-    /** One gateway call through its circuit breaker, bounded by the call timeout. */
+    /**
+     * One gateway call through its circuit breaker, bounded by the call timeout, recorded in the
+     * gateway's metrics (a call refused by an open circuit is not a call).
+     */
     const guarded = <A, E extends { readonly _tag: string }, T extends { readonly _tag: string }>(
       gateway: Gateway,
+      operation: string,
       call: Effect.Effect<A, E>,
       onTimeout: () => T
     ) =>
       Effect.flatMap(breakers.get(gateway.id), (breaker) =>
         breaker.protect(
-          call.pipe(Effect.timeoutFail({ duration: callTimeout, onTimeout })),
+          Effect.gen(function*() {
+            const start = yield* Clock.currentTimeMillis
+            const exit = yield* Effect.exit(call.pipe(Effect.timeoutFail({ duration: callTimeout, onTimeout })))
+            const end = yield* Clock.currentTimeMillis
+            const outcome = exit._tag === "Success"
+              ? "approved"
+              : exit.cause._tag === "Fail" && exit.cause.error._tag === "GatewayDeclined"
+              ? "declined"
+              : "error"
+            yield* metrics.record(gateway.id, operation, outcome, end - start)
+            return yield* exit
+          }),
           (error: E | T) => isGatewayFailure(error)
         ))
 
     /** A money-moving call: a timeout is an unknown outcome (it may have been applied). */
     const moving = <A, E extends { readonly _tag: string }>(gateway: Gateway, operation: string, call: Effect.Effect<A, E>) =>
-      guarded(gateway, call, () => new GatewayUnknownOutcome({ gateway: gateway.id, operation, reason: "timed out" }))
+      guarded(gateway, operation, call, () => new GatewayUnknownOutcome({ gateway: gateway.id, operation, reason: "timed out" }))
 
     /** A call that moves no money: a timeout is transient. */
     const reading = <A, E extends { readonly _tag: string }>(gateway: Gateway, operation: string, call: Effect.Effect<A, E>) =>
-      guarded(gateway, call, () => new GatewayTransientError({ gateway: gateway.id, operation, reason: "timed out" }))
+      guarded(gateway, operation, call, () => new GatewayTransientError({ gateway: gateway.id, operation, reason: "timed out" }))
 
     /**
      * Sends the current attempt's charge. Transient errors are retried with the same key; when

@@ -288,20 +288,25 @@ export const layer = (config: Config = defaults): Layer.Layer<CircuitBreakers> =
       const lock = yield* Effect.makeSemaphore(1)
       return CircuitBreakers.of({
         get: (gateway) =>
-          lock.withPermits(1)(Effect.suspend(() => {
+          Effect.suspend(() => {
+            // fast path: an existing breaker, no lock
             const existing = breakers.get(gateway)
             if (existing !== undefined) return Effect.succeed(existing)
-            return Effect.tap(
-              make(gateway, config, (change) =>
-                Effect.zipRight(
-                  Effect.logInfo("circuit state changed").pipe(
-                    Effect.annotateLogs({ gateway: change.gateway, from: change.from, to: change.to })
-                  ),
-                  PubSub.publish(pubsub, change)
-                )),
-              (breaker) => Effect.sync(() => breakers.set(gateway, breaker))
-            )
-          })),
+            return lock.withPermits(1)(Effect.suspend(() => {
+              const raced = breakers.get(gateway)
+              if (raced !== undefined) return Effect.succeed(raced)
+              return Effect.tap(
+                make(gateway, config, (change) =>
+                  Effect.zipRight(
+                    Effect.logInfo("circuit state changed").pipe(
+                      Effect.annotateLogs({ gateway: change.gateway, from: change.from, to: change.to })
+                    ),
+                    PubSub.publish(pubsub, change)
+                  )),
+                (breaker) => Effect.sync(() => breakers.set(gateway, breaker))
+              )
+            }))
+          }),
         changes: Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
       })
     })

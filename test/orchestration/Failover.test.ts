@@ -8,6 +8,7 @@ import {
   CardVault,
   CircuitBreaker,
   Gateway,
+  GatewayMetrics,
   EventBus,
   EventStore,
   GatewayRegistry,
@@ -44,7 +45,8 @@ const layer = (
       registry,
       MemoryStorage.layer,
       LockManager.layerMemory,
-      CircuitBreaker.layer(breaker)
+      CircuitBreaker.layer(breaker),
+      GatewayMetrics.layer()
     )),
     Layer.provideMerge(Layer.mergeAll(pair, EventBus.layer())),
     Layer.provideMerge(base)
@@ -212,4 +214,26 @@ describe("failover", () => {
       {},
       { failureThreshold: 1, monitorWindow: "60 seconds", resetTimeout: "1 second", halfOpenMaxCalls: 1, successThreshold: 1 }
     ))))
+
+  it.effect("every gateway call is recorded in its gateway's sliding-window metrics", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const metrics = yield* GatewayMetrics.GatewayMetrics
+      const { alpha } = yield* Pair
+      const p = yield* payments.createPayment(request())
+      const fiber = yield* Effect.fork(payments.processPayment(p.id))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(fiber)).state).toBe("SUCCESS")
+      // authenticate (50 ms) and initiate + process (100 ms)
+      expect(yield* metrics.get("alpha")).toEqual({ requests: 2, successRate: 1, p50: 50, p95: 100, p99: 100 })
+      yield* alpha.setAvailable(false, ["process"])
+      const q = yield* payments.createPayment(request({ idempotencyKey: "q", paymentMethod: card(TestCards.declined) }))
+      const second = yield* Effect.fork(payments.processPayment(q.id))
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(second)
+      const summary = yield* metrics.get("alpha")
+      expect(summary.requests).toBe(6) // + authenticate and three failed process calls
+      expect(summary.successRate).toBeCloseTo(3 / 6)
+      expect((yield* metrics.get("beta")).successRate).toBe(0) // the card is declined there too
+    }).pipe(Effect.provide(layer({}, CircuitBreaker.defaults, { latency: "50 millis" }))))
 })
