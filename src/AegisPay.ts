@@ -14,6 +14,7 @@ import * as MockGateway from "./gateway/MockGateway.js"
 import * as PaymentService from "./orchestration/PaymentService.js"
 import * as GatewayMetrics from "./observability/GatewayMetrics.js"
 import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
+import * as Router from "./routing/Router.js"
 import * as LockManager from "./storage/LockManager.js"
 import * as Embedded from "./storage/Embedded.js"
 import * as MemoryStorage from "./storage/MemoryStorage.js"
@@ -40,6 +41,8 @@ export interface Options {
   readonly service?: PaymentService.Config
   /** Circuit breaker settings, the same for every gateway. */
   readonly breaker?: CircuitBreaker.Config
+  /** Routing strategy; default: registration order. */
+  readonly routing?: Router.Config
   /** `"sequential"` ids (`pay_000001`) for readable, reproducible output; default random. */
   readonly ids?: "random" | "sequential"
   /** Key of card fingerprints; a fixed test key by default. */
@@ -60,6 +63,7 @@ export type Services =
   | PaymentService.PaymentService
   | CircuitBreaker.CircuitBreakers
   | GatewayMetrics.GatewayMetrics
+  | Router.Router
   | MockGateway.MockGateway
   | MockGateway.MockGateways
   | GatewayRegistry.GatewayRegistry
@@ -83,7 +87,7 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
 ): Layer.Layer<
   Services,
   E | E2,
-  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus | CircuitBreaker.CircuitBreakers | GatewayMetrics.GatewayMetrics>
+  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus | CircuitBreaker.CircuitBreakers | GatewayMetrics.GatewayMetrics | Router.Router>
   | Exclude<R2, Ids.Ids | CardVault.CardVault>
 > => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
@@ -100,7 +104,9 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
     Layer.provideMerge(Layer.mergeAll(
       EventBus.layer(),
       CircuitBreaker.layer(options.breaker),
-      GatewayMetrics.layer(),
+      (options.routing === undefined ? Router.layerRegistrationOrder : Router.layer(options.routing)).pipe(
+        Layer.provideMerge(GatewayMetrics.layer())
+      ),
       locks.pipe(Layer.provideMerge(base))
     ))
   )

@@ -55,6 +55,10 @@ export * as CircuitBreaker from "./resilience/CircuitBreaker.js"
 /** @since 0.1.0 */
 export * as SlidingWindow from "./resilience/SlidingWindow.js"
 /** @since 0.1.0 */
+export * as Router from "./routing/Router.js"
+/** @since 0.1.0 */
+export * as RoutingRules from "./routing/Rules.js"
+/** @since 0.1.0 */
 export * as EventStore from "./storage/EventStore.js"
 /** @since 0.1.0 */
 export * as LockManager from "./storage/LockManager.js"

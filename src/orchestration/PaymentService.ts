@@ -52,6 +52,7 @@ import { type GatewayNotFound, GatewayRegistry } from "../gateway/GatewayRegistr
 import { type CircuitOpen, CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import { GatewayMetrics } from "../observability/GatewayMetrics.js"
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
+import { Router } from "../routing/Router.js"
 import { LockManager, type LockUnavailable } from "../storage/LockManager.js"
 import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
 import { fingerprint } from "../storage/Fingerprint.js"
@@ -196,6 +197,7 @@ export const make = (config: Config = {}) =>
     const ids = yield* Ids
     const breakers = yield* CircuitBreakers
     const metrics = yield* GatewayMetrics
+    const router = yield* Router
     const retrySettings = config.retry ?? RetryPolicy.defaults
     const retrySchedule = RetryPolicy.schedule(retrySettings)
     const callTimeout = Duration.decode(config.callTimeout ?? "30 seconds")
@@ -226,10 +228,10 @@ export const make = (config: Config = {}) =>
       Effect.retry(call, RetryPolicy.schedule<E>(retrySettings))
 
     /**
-     * The gateways that may take this payment, in order: the requested gateway alone if the
+     * The gateways that may take this payment, best first: the requested gateway alone if the
      * request named one, else every registered gateway that supports the currency and capture
      * method, without those whose circuit would refuse the call and those already tried for
-     * this payment.
+     * this payment, ordered by the `Router`.
      */
     const candidates = (payment: Payment.Payment) =>
       Effect.gen(function*() {
@@ -244,7 +246,8 @@ export const make = (config: Config = {}) =>
           if (!(yield* (yield* breakers.get(gateway.id)).permits)) continue
           usable.push(gateway)
         }
-        return usable
+        // a requested gateway is honoured as is; otherwise the routing strategy orders them
+        return payment.gatewayPreference !== undefined ? usable : yield* router.rank(payment, usable)
       })
 
     const noGateway = (payment: Payment.Payment) =>

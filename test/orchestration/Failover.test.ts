@@ -16,7 +16,8 @@ import {
   LockManager,
   MemoryStorage,
   MockGateway,
-  PaymentService
+  PaymentService,
+  Router
 } from "aegispay"
 import { TestCards } from "aegispay/testing"
 import { card, request } from "../helpers.js"
@@ -46,7 +47,8 @@ const layer = (
       MemoryStorage.layer,
       LockManager.layerMemory,
       CircuitBreaker.layer(breaker),
-      GatewayMetrics.layer()
+      GatewayMetrics.layer(),
+      Router.layerRegistrationOrder
     )),
     Layer.provideMerge(Layer.mergeAll(pair, EventBus.layer())),
     Layer.provideMerge(base)

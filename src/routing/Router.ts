@@ -1,0 +1,152 @@
+/**
+ * Routing: orders the candidate gateways of a payment by a strategy.
+ *
+ * The router receives only usable candidates (capability and circuit filtering happen before it,
+ * and a per-request gateway override bypasses it) and returns them best first; failover walks
+ * the list in that order.
+ *
+ * Strategies (the seed's names):
+ * - `ROUND_ROBIN`: rotates the list on every payment.
+ * - `LEAST_LATENCY`: lowest recent p50 first (gateways without data first, to learn them).
+ * - `HIGHEST_SUCCESS_RATE`: highest recent approval rate first (no data counts as 1).
+ * - `COST_OPTIMIZED`: lowest fee first; fee = fixed + percentage of the amount, computed exactly
+ *   in minor units (rounded up to the next minor unit).
+ * - `RULE_BASED`: the enabled rule with the highest priority whose conditions all match names a
+ *   gateway (or a volume split); the others follow in registration order.
+ * - `INTELLIGENT`: weighted score of approval rate, latency and cost.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Ref } from "effect"
+import type { Payment } from "../domain/Payment.js"
+import type { Gateway } from "../gateway/Gateway.js"
+import { GatewayMetrics } from "../observability/GatewayMetrics.js"
+import * as Rules from "./Rules.js"
+
+/**
+ * @since 0.1.0
+ */
+export type Strategy =
+  | "ROUND_ROBIN"
+  | "LEAST_LATENCY"
+  | "HIGHEST_SUCCESS_RATE"
+  | "COST_OPTIMIZED"
+  | "RULE_BASED"
+  | "INTELLIGENT"
+
+/**
+ * A gateway's fee: `fixedMinor` minor units (in the payment's currency) plus `basisPoints`
+ * hundredths of a percent of the amount.
+ *
+ * @since 0.1.0
+ */
+export interface Fee {
+  readonly fixedMinor: bigint
+  readonly basisPoints: number
+}
+
+/**
+ * Router settings.
+ *
+ * @since 0.1.0
+ */
+export interface Config {
+  readonly strategy: Strategy
+  /** Fees per gateway id, for COST_OPTIMIZED and INTELLIGENT (a gateway without a fee costs 0). */
+  readonly fees?: Readonly<Record<string, Fee>> | undefined
+  /** Rules for RULE_BASED. */
+  readonly rules?: ReadonlyArray<Rules.Rule> | undefined
+  /** Weights for INTELLIGENT; default success 0.6, latency 0.2, cost 0.2. */
+  readonly weights?: { readonly success: number; readonly latency: number; readonly cost: number } | undefined
+}
+
+/**
+ * @since 0.1.0
+ */
+export class Router extends Context.Tag("aegispay/Router")<Router, {
+  /** The candidates, best first. */
+  readonly rank: (payment: Payment, candidates: ReadonlyArray<Gateway>) => Effect.Effect<ReadonlyArray<Gateway>>
+}>() {}
+
+/**
+ * The exact fee of `gateway` for `payment`, in minor units (percentage part rounded up).
+ *
+ * @since 0.1.0
+ */
+export const fee = (fees: Config["fees"], gateway: string, payment: Payment): bigint => {
+  const f = fees?.[gateway]
+  if (f === undefined) return 0n
+  const percent = payment.amount.minor * BigInt(Math.round(f.basisPoints))
+  return f.fixedMinor + (percent + 9_999n) / 10_000n
+}
+
+const stableSort = <A>(items: ReadonlyArray<A>, key: (a: A) => number): ReadonlyArray<A> =>
+  items.map((item, index) => ({ item, index, k: key(item) }))
+    .sort((a, b) => a.k - b.k || a.index - b.index)
+    .map((x) => x.item)
+
+/**
+ * Builds a router.
+ *
+ * @since 0.1.0
+ */
+export const make = (config: Config) =>
+  Effect.gen(function*() {
+    const metrics = yield* GatewayMetrics
+    const turn = yield* Ref.make(0)
+    const weights = config.weights ?? { success: 0.6, latency: 0.2, cost: 0.2 }
+    const rank = (payment: Payment, candidates: ReadonlyArray<Gateway>): Effect.Effect<ReadonlyArray<Gateway>> =>
+      Effect.gen(function*() {
+        if (candidates.length <= 1) return candidates
+        switch (config.strategy) {
+          case "ROUND_ROBIN": {
+            const n = yield* Ref.getAndUpdate(turn, (t) => (t + 1) % 1_000_000)
+            const shift = n % candidates.length
+            return [...candidates.slice(shift), ...candidates.slice(0, shift)]
+          }
+          case "LEAST_LATENCY": {
+            const p50 = yield* Effect.forEach(candidates, (g) => Effect.map(metrics.get(g.id), (s) => s.p50 ?? -1))
+            return stableSort(candidates, (g) => p50[candidates.indexOf(g)]!)
+          }
+          case "HIGHEST_SUCCESS_RATE": {
+            const rate = yield* Effect.forEach(candidates, (g) => Effect.map(metrics.get(g.id), (s) => s.successRate ?? 1))
+            return stableSort(candidates, (g) => -rate[candidates.indexOf(g)]!)
+          }
+          case "COST_OPTIMIZED":
+            return stableSort(candidates, (g) => Number(fee(config.fees, g.id, payment)))
+          case "RULE_BASED":
+            return Rules.apply(config.rules ?? [], payment, candidates)
+          case "INTELLIGENT": {
+            const summaries = yield* Effect.forEach(candidates, (g) => metrics.get(g.id))
+            const costs = candidates.map((g) => Number(fee(config.fees, g.id, payment)))
+            const latencies = summaries.map((s) => s.p50 ?? 0)
+            const maxLatency = Math.max(1, ...latencies)
+            const maxCost = Math.max(1, ...costs)
+            const score = candidates.map((_, i) =>
+              weights.success * (summaries[i]!.successRate ?? 1) +
+              weights.latency * (1 - latencies[i]! / maxLatency) +
+              weights.cost * (1 - costs[i]! / maxCost)
+            )
+            return stableSort(candidates, (g) => -score[candidates.indexOf(g)]!)
+          }
+        }
+      })
+    return Router.of({ rank })
+  })
+
+/**
+ * A router layer; the default keeps registration order's first gateway first (ROUND_ROBIN is
+ * not the default: routing by order is what callers of earlier versions got).
+ *
+ * @since 0.1.0
+ */
+export const layer = (config: Config): Layer.Layer<Router, never, GatewayMetrics> => Layer.effect(Router, make(config))
+
+/**
+ * Keeps the candidates in registration order.
+ *
+ * @since 0.1.0
+ */
+export const layerRegistrationOrder: Layer.Layer<Router> = Layer.succeed(Router, {
+  rank: (_, candidates) => Effect.succeed(candidates)
+})
