@@ -11,6 +11,7 @@ import * as OutboxRelay from "./events/OutboxRelay.js"
 import * as CardVault from "./gateway/CardVault.js"
 import * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 import * as MockGateway from "./gateway/MockGateway.js"
+import * as Hooks from "./orchestration/Hooks.js"
 import * as PaymentService from "./orchestration/PaymentService.js"
 import * as GatewayMetrics from "./observability/GatewayMetrics.js"
 import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
@@ -43,6 +44,8 @@ export interface Options {
   readonly breaker?: CircuitBreaker.Config
   /** Routing strategy; default: registration order. */
   readonly routing?: Router.Config
+  /** Merchant hooks (validation, fraud checks, routing, after processing). */
+  readonly hooks?: Hooks.Config
   /** `"sequential"` ids (`pay_000001`) for readable, reproducible output; default random. */
   readonly ids?: "random" | "sequential"
   /** Key of card fingerprints; a fixed test key by default. */
@@ -64,6 +67,7 @@ export type Services =
   | CircuitBreaker.CircuitBreakers
   | GatewayMetrics.GatewayMetrics
   | Router.Router
+  | Hooks.Hooks
   | MockGateway.MockGateway
   | MockGateway.MockGateways
   | GatewayRegistry.GatewayRegistry
@@ -87,7 +91,7 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
 ): Layer.Layer<
   Services,
   E | E2,
-  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus | CircuitBreaker.CircuitBreakers | GatewayMetrics.GatewayMetrics | Router.Router>
+  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus | CircuitBreaker.CircuitBreakers | GatewayMetrics.GatewayMetrics | Router.Router | Hooks.Hooks>
   | Exclude<R2, Ids.Ids | CardVault.CardVault>
 > => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
@@ -104,6 +108,7 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
     Layer.provideMerge(Layer.mergeAll(
       EventBus.layer(),
       CircuitBreaker.layer(options.breaker),
+      Hooks.layer(options.hooks),
       (options.routing === undefined ? Router.layerRegistrationOrder : Router.layer(options.routing)).pipe(
         Layer.provideMerge(GatewayMetrics.layer())
       ),

@@ -45,6 +45,8 @@ export * as MockGateway from "./gateway/MockGateway.js"
 /** @since 0.1.0 */
 export * as GatewayMetrics from "./observability/GatewayMetrics.js"
 /** @since 0.1.0 */
+export * as Hooks from "./orchestration/Hooks.js"
+/** @since 0.1.0 */
 export * as OrchestrationError from "./orchestration/Errors.js"
 /** @since 0.1.0 */
 export * as PaymentService from "./orchestration/PaymentService.js"

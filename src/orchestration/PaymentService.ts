@@ -58,6 +58,7 @@ import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
 import { fingerprint } from "../storage/Fingerprint.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { NoGatewayAvailable } from "./Errors.js"
+import { FraudRejected, type HookFailed, type HookRejected, Hooks } from "./Hooks.js"
 
 /**
  * Settings of the payment service.
@@ -120,7 +121,7 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
   /** Creates a payment in INITIATED, idempotently per (tenant, idempotency key). */
   readonly createPayment: (
     request: Request.CreatePaymentRequest
-  ) => Effect.Effect<Payment.Payment, ValidationError | IdempotencyKeyReused | StorageError>
+  ) => Effect.Effect<Payment.Payment, ValidationError | IdempotencyKeyReused | HookRejected | HookFailed | StorageError>
   /**
    * Drives a payment to SUCCESS, FAILURE or AUTHORIZED (manual capture); a payment whose
    * outcome is unknown stays PROCESSING with `requiresReconciliation` and is reconciled by the
@@ -137,6 +138,8 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
     | GatewayTransientError
     | GatewayMisconfigured
     | CircuitOpen
+    | FraudRejected
+    | HookFailed
   >
   /** Captures all or part of an authorization: AUTHORIZED → SUCCESS. */
   readonly capturePayment: (
@@ -198,6 +201,7 @@ export const make = (config: Config = {}) =>
     const breakers = yield* CircuitBreakers
     const metrics = yield* GatewayMetrics
     const router = yield* Router
+    const hooks = yield* Hooks
     const retrySettings = config.retry ?? RetryPolicy.defaults
     const retrySchedule = RetryPolicy.schedule(retrySettings)
     const callTimeout = Duration.decode(config.callTimeout ?? "30 seconds")
@@ -247,7 +251,10 @@ export const make = (config: Config = {}) =>
           usable.push(gateway)
         }
         // a requested gateway is honoured as is; otherwise the routing strategy orders them
-        return payment.gatewayPreference !== undefined ? usable : yield* router.rank(payment, usable)
+        const ranked = payment.gatewayPreference !== undefined ? usable : yield* router.rank(payment, usable)
+        // beforeRoute hooks may reorder or drop candidates, never add one
+        const ids = yield* hooks.beforeRoute(payment, ranked.map((g) => g.id))
+        return ids.flatMap((id) => ranked.filter((g) => g.id === id))
       })
 
     const noGateway = (payment: Payment.Payment) =>
@@ -310,7 +317,7 @@ export const make = (config: Config = {}) =>
      */
     const charge = (gateway: Gateway, payment: Payment.Payment): Effect.Effect<
       Payment.Payment,
-      VersionConflict | InvalidTransition | LockUnavailable | StorageError | GatewayNotFound
+      VersionConflict | InvalidTransition | LockUnavailable | StorageError | GatewayNotFound | HookFailed
     > =>
       Effect.gen(function*() {
         const attempt = payment.currentAttempt
@@ -443,6 +450,7 @@ export const make = (config: Config = {}) =>
       if (isExpired(input.paymentMethod, millis)) {
         return yield* new ValidationError({ path: "paymentMethod.expiryYear", message: "the card has expired" })
       }
+      yield* hooks.beforeCreate(input)
       const token = yield* vault.tokenize(input.paymentMethod)
       const requestFingerprint = fingerprint({
         tenantId: input.tenantId,
@@ -491,12 +499,18 @@ export const make = (config: Config = {}) =>
     })
 
     const processPayment = Effect.fn("PaymentService.processPayment")(function*(paymentId: string) {
-      return yield* locks.withLock(
+      const processed = yield* locks.withLock(
         paymentId,
         Effect.gen(function*() {
           const payment = yield* load(paymentId)
           yield* Effect.annotateCurrentSpan("paymentId", paymentId)
           if (payment.state === "INITIATED") {
+            const fraud = yield* hooks.fraudCheck(payment)
+            if (fraud !== undefined) {
+              const reason = fraud.verdict.reason ?? "rejected by fraud check"
+              yield* commit(payment, (at) => Payment.fail(payment, `fraud check ${fraud.hook}: ${reason}`, "fraud_rejected", at))
+              return yield* new FraudRejected({ paymentId, hook: fraud.hook, score: fraud.verdict.score, reason })
+            }
             // Authenticate with the first candidate that answers; nothing moves money yet, so a
             // gateway that is down is simply skipped. Its failures count for its circuit.
             const options = yield* candidates(payment)
@@ -533,6 +547,10 @@ export const make = (config: Config = {}) =>
           return yield* new InvalidTransition({ paymentId, from: payment.state, to: "PROCESSING" })
         })
       )
+      // afterProcess hooks see the recorded result; a fail-closed failure is reported, the
+      // payment stays as recorded
+      yield* hooks.afterProcess(processed)
+      return processed
     })
 
     /** The gateway, attempt and transaction of a payment that holds money (AUTHORIZED or SUCCESS). */

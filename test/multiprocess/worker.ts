@@ -5,7 +5,7 @@
  *   DATABASE_URL=… node --import tsx test/multiprocess/worker.ts <count> <worker>
  */
 import { Effect, Layer, Redacted } from "effect"
-import { AegisPay, CardVault, CircuitBreaker, EventBus, GatewayMetrics, Router, GatewayRegistry, Ids, PaymentService } from "aegispay"
+import { AegisPay, CardVault, CircuitBreaker, EventBus, GatewayMetrics, Hooks, Router, GatewayRegistry, Ids, PaymentService } from "aegispay"
 import { SqlLedgerGateway, TestCards } from "aegispay/testing"
 import * as SqlLockManager from "../../src/storage/SqlLockManager.js"
 import * as SqlStorage from "../../src/storage/SqlStorage.js"
@@ -26,7 +26,7 @@ const registry = Layer.effect(
 )
 const layer = PaymentService.layer({ retry: { maxRetries: 5, initialDelayMs: 10, maxDelayMs: 100, backoffMultiplier: 2 } }).pipe(
   Layer.provideMerge(
-    Layer.mergeAll(registry, SqlStorage.layer, SqlLockManager.layer(), EventBus.layer(), CircuitBreaker.layer(), GatewayMetrics.layer(), Router.layerRegistrationOrder)
+    Layer.mergeAll(registry, SqlStorage.layer, SqlLockManager.layer(), EventBus.layer(), CircuitBreaker.layer(), GatewayMetrics.layer(), Router.layerRegistrationOrder, Hooks.layer())
   ),
   Layer.provideMerge(base)
 )

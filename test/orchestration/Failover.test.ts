@@ -12,6 +12,7 @@ import {
   EventBus,
   EventStore,
   GatewayRegistry,
+  Hooks,
   Ids,
   LockManager,
   MemoryStorage,
@@ -48,7 +49,8 @@ const layer = (
       LockManager.layerMemory,
       CircuitBreaker.layer(breaker),
       GatewayMetrics.layer(),
-      Router.layerRegistrationOrder
+      Router.layerRegistrationOrder,
+      Hooks.layer()
     )),
     Layer.provideMerge(Layer.mergeAll(pair, EventBus.layer())),
     Layer.provideMerge(base)

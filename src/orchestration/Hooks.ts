@@ -1,0 +1,189 @@
+/**
+ * Merchant hooks around the payment flow: `beforeCreate` (validation), `fraudCheck`,
+ * `beforeRoute` (reorder or restrict the candidate gateways) and `afterProcess`.
+ *
+ * Hooks of one kind run in priority order (higher first), each bounded by its `timeout`
+ * (default 5 s). A hook that fails or times out is handled by its `failMode`: `"closed"` (default)
+ * stops the operation with {@link HookFailed}; `"open"` logs and carries on. A deliberate refusal
+ * is not a failure: `beforeCreate` refuses with {@link HookRejected}, `fraudCheck` with a verdict
+ * that becomes {@link FraudRejected} (the payment moves to FAILURE first, so it is recorded).
+ * For events, subscribe to the `EventBus`.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import type { Duration } from "effect"
+import type { Payment } from "../domain/Payment.js"
+import type { CreatePaymentInput } from "../domain/PaymentRequest.js"
+
+/**
+ * A `beforeCreate` hook refused the request. Nothing was created.
+ *
+ * @since 0.1.0
+ */
+export class HookRejected extends Schema.TaggedError<HookRejected>()("HookRejected", {
+  hook: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * A fail-closed hook failed or timed out; the operation did not go on.
+ *
+ * @since 0.1.0
+ */
+export class HookFailed extends Schema.TaggedError<HookFailed>()("HookFailed", {
+  hook: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * A fraud check rejected the payment; it is now FAILURE with decline code `fraud_rejected`.
+ *
+ * @since 0.1.0
+ */
+export class FraudRejected extends Schema.TaggedError<FraudRejected>()("FraudRejected", {
+  paymentId: Schema.String,
+  hook: Schema.String,
+  score: Schema.Number,
+  reason: Schema.String
+}) {}
+
+/**
+ * What every hook declares.
+ *
+ * @since 0.1.0
+ */
+export interface HookOptions {
+  readonly name: string
+  /** Higher runs first; default 0. */
+  readonly priority?: number | undefined
+  /** Default 5 s. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Default `"closed"`. */
+  readonly failMode?: "closed" | "open" | undefined
+}
+
+/**
+ * A fraud verdict.
+ *
+ * @since 0.1.0
+ */
+export interface FraudVerdict {
+  readonly score: number
+  readonly reject: boolean
+  readonly reason?: string | undefined
+}
+
+/**
+ * The hooks to install.
+ *
+ * @since 0.1.0
+ */
+export interface Config {
+  readonly beforeCreate?: ReadonlyArray<
+    HookOptions & { readonly run: (request: CreatePaymentInput) => Effect.Effect<void, HookRejected | unknown> }
+  >
+  readonly fraudCheck?: ReadonlyArray<HookOptions & { readonly run: (payment: Payment) => Effect.Effect<FraudVerdict, unknown> }>
+  readonly beforeRoute?: ReadonlyArray<
+    HookOptions & {
+      readonly run: (payment: Payment, candidates: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, unknown>
+    }
+  >
+  readonly afterProcess?: ReadonlyArray<HookOptions & { readonly run: (payment: Payment) => Effect.Effect<void, unknown> }>
+}
+
+/**
+ * The installed hooks, run with their priority, timeout and fail mode.
+ *
+ * @since 0.1.0
+ */
+export class Hooks extends Context.Tag("aegispay/Hooks")<Hooks, {
+  readonly beforeCreate: (request: CreatePaymentInput) => Effect.Effect<void, HookRejected | HookFailed>
+  /** The first rejecting verdict, if any. */
+  readonly fraudCheck: (
+    payment: Payment
+  ) => Effect.Effect<{ readonly hook: string; readonly verdict: FraudVerdict } | undefined, HookFailed>
+  /** The candidate ids after every hook had its say (a hook may only restrict or reorder). */
+  readonly beforeRoute: (payment: Payment, candidates: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, HookFailed>
+  readonly afterProcess: (payment: Payment) => Effect.Effect<void, HookFailed>
+}>() {}
+
+const ordered = <H extends HookOptions>(hooks: ReadonlyArray<H> | undefined): ReadonlyArray<H> =>
+  [...(hooks ?? [])].map((h, i) => ({ h, i })).sort((a, b) => (b.h.priority ?? 0) - (a.h.priority ?? 0) || a.i - b.i)
+    .map((x) => x.h)
+
+const describe = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+    ? error.message
+    : String(error)
+
+/**
+ * Runs one hook with its timeout and fail mode: `Right(value)` on success, `Left(undefined)`
+ * when it failed open.
+ */
+type Guarded<A> = { readonly ok: true; readonly value: A } | { readonly ok: false }
+
+const guard = <A>(hook: HookOptions, run: Effect.Effect<A, unknown>): Effect.Effect<Guarded<A>, HookRejected | HookFailed> =>
+  run.pipe(
+    Effect.timeoutFail({
+      duration: hook.timeout ?? "5 seconds",
+      onTimeout: () => new HookFailed({ hook: hook.name, reason: "timed out" })
+    }),
+    Effect.either,
+    Effect.flatMap((result): Effect.Effect<Guarded<A>, HookRejected | HookFailed> => {
+      if (result._tag === "Right") return Effect.succeed({ ok: true, value: result.right })
+      const error = result.left
+      if (error instanceof HookRejected) return Effect.fail(error)
+      const reason = describe(error)
+      return (hook.failMode ?? "closed") === "open"
+        ? Effect.as(
+          Effect.logWarning("hook failed open").pipe(Effect.annotateLogs({ hook: hook.name, reason })),
+          { ok: false }
+        )
+        : Effect.fail(new HookFailed({ hook: hook.name, reason }))
+    })
+  )
+
+/** For hooks that cannot refuse: a `HookRejected` from them is a failure like any other. */
+const noRejection = (hook: HookOptions) => <A>(self: Effect.Effect<A, HookRejected | HookFailed>): Effect.Effect<A, HookFailed> =>
+  Effect.mapError(self, (e) => (e instanceof HookRejected ? new HookFailed({ hook: hook.name, reason: e.reason }) : e))
+
+/**
+ * @since 0.1.0
+ */
+export const make = (config: Config = {}) =>
+  Hooks.of({
+    beforeCreate: (request) =>
+      Effect.forEach(ordered(config.beforeCreate), (hook) => guard(hook, hook.run(request)), { discard: true }),
+    fraudCheck: (payment) =>
+      Effect.gen(function*() {
+        for (const hook of ordered(config.fraudCheck)) {
+          const result = yield* guard(hook, hook.run(payment)).pipe(noRejection(hook))
+          if (result.ok && result.value.reject) return { hook: hook.name, verdict: result.value }
+        }
+        return undefined
+      }),
+    beforeRoute: (payment, candidates) =>
+      Effect.gen(function*() {
+        let current = candidates
+        for (const hook of ordered(config.beforeRoute)) {
+          const result = yield* guard(hook, hook.run(payment, current)).pipe(noRejection(hook))
+          // a hook may reorder or drop candidates, never add one
+          if (result.ok) current = result.value.filter((id, i, all) => current.includes(id) && all.indexOf(id) === i)
+        }
+        return current
+      }),
+    afterProcess: (payment) =>
+      Effect.forEach(
+        ordered(config.afterProcess),
+        (hook) =>
+          guard(hook, hook.run(payment)).pipe(noRejection(hook)),
+        { discard: true }
+      )
+  })
+
+/**
+ * @since 0.1.0
+ */
+export const layer = (config: Config = {}): Layer.Layer<Hooks> => Layer.succeed(Hooks, make(config))
+
