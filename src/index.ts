@@ -41,6 +41,8 @@ export * as Gateway from "./gateway/Gateway.js"
 /** @since 0.1.0 */
 export * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 /** @since 0.1.0 */
+export * as Chaos from "./gateway/Chaos.js"
+/** @since 0.1.0 */
 export * as MockGateway from "./gateway/MockGateway.js"
 /** @since 0.1.0 */
 export * as GatewayMetrics from "./observability/GatewayMetrics.js"
