@@ -47,6 +47,8 @@ export * as MockGateway from "./gateway/MockGateway.js"
 /** @since 0.1.0 */
 export * as GatewayMetrics from "./observability/GatewayMetrics.js"
 /** @since 0.1.0 */
+export * as Health from "./observability/Health.js"
+/** @since 0.1.0 */
 export * as Hooks from "./orchestration/Hooks.js"
 /** @since 0.1.0 */
 export * as OrchestrationError from "./orchestration/Errors.js"

@@ -12,6 +12,7 @@ import {
   EventBus,
   EventStore,
   GatewayRegistry,
+  Health,
   Hooks,
   Ids,
   LockManager,
@@ -240,4 +241,25 @@ describe("failover", () => {
       expect(summary.successRate).toBeCloseTo(3 / 6)
       expect((yield* metrics.get("beta")).successRate).toBe(0) // the card is declined there too
     }).pipe(Effect.provide(layer({}, CircuitBreaker.defaults, { latency: "50 millis" }))))
+})
+
+describe("health", () => {
+  it.effect("scores each gateway from its approval rate, latency and circuit", () =>
+    Effect.gen(function*() {
+      const { alpha } = yield* Pair
+      const payments = yield* PaymentService.PaymentService
+      const p = yield* payments.createPayment(request())
+      yield* payments.processPayment(p.id)
+      const healthy = yield* Health.getHealthSummary
+      expect(healthy.map((h) => [h.gateway, h.circuit, h.score])).toEqual([["alpha", "CLOSED", 1 / (1 + 1 / 1000)], ["beta", "CLOSED", 1]])
+      yield* alpha.setAvailable(false)
+      const q = yield* payments.createPayment(request({ idempotencyKey: "q" }))
+      const fiber = yield* Effect.fork(Effect.either(payments.processPayment(q.id)))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      const alphaHealth = yield* Health.getGatewayMetrics("alpha")
+      expect(alphaHealth.circuit).toBe("OPEN")
+      expect(alphaHealth.score).toBe(0)
+      expect(Health.score({ requests: 10, successRate: 0.8, p50: 100, p95: 1000, p99: 1000 }, "HALF_OPEN")).toBeCloseTo(0.2)
+    }).pipe(Effect.provide(layer({}, { ...CircuitBreaker.defaults, failureThreshold: 2 }))))
 })
