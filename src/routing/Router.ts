@@ -135,8 +135,8 @@ export const make = (config: Config) =>
   })
 
 /**
- * A router layer; the default keeps registration order's first gateway first (ROUND_ROBIN is
- * not the default: routing by order is what callers of earlier versions got).
+ * A router layer with `config`'s strategy. (Without one, the `AegisPay` layers use
+ * {@link layerRegistrationOrder}.)
  *
  * @since 0.1.0
  */

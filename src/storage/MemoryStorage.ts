@@ -16,12 +16,10 @@ import type { PaymentEvent } from "../domain/PaymentEvent.js"
 import type { PaymentState } from "../domain/PaymentState.js"
 import { EventBus } from "../events/EventBus.js"
 import { EventStore } from "./EventStore.js"
-import { DuplicateIdempotencyKey, PaymentRepository } from "./PaymentRepository.js"
+import { decodeCursor, DuplicateIdempotencyKey, encodeCursor, PaymentRepository } from "./PaymentRepository.js"
 
 const keyOf = (...parts: ReadonlyArray<string>) => parts.join("\u0000")
 
-const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url")
-const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8")
 
 /**
  * Builds the two services over one store.

@@ -38,6 +38,20 @@ export interface Page<A> {
 }
 
 /**
+ * The opaque cursor that points after a payment; every backend pages with it.
+ *
+ * @since 0.1.0
+ */
+export const encodeCursor = (paymentId: string): string => Buffer.from(paymentId, "utf8").toString("base64url")
+
+/**
+ * The payment id behind a cursor.
+ *
+ * @since 0.1.0
+ */
+export const decodeCursor = (cursor: string): string => Buffer.from(cursor, "base64url").toString("utf8")
+
+/**
  * Paging options: `limit` (1–100) and the cursor of the previous page.
  *
  * @since 0.1.0

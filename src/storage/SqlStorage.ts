@@ -19,7 +19,7 @@ import { VersionConflict } from "../domain/PaymentError.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import { EventStore } from "./EventStore.js"
 import { CurrentLease, LockUnavailable } from "./LockManager.js"
-import { DuplicateIdempotencyKey, PaymentRepository } from "./PaymentRepository.js"
+import { decodeCursor, DuplicateIdempotencyKey, encodeCursor, PaymentRepository } from "./PaymentRepository.js"
 import { StorageError } from "./StorageError.js"
 
 const encodePayment = Schema.encodeSync(Payment.Payment)
@@ -33,8 +33,6 @@ const PayloadRow = Schema.Struct({ payload: Schema.Unknown })
 const storageError = (operation: string) => (error: SqlError.SqlError | { readonly message: string }) =>
   new StorageError({ operation, reason: error.message })
 
-const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url")
-const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8")
 
 /**
  * Builds both services over the `SqlClient` in context.
