@@ -65,6 +65,8 @@ export * as Router from "./routing/Router.js"
 /** @since 0.1.0 */
 export * as RoutingRules from "./routing/Rules.js"
 /** @since 0.1.0 */
+export * as AdaptiveRouting from "./routing/Adaptive.js"
+/** @since 0.1.0 */
 export * as EventStore from "./storage/EventStore.js"
 /** @since 0.1.0 */
 export * as LockManager from "./storage/LockManager.js"

@@ -40,11 +40,27 @@ const latency = Metric.histogram(
 )
 
 /**
+ * Options of {@link make} and {@link layer}.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Calls kept per gateway window. Default 200. */
+  readonly windowSize?: number
+  /**
+   * Whether calls also update the exported Effect `Metric`s (counter and histogram). Default
+   * true. Turning it off leaves only the windows (what routing and health read); simulations use
+   * that, as a tagged `Metric` update costs far more than the window's O(1) update.
+   */
+  readonly exportMetrics?: boolean
+}
+
+/**
  * Metrics keeping the last `windowSize` calls per gateway (default 200).
  *
  * @since 0.1.0
  */
-export const make = (options: { readonly windowSize?: number } = {}) =>
+export const make = (options: Options = {}) =>
   Effect.sync(() => {
     const windows = new Map<string, SlidingWindow.SlidingWindow>()
     const windowOf = (gateway: string) => {
@@ -52,22 +68,27 @@ export const make = (options: { readonly windowSize?: number } = {}) =>
       if (window === undefined) windows.set(gateway, window = SlidingWindow.make(options.windowSize ?? 200))
       return window
     }
+    const exportMetrics = options.exportMetrics ?? true
+    const toWindow = (gateway: string, outcome: Outcome, latencyMillis: number) =>
+      Effect.sync(() => SlidingWindow.record(windowOf(gateway), outcome === "approved", latencyMillis))
     return GatewayMetrics.of({
       record: (gateway, operation, outcome, latencyMillis) =>
-        Effect.zipRight(
-          Effect.sync(() => SlidingWindow.record(windowOf(gateway), outcome === "approved", latencyMillis)),
-          Effect.zipRight(
-            Metric.update(
-              calls.pipe(
-                Metric.tagged("gateway", gateway),
-                Metric.tagged("operation", operation),
-                Metric.tagged("outcome", outcome)
+        exportMetrics
+          ? Effect.zipRight(
+            toWindow(gateway, outcome, latencyMillis),
+            Effect.zipRight(
+              Metric.update(
+                calls.pipe(
+                  Metric.tagged("gateway", gateway),
+                  Metric.tagged("operation", operation),
+                  Metric.tagged("outcome", outcome)
+                ),
+                1
               ),
-              1
-            ),
-            Metric.update(latency.pipe(Metric.tagged("gateway", gateway)), latencyMillis)
+              Metric.update(latency.pipe(Metric.tagged("gateway", gateway)), latencyMillis)
+            )
           )
-        ),
+          : toWindow(gateway, outcome, latencyMillis),
       get: (gateway) => Effect.sync(() => SlidingWindow.summary(windowOf(gateway))),
       all: Effect.sync(() => new Map([...windows].map(([id, w]) => [id, SlidingWindow.summary(w)])))
     })
@@ -76,5 +97,5 @@ export const make = (options: { readonly windowSize?: number } = {}) =>
 /**
  * @since 0.1.0
  */
-export const layer = (options: { readonly windowSize?: number } = {}): Layer.Layer<GatewayMetrics> =>
+export const layer = (options: Options = {}): Layer.Layer<GatewayMetrics> =>
   Layer.effect(GatewayMetrics, make(options))

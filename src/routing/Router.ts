@@ -14,13 +14,22 @@
  * - `RULE_BASED`: the enabled rule with the highest priority whose conditions all match names a
  *   gateway (or a volume split); the others follow in registration order.
  * - `INTELLIGENT`: weighted score of approval rate, latency and cost.
+ * - `ADAPTIVE`: success-rate routing as a non-stationary bandit: approval rate estimated per
+ *   gateway from sliding windows per currency, payment method, card brand and their segment
+ *   (see {@link Adaptive}), an exploration share, and elimination of gateways whose recent
+ *   approval rate fell below a threshold. It learns from {@link Router}'s `observe`.
+ *
+ * Only `ADAPTIVE` draws randomness, from Effect's `Random` service of the fiber calling `rank`
+ * (seed it with `Effect.withRandom(Random.make(seed))` for reproducible runs).
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, Effect, Layer, Random, Ref } from "effect"
 import type { Payment } from "../domain/Payment.js"
 import type { Gateway } from "../gateway/Gateway.js"
+import type { Outcome } from "../observability/GatewayMetrics.js"
 import { GatewayMetrics } from "../observability/GatewayMetrics.js"
+import * as Adaptive from "./Adaptive.js"
 import * as Rules from "./Rules.js"
 
 /**
@@ -33,6 +42,7 @@ export type Strategy =
   | "COST_OPTIMIZED"
   | "RULE_BASED"
   | "INTELLIGENT"
+  | "ADAPTIVE"
 
 /**
  * A gateway's fee: `fixedMinor` minor units (in the payment's currency) plus `basisPoints`
@@ -58,14 +68,26 @@ export interface Config {
   readonly rules?: ReadonlyArray<Rules.Rule> | undefined
   /** Weights for INTELLIGENT; default success 0.6, latency 0.2, cost 0.2. */
   readonly weights?: { readonly success: number; readonly latency: number; readonly cost: number } | undefined
+  /**
+   * Settings of ADAPTIVE (see {@link Adaptive.Config}); defaults: `windowSize` 200,
+   * `explorationShare` 0.04, `eliminationThreshold` 0.4, `minSamples` 20.
+   */
+  readonly adaptive?: Adaptive.Config | undefined
 }
 
 /**
  * @since 0.1.0
  */
 export class Router extends Context.Tag("aegispay/Router")<Router, {
-  /** The candidates, best first. */
+  /** The candidates, best first: a permutation of `candidates` (none added, none dropped). */
   readonly rank: (payment: Payment, candidates: ReadonlyArray<Gateway>) => Effect.Effect<ReadonlyArray<Gateway>>
+  /**
+   * Feeds the outcome of a money-moving call of `payment` at `gateway` back to the strategy:
+   * `approved`, `declined` (the gateway answered no) or `error` (no answer: transient failure,
+   * timeout). Call it once per call. O(1); a no-op for strategies that do not learn (all but
+   * ADAPTIVE, which read `GatewayMetrics` instead).
+   */
+  readonly observe: (payment: Payment, gateway: string, outcome: Outcome) => Effect.Effect<void>
 }>() {}
 
 /**
@@ -95,6 +117,7 @@ export const make = (config: Config) =>
     const metrics = yield* GatewayMetrics
     const turn = yield* Ref.make(0)
     const weights = config.weights ?? { success: 0.6, latency: 0.2, cost: 0.2 }
+    const adaptive = config.strategy === "ADAPTIVE" ? Adaptive.make(config.adaptive) : undefined
     const rank = (payment: Payment, candidates: ReadonlyArray<Gateway>): Effect.Effect<ReadonlyArray<Gateway>> =>
       Effect.gen(function*() {
         if (candidates.length <= 1) return candidates
@@ -129,9 +152,23 @@ export const make = (config: Config) =>
             )
             return stableSort(candidates, (g) => -score[candidates.indexOf(g)]!)
           }
+          case "ADAPTIVE": {
+            if (adaptive === undefined) return candidates
+            const state = adaptive
+            const ordered = yield* Effect.sync(() => Adaptive.order(state, payment, candidates))
+            if ((yield* Random.next) >= state.explorationShare) return ordered
+            // explore: one of the others, uniformly, goes first; the rest keep their order
+            const pick = yield* Random.nextIntBetween(1, ordered.length)
+            return [ordered[pick]!, ...ordered.slice(0, pick), ...ordered.slice(pick + 1)]
+          }
         }
       })
-    return Router.of({ rank })
+    const observe = (payment: Payment, gateway: string, outcome: Outcome): Effect.Effect<void> => {
+      if (adaptive === undefined) return Effect.void
+      const state = adaptive
+      return Effect.sync(() => Adaptive.observe(state, payment, gateway, outcome))
+    }
+    return Router.of({ rank, observe })
   })
 
 /**
@@ -148,5 +185,6 @@ export const layer = (config: Config): Layer.Layer<Router, never, GatewayMetrics
  * @since 0.1.0
  */
 export const layerRegistrationOrder: Layer.Layer<Router> = Layer.succeed(Router, {
-  rank: (_, candidates) => Effect.succeed(candidates)
+  rank: (_, candidates) => Effect.succeed(candidates),
+  observe: () => Effect.void
 })
