@@ -16,7 +16,8 @@ import * as PaymentService from "./orchestration/PaymentService.js"
 import * as GatewayMetrics from "./observability/GatewayMetrics.js"
 import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
 import * as Router from "./routing/Router.js"
-import * as LockManager from "./storage/LockManager.js"
+import type * as LockManager from "./storage/LockManager.js"
+import * as PaymentLock from "./storage/PaymentLock.js"
 import * as Embedded from "./storage/Embedded.js"
 import * as MemoryStorage from "./storage/MemoryStorage.js"
 import * as Migrations from "./storage/Migrations.js"
@@ -75,6 +76,7 @@ export type Services =
   | EventStore
   | EventBus.EventBus
   | LockManager.LockManager
+  | PaymentLock.PaymentLock
   | CardVault.CardVault
   | Ids.Ids
 
@@ -87,13 +89,9 @@ export type Services =
 export const layerWith = <E, R, E2 = never, R2 = never>(
   storage: Layer.Layer<PaymentRepository | EventStore, E, R>,
   options: Options = {},
-  locks: Layer.Layer<LockManager.LockManager, E2, R2 | Ids.Ids> = LockManager.layerMemory
-): Layer.Layer<
-  Services,
-  E | E2,
-  | Exclude<R, Ids.Ids | CardVault.CardVault | LockManager.LockManager | EventBus.EventBus | CircuitBreaker.CircuitBreakers | GatewayMetrics.GatewayMetrics | Router.Router | Hooks.Hooks>
-  | Exclude<R2, Ids.Ids | CardVault.CardVault>
-> => {
+  locks: Layer.Layer<LockManager.LockManager | PaymentLock.PaymentLock, E2, R2 | Ids.Ids | PaymentRepository> =
+    PaymentLock.layerMemory
+) => {
   const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
   const ids = options.ids === "sequential" ? Ids.layerSequential : Ids.layer
   const base = Layer.merge(vault, ids)
@@ -104,7 +102,8 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
     GatewayRegistry.GatewayRegistry,
     Effect.flatMap(MockGateway.MockGateways, (all) => GatewayRegistry.make([...all.values()].map((m) => m.gateway)))
   )
-  const infrastructure = Layer.mergeAll(registry.pipe(Layer.provideMerge(mock)), storage).pipe(
+  const infrastructure = Layer.mergeAll(registry.pipe(Layer.provideMerge(mock)), locks).pipe(
+    Layer.provideMerge(storage),
     Layer.provideMerge(Layer.mergeAll(
       EventBus.layer(),
       CircuitBreaker.layer(options.breaker),
@@ -112,7 +111,7 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
       (options.routing === undefined ? Router.layerRegistrationOrder : Router.layer(options.routing)).pipe(
         Layer.provideMerge(GatewayMetrics.layer())
       ),
-      locks.pipe(Layer.provideMerge(base))
+      base
     ))
   )
   return PaymentService.layer(options.service).pipe(Layer.provideMerge(infrastructure))

@@ -73,6 +73,8 @@ export * as LockManager from "./storage/LockManager.js"
 /** @since 0.1.0 */
 export * as MemoryStorage from "./storage/MemoryStorage.js"
 /** @since 0.1.0 */
+export * as PaymentLock from "./storage/PaymentLock.js"
+/** @since 0.1.0 */
 export * as Migrations from "./storage/Migrations.js"
 /** @since 0.1.0 */
 export * as SqlLockManager from "./storage/SqlLockManager.js"

@@ -8,19 +8,21 @@
  * - Only the earliest undelivered message of each payment is claimable, so per-payment order
  *   holds across relays.
  * - It wakes on `pg_notify('aegis_outbox')` but also polls every `pollInterval`: a notification
- *   is only a hint.
+ *   is only a hint. After a wake-up it lingers (`linger`) so that one claim takes many messages.
  * - A message whose publication fails is retried after `retryDelay`; after `maxAttempts` it goes
  *   to the `dead` state with its last error, and the payment's later messages continue.
- * - Each message's lease is renewed right before it is published, and a message whose lease was
- *   lost is skipped; a publication is bounded by half the lease. Duplicates therefore happen only
- *   when a relay dies (or stalls longer than a lease) between publishing and marking delivered;
- *   consumers dedupe by `eventId` (see `Inbox`).
+ * - A publication is bounded by `publishTimeout` (at most half the lease) and only starts while
+ *   it would end within half the batch's lease; otherwise the rest of the batch is renewed first
+ *   in one statement and any message whose lease was lost is skipped, never published.
+ * - Published messages are marked delivered in one statement per batch, also when the relay is
+ *   interrupted. Duplicates therefore happen only when a relay dies (or stalls longer than a
+ *   lease) between publishing and marking delivered; consumers dedupe by `eventId` (see `Inbox`).
  *
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
 import { Ids } from "../domain/Ids.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import { StorageError } from "../storage/StorageError.js"
@@ -46,6 +48,12 @@ export interface Options {
   readonly publishTimeout?: Duration.DurationInput
   /** Whether to LISTEN for notifications (PostgreSQL); default true. */
   readonly listen?: boolean
+  /**
+   * After a wake-up, how long to let messages gather before claiming them; default 20 ms. Under
+   * load this turns one claim per commit into one claim per interval (each claim scans the
+   * pending messages' index); a full batch is followed by the next one at once.
+   */
+  readonly linger?: Duration.DurationInput
 }
 
 const ClaimedRow = Schema.Struct({
@@ -89,48 +97,71 @@ export const deliverBatch = <E, R>(
       WHERE id IN (SELECT id FROM claimable)
       RETURNING id, payload`
     const claimed = yield* Schema.decodeUnknown(Schema.Array(ClaimedRow))(rows)
+    if (claimed.length === 0) return 0
+    const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
     // a publication must end well within the lease that covers it
     const publishTimeout = Duration.min(
       Duration.decode(options.publishTimeout ?? "10 seconds"),
-      Duration.millis(Duration.toMillis(Duration.decode(options.lease ?? "30 seconds")) / 2)
+      Duration.millis(leaseMillis / 2)
     )
-    for (const row of claimed) {
-      const id = String(row.id)
-      // Renew this message's lease right before publishing it, and skip it if the lease was lost
-      // (a slow batch let it expire and another relay claimed it): never publish what we no
-      // longer own.
-      const owned = yield* sql`
-        UPDATE aegis_outbox SET leased_until = clock_timestamp() + ${lease}::interval
-        WHERE id = ${id} AND lease_owner = ${owner} AND status = 'pending' AND leased_until > clock_timestamp()
-        RETURNING id`
-      if (owned.length === 0) continue
-      // Once a publication has completed, recording it cannot be interrupted: a graceful shutdown
-      // never leaves a published message to be delivered twice. The publication itself stays
-      // interruptible and is bounded by the timeout.
-      yield* Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
-        const delivered = yield* restore(decodeEvent(row.payload).pipe(
+    // The lease was taken by the database before its answer reached us, so time measured here
+    // from the answer under-states its age by the answer's transit: a publication may only start
+    // while it would end within half the lease by our clock; otherwise the rest of the batch is
+    // renewed first (one statement), and what was lost meanwhile is dropped, never published.
+    const budget = leaseMillis / 2 - Duration.toMillis(publishTimeout)
+    let leasedAt = yield* Clock.currentTimeMillis
+    let owned = new Set(claimed.map((row) => String(row.id)))
+    const renew = (ids: ReadonlyArray<string>) =>
+      Effect.map(
+        sql`
+          UPDATE aegis_outbox SET leased_until = clock_timestamp() + ${lease}::interval
+          WHERE id IN ${sql.in(ids)} AND lease_owner = ${owner} AND status = 'pending'
+            AND leased_until > clock_timestamp()
+          RETURNING id`,
+        (kept) => new Set(kept.map((row) => String(row.id)))
+      )
+    const delivered: Array<string> = []
+    // Published messages are recorded as delivered in one statement when the batch ends, also
+    // when it is interrupted: a graceful shutdown never leaves a published message to be
+    // delivered twice. Only a crash between publication and this record repeats a message.
+    const recordDelivered = Effect.suspend(() =>
+      delivered.length === 0 ? Effect.void : sql`
+        UPDATE aegis_outbox SET status = 'delivered', delivered_at = clock_timestamp(), leased_until = NULL
+        WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner}`.pipe(Effect.asVoid)
+    )
+    yield* Effect.gen(function*() {
+      for (let i = 0; i < claimed.length; i++) {
+        const row = claimed[i]!
+        const id = String(row.id)
+        if ((yield* Clock.currentTimeMillis) - leasedAt > budget) {
+          const rest = claimed.slice(i).map((r) => String(r.id)).filter((r) => owned.has(r))
+          leasedAt = yield* Clock.currentTimeMillis
+          owned = rest.length === 0 ? new Set() : yield* renew(rest)
+        }
+        if (!owned.has(id)) continue
+        const outcome = yield* decodeEvent(row.payload).pipe(
           Effect.mapError((e) => e.message),
           Effect.flatMap((event) => Effect.mapError(publish(event), (e) => String(e))),
           Effect.timeoutFail({
             duration: publishTimeout,
             onTimeout: () => `publish timed out after ${Duration.format(publishTimeout)}`
-          })
-        )).pipe(Effect.either)
-        if (delivered._tag === "Right") {
-          yield* sql`UPDATE aegis_outbox SET status = 'delivered', delivered_at = clock_timestamp(), leased_until = NULL
-                     WHERE id = ${id} AND lease_owner = ${owner}`
+          }),
+          Effect.either
+        )
+        if (outcome._tag === "Right") {
+          delivered.push(id)
         } else {
           yield* sql`
             UPDATE aegis_outbox SET
               attempts = attempts + 1,
-              last_error = ${delivered.left.slice(0, 2000)},
+              last_error = ${outcome.left.slice(0, 2000)},
               status = CASE WHEN attempts + 1 >= ${maxAttempts} THEN 'dead' ELSE 'pending' END,
               available_at = clock_timestamp() + ${retry}::interval,
               leased_until = NULL
             WHERE id = ${id} AND lease_owner = ${owner}`
         }
-      }))
-    }
+      }
+    }).pipe(Effect.ensuring(Effect.orDie(recordDelivered)))
     return claimed.length
   }).pipe(
     Effect.catchTags({
@@ -159,11 +190,15 @@ export const run = <E, R>(publish: (event: PaymentEvent) => Effect.Effect<void, 
         )
       }
     }
+    const batchSize = options.batchSize ?? 100
     const round: Effect.Effect<void, never, SqlClient.SqlClient | R> = deliverBatch(owner, publish, options).pipe(
       Effect.catchAll((error) => Effect.as(Effect.logWarning("outbox relay round failed", error), 0)),
-      Effect.flatMap((handled) => handled > 0 ? round : Effect.void)
+      Effect.flatMap((handled) => handled >= batchSize ? round : Effect.void)
     )
-    const idle = Effect.raceFirst(Queue.take(wake), Effect.sleep(options.pollInterval ?? "1 second"))
+    const idle = Effect.zipRight(
+      Effect.raceFirst(Queue.take(wake), Effect.sleep(options.pollInterval ?? "1 second")),
+      Effect.sleep(options.linger ?? "20 millis")
+    )
     return yield* Effect.forever(Effect.zipRight(round, idle))
   })
 

@@ -9,7 +9,7 @@
  *   idempotency key and the PROCESSING state are committed. The key never changes for the
  *   attempt, so retries and restarts resend the same key. A payment found in PROCESSING is first
  *   reconciled with the gateway's status, never charged again blindly. Operations on one payment
- *   are serialised by the {@link LockManager} and every write is version-checked.
+ *   are serialised by the {@link PaymentLock} and every write is version-checked.
  * - **Unknown outcomes stay open.** A timeout after the request may have been applied leaves the
  *   payment PROCESSING with `requiresReconciliation`; calling `processPayment` again asks the
  *   gateway what happened.
@@ -53,7 +53,8 @@ import { type CircuitOpen, CircuitBreakers } from "../resilience/CircuitBreaker.
 import { GatewayMetrics } from "../observability/GatewayMetrics.js"
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
 import { Router } from "../routing/Router.js"
-import { LockManager, type LockUnavailable } from "../storage/LockManager.js"
+import type { LockUnavailable } from "../storage/LockManager.js"
+import { PaymentLock } from "../storage/PaymentLock.js"
 import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
 import { fingerprint } from "../storage/Fingerprint.js"
 import type { StorageError } from "../storage/StorageError.js"
@@ -194,7 +195,7 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
 export const make = (config: Config = {}) =>
   Effect.gen(function*() {
     const repository = yield* PaymentRepository
-    const locks = yield* LockManager
+    const paymentLock = yield* PaymentLock
     const registry = yield* GatewayRegistry
     const vault = yield* CardVault
     const ids = yield* Ids
@@ -499,10 +500,9 @@ export const make = (config: Config = {}) =>
     })
 
     const processPayment = Effect.fn("PaymentService.processPayment")(function*(paymentId: string) {
-      const processed = yield* locks.withLock(
+      const processed = yield* paymentLock.withPayment(
         paymentId,
-        Effect.gen(function*() {
-          const payment = yield* load(paymentId)
+        (payment) => Effect.gen(function*() {
           yield* Effect.annotateCurrentSpan("paymentId", paymentId)
           if (payment.state === "INITIATED") {
             const fraud = yield* hooks.fraudCheck(payment)
@@ -607,10 +607,9 @@ export const make = (config: Config = {}) =>
       })
 
     const capturePayment = Effect.fn("PaymentService.capturePayment")(function*(request: CapturePaymentRequest) {
-      return yield* locks.withLock(
+      return yield* paymentLock.withPayment(
         request.paymentId,
-        Effect.gen(function*() {
-          const payment = yield* load(request.paymentId)
+        (payment) => Effect.gen(function*() {
           const amount = request.amount === undefined
             ? undefined
             : yield* Money.fromInput(request.amount, payment.amount.currency).pipe(
@@ -638,10 +637,9 @@ export const make = (config: Config = {}) =>
       )
 
     const cancelPayment = Effect.fn("PaymentService.cancelPayment")(function*(request: CancelPaymentRequest) {
-      return yield* locks.withLock(
+      return yield* paymentLock.withPayment(
         request.paymentId,
-        Effect.gen(function*() {
-          const payment = yield* load(request.paymentId)
+        (payment) => Effect.gen(function*() {
           const reason = request.reason ?? "cancelled by merchant"
           if (payment.state !== "AUTHORIZED") {
             // nothing held at a gateway: INITIATED / AUTHENTICATED cancel at once, others refuse
@@ -695,10 +693,9 @@ export const make = (config: Config = {}) =>
 
     const refundPayment = Effect.fn("PaymentService.refundPayment")(function*(raw: Request.RefundPaymentRequest) {
       const request = yield* Request.decode(Request.RefundPaymentRequest, raw)
-      return yield* locks.withLock(
+      return yield* paymentLock.withPayment(
         request.paymentId,
-        Effect.gen(function*() {
-          const payment = yield* load(request.paymentId)
+        (payment) => Effect.gen(function*() {
           const amount = request.amount === undefined
             ? Option.none()
             : Option.some(

@@ -15,6 +15,7 @@ import payments from "./migrations/0001_payments.js"
 import locksAndLedger from "./migrations/0002_locks_and_ledger.js"
 import outboxDelivery from "./migrations/0003_outbox_delivery.js"
 import idempotency from "./migrations/0004_idempotency.js"
+import lockAndRead from "./migrations/0005_lock_and_read.js"
 
 /**
  * Every migration, by `NNNN_name`.
@@ -25,7 +26,8 @@ export const loader = Migrator.fromRecord({
   "0001_payments": payments,
   "0002_locks_and_ledger": locksAndLedger,
   "0003_outbox_delivery": outboxDelivery,
-  "0004_idempotency": idempotency
+  "0004_idempotency": idempotency,
+  "0005_lock_and_read": lockAndRead
 })
 
 /**

@@ -12,13 +12,17 @@
  *   newer token exists for that payment, so a holder that stalled past its lease cannot write.
  * - A caller waits, polling every `retryInterval`, at most `waitTimeout`; then {@link LockUnavailable}.
  * - No transaction is held open while the lock is held.
+ * - Its {@link PaymentLock} takes a payment's lease and reads the payment in one round trip
+ *   (the `aegis_lock_and_read` function of migration 0005).
  *
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Fiber, Layer, Option, Schedule, Schema } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Option, Schedule, Schema } from "effect"
 import { Ids } from "../domain/Ids.js"
+import * as Payment from "../domain/Payment.js"
 import { CurrentLease, LockManager, LockUnavailable } from "./LockManager.js"
+import { PaymentLock, orNotFound } from "./PaymentLock.js"
 
 /**
  * Lease settings.
@@ -35,9 +39,14 @@ export interface Options {
 }
 
 const TokenRow = Schema.Struct({ token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber) })
+const LockAndReadRow = Schema.Struct({
+  token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber),
+  snapshot: Schema.NullOr(Payment.Payment)
+})
 
 /**
- * Builds the lock manager over the `SqlClient` in context.
+ * Builds the lock manager and the payment lock over the `SqlClient` in context (one owner id,
+ * one lease machinery).
  *
  * @since 0.1.0
  */
@@ -51,6 +60,37 @@ export const make = (options: Options = {}) =>
     const interval = `${Math.max(1, Math.round(ttlMillis))} milliseconds`
 
     const unavailable = (key: string, reason: string) => new LockUnavailable({ key, reason })
+    const held = (key: string) => unavailable(key, "held by another owner")
+
+    /** Decodes the first row of an acquiring statement; no row: the lease is held elsewhere. */
+    const firstRow = <A, I>(key: string, schema: Schema.Schema<A, I>) => (rows: ReadonlyArray<unknown>) =>
+      rows[0] === undefined
+        ? Effect.fail(held(key))
+        : Schema.decodeUnknown(schema)(rows[0]).pipe(Effect.mapError((e) => unavailable(key, e.message)))
+
+    /**
+     * Holds the lease of `key` while `use` runs: `tryAcquire` takes it (or fails with
+     * LockUnavailable), retried until `waitTimeout`; renewed every `ttl / 3`; released when `use`
+     * ends. `use` sees the lease in {@link CurrentLease}.
+     */
+    const leased = <X, A, E, R>(
+      key: string,
+      tryAcquire: Effect.Effect<{ readonly token: bigint; readonly value: X }, LockUnavailable>,
+      use: (value: X) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | LockUnavailable, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          // Waiting is interruptible; once acquired, release is guaranteed.
+          const { token, value } = yield* restore(tryAcquire.pipe(
+            Effect.retry(Schedule.spaced(retryInterval).pipe(Schedule.upTo(waitTimeout))),
+            Effect.mapError((e) => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`))
+          ))
+          const renewal = yield* Effect.forkDaemon(Effect.interruptible(renew(key, token)))
+          return yield* restore(Effect.locally(use(value), CurrentLease, Option.some({ key, token }))).pipe(
+            Effect.ensuring(Effect.zipRight(Fiber.interrupt(renewal), release(key, token)))
+          )
+        })
+      )
 
     const tryAcquire = (key: string) =>
       sql`
@@ -61,20 +101,16 @@ export const make = (options: Options = {}) =>
           WHERE aegis_locks.locked_until < clock_timestamp()
         RETURNING token`.pipe(
         Effect.mapError((e) => unavailable(key, e.message)),
-        Effect.flatMap((rows) =>
-          rows[0] === undefined
-            ? Effect.fail(unavailable(key, "held by another owner"))
-            : Schema.decodeUnknown(TokenRow)(rows[0]).pipe(
-              Effect.map((row) => row.token),
-              Effect.mapError((e) => unavailable(key, e.message))
-            )
-        )
+        Effect.flatMap(firstRow(key, TokenRow)),
+        Effect.map((row) => ({ token: row.token, value: undefined }))
       )
 
-    const acquire = (key: string) =>
-      tryAcquire(key).pipe(
-        Effect.retry(Schedule.spaced(retryInterval).pipe(Schedule.upTo(waitTimeout))),
-        Effect.mapError((e) => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`))
+    /** Takes the payment's lease and reads the payment in one statement (migration 0005). */
+    const tryAcquireAndRead = (paymentId: string) =>
+      sql`SELECT token, snapshot FROM aegis_lock_and_read(${paymentId}, ${owner}, ${interval}::interval)`.pipe(
+        Effect.mapError((e) => unavailable(paymentId, e.message)),
+        Effect.flatMap(firstRow(paymentId, LockAndReadRow)),
+        Effect.map((row) => ({ token: row.token, value: Option.fromNullable(row.snapshot) }))
       )
 
     const renew = (key: string, token: bigint) =>
@@ -91,25 +127,23 @@ export const make = (options: Options = {}) =>
         UPDATE aegis_locks SET locked_until = '-infinity'
         WHERE key = ${key} AND owner = ${owner} AND token = ${token.toString()}`.pipe(Effect.ignore)
 
-    return LockManager.of({
-      withLock: (key, effect) =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            // Waiting is interruptible; once acquired, release is guaranteed.
-            const token = yield* restore(acquire(key))
-            const renewal = yield* Effect.forkDaemon(Effect.interruptible(renew(key, token)))
-            return yield* restore(Effect.locally(effect, CurrentLease, Option.some({ key, token }))).pipe(
-              Effect.ensuring(Effect.zipRight(Fiber.interrupt(renewal), release(key, token)))
-            )
-          })
-        )
+    const lockManager = LockManager.of({
+      withLock: (key, effect) => leased(key, tryAcquire(key), () => effect)
     })
+    const paymentLock = PaymentLock.of({
+      withPayment: (paymentId, use) =>
+        leased(paymentId, tryAcquireAndRead(paymentId), (found) => Effect.flatMap(orNotFound(paymentId, found), use))
+    })
+    return { lockManager, paymentLock }
   })
 
 /**
- * The PostgreSQL lock manager layer.
+ * The PostgreSQL {@link LockManager} and {@link PaymentLock} (sharing one owner id).
  *
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<LockManager, never, SqlClient.SqlClient | Ids> =>
-  Layer.effect(LockManager, make(options))
+export const layer = (options: Options = {}): Layer.Layer<LockManager | PaymentLock, never, SqlClient.SqlClient | Ids> =>
+  Layer.effectContext(
+    Effect.map(make(options), ({ lockManager, paymentLock }) =>
+      Context.make(LockManager, lockManager).pipe(Context.add(PaymentLock, paymentLock)))
+  )

@@ -61,7 +61,7 @@ const rawRun = (n: number, concurrency: number, prefix: string) =>
       const row = { event_id: `${id}_${seq}`, payment_id: id, seq, type: "E", payload: event }
       return Effect.zipRight(
         sql`INSERT INTO aegis_events ${sql.insert({ ...row, occurred_at: new Date() })}`,
-        sql`INSERT INTO aegis_outbox ${sql.insert({ ...row, available_at: new Date(), created_at: new Date() })}`
+        sql`INSERT INTO aegis_outbox ${sql.insert({ ...row, status: "delivered", available_at: new Date(), created_at: new Date() })}`
       )
     }
     yield* Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) =>

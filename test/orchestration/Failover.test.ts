@@ -15,7 +15,7 @@ import {
   Health,
   Hooks,
   Ids,
-  LockManager,
+  PaymentLock,
   MemoryStorage,
   MockGateway,
   PaymentService,
@@ -46,8 +46,7 @@ const layer = (
   return PaymentService.layer(service).pipe(
     Layer.provideMerge(Layer.mergeAll(
       registry,
-      MemoryStorage.layer,
-      LockManager.layerMemory,
+      PaymentLock.layerMemory.pipe(Layer.provideMerge(MemoryStorage.layer)),
       CircuitBreaker.layer(breaker),
       GatewayMetrics.layer(),
       Router.layerRegistrationOrder,

@@ -4,12 +4,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import type { Layer} from "effect";
-import { DateTime, Effect, Either, Option, Redacted, Schema } from "effect"
+import { DateTime, Effect, Either, Option, Redacted, Ref, Schema } from "effect"
 import {
   AegisPay,
   EventStore,
   LockManager,
   Payment,
+  PaymentLock,
   PaymentRepository,
   PaymentService
 } from "aegispay"
@@ -153,6 +154,32 @@ const contract = (name: string, backend: Backend) => {
           cursor = page.nextCursor
         } while (cursor !== undefined)
         expect(seen).toEqual([...ids].reverse())
+      })))
+
+    it("PaymentLock: one holder at a time, each reads what the previous holder wrote; a missing payment is PaymentNotFound", () =>
+      run(Effect.gen(function*() {
+        const repository = yield* PaymentRepository.PaymentRepository
+        const lock = yield* PaymentLock.PaymentLock
+        const payments = yield* PaymentService.PaymentService
+        const p = yield* payments.createPayment(request({ idempotencyKey: "lock" }))
+        const inside = yield* Ref.make(0)
+        const seen = yield* Ref.make<ReadonlyArray<number>>([])
+        // each holder bumps the version it read: a stale read would fail with VersionConflict
+        yield* Effect.all(Array.from({ length: 12 }, () =>
+          lock.withPayment(p.id, (current) =>
+            Effect.gen(function*() {
+              expect(yield* Ref.updateAndGet(inside, (n) => n + 1)).toBe(1)
+              yield* Ref.update(seen, (all) => [...all, current.version])
+              yield* Effect.yieldNow()
+              const next = new Payment.Payment({ ...current, version: current.version + 1 }, true)
+              yield* repository.update({ payment: next, events: [] }, current.version)
+              yield* Ref.update(inside, (n) => n - 1)
+            }))
+        ), { concurrency: "unbounded", discard: true })
+        expect([...(yield* Ref.get(seen))].sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => p.version + i))
+        expect((yield* Effect.flip(lock.withPayment("pay_missing", () => Effect.void)))._tag).toBe("PaymentNotFound")
+        // released after the failure
+        expect(yield* lock.withPayment(p.id, (current) => Effect.succeed(current.version))).toBe(p.version + 12)
       })))
 
     it("100 concurrent identical creates make one payment", () =>

@@ -1,0 +1,80 @@
+/**
+ * Exclusive access to one payment: `withPayment(id, use)` takes the payment's lock, reads the
+ * payment after the lock is held, and runs `use` with it; the lock is released when `use` ends
+ * (success, failure or interruption).
+ *
+ * Guarantees:
+ * - The payment handed to `use` is the latest committed one: every earlier holder's writes
+ *   committed before its lock was released.
+ * - Callers with the same payment id run one at a time; the backend's lock semantics apply (the
+ *   memory layer excludes fibers of one process; the PostgreSQL layer uses fenced leases across
+ *   processes, see `SqlLockManager`). Writes stay version-checked in every case.
+ * - A payment that does not exist fails with {@link PaymentNotFound}, after the lock is released.
+ *
+ * The generic {@link layer} composes any {@link LockManager} with the {@link PaymentRepository};
+ * `SqlLockManager.layer` provides a PostgreSQL version that takes the lease and reads the payment
+ * in one round trip.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import type { Payment } from "../domain/Payment.js"
+import { PaymentNotFound } from "../domain/PaymentError.js"
+import { LockManager, layerMemory as LockManagerMemory, type LockUnavailable } from "./LockManager.js"
+import { PaymentRepository } from "./PaymentRepository.js"
+import type { StorageError } from "./StorageError.js"
+
+/**
+ * @since 0.1.0
+ */
+export class PaymentLock extends Context.Tag("aegispay/PaymentLock")<PaymentLock, {
+  readonly withPayment: <A, E, R>(
+    paymentId: string,
+    use: (payment: Payment) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | PaymentNotFound | LockUnavailable | StorageError, R>
+}>() {}
+
+/**
+ * The payment, or {@link PaymentNotFound}.
+ *
+ * @since 0.1.0
+ */
+export const orNotFound = (paymentId: string, found: Option.Option<Payment>): Effect.Effect<Payment, PaymentNotFound> =>
+  Option.match(found, {
+    onNone: () => Effect.fail(new PaymentNotFound({ paymentId })),
+    onSome: Effect.succeed
+  })
+
+/**
+ * A payment lock from the {@link LockManager} and {@link PaymentRepository} in context: lock,
+ * then read.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.gen(function*() {
+  const locks = yield* LockManager
+  const repository = yield* PaymentRepository
+  return PaymentLock.of({
+    withPayment: (paymentId, use) =>
+      locks.withLock(
+        paymentId,
+        Effect.flatMap(Effect.flatMap(repository.findById(paymentId), (found) => orNotFound(paymentId, found)), use)
+      )
+  })
+})
+
+/**
+ * The generic payment lock layer.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<PaymentLock, never, LockManager | PaymentRepository> = Layer.effect(PaymentLock, make)
+
+/**
+ * The in-process {@link LockManager} and the payment lock over it.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory: Layer.Layer<PaymentLock | LockManager, never, PaymentRepository> = layer.pipe(
+  Layer.provideMerge(LockManagerMemory)
+)
