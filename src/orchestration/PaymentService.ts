@@ -220,13 +220,23 @@ export const make = (config: Config = {}) =>
         })
       )
 
-    /** Writes a decision guarded by the version it was made from, then publishes its events. */
-    const commit = <E>(from: Payment.Payment, decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>) =>
+    /**
+     * Writes a decision guarded by the version it was made from. `last`: nothing else is written
+     * and no gateway is called under the current payment lock after it (the storage may release
+     * the lock with this write).
+     */
+    const commit = <E>(
+      from: Payment.Payment,
+      decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>,
+      last = false
+    ) =>
       Effect.gen(function*() {
         const decision = yield* Effect.flatMap(now, decide)
-        yield* repository.update(decision, from.version)
+        yield* repository.update(decision, from.version, { lastWrite: last })
         return decision.payment
       })
+    const commitLast = <E>(from: Payment.Payment, decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>) =>
+      commit(from, decide, true)
 
     /** Retries transient failures of `call` with the configured schedule (same request). */
     const withRetry = <A, E extends { readonly _tag: string }>(call: Effect.Effect<A, E>) =>
@@ -314,7 +324,8 @@ export const make = (config: Config = {}) =>
      * Sends the current attempt's charge. Transient errors are retried with the same key; when
      * they outlive the retries, or the circuit is open, or the gateway is misconfigured, or it
      * declines with a code configured for failover, the payment fails over to the next candidate
-     * as a new attempt (new id, new key). An unknown outcome never fails over.
+     * as a new attempt (new id, new key). An unknown outcome never fails over. Its final write is
+     * the last one under the payment lock (`commitLast`): every caller returns its result at once.
      */
     const charge = (gateway: Gateway, payment: Payment.Payment): Effect.Effect<
       Payment.Payment,
@@ -342,12 +353,12 @@ export const make = (config: Config = {}) =>
           Effect.gen(function*() {
             const from = current
             if (from.currentAttempt?.uncertain === true) {
-              return yield* commit(from, (at) => Payment.outcomeUnknown(from, reason, at))
+              return yield* commitLast(from, (at) => Payment.outcomeUnknown(from, reason, at))
             }
             const others = from.attempts.length < maxAttempts ? yield* candidates(from) : []
             const target = others[0]
             if (target === undefined) {
-              return yield* commit(from, (at) => Payment.fail(from, reason, declineCode, at))
+              return yield* commitLast(from, (at) => Payment.fail(from, reason, declineCode, at))
             }
             const attemptId = yield* ids.next("att")
             const moved = yield* commit(from, (at) =>
@@ -366,7 +377,7 @@ export const make = (config: Config = {}) =>
           ).pipe(Effect.either)
           if (Either.isRight(result)) {
             const { status, transactionId } = result.right
-            return yield* commit(current, (at) =>
+            return yield* commitLast(current, (at) =>
               status === "succeeded"
                 ? Payment.succeed(current, transactionId, at)
                 : Payment.authorize(current, transactionId, at))
@@ -376,9 +387,9 @@ export const make = (config: Config = {}) =>
             case "GatewayDeclined":
               return failoverDeclines.has(error.code) && current.currentAttempt?.uncertain !== true
                 ? yield* next(error.reason, error.code)
-                : yield* commit(current, (at) => Payment.fail(current, error.reason, error.code, at))
+                : yield* commitLast(current, (at) => Payment.fail(current, error.reason, error.code, at))
             case "GatewayUnknownOutcome":
-              return yield* commit(current, (at) => Payment.outcomeUnknown(current, error.reason, at))
+              return yield* commitLast(current, (at) => Payment.outcomeUnknown(current, error.reason, at))
             case "GatewayMisconfigured":
               return yield* next(`gateway misconfigured: ${error.reason}`)
             case "CircuitOpen":

@@ -35,8 +35,22 @@ export class LockUnavailable extends Schema.TaggedError<LockUnavailable>()("Lock
  *
  * @since 0.1.0
  */
-export const CurrentLease: FiberRef.FiberRef<Option.Option<{ readonly key: string; readonly token: bigint }>> =
-  FiberRef.unsafeMake(Option.none())
+export const CurrentLease: FiberRef.FiberRef<Option.Option<Lease>> = FiberRef.unsafeMake(Option.none())
+
+/**
+ * A fenced lease held by the current fiber.
+ *
+ * `releasedByWrite` is set by a storage layer that released the lease in the same transaction as
+ * the holder's last write (see `PaymentRepository.update`'s `lastWrite`); the lock manager then
+ * skips its own release.
+ *
+ * @since 0.1.0
+ */
+export interface Lease {
+  readonly key: string
+  readonly token: bigint
+  releasedByWrite: boolean
+}
 
 /**
  * @since 0.1.0

@@ -71,10 +71,15 @@ export class PaymentRepository extends Context.Tag("aegispay/PaymentRepository")
    * Writes the new snapshot and its events if the stored version is still `expectedVersion` and,
    * when the caller holds a fenced lease on the payment (`LockManager.CurrentLease`), no newer lease
    * exists (else `LockUnavailable`).
+   *
+   * `lastWrite`: the caller will neither write nor call a gateway again under its current lease
+   * on this payment; a storage layer may release that lease in the same transaction (saving a
+   * round trip). Ignored without such a lease.
    */
   readonly update: (
     decision: Decision,
-    expectedVersion: number
+    expectedVersion: number,
+    options?: { readonly lastWrite?: boolean | undefined }
   ) => Effect.Effect<void, VersionConflict | LockUnavailable | StorageError>
   readonly findById: (id: string) => Effect.Effect<Option.Option<Payment>, StorageError>
   readonly findByIdempotencyKey: (

@@ -7,7 +7,8 @@
  *   judged by the database clock, so processes with skewed clocks agree. The lease table is
  *   UNLOGGED: acquiring and releasing cost no WAL flush; a server crash frees all leases.
  * - While held, a background fiber renews the lease every `ttl / 3`.
- * - Release: when the effect ends (success, failure or interruption) the lease is expired at once.
+ * - Release: when the effect ends (success, failure or interruption) the lease is expired at once,
+ *   unless the holder's last payment write already released it in its own transaction.
  * - The token is published in {@link CurrentLease}; `SqlStorage` refuses a payment write when a
  *   newer token exists for that payment, so a holder that stalled past its lease cannot write.
  * - A caller waits, polling every `retryInterval`, at most `waitTimeout`; then {@link LockUnavailable}.
@@ -21,7 +22,7 @@ import { SqlClient } from "@effect/sql"
 import { Context, Duration, Effect, Fiber, Layer, Option, Schedule, Schema } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Payment from "../domain/Payment.js"
-import { CurrentLease, LockManager, LockUnavailable } from "./LockManager.js"
+import { CurrentLease, type Lease, LockManager, LockUnavailable } from "./LockManager.js"
 import { PaymentLock, orNotFound } from "./PaymentLock.js"
 
 /**
@@ -86,8 +87,12 @@ export const make = (options: Options = {}) =>
             Effect.mapError((e) => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`))
           ))
           const renewal = yield* Effect.forkDaemon(Effect.interruptible(renew(key, token)))
-          return yield* restore(Effect.locally(use(value), CurrentLease, Option.some({ key, token }))).pipe(
-            Effect.ensuring(Effect.zipRight(Fiber.interrupt(renewal), release(key, token)))
+          const lease: Lease = { key, token, releasedByWrite: false }
+          return yield* restore(Effect.locally(use(value), CurrentLease, Option.some(lease))).pipe(
+            Effect.ensuring(Effect.zipRight(
+              Fiber.interrupt(renewal),
+              Effect.suspend(() => lease.releasedByWrite ? Effect.void : release(key, token))
+            ))
           )
         })
       )

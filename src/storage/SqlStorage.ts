@@ -125,14 +125,23 @@ export const make = Effect.gen(function*() {
         yield* writeEvents(decision)
       }))).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
     },
-    update: (decision, expectedVersion) => {
+    update: (decision, expectedVersion, options) => {
       const p = decision.payment
       return standalone("update", sql.withTransaction(Effect.gen(function*() {
-        const lease = yield* FiberRef.get(CurrentLease)
-        const fence = Option.isSome(lease) && lease.value.key === p.id
-          ? sql`AND NOT EXISTS (SELECT 1 FROM aegis_locks WHERE key = ${p.id} AND token > ${lease.value.token.toString()})`
+        const current = yield* FiberRef.get(CurrentLease)
+        const lease = Option.isSome(current) && current.value.key === p.id ? current.value : undefined
+        const fence = lease !== undefined
+          ? sql`AND NOT EXISTS (SELECT 1 FROM aegis_locks WHERE key = ${p.id} AND token > ${lease.token.toString()})`
+          : sql``
+        // The holder's last write releases its lease in the same statement (and transaction: a
+        // write that fails rolls the release back).
+        const release = lease !== undefined && options?.lastWrite === true
+          ? sql`WITH released AS (
+                  UPDATE aegis_locks SET locked_until = '-infinity' WHERE key = ${p.id} AND token = ${lease.token.toString()}
+                )`
           : sql``
         const updated = yield* sql`
+          ${release}
           UPDATE aegis_payments SET ${sql.update(paymentRow(p))}
           WHERE id = ${p.id} AND version = ${expectedVersion} ${fence}
           RETURNING id`
@@ -141,13 +150,18 @@ export const make = Effect.gen(function*() {
           const actual = rows[0] === undefined ? 0 : (yield* Schema.decodeUnknown(VersionRow)(rows[0]).pipe(
             Effect.orElseSucceed(() => ({ version: -1 }))
           )).version
-          if (actual === expectedVersion && Option.isSome(lease)) {
+          if (actual === expectedVersion && lease !== undefined) {
             return yield* new LockUnavailable({ key: p.id, reason: "lease lost: a newer holder took the lock" })
           }
           return yield* new VersionConflict({ paymentId: p.id, expectedVersion, actualVersion: actual })
         }
         yield* writeEvents(decision)
-      }))).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
+        return lease
+      })).pipe(
+        Effect.map((lease) => {
+          if (lease !== undefined && options?.lastWrite === true) lease.releasedByWrite = true
+        })
+      )).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
     },
     findById: (id) =>
       sql`SELECT snapshot FROM aegis_payments WHERE id = ${id}`.pipe(

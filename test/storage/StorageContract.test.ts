@@ -234,17 +234,31 @@ const contract = (name: string, backend: Backend) => {
                      VALUES (${p.id}, 'owner_other', 999999999, clock_timestamp() + interval '1 minute')`
           const next = Either.getOrThrow(Payment.authenticate(p, "mock", DateTime.unsafeMake(1)))
           const stale = yield* Effect.flip(
-            Effect.locally(repository.update(next, p.version), LockManager.CurrentLease, Option.some({ key: p.id, token: 1n }))
+            Effect.locally(
+              repository.update(next, p.version),
+              LockManager.CurrentLease,
+              Option.some({ key: p.id, token: 1n, releasedByWrite: false })
+            )
           )
           expect(stale._tag).toBe("LockUnavailable")
           expect(Option.getOrThrow(yield* repository.findById(p.id)).version).toBe(1)
-          // the current holder's token passes
-          yield* Effect.locally(
-            repository.update(next, p.version),
-            LockManager.CurrentLease,
-            Option.some({ key: p.id, token: 999999999n })
+          const leaseRow = Effect.map(
+            sql<{ held: boolean }>`SELECT locked_until > clock_timestamp() AS held FROM aegis_locks WHERE key = ${p.id}`,
+            (rows) => rows[0]!.held
           )
+          // a last write that fails (wrong version) rolls its release back: the lease stays held
+          const holder: LockManager.Lease = { key: p.id, token: 999999999n, releasedByWrite: false }
+          const conflict = yield* Effect.flip(
+            Effect.locally(repository.update(next, p.version + 5, { lastWrite: true }), LockManager.CurrentLease, Option.some(holder))
+          )
+          expect(conflict._tag).toBe("VersionConflict")
+          expect(yield* leaseRow).toBe(true)
+          expect(holder.releasedByWrite).toBe(false)
+          // the current holder's token passes; its last write releases the lease in the same transaction
+          yield* Effect.locally(repository.update(next, p.version, { lastWrite: true }), LockManager.CurrentLease, Option.some(holder))
           expect(Option.getOrThrow(yield* repository.findById(p.id)).version).toBe(2)
+          expect(yield* leaseRow).toBe(false)
+          expect(holder.releasedByWrite).toBe(true)
         }).pipe(Effect.provide(layer()))))
 
       it("writes one event row and one outbox row per event; the database refuses refunded > captured", () =>
