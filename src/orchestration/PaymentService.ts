@@ -375,6 +375,14 @@ export const make = (config: Config = {}) =>
             "process",
             Effect.zipRight(gateway.initiate(request), gateway.process(request))
           ).pipe(Effect.either)
+          // the router learns from every charge the gateway answered (a circuit refusal is no call)
+          if (Either.isRight(result) || result.left._tag !== "CircuitOpen") {
+            yield* router.observe(
+              current,
+              gateway.id,
+              Either.isRight(result) ? "approved" : result.left._tag === "GatewayDeclined" ? "declined" : "error"
+            )
+          }
           if (Either.isRight(result)) {
             const { status, transactionId } = result.right
             return yield* commitLast(current, (at) =>
