@@ -55,6 +55,8 @@ export * as OrchestrationError from "./orchestration/Errors.js"
 /** @since 0.1.0 */
 export * as PaymentService from "./orchestration/PaymentService.js"
 /** @since 0.1.0 */
+export * as Recovery from "./orchestration/Recovery.js"
+/** @since 0.1.0 */
 export * as RetryPolicy from "./resilience/RetryPolicy.js"
 /** @since 0.1.0 */
 export * as CircuitBreaker from "./resilience/CircuitBreaker.js"

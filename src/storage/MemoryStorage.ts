@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, DateTime, Effect, Layer, Option } from "effect"
 import * as Payment from "../domain/Payment.js"
 import { VersionConflict } from "../domain/PaymentError.js"
 import type { PaymentEvent } from "../domain/PaymentEvent.js"
@@ -112,15 +112,14 @@ export const make = Effect.gen(function*() {
         const more = last !== undefined && (positionInCustomer.get(last.id) ?? 0) > 0
         return { items, nextCursor: more ? encodeCursor(last.id) : undefined }
       }),
-    findByState: (state, limit) =>
+    findByState: (state, limit, updatedBefore) =>
       Effect.sync(() => {
         const out: Array<Payment.Payment> = []
         for (const id of byState.get(state) ?? []) {
           const p = payments.get(id)
-          if (p !== undefined) out.push(p)
-          if (out.length >= limit) break
+          if (p !== undefined && (updatedBefore === undefined || DateTime.lessThan(p.updatedAt, updatedBefore))) out.push(p)
         }
-        return out
+        return out.sort((a, b) => DateTime.toEpochMillis(a.updatedAt) - DateTime.toEpochMillis(b.updatedAt)).slice(0, limit)
       })
   })
 

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Option } from "effect"
+import type { DateTime, Effect, Option } from "effect"
 import { Context, Schema } from "effect"
 import type { Decision, Payment } from "../domain/Payment.js"
 import type { VersionConflict } from "../domain/PaymentError.js"
@@ -94,5 +94,13 @@ export class PaymentRepository extends Context.Tag("aegispay/PaymentRepository")
     page: PageRequest
   ) => Effect.Effect<Page<Payment>, StorageError>
   /** Up to `limit` payments in `state`, least recently updated first (for recovery scans). */
-  readonly findByState: (state: PaymentState, limit: number) => Effect.Effect<ReadonlyArray<Payment>, StorageError>
+  /**
+   * Payments in `state`, least recently updated first, at most `limit`; with `updatedBefore`, only
+   * those last updated before that instant (the recovery scan).
+   */
+  readonly findByState: (
+    state: PaymentState,
+    limit: number,
+    updatedBefore?: DateTime.Utc | undefined
+  ) => Effect.Effect<ReadonlyArray<Payment>, StorageError>
 }>() {}

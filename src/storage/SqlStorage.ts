@@ -197,8 +197,10 @@ export const make = Effect.gen(function*() {
         })
       )
     },
-    findByState: (state, limit) =>
-      sql`SELECT snapshot FROM aegis_payments WHERE state = ${state} ORDER BY updated_at LIMIT ${limit}`.pipe(
+    findByState: (state, limit, updatedBefore) =>
+      sql`SELECT snapshot FROM aegis_payments WHERE state = ${state} ${
+        updatedBefore === undefined ? sql`` : sql`AND updated_at < ${DateTime.toDateUtc(updatedBefore)}`
+      } ORDER BY updated_at LIMIT ${limit}`.pipe(
         Effect.mapError(storageError("findByState")),
         Effect.flatMap(decodeRows("findByState"))
       )

@@ -137,6 +137,11 @@ const contract = (name: string, backend: Backend) => {
         const initiated = yield* repository.findByState("INITIATED", 10)
         expect(initiated.map((x) => x.id)).toContain(waiting.id)
         expect(initiated.map((x) => x.id)).not.toContain(p.id)
+        // the recovery scan: only payments last updated before the instant
+        const before = DateTime.subtract(waiting.updatedAt, { millis: 1 })
+        const after = DateTime.add(waiting.updatedAt, { millis: 1 })
+        expect((yield* repository.findByState("INITIATED", 10, before)).map((x) => x.id)).not.toContain(waiting.id)
+        expect((yield* repository.findByState("INITIATED", 10, after)).map((x) => x.id)).toContain(waiting.id)
       })))
 
     it("pages a customer's payments newest first", () =>

@@ -1,0 +1,170 @@
+/**
+ * Recovery of payments left unfinished by a crash, a lost gateway answer or a stopped process.
+ *
+ * `runOnce` finds payments whose last change is older than `stuckAfter` and drives each one on
+ * through the ordinary {@link PaymentService} operations, so recovery follows exactly the rules
+ * of the first call:
+ * - **AUTHENTICATED** (a crash before the attempt was committed): processing continues; the
+ *   attempt is committed before any money moves.
+ * - **PROCESSING** (a crash after the attempt commit, or an unknown outcome): the gateway is asked
+ *   for the attempt's status by its idempotency key and the payment moves to the gateway's truth.
+ *   Where the gateway never saw the request, the same attempt is sent again with the same key
+ *   (never a new key: a delayed original could otherwise also be applied).
+ * - **AUTHORIZED with a pending capture or void**: that very operation is sent again with its key.
+ *
+ * Each payment is handled under its {@link PaymentLock} (a lease on PostgreSQL), so several
+ * workers, in one process or many, never handle the same payment at once; a worker that finds
+ * the payment already resolved moves on. One payment's failure never stops the others: it is
+ * counted in the report and retried on the next run.
+ *
+ * `layerWorker` runs `runOnce` on a `Schedule` for the lifetime of its scope.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, DateTime, Duration, Effect, Layer, Schedule } from "effect"
+import type * as Payment from "../domain/Payment.js"
+import { PaymentRepository } from "../storage/PaymentRepository.js"
+import type { StorageError } from "../storage/StorageError.js"
+import { PaymentService } from "./PaymentService.js"
+
+/**
+ * Recovery settings.
+ *
+ * @since 0.1.0
+ */
+export interface Config {
+  /** A payment unchanged for this long is considered stuck; default 1 minute. */
+  readonly stuckAfter?: Duration.DurationInput | undefined
+  /** Payments examined per state and run; default 100. */
+  readonly batchSize?: number | undefined
+  /** How many payments are recovered at once; default 4. */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * The defaults of {@link Config}.
+ *
+ * @since 0.1.0
+ */
+export const defaults = { stuckAfter: Duration.minutes(1), batchSize: 100, concurrency: 4 } as const
+
+/**
+ * What one run did.
+ *
+ * @since 0.1.0
+ */
+export interface Report {
+  /** Stuck payments found. */
+  readonly examined: number
+  /** Payments that reached a settled state (no attempt or operation left open). */
+  readonly resolved: number
+  /** Payments still open after the run (e.g. the gateway's status is still unknown). */
+  readonly stillOpen: number
+  /** Payments whose recovery failed, with the error's tag; they are tried again next run. */
+  readonly failed: ReadonlyArray<{ readonly paymentId: string; readonly error: string }>
+}
+
+/**
+ * @since 0.1.0
+ */
+export class Recovery extends Context.Tag("aegispay/Recovery")<Recovery, {
+  /** One recovery pass over every stuck payment (bounded by `batchSize` per state). */
+  readonly runOnce: Effect.Effect<Report, StorageError>
+}>() {}
+
+/** Whether nothing is left open on the payment. */
+const settled = (payment: Payment.Payment): boolean =>
+  (payment.state === "SUCCESS" || payment.state === "FAILURE" || payment.state === "CANCELLED" ||
+    payment.state === "AUTHORIZED") &&
+  payment.pendingOperation === undefined && !payment.requiresReconciliation
+
+/**
+ * Builds the recovery service.
+ *
+ * @since 0.1.0
+ */
+export const make = (config: Config = {}) =>
+  Effect.gen(function*() {
+    const repository = yield* PaymentRepository
+    const payments = yield* PaymentService
+    const stuckAfter = Duration.toMillis(Duration.decode(config.stuckAfter ?? defaults.stuckAfter))
+    const batchSize = Math.max(1, config.batchSize ?? defaults.batchSize)
+    const concurrency = Math.max(1, config.concurrency ?? defaults.concurrency)
+
+    /** Drives one payment on; answers the payment as it is afterwards. */
+    const recoverOne = (payment: Payment.Payment): Effect.Effect<Payment.Payment, { readonly _tag: string }> => {
+      const operation = payment.pendingOperation
+      if (payment.state === "AUTHORIZED" && operation !== undefined) {
+        return operation.operation === "capture"
+          ? payments.capturePayment({ paymentId: payment.id, amount: operation.amount.minor })
+          : payments.cancelPayment({ paymentId: payment.id })
+      }
+      return payments.processPayment(payment.id)
+    }
+
+    const runOnce = Effect.gen(function*() {
+      const cutoff = DateTime.unsafeMake((yield* Clock.currentTimeMillis) - stuckAfter)
+      const stuck = [
+        ...(yield* repository.findByState("AUTHENTICATED", batchSize, cutoff)),
+        ...(yield* repository.findByState("PROCESSING", batchSize, cutoff)),
+        ...(yield* repository.findByState("AUTHORIZED", batchSize, cutoff)).filter((p) => p.pendingOperation !== undefined)
+      ]
+      type Outcome =
+        | { readonly _tag: "resolved" | "open"; readonly paymentId: string }
+        | { readonly _tag: "failed"; readonly paymentId: string; readonly error: string }
+      const judge = (after: Payment.Payment): Outcome => ({ _tag: settled(after) ? "resolved" : "open", paymentId: after.id })
+      const failed = (paymentId: string) => (error: { readonly _tag: string }): Outcome => ({
+        _tag: "failed",
+        paymentId,
+        error: error._tag
+      })
+      const outcomes: ReadonlyArray<Outcome> = yield* Effect.forEach(stuck, (payment) =>
+        recoverOne(payment).pipe(
+          Effect.map(judge),
+          // another worker got there first: judge the payment as it is now
+          Effect.catchIf(
+            (error) => error._tag === "InvalidTransition",
+            () => Effect.map(payments.getPayment(payment.id), judge)
+          ),
+          Effect.catchAll((error) => Effect.succeed(failed(payment.id)(error))),
+          Effect.annotateLogs("paymentId", payment.id)
+        ), { concurrency })
+      const report: Report = {
+        examined: stuck.length,
+        resolved: outcomes.filter((o) => o._tag === "resolved").length,
+        stillOpen: outcomes.filter((o) => o._tag === "open").length,
+        failed: outcomes.flatMap((o) => o._tag === "failed" ? [{ paymentId: o.paymentId, error: o.error }] : [])
+      }
+      if (report.examined > 0) yield* Effect.logInfo("recovery run", report)
+      return report
+    }).pipe(Effect.withSpan("Recovery.runOnce"))
+
+    return Recovery.of({ runOnce })
+  })
+
+/**
+ * The recovery service (run it yourself with `runOnce`).
+ *
+ * @since 0.1.0
+ */
+export const layer = (config: Config = {}): Layer.Layer<Recovery, never, PaymentRepository | PaymentService> =>
+  Layer.effect(Recovery, make(config))
+
+/**
+ * The recovery service plus a background worker that runs it on `schedule` (default: every
+ * 30 seconds) for the lifetime of the layer. A failed run is logged and the schedule goes on.
+ *
+ * @since 0.1.0
+ */
+export const layerWorker = (
+  config: Config & { readonly schedule?: Schedule.Schedule<unknown> | undefined } = {}
+): Layer.Layer<Recovery, never, PaymentRepository | PaymentService> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const recovery = yield* make(config)
+    yield* recovery.runOnce.pipe(
+      Effect.catchAll((error) => Effect.logWarning("recovery run failed", error)),
+      Effect.schedule(config.schedule ?? Schedule.spaced("30 seconds")),
+      Effect.forkScoped
+    )
+    return Context.make(Recovery, recovery)
+  }))

@@ -1,0 +1,97 @@
+/**
+ * The recovery worker, under TestClock: payments left unfinished are driven to the gateway's
+ * truth, once, and only after they have been stuck for `stuckAfter`.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { DateTime, Effect, Either, Layer, Schedule, TestClock } from "effect"
+import { AegisPay, Payment, PaymentRepository, PaymentService, Recovery } from "aegispay"
+import { MockGateway, TestCards } from "aegispay/testing"
+import { card, expectFoldEqualsSnapshot, request } from "../helpers.js"
+
+const base = AegisPay.layerMemory({ ids: "sequential" })
+const withRecovery = Recovery.layer({ stuckAfter: "1 minute" }).pipe(Layer.provideMerge(base))
+const ledger = Effect.flatMap(MockGateway, (m) => m.ledger)
+const runOnce = Effect.flatMap(Recovery.Recovery, (r) => r.runOnce)
+
+/** A process that crashed right after committing the attempt: PROCESSING, gateway never called. */
+const crashedAfterAttemptCommit = (key: string) =>
+  Effect.gen(function*() {
+    const payments = yield* PaymentService.PaymentService
+    const repository = yield* PaymentRepository.PaymentRepository
+    const p = yield* payments.createPayment(request({ idempotencyKey: key }))
+    const at = DateTime.unsafeMake(yield* TestClock.currentTimeMillis)
+    const decision = Either.getOrThrow(Either.flatMap(Payment.authenticate(p, "mock", at), (first) =>
+      Payment.andThen(first, (current) =>
+        Payment.startAttempt(current, { id: `att_${key}`, gateway: "mock", idempotencyKey: `${p.id}_att_${key}` }, at))))
+    yield* repository.update(decision, p.version)
+    return decision.payment
+  })
+
+describe("Recovery", () => {
+  it.effect("a charge whose answer was lost is settled from the gateway's status after stuckAfter, without a second charge", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const p = yield* payments.createPayment(request({ paymentMethod: card(TestCards.timeoutAfterCharge) }))
+      expect((yield* payments.processPayment(p.id)).state).toBe("PROCESSING")
+      expect(yield* runOnce).toEqual({ examined: 0, resolved: 0, stillOpen: 0, failed: [] }) // not stuck yet
+      yield* TestClock.adjust("61 seconds")
+      expect(yield* runOnce).toEqual({ examined: 1, resolved: 1, stillOpen: 0, failed: [] })
+      const after = yield* payments.getPayment(p.id)
+      expect(after.state).toBe("SUCCESS")
+      expect(after.requiresReconciliation).toBe(false)
+      expect((yield* ledger).charges.length).toBe(1)
+      expect(yield* runOnce).toEqual({ examined: 0, resolved: 0, stillOpen: 0, failed: [] })
+      const { rebuilt, stored } = yield* expectFoldEqualsSnapshot(p.id)
+      expect(rebuilt).toEqual(stored)
+    }).pipe(Effect.provide(withRecovery)))
+
+  it.effect("a crash after the attempt commit: the gateway never saw it, so the same attempt is sent once, same key", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const stuck = yield* crashedAfterAttemptCommit("crash")
+      yield* TestClock.adjust("2 minutes")
+      expect((yield* runOnce).resolved).toBe(1)
+      const after = yield* payments.getPayment(stuck.id)
+      expect(after.state).toBe("SUCCESS")
+      expect(after.attempts.map((a) => a.idempotencyKey)).toEqual([stuck.attempts[0]!.idempotencyKey])
+      expect((yield* ledger).charges.map((c) => c.idempotencyKey)).toEqual([stuck.attempts[0]!.idempotencyKey])
+    }).pipe(Effect.provide(withRecovery)))
+
+  it.effect("a payment stuck in AUTHENTICATED is processed on", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const repository = yield* PaymentRepository.PaymentRepository
+      const p = yield* payments.createPayment(request())
+      const decision = Either.getOrThrow(Payment.authenticate(p, "mock", DateTime.unsafeMake(0)))
+      yield* repository.update(decision, p.version)
+      yield* TestClock.adjust("2 minutes")
+      expect((yield* runOnce).resolved).toBe(1)
+      expect((yield* payments.getPayment(p.id)).state).toBe("SUCCESS")
+      expect((yield* ledger).charges.length).toBe(1)
+    }).pipe(Effect.provide(withRecovery)))
+
+  it.effect("two workers at once handle each payment once: one charge per payment", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const stuck = yield* Effect.forEach(["a", "b", "c", "d", "e"], crashedAfterAttemptCommit)
+      yield* TestClock.adjust("2 minutes")
+      const workers = yield* Effect.all([Recovery.make(), Recovery.make()])
+      const reports = yield* Effect.all(workers.map((w) => w.runOnce), { concurrency: "unbounded" })
+      // both found the five; the lock serialised them, and whoever came second found them settled
+      expect(reports.map((r) => [r.examined, r.resolved, r.failed.length])).toEqual([[5, 5, 0], [5, 5, 0]])
+      for (const p of stuck) expect((yield* payments.getPayment(p.id)).state).toBe("SUCCESS")
+      expect((yield* ledger).charges.length).toBe(5)
+    }).pipe(Effect.provide(base)))
+
+  it.effect("the worker layer runs on its schedule for the lifetime of its scope", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const stuck = yield* crashedAfterAttemptCommit("worker")
+      // a run every 30 s; the payment counts as stuck once unchanged for 60 s: the run at 90 s settles it
+      yield* TestClock.adjust("90 seconds")
+      expect((yield* payments.getPayment(stuck.id)).state).toBe("SUCCESS")
+      expect((yield* ledger).charges.length).toBe(1)
+    }).pipe(Effect.provide(
+      Recovery.layerWorker({ stuckAfter: "1 minute", schedule: Schedule.spaced("30 seconds") }).pipe(Layer.provideMerge(base))
+    )))
+})
