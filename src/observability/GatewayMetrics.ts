@@ -69,26 +69,37 @@ export const make = (options: Options = {}) =>
       return window
     }
     const exportMetrics = options.exportMetrics ?? true
-    const toWindow = (gateway: string, outcome: Outcome, latencyMillis: number) =>
-      Effect.sync(() => SlidingWindow.record(windowOf(gateway), outcome === "approved", latencyMillis))
+    // Tagged metrics are built once per (gateway, operation, outcome) and reused: building one
+    // per call (and hashing its key into the registry) costs far more than the update itself.
+    const counters = new Map<string, Metric.Metric.Counter<number>>()
+    const histograms = new Map<string, typeof latency>()
+    const counterOf = (gateway: string, operation: string, outcome: Outcome) => {
+      const key = `${gateway}\u0000${operation}\u0000${outcome}`
+      let counter = counters.get(key)
+      if (counter === undefined) {
+        counter = calls.pipe(
+          Metric.tagged("gateway", gateway),
+          Metric.tagged("operation", operation),
+          Metric.tagged("outcome", outcome)
+        )
+        counters.set(key, counter)
+      }
+      return counter
+    }
+    const histogramOf = (gateway: string) => {
+      let histogram = histograms.get(gateway)
+      if (histogram === undefined) histograms.set(gateway, histogram = latency.pipe(Metric.tagged("gateway", gateway)))
+      return histogram
+    }
     return GatewayMetrics.of({
       record: (gateway, operation, outcome, latencyMillis) =>
-        exportMetrics
-          ? Effect.zipRight(
-            toWindow(gateway, outcome, latencyMillis),
-            Effect.zipRight(
-              Metric.update(
-                calls.pipe(
-                  Metric.tagged("gateway", gateway),
-                  Metric.tagged("operation", operation),
-                  Metric.tagged("outcome", outcome)
-                ),
-                1
-              ),
-              Metric.update(latency.pipe(Metric.tagged("gateway", gateway)), latencyMillis)
-            )
-          )
-          : toWindow(gateway, outcome, latencyMillis),
+        Effect.sync(() => {
+          SlidingWindow.record(windowOf(gateway), outcome === "approved", latencyMillis)
+          if (exportMetrics) {
+            counterOf(gateway, operation, outcome).unsafeUpdate(1, [])
+            histogramOf(gateway).unsafeUpdate(latencyMillis, [])
+          }
+        }),
       get: (gateway) => Effect.sync(() => SlidingWindow.summary(windowOf(gateway))),
       all: Effect.sync(() => new Map([...windows].map(([id, w]) => [id, SlidingWindow.summary(w)])))
     })
