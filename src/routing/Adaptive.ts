@@ -44,7 +44,7 @@ export interface Config {
   readonly windowSize?: number | undefined
   /**
    * The share of payments (0..1) for which a gateway other than the best estimated one is put
-   * first, chosen uniformly among the other candidates (eliminated ones included). Default 0.04.
+   * first, chosen uniformly among the other candidates (eliminated ones included). Default 0.03.
    */
   readonly explorationShare?: number | undefined
   /** Below this recent approval rate (0..1) a gateway is eliminated (ranked last). Default 0.4. */
@@ -54,6 +54,12 @@ export interface Config {
    * that decides elimination. Default 20.
    */
   readonly minSamples?: number | undefined
+  /**
+   * Outcomes older than this many observations (of all gateways, by this router) leave every
+   * window, so a rarely chosen gateway is judged on recent evidence, not on what it did long
+   * ago. Default 10,000; `Infinity` keeps the last `windowSize` outcomes whatever their age.
+   */
+  readonly horizon?: number | undefined
 }
 
 /**
@@ -66,21 +72,25 @@ export const defaults: {
   readonly explorationShare: number
   readonly eliminationThreshold: number
   readonly minSamples: number
+  readonly horizon: number
 } = {
   windowSize: 200,
-  explorationShare: 0.04,
+  explorationShare: 0.03,
   eliminationThreshold: 0.4,
-  minSamples: 20
+  minSamples: 20,
+  horizon: 10_000
 }
 
 /**
- * A ring of the last `size` outcomes with a running count of successes.
+ * A ring of the last `size` outcomes, each with the tick (the router's observation count) at
+ * which it was recorded, and a running count of successes.
  *
  * @since 0.1.0
  */
 export interface Window {
   readonly size: number
   readonly outcomes: Uint8Array
+  readonly ticks: Uint32Array
   next: number
   count: number
   successes: number
@@ -93,20 +103,36 @@ export interface Window {
  */
 export const window = (size: number): Window => {
   const n = Math.max(1, Math.min(65_535, Math.floor(size)))
-  return { size: n, outcomes: new Uint8Array(n), next: 0, count: 0, successes: 0 }
+  return { size: n, outcomes: new Uint8Array(n), ticks: new Uint32Array(n), next: 0, count: 0, successes: 0 }
 }
 
 /**
- * Records one outcome in O(1), evicting the oldest when the window is full.
+ * Drops the outcomes recorded `horizon` or more ticks before `now`, oldest first. Each outcome
+ * is dropped at most once, so this is O(1) amortised over the pushes (at most `size` at once).
  *
  * @since 0.1.0
  */
-export const push = (w: Window, success: boolean): void => {
+export const expire = (w: Window, now: number, horizon: number): void => {
+  while (w.count > 0) {
+    const oldest = (w.next - w.count + w.size) % w.size
+    if (((now - w.ticks[oldest]!) >>> 0) < horizon) return
+    w.successes -= w.outcomes[oldest]!
+    w.count--
+  }
+}
+
+/**
+ * Records one outcome at tick `now` in O(1), evicting the oldest when the window is full.
+ *
+ * @since 0.1.0
+ */
+export const push = (w: Window, success: boolean, now: number): void => {
   const i = w.next
   if (w.count === w.size) w.successes -= w.outcomes[i]!
   else w.count++
   const bit = success ? 1 : 0
   w.outcomes[i] = bit
+  w.ticks[i] = now >>> 0
   w.successes += bit
   w.next = i + 1 === w.size ? 0 : i + 1
 }
@@ -121,6 +147,9 @@ export interface State {
   readonly explorationShare: number
   readonly eliminationThreshold: number
   readonly minSamples: number
+  readonly horizon: number
+  /** Observations so far: the clock of the windows. */
+  tick: number
   /** Windows by `gateway|key` (`gateway|overall`, `gateway|recent`, `gateway|currency:EUR`, …). */
   readonly windows: Map<string, Window>
 }
@@ -138,6 +167,8 @@ export const make = (config: Config = {}): State => ({
   explorationShare: clamp01(config.explorationShare ?? defaults.explorationShare, defaults.explorationShare),
   eliminationThreshold: clamp01(config.eliminationThreshold ?? defaults.eliminationThreshold, defaults.eliminationThreshold),
   minSamples: Math.max(1, Math.floor(config.minSamples ?? defaults.minSamples)),
+  horizon: Math.min(2 ** 31, Math.max(1, config.horizon ?? defaults.horizon)),
+  tick: 0,
   windows: new Map()
 })
 
@@ -160,9 +191,17 @@ export const dimensions = (payment: Payment): readonly [string, string, string] 
 export const segment = (payment: Payment): string =>
   `segment:${payment.amount.currency}/${payment.paymentMethod.type}/${payment.paymentMethod.brand}`
 
-const windowOf = (state: State, key: string, size: number): Window => {
+const record = (state: State, key: string, size: number, success: boolean): void => {
   let w = state.windows.get(key)
   if (w === undefined) state.windows.set(key, w = window(size))
+  else expire(w, state.tick, state.horizon)
+  push(w, success, state.tick)
+}
+
+/** The window of `key` without its expired outcomes (undefined if never recorded). */
+const read = (state: State, key: string): Window | undefined => {
+  const w = state.windows.get(key)
+  if (w !== undefined) expire(w, state.tick, state.horizon)
   return w
 }
 
@@ -173,10 +212,11 @@ const windowOf = (state: State, key: string, size: number): Window => {
  */
 export const observe = (state: State, payment: Payment, gateway: string, outcome: Outcome): void => {
   const success = outcome === "approved"
-  push(windowOf(state, `${gateway}|overall`, state.windowSize), success)
-  push(windowOf(state, `${gateway}|recent`, state.minSamples), success)
-  for (const key of dimensions(payment)) push(windowOf(state, `${gateway}|${key}`, state.windowSize), success)
-  push(windowOf(state, `${gateway}|${segment(payment)}`, state.windowSize), success)
+  state.tick++
+  record(state, `${gateway}|overall`, state.windowSize, success)
+  record(state, `${gateway}|recent`, state.minSamples, success)
+  for (const key of dimensions(payment)) record(state, `${gateway}|${key}`, state.windowSize, success)
+  record(state, `${gateway}|${segment(payment)}`, state.windowSize, success)
 }
 
 /**
@@ -199,18 +239,18 @@ export interface Estimate {
  * @since 0.1.0
  */
 export const estimate = (state: State, gateway: string, payment: Payment): Estimate => {
-  const overall = state.windows.get(`${gateway}|overall`)
+  const overall = read(state, `${gateway}|overall`)
   if (overall === undefined || overall.count === 0) return { rate: 1, samples: 0, eliminated: false }
   const k = state.minSamples
   const base = (overall.successes + 1) / (overall.count + 1)
   let rate = base
   for (const key of dimensions(payment)) {
-    const w = state.windows.get(`${gateway}|${key}`)
+    const w = read(state, `${gateway}|${key}`)
     if (w !== undefined && w.count > 0) rate += (w.count / (w.count + k)) * (w.successes / w.count - base)
   }
-  const s = state.windows.get(`${gateway}|${segment(payment)}`)
+  const s = read(state, `${gateway}|${segment(payment)}`)
   if (s !== undefined && s.count > 0) rate += (s.count / (s.count + k)) * (s.successes / s.count - rate)
-  const recent = state.windows.get(`${gateway}|recent`)
+  const recent = read(state, `${gateway}|recent`)
   const eliminated = recent !== undefined && recent.count >= k && recent.successes < state.eliminationThreshold * recent.count
   return { rate: Math.min(1, Math.max(0, rate)), samples: overall.count, eliminated }
 }

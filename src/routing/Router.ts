@@ -70,7 +70,7 @@ export interface Config {
   readonly weights?: { readonly success: number; readonly latency: number; readonly cost: number } | undefined
   /**
    * Settings of ADAPTIVE (see {@link Adaptive.Config}); defaults: `windowSize` 200,
-   * `explorationShare` 0.04, `eliminationThreshold` 0.4, `minSamples` 20.
+   * `explorationShare` 0.03, `eliminationThreshold` 0.4, `minSamples` 20, `horizon` 10,000.
    */
   readonly adaptive?: Adaptive.Config | undefined
 }

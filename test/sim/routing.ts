@@ -222,15 +222,29 @@ const rules = [
   { id: "gbp", priority: 1, enabled: true, conditions: [{ field: "currency", operator: "equals", value: "GBP" }], target: "cygnus" }
 ] as const
 
-const strategies: ReadonlyArray<Router.Config> = [
+/** `SIM_ADAPTIVE='{"explorationShare":0.05}'` overrides ADAPTIVE's settings (to explore them). */
+const adaptiveOverride = process.env.SIM_ADAPTIVE === undefined ? undefined : Schema.decodeUnknownSync(
+  Schema.parseJson(Schema.Struct({
+    windowSize: Schema.optional(Schema.Number),
+    explorationShare: Schema.optional(Schema.Number),
+    eliminationThreshold: Schema.optional(Schema.Number),
+    minSamples: Schema.optional(Schema.Number),
+    horizon: Schema.optional(Schema.Number)
+  }))
+)(process.env.SIM_ADAPTIVE)
+/** `SIM_ONLY=ADAPTIVE` runs one strategy (the uplift line then needs every strategy: it is left out). */
+const only = process.env.SIM_ONLY
+
+const allStrategies: ReadonlyArray<Router.Config> = [
   { strategy: "ROUND_ROBIN" },
   { strategy: "LEAST_LATENCY" },
   { strategy: "HIGHEST_SUCCESS_RATE" },
   { strategy: "COST_OPTIMIZED", fees },
   { strategy: "RULE_BASED", rules },
   { strategy: "INTELLIGENT", fees },
-  { strategy: "ADAPTIVE" }
+  { strategy: "ADAPTIVE", ...(adaptiveOverride === undefined ? {} : { adaptive: adaptiveOverride }) }
 ]
+const strategies = allStrategies.filter((c) => only === undefined || c.strategy === only)
 
 /** Runs one strategy through the real Router and GatewayMetrics; returns the approvals. */
 const runStrategy = (config: Router.Config, scenario: Scenario, s: Stream, routerSeed: number): number =>
@@ -323,6 +337,8 @@ driftingRows.forEach((row, i) => {
     : row.note !== undefined ? `  (${row.note})` : ""
   lines.push(`${row.name.padEnd(36)}${pct(row.rate).padStart(10)}${pct(other.rate).padStart(12)}${note}`)
 })
-lines.push(`adaptive uplift: ${uplift(driftingRows)} pp drifting, ${uplift(stationaryRows)} pp stationary`)
+if (only === undefined) {
+  lines.push(`adaptive uplift: ${uplift(driftingRows)} pp drifting, ${uplift(stationaryRows)} pp stationary`)
+}
 console.error(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
 console.log(lines.join("\n"))
