@@ -724,6 +724,17 @@ export const requestRefund = (
 }
 
 /**
+ * Whether something on the payment is still open and must be driven on by a later call (or the
+ * recovery worker): processing not finished (AUTHENTICATED, PROCESSING, an unknown outcome), a
+ * capture or void sent without a known answer, or a refund still PENDING.
+ *
+ * @since 0.1.0
+ */
+export const hasOpenWork = (payment: Payment): boolean =>
+  payment.state === "AUTHENTICATED" || payment.state === "PROCESSING" || payment.requiresReconciliation ||
+  payment.pendingOperation !== undefined || payment.refunds.some((r) => r.state === "PENDING")
+
+/**
  * Finds a refund by its idempotency key.
  *
  * @since 0.1.0

@@ -1,7 +1,8 @@
 /**
  * Recovery of payments left unfinished by a crash, a lost gateway answer or a stopped process.
  *
- * `runOnce` finds payments whose last change is older than `stuckAfter` and drives each one on
+ * `runOnce` finds payments with open work (`Payment.hasOpenWork`) whose last change is older
+ * than `stuckAfter` (an indexed scan: settled payments are never read) and drives each one on
  * through the ordinary {@link PaymentService} operations, so recovery follows exactly the rules
  * of the first call:
  * - **AUTHENTICATED** (a crash before the attempt was committed): processing continues; the
@@ -10,7 +11,8 @@
  *   for the attempt's status by its idempotency key and the payment moves to the gateway's truth.
  *   Where the gateway never saw the request, the same attempt is sent again with the same key
  *   (never a new key: a delayed original could otherwise also be applied).
- * - **AUTHORIZED with a pending capture or void**: that very operation is sent again with its key.
+ * - **A pending capture or void**: that very operation is sent again with its key.
+ * - **A refund left PENDING**: it is resumed with its own key (the gateway dedupes by it).
  *
  * Each payment is handled under its {@link PaymentLock} (a lease on PostgreSQL), so several
  * workers, in one process or many, never handle the same payment at once; a worker that finds
@@ -22,7 +24,7 @@
  * @since 0.1.0
  */
 import { Clock, Context, DateTime, Duration, Effect, Layer, Schedule } from "effect"
-import type * as Payment from "../domain/Payment.js"
+import * as Payment from "../domain/Payment.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { PaymentService } from "./PaymentService.js"
@@ -35,7 +37,7 @@ import { PaymentService } from "./PaymentService.js"
 export interface Config {
   /** A payment unchanged for this long is considered stuck; default 1 minute. */
   readonly stuckAfter?: Duration.DurationInput | undefined
-  /** Payments examined per state and run; default 100. */
+  /** Payments examined per run, least recently updated first; default 100. */
   readonly batchSize?: number | undefined
   /** How many payments are recovered at once; default 4. */
   readonly concurrency?: number | undefined
@@ -72,12 +74,6 @@ export class Recovery extends Context.Tag("aegispay/Recovery")<Recovery, {
   readonly runOnce: Effect.Effect<Report, StorageError>
 }>() {}
 
-/** Whether nothing is left open on the payment. */
-const settled = (payment: Payment.Payment): boolean =>
-  (payment.state === "SUCCESS" || payment.state === "FAILURE" || payment.state === "CANCELLED" ||
-    payment.state === "AUTHORIZED") &&
-  payment.pendingOperation === undefined && !payment.requiresReconciliation
-
 /**
  * Builds the recovery service.
  *
@@ -92,27 +88,35 @@ export const make = (config: Config = {}) =>
     const concurrency = Math.max(1, config.concurrency ?? defaults.concurrency)
 
     /** Drives one payment on; answers the payment as it is afterwards. */
-    const recoverOne = (payment: Payment.Payment): Effect.Effect<Payment.Payment, { readonly _tag: string }> => {
-      const operation = payment.pendingOperation
-      if (payment.state === "AUTHORIZED" && operation !== undefined) {
-        return operation.operation === "capture"
-          ? payments.capturePayment({ paymentId: payment.id, amount: operation.amount.minor })
-          : payments.cancelPayment({ paymentId: payment.id })
-      }
-      return payments.processPayment(payment.id)
-    }
+    const recoverOne = (payment: Payment.Payment): Effect.Effect<Payment.Payment, { readonly _tag: string }> =>
+      Effect.gen(function*() {
+        const operation = payment.pendingOperation
+        if (payment.state === "AUTHENTICATED" || payment.state === "PROCESSING") {
+          yield* payments.processPayment(payment.id)
+        } else if (operation !== undefined) {
+          yield* operation.operation === "capture"
+            ? payments.capturePayment({ paymentId: payment.id, amount: operation.amount.minor })
+            : payments.cancelPayment({ paymentId: payment.id })
+        }
+        // a refund left PENDING is resumed with its own key (the gateway dedupes by it)
+        for (const refund of payment.refunds) {
+          if (refund.state === "PENDING") {
+            yield* payments.refundPayment({ paymentId: payment.id, idempotencyKey: refund.idempotencyKey })
+          }
+        }
+        return yield* payments.getPayment(payment.id)
+      })
 
     const runOnce = Effect.gen(function*() {
       const cutoff = DateTime.unsafeMake((yield* Clock.currentTimeMillis) - stuckAfter)
-      const stuck = [
-        ...(yield* repository.findByState("AUTHENTICATED", batchSize, cutoff)),
-        ...(yield* repository.findByState("PROCESSING", batchSize, cutoff)),
-        ...(yield* repository.findByState("AUTHORIZED", batchSize, cutoff)).filter((p) => p.pendingOperation !== undefined)
-      ]
+      const stuck = yield* repository.findOpen(cutoff, batchSize)
       type Outcome =
         | { readonly _tag: "resolved" | "open"; readonly paymentId: string }
         | { readonly _tag: "failed"; readonly paymentId: string; readonly error: string }
-      const judge = (after: Payment.Payment): Outcome => ({ _tag: settled(after) ? "resolved" : "open", paymentId: after.id })
+      const judge = (after: Payment.Payment): Outcome => ({
+        _tag: Payment.hasOpenWork(after) ? "open" : "resolved",
+        paymentId: after.id
+      })
       const failed = (paymentId: string) => (error: { readonly _tag: string }): Outcome => ({
         _tag: "failed",
         paymentId,

@@ -35,6 +35,8 @@ export const make = Effect.gen(function*() {
   const byCustomer = new Map<string, Array<string>>()
   const positionInCustomer = new Map<string, number>()
   const byState = new Map<PaymentState, Set<string>>()
+  /** Payments with open work (bounded by what is in flight, not by history). */
+  const open = new Set<string>()
 
   const index = (previous: Payment.Payment | undefined, next: Payment.Payment) => {
     payments.set(next.id, next)
@@ -45,6 +47,8 @@ export const make = Effect.gen(function*() {
       set.add(next.id)
     }
     if (next.gatewayTransactionId !== undefined) byTransaction.set(next.gatewayTransactionId, next.id)
+    if (Payment.hasOpenWork(next)) open.add(next.id)
+    else open.delete(next.id)
   }
 
   const appendEvents = (paymentId: string, decision: Payment.Decision) => {
@@ -111,6 +115,15 @@ export const make = Effect.gen(function*() {
         const last = items[items.length - 1]
         const more = last !== undefined && (positionInCustomer.get(last.id) ?? 0) > 0
         return { items, nextCursor: more ? encodeCursor(last.id) : undefined }
+      }),
+    findOpen: (updatedBefore, limit) =>
+      Effect.sync(() => {
+        const out: Array<Payment.Payment> = []
+        for (const id of open) {
+          const p = payments.get(id)
+          if (p !== undefined && DateTime.lessThan(p.updatedAt, updatedBefore)) out.push(p)
+        }
+        return out.sort((a, b) => DateTime.toEpochMillis(a.updatedAt) - DateTime.toEpochMillis(b.updatedAt)).slice(0, limit)
       }),
     findByState: (state, limit, updatedBefore) =>
       Effect.sync(() => {

@@ -16,6 +16,7 @@ import locksAndLedger from "./migrations/0002_locks_and_ledger.js"
 import outboxDelivery from "./migrations/0003_outbox_delivery.js"
 import idempotency from "./migrations/0004_idempotency.js"
 import lockAndRead from "./migrations/0005_lock_and_read.js"
+import openWork from "./migrations/0006_open_work.js"
 
 /**
  * Every migration, by `NNNN_name`.
@@ -27,7 +28,8 @@ export const loader = Migrator.fromRecord({
   "0002_locks_and_ledger": locksAndLedger,
   "0003_outbox_delivery": outboxDelivery,
   "0004_idempotency": idempotency,
-  "0005_lock_and_read": lockAndRead
+  "0005_lock_and_read": lockAndRead,
+  "0006_open_work": openWork
 })
 
 /**

@@ -95,6 +95,12 @@ export class PaymentRepository extends Context.Tag("aegispay/PaymentRepository")
   ) => Effect.Effect<Page<Payment>, StorageError>
   /** Up to `limit` payments in `state`, least recently updated first (for recovery scans). */
   /**
+   * Payments with open work (`Payment.hasOpenWork`) last updated before `updatedBefore`, least
+   * recently updated first, at most `limit`: the recovery scan. Indexed: it never scans settled
+   * payments.
+   */
+  readonly findOpen: (updatedBefore: DateTime.Utc, limit: number) => Effect.Effect<ReadonlyArray<Payment>, StorageError>
+  /**
    * Payments in `state`, least recently updated first, at most `limit`; with `updatedBefore`, only
    * those last updated before that instant (the recovery scan).
    */

@@ -67,6 +67,7 @@ export const make = Effect.gen(function*() {
     captured_minor: p.capturedAmount.minor.toString(),
     refunded_minor: p.refundedAmount.minor.toString(),
     version: p.version,
+    open_work: Payment.hasOpenWork(p),
     snapshot: JSON.stringify(encodePayment(p)),
     updated_at: DateTime.toDateUtc(p.updatedAt)
   })
@@ -197,6 +198,12 @@ export const make = Effect.gen(function*() {
         })
       )
     },
+    findOpen: (updatedBefore, limit) =>
+      sql`SELECT snapshot FROM aegis_payments WHERE open_work AND updated_at < ${DateTime.toDateUtc(updatedBefore)}
+          ORDER BY updated_at LIMIT ${limit}`.pipe(
+        Effect.mapError(storageError("findOpen")),
+        Effect.flatMap(decodeRows("findOpen"))
+      ),
     findByState: (state, limit, updatedBefore) =>
       sql`SELECT snapshot FROM aegis_payments WHERE state = ${state} ${
         updatedBefore === undefined ? sql`` : sql`AND updated_at < ${DateTime.toDateUtc(updatedBefore)}`

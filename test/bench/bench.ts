@@ -90,7 +90,8 @@ const rawRun = (n: number, concurrency: number, prefix: string) =>
         ))
         for (const [version, state] of [[3, "PROCESSING"], [4, "SUCCESS"]] as const) {
           yield* sql.withTransaction(Effect.zipRight(
-            sql`UPDATE aegis_payments SET state = ${state}, version = ${version}, snapshot = ${snapshot}, updated_at = now()
+            sql`UPDATE aegis_payments SET state = ${state}, version = ${version}, open_work = ${state === "PROCESSING"},
+                snapshot = ${snapshot}, updated_at = now()
                 WHERE id = ${id} AND version = ${version === 3 ? 1 : 3} RETURNING id`,
             version === 3 ? Effect.zipRight(write(id, 2), write(id, 3)) : write(id, 4)
           ))

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Either, Layer, Schedule, TestClock } from "effect"
-import { AegisPay, Payment, PaymentRepository, PaymentService, Recovery } from "aegispay"
+import { AegisPay, Gateway, GatewayRegistry, Payment, PaymentRepository, PaymentService, Recovery } from "aegispay"
 import { MockGateway, TestCards } from "aegispay/testing"
 import { card, expectFoldEqualsSnapshot, request } from "../helpers.js"
 
@@ -68,6 +68,35 @@ describe("Recovery", () => {
       expect((yield* runOnce).resolved).toBe(1)
       expect((yield* payments.getPayment(p.id)).state).toBe("SUCCESS")
       expect((yield* ledger).charges.length).toBe(1)
+    }).pipe(Effect.provide(withRecovery)))
+
+  it.effect("a refund whose answer was lost is resumed with its own key: one refund at the gateway", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const mock = yield* MockGateway
+      const registry = yield* GatewayRegistry.GatewayRegistry
+      let lose = true
+      yield* registry.register({
+        ...mock.gateway,
+        refund: (req) =>
+          lose
+            ? Effect.zipRight(
+              mock.gateway.refund(req),
+              Effect.fail(new Gateway.GatewayUnknownOutcome({ gateway: "mock", operation: "refund", reason: "timeout" }))
+            )
+            : mock.gateway.refund(req)
+      })
+      const p = yield* payments.createPayment(request())
+      yield* payments.processPayment(p.id)
+      expect((yield* payments.refundPayment({ paymentId: p.id, idempotencyKey: "r1", amount: "40.00" })).state).toBe("PENDING")
+      lose = false
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* runOnce).toEqual({ examined: 1, resolved: 1, stillOpen: 0, failed: [] })
+      const after = yield* payments.getPayment(p.id)
+      expect(after.refunds.map((r) => r.state)).toEqual(["SUCCEEDED"])
+      expect(after.refundedAmount.minor).toBe(4000n)
+      expect((yield* mock.ledger).refunds.length).toBe(1) // the resend carried the same key
+      expect(Payment.hasOpenWork(after)).toBe(false)
     }).pipe(Effect.provide(withRecovery)))
 
   it.effect("two workers at once handle each payment once: one charge per payment", () =>

@@ -144,6 +144,26 @@ const contract = (name: string, backend: Backend) => {
         expect((yield* repository.findByState("INITIATED", 10, after)).map((x) => x.id)).toContain(waiting.id)
       })))
 
+    it("findOpen returns only payments with open work, last updated before the instant", () =>
+      run(Effect.gen(function*() {
+        const repository = yield* PaymentRepository.PaymentRepository
+        const payments = yield* PaymentService.PaymentService
+        const settled = yield* payments.processPayment((yield* payments.createPayment(request({ idempotencyKey: "settled" }))).id)
+        const lost = yield* payments.createPayment(request({ idempotencyKey: "lost", paymentMethod: card(TestCards.timeoutAfterCharge) }))
+        const open = yield* payments.processPayment(lost.id)
+        expect(open.requiresReconciliation).toBe(true)
+        const ids = (before: DateTime.Utc) => Effect.map(repository.findOpen(before, 10), (ps) => ps.map((p) => p.id))
+        const later = DateTime.add(open.updatedAt, { millis: 1 })
+        // (other tests of this backend may have left open payments: look at these two only)
+        expect(yield* ids(later)).toContain(lost.id)
+        expect(yield* ids(later)).not.toContain(settled.id)
+        expect(yield* ids(DateTime.subtract(open.updatedAt, { millis: 1 }))).not.toContain(lost.id)
+        expect(settled.state).toBe("SUCCESS")
+        // reconciled: nothing open any more
+        expect((yield* payments.processPayment(lost.id)).state).toBe("SUCCESS")
+        expect(yield* ids(DateTime.add(later, { minutes: 1 }))).not.toContain(lost.id)
+      })))
+
     it("pages a customer's payments newest first", () =>
       run(Effect.gen(function*() {
         const payments = yield* PaymentService.PaymentService
