@@ -8,6 +8,9 @@
  * - one per dimension value of the payment: `currency:EUR`, `method:card`, `brand:visa`;
  * - one per segment, the three together: `segment:EUR/card/visa`;
  * - `recent`: the gateway's last `minSamples` outcomes, for elimination.
+ * A window keeps its last `windowSize` outcomes and forgets those older than `horizon`
+ * observations of the router (its clock is the count of observations), so a gateway that is
+ * rarely chosen is judged on recent evidence.
  *
  * **Estimate** of a gateway for a payment (a hierarchical shrinkage estimator):
  * 1. `base` = the overall window's rate with one optimistic phantom success,
@@ -22,10 +25,11 @@
  * than `eliminationThreshold` of the time is eliminated: ranked behind every gateway that is not,
  * never dropped (failover may still use it), and still explored.
  *
- * Guarantees: O(1) work and memory per observation (a fixed number of ring-buffer updates) and
- * O(candidates) per estimate; never a scan over history. Memory is bounded: windows exist only
- * per (gateway, currency | payment method | card brand | segment), and each of those sets is
- * finite (ISO 4217 currencies, the card brands), each window `windowSize` bytes.
+ * Guarantees: O(1) work per observation (a fixed number of ring-buffer updates; forgetting by
+ * age is amortised O(1), each outcome leaves once) and O(1) per estimate; never a scan over
+ * history. Memory is bounded: windows exist only per (gateway, currency | payment method |
+ * card brand | segment), each of those sets is finite (ISO 4217 currencies, the card brands),
+ * and each window takes `windowSize` × 5 bytes.
  *
  * Pure data, mutated in place: callers serialise access (one `Effect.sync` at a time).
  *
