@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import { AegisPay, EventStore, Payment, PaymentRepository, type PaymentRequest } from "aegispay"
+import { AegisPay, EventStore, type Gateway, Payment, PaymentRepository, type PaymentRequest } from "aegispay"
 import { TestCards } from "aegispay/testing"
 
 export const card = (number: string = TestCards.success) => ({
@@ -37,3 +37,17 @@ export const expectFoldEqualsSnapshot = (paymentId: string) =>
     if (stored._tag === "None" || rebuilt._tag === "None") throw new Error("payment missing")
     return { stored: encode(stored.value), rebuilt: encode(rebuilt.value) }
   })
+
+/** A gateway that supports everything and must never be called: for ranking tests and simulations. */
+export const stubGateway = (id: string): Gateway.Gateway => ({
+  id,
+  capabilities: { currencies: "all", manualCapture: true },
+  initiate: () => Effect.dieMessage(`${id}: not called`),
+  authenticate: () => Effect.dieMessage(`${id}: not called`),
+  process: () => Effect.dieMessage(`${id}: not called`),
+  capture: () => Effect.dieMessage(`${id}: not called`),
+  void: () => Effect.dieMessage(`${id}: not called`),
+  refund: () => Effect.dieMessage(`${id}: not called`),
+  getStatus: () => Effect.dieMessage(`${id}: not called`),
+  healthCheck: Effect.succeed({ healthy: true, latencyMillis: 0 })
+})

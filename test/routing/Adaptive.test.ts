@@ -1,20 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Either, Random, Schema } from "effect"
-import type { Gateway } from "aegispay"
+import { stubGateway } from "../helpers.js"
 import { AdaptiveRouting, Customer, GatewayMetrics, Money, Payment, PaymentMethod, Router } from "aegispay"
 
-const gateway = (id: string): Gateway.Gateway => ({
-  id,
-  capabilities: { currencies: "all", manualCapture: true },
-  initiate: () => Effect.dieMessage("not called"),
-  authenticate: () => Effect.dieMessage("not called"),
-  process: () => Effect.dieMessage("not called"),
-  capture: () => Effect.dieMessage("not called"),
-  void: () => Effect.dieMessage("not called"),
-  refund: () => Effect.dieMessage("not called"),
-  getStatus: () => Effect.dieMessage("not called"),
-  healthCheck: Effect.succeed({ healthy: true, latencyMillis: 0 })
-})
+const gateway = stubGateway
 const [a, b, c] = [gateway("a"), gateway("b"), gateway("c")]
 const all = [a, b, c]
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Either, Fiber, Layer, Schema, TestClock } from "effect"
-import type { Gateway } from "aegispay"
 import {
   AegisPay,
   Customer,
@@ -13,20 +12,9 @@ import {
   Router,
   RoutingRules
 } from "aegispay"
-import { request } from "../helpers.js"
+import { request, stubGateway } from "../helpers.js"
 
-const gateway = (id: string): Gateway.Gateway => ({
-  id,
-  capabilities: { currencies: "all", manualCapture: true },
-  initiate: () => Effect.dieMessage("not called"),
-  authenticate: () => Effect.dieMessage("not called"),
-  process: () => Effect.dieMessage("not called"),
-  capture: () => Effect.dieMessage("not called"),
-  void: () => Effect.dieMessage("not called"),
-  refund: () => Effect.dieMessage("not called"),
-  getStatus: () => Effect.dieMessage("not called"),
-  healthCheck: Effect.succeed({ healthy: true, latencyMillis: 0 })
-})
+const gateway = stubGateway
 const [a, b, c] = [gateway("a"), gateway("b"), gateway("c")]
 const all = [a, b, c]
 

@@ -18,7 +18,7 @@
  *   npm run sim:routing            # or: npx tsx test/sim/routing.ts [seed] [payments]
  */
 import { DateTime, Effect, Either, Random, Schema } from "effect"
-import type { Gateway } from "aegispay"
+import { stubGateway } from "../helpers.js"
 import { Customer, GatewayMetrics, Money, Payment, PaymentMethod, Router } from "aegispay"
 
 const seed = Number(process.argv[2] ?? 42)
@@ -132,18 +132,7 @@ const drifting = (rand: () => number, n: number): Scenario => {
 
 // ---------------------------------------------------------------- payments and gateways
 
-const gateway = (id: string): Gateway.Gateway => ({
-  id,
-  capabilities: { currencies: "all", manualCapture: true },
-  initiate: () => Effect.dieMessage("simulated"),
-  authenticate: () => Effect.dieMessage("simulated"),
-  process: () => Effect.dieMessage("simulated"),
-  capture: () => Effect.dieMessage("simulated"),
-  void: () => Effect.dieMessage("simulated"),
-  refund: () => Effect.dieMessage("simulated"),
-  getStatus: () => Effect.dieMessage("simulated"),
-  healthCheck: Effect.succeed({ healthy: true, latencyMillis: 0 })
-})
+const gateway = stubGateway
 const gateways = models.map((m) => gateway(m.id))
 
 /** One payment per segment (currency × brand): what the router reads of a payment. */
