@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
 import { Customer } from "../domain/Customer.js"
 import { Ids } from "../domain/Ids.js"
 import * as Money from "../domain/Money.js"
@@ -60,6 +60,10 @@ import { fingerprint } from "../storage/Fingerprint.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { NoGatewayAvailable } from "./Errors.js"
 import { FraudRejected, type HookFailed, type HookRejected, Hooks } from "./Hooks.js"
+
+const processedTotal = Metric.counter("aegispay_payments_processed_total", {
+  description: "processPayment calls by the payment's state when the call returned"
+})
 
 /**
  * Settings of the payment service.
@@ -210,6 +214,14 @@ export const make = (config: Config = {}) =>
     const failoverDeclines = new Set(config.failoverDeclineCodes ?? [])
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.unsafeMake(ms))
+
+    /** `aegispay_payments_processed_total{state}`, built once per state. */
+    const processedCounters = new Map<string, Metric.Metric.Counter<number>>()
+    const processedCounter = (state: string) => {
+      let counter = processedCounters.get(state)
+      if (counter === undefined) processedCounters.set(state, counter = processedTotal.pipe(Metric.tagged("state", state)))
+      return counter
+    }
 
     const load = (paymentId: string) =>
       Effect.flatMap(
@@ -566,6 +578,7 @@ export const make = (config: Config = {}) =>
           return yield* new InvalidTransition({ paymentId, from: payment.state, to: "PROCESSING" })
         })
       )
+      processedCounter(processed.state).unsafeUpdate(1, [])
       // afterProcess hooks see the recorded result; a fail-closed failure is reported, the
       // payment stays as recorded
       yield* hooks.afterProcess(processed)

@@ -3,7 +3,8 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Metric, MetricState } from "effect"
-import { GatewayMetrics } from "aegispay"
+import { AegisPay, GatewayMetrics, Health, PaymentService } from "aegispay"
+import { request } from "../helpers.js"
 
 const exported = (name: string, tags: Record<string, string>) =>
   Effect.map(Metric.snapshot, (pairs) =>
@@ -37,3 +38,17 @@ it.effect("exportMetrics: false keeps only the window", () =>
     expect((yield* metrics.get("gm-quiet")).requests).toBe(1)
     expect(yield* exported("aegispay_gateway_latency_ms", { gateway: "gm-quiet" })).toEqual([])
   }))
+
+it.effect("Health.getMetrics: a snapshot of the AegisPay metrics after processing, by name and sorted tags", () =>
+  Effect.gen(function*() {
+    const payments = yield* PaymentService.PaymentService
+    const before = yield* Health.getMetrics
+    const p = yield* payments.createPayment(request({ idempotencyKey: "metrics-1" }))
+    yield* payments.processPayment(p.id)
+    const after = yield* Health.getMetrics
+    const delta = (name: string) => (after.counters[name] ?? 0) - (before.counters[name] ?? 0)
+    expect(delta("aegispay_payments_processed_total{state=SUCCESS}")).toBe(1)
+    expect(delta("aegispay_gateway_calls_total{gateway=mock,operation=process,outcome=approved}")).toBe(1)
+    expect(after.histograms["aegispay_gateway_latency_ms{gateway=mock}"]!.count).toBeGreaterThanOrEqual(2)
+    expect(Object.keys(after.counters).every((k) => k.startsWith("aegispay_"))).toBe(true)
+  }).pipe(Effect.provide(AegisPay.layerMemory({ ids: "sequential" }))))
