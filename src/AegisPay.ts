@@ -13,6 +13,9 @@ import * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 import * as MockGateway from "./gateway/MockGateway.js"
 import * as Hooks from "./orchestration/Hooks.js"
 import * as PaymentService from "./orchestration/PaymentService.js"
+import * as Compensation from "./orchestration/Compensation.js"
+import * as ManualReview from "./orchestration/ManualReview.js"
+import * as Notifications from "./orchestration/Notifications.js"
 import * as GatewayMetrics from "./observability/GatewayMetrics.js"
 import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
 import * as Router from "./routing/Router.js"
@@ -65,6 +68,9 @@ export type MemoryOptions = Options
  */
 export type Services =
   | PaymentService.PaymentService
+  | Compensation.Compensation
+  | Notifications.Notifications
+  | ManualReview.ManualReview
   | CircuitBreaker.CircuitBreakers
   | GatewayMetrics.GatewayMetrics
   | Router.Router
@@ -114,7 +120,10 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
       base
     ))
   )
-  return PaymentService.layer(options.service).pipe(Layer.provideMerge(infrastructure))
+  const core = Layer.mergeAll(PaymentService.layer(options.service), Compensation.layer(options.service)).pipe(
+    Layer.provideMerge(infrastructure)
+  )
+  return Layer.mergeAll(Notifications.layer, ManualReview.layer).pipe(Layer.provideMerge(core))
 }
 
 /**

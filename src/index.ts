@@ -57,6 +57,14 @@ export * as PaymentService from "./orchestration/PaymentService.js"
 /** @since 0.1.0 */
 export * as Recovery from "./orchestration/Recovery.js"
 /** @since 0.1.0 */
+export * as Compensation from "./orchestration/Compensation.js"
+/** @since 0.1.0 */
+export * as Notifications from "./orchestration/Notifications.js"
+/** @since 0.1.0 */
+export * as ManualReview from "./orchestration/ManualReview.js"
+/** @since 0.1.0 */
+export * as GatewayCall from "./orchestration/GatewayCall.js"
+/** @since 0.1.0 */
 export * as RetryPolicy from "./resilience/RetryPolicy.js"
 /** @since 0.1.0 */
 export * as CircuitBreaker from "./resilience/CircuitBreaker.js"

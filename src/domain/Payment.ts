@@ -18,7 +18,8 @@ import {
   CaptureExceedsAuthorized,
   InvalidTransition,
   RefundExceedsCaptured,
-  RefundLimitReached
+  RefundLimitReached,
+  ReviewNotOpen
 } from "./PaymentError.js"
 import * as Event from "./PaymentEvent.js"
 import { CardToken } from "./PaymentMethod.js"
@@ -82,6 +83,14 @@ export class Refund extends Schema.Class<Refund>("Refund")({
 export const MAX_REFUNDS = 100
 
 /**
+ * How many notification ids a payment remembers for deduplication. An older redelivery is
+ * applied again, which changes nothing: notifications only move a payment forward.
+ *
+ * @since 0.1.0
+ */
+export const MAX_NOTIFICATION_IDS = 100
+
+/**
  * A capture or void committed before the gateway call and not yet answered definitely.
  *
  * @since 0.1.0
@@ -90,6 +99,72 @@ export class PendingOperation extends Schema.Class<PendingOperation>("PendingOpe
   operation: Schema.Literal("capture", "void"),
   amount: Money.Money,
   idempotencyKey: Schema.String
+}) {}
+
+/**
+ * Compensation states: PENDING until the gateway answers the refund (or void) of a stray charge,
+ * then REFUNDED; MANUAL_REVIEW when the gateway refused it and a person must act; KEPT when a
+ * person decided the charge stands (resolved review).
+ *
+ * @since 0.1.0
+ */
+export const CompensationState = Schema.Literal("PENDING", "REFUNDED", "MANUAL_REVIEW", "KEPT")
+
+/**
+ * The automatic return of a stray charge: money a gateway took for an attempt that is not the
+ * payment's charge (an attempt failed over or failed locally, then applied late by its gateway).
+ * Its `idempotencyKey` is sent with the refund (or void) and never changes.
+ *
+ * @since 0.1.0
+ */
+export class Compensation extends Schema.Class<Compensation>("Compensation")({
+  id: Schema.String,
+  attemptId: Schema.String,
+  gateway: Schema.String,
+  gatewayTransactionId: Schema.String,
+  /** `refund` for a captured stray charge, `void` for a stray authorization. */
+  operation: Schema.Literal("refund", "void"),
+  amount: Money.Money,
+  idempotencyKey: Schema.String,
+  reason: Schema.String,
+  state: CompensationState,
+  gatewayRefundId: Schema.optional(Schema.String),
+  failureReason: Schema.optional(Schema.String),
+  createdAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc
+}) {}
+
+/**
+ * How a person resolved a review item: `refunded` (the money went back: the refund or
+ * compensation is recorded as done), `not_refunded` (nothing went back and nothing will: a
+ * refund is recorded FAILED and its reservation released; a compensation is recorded KEPT).
+ *
+ * @since 0.1.0
+ */
+export const ReviewResolution = Schema.Literal("refunded", "not_refunded")
+
+/**
+ * @since 0.1.0
+ */
+export type ReviewResolution = typeof ReviewResolution.Type
+
+/**
+ * Something a person must look at, opened by a `ManualReviewRequired` event with the full
+ * context (the refund or compensation it is about, and why), closed by `ManualReviewResolved`.
+ *
+ * @since 0.1.0
+ */
+export class ReviewItem extends Schema.Class<ReviewItem>("ReviewItem")({
+  id: Schema.String,
+  refundId: Schema.optional(Schema.String),
+  compensationId: Schema.optional(Schema.String),
+  reason: Schema.String,
+  state: Schema.Literal("OPEN", "RESOLVED"),
+  resolution: Schema.optional(ReviewResolution),
+  note: Schema.optional(Schema.String),
+  resolvedBy: Schema.optional(Schema.String),
+  openedAt: Schema.DateTimeUtc,
+  resolvedAt: Schema.optional(Schema.DateTimeUtc)
 }) {}
 
 /**
@@ -118,6 +193,12 @@ export class Payment extends Schema.Class<Payment>("Payment")({
   attempts: Schema.Array(Attempt),
   refunds: Schema.Array(Refund),
   pendingOperation: Schema.optional(PendingOperation),
+  /** Returns of stray charges (see {@link Compensation}); empty for almost every payment. */
+  compensations: Schema.optionalWith(Schema.Array(Compensation), { default: () => [] }),
+  /** Ids of the latest verified gateway notifications received (at most {@link MAX_NOTIFICATION_IDS}). */
+  notificationIds: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** Review items, open and resolved. */
+  reviews: Schema.optionalWith(Schema.Array(ReviewItem), { default: () => [] }),
   failureReason: Schema.optional(Schema.String),
   declineCode: Schema.optional(Schema.String),
   requiresReconciliation: Schema.Boolean,
@@ -136,6 +217,10 @@ export class Payment extends Schema.Class<Payment>("Payment")({
       0n
     )
     return Money.fromMinor(this.amount.currency, this.capturedAmount.minor - reserved)
+  }
+  /** The review items still open. */
+  get openReviews(): ReadonlyArray<ReviewItem> {
+    return this.reviews.filter((r) => r.state === "OPEN")
   }
 }
 
@@ -160,6 +245,20 @@ const settle = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Pay
 
 const updateAttempt = (payment: Payment, attemptId: string, fields: Partial<Attempt>): ReadonlyArray<Attempt> =>
   payment.attempts.map((a) => (a.id === attemptId ? new Attempt({ ...a, ...fields }, true) : a))
+
+const updateCompensation = (
+  payment: Payment,
+  compensationId: string,
+  at: DateTime.Utc,
+  fields: Partial<Compensation>
+): ReadonlyArray<Compensation> =>
+  payment.compensations.map((c) =>
+    c.id === compensationId ? new Compensation({ ...c, ...fields, updatedAt: at }, true) : c
+  )
+
+/** The id of the review item a `ManualReviewRequired` event opens: stable, derived from the event. */
+export const reviewIdOf = (event: { readonly paymentId: string; readonly seq: number }): string =>
+  `rev_${event.paymentId}_${event.seq}`
 
 const updateRefund = (
   payment: Payment,
@@ -365,7 +464,86 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
       return update(payment, event, {
         refunds: event.refundId === undefined
           ? payment.refunds
-          : updateRefund(payment, event.refundId, event.occurredAt, { state: "MANUAL_REVIEW", failureReason: event.reason })
+          : updateRefund(payment, event.refundId, event.occurredAt, { state: "MANUAL_REVIEW", failureReason: event.reason }),
+        compensations: event.compensationId === undefined
+          ? payment.compensations
+          : updateCompensation(payment, event.compensationId, event.occurredAt, {
+            state: "MANUAL_REVIEW",
+            failureReason: event.reason
+          }),
+        reviews: [
+          ...payment.reviews,
+          new ReviewItem({
+            id: reviewIdOf(event),
+            ...(event.refundId === undefined ? {} : { refundId: event.refundId }),
+            ...(event.compensationId === undefined ? {} : { compensationId: event.compensationId }),
+            reason: event.reason,
+            state: "OPEN",
+            openedAt: event.occurredAt
+          }, true)
+        ]
+      })
+    case "ManualReviewResolved": {
+      const review = payment.reviews.find((r) => r.id === event.reviewId)
+      const refunded = event.resolution === "refunded"
+      const refund = review?.refundId === undefined ? undefined : payment.refunds.find((r) => r.id === review.refundId)
+      return update(payment, event, {
+        reviews: payment.reviews.map((r) =>
+          r.id === event.reviewId
+            ? new ReviewItem({
+              ...r,
+              state: "RESOLVED",
+              resolution: event.resolution,
+              note: event.note,
+              ...(event.resolvedBy === undefined ? {} : { resolvedBy: event.resolvedBy }),
+              resolvedAt: event.occurredAt
+            }, true)
+            : r
+        ),
+        ...(refund === undefined ? {} : {
+          refunds: updateRefund(payment, refund.id, event.occurredAt, refunded
+            ? { state: "SUCCEEDED", ...(event.gatewayRefundId === undefined ? {} : { gatewayRefundId: event.gatewayRefundId }) }
+            : { state: "FAILED" }),
+          refundedAmount: refunded
+            ? Money.fromMinor(payment.amount.currency, payment.refundedAmount.minor + refund.amount.minor)
+            : payment.refundedAmount
+        }),
+        ...(review?.compensationId === undefined ? {} : {
+          compensations: updateCompensation(payment, review.compensationId, event.occurredAt, refunded
+            ? { state: "REFUNDED", ...(event.gatewayRefundId === undefined ? {} : { gatewayRefundId: event.gatewayRefundId }) }
+            : { state: "KEPT" })
+        })
+      })
+    }
+    case "CompensationRequested":
+      return update(payment, event, {
+        compensations: [
+          ...payment.compensations,
+          new Compensation({
+            id: event.compensationId,
+            attemptId: event.attemptId,
+            gateway: event.gateway,
+            gatewayTransactionId: event.gatewayTransactionId,
+            operation: event.operation,
+            amount: event.amount,
+            idempotencyKey: event.idempotencyKey,
+            reason: event.reason,
+            state: "PENDING",
+            createdAt: event.occurredAt,
+            updatedAt: event.occurredAt
+          }, true)
+        ]
+      })
+    case "NotificationReceived":
+      return update(payment, event, {
+        notificationIds: [...payment.notificationIds, event.notificationId].slice(-MAX_NOTIFICATION_IDS)
+      })
+    case "CompensationSucceeded":
+      return update(payment, event, {
+        compensations: updateCompensation(payment, event.compensationId, event.occurredAt, {
+          state: "REFUNDED",
+          gatewayRefundId: event.gatewayRefundId
+        })
       })
   }
 }
@@ -726,13 +904,21 @@ export const requestRefund = (
 /**
  * Whether something on the payment is still open and must be driven on by a later call (or the
  * recovery worker): processing not finished (AUTHENTICATED, PROCESSING, an unknown outcome), a
- * capture or void sent without a known answer, or a refund still PENDING.
+ * capture or void sent without a known answer, a refund or a compensation still PENDING.
  *
  * @since 0.1.0
  */
 export const hasOpenWork = (payment: Payment): boolean =>
   payment.state === "AUTHENTICATED" || payment.state === "PROCESSING" || payment.requiresReconciliation ||
-  payment.pendingOperation !== undefined || payment.refunds.some((r) => r.state === "PENDING")
+  payment.pendingOperation !== undefined || payment.refunds.some((r) => r.state === "PENDING") ||
+  payment.compensations.some((c) => c.state === "PENDING")
+
+/**
+ * Whether the payment has a review item still open.
+ *
+ * @since 0.1.0
+ */
+export const needsReview = (payment: Payment): boolean => payment.reviews.some((r) => r.state === "OPEN")
 
 /**
  * Finds a refund by its idempotency key.
@@ -801,4 +987,122 @@ export const operationFailed = (payment: Payment, reason: string, now: DateTime.
     ? Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: payment.state }))
     : Either.right(emit(payment, now, (base) =>
       new Event.PaymentOperationFailed({ ...base, operation: pending.operation, reason }, true)))
+}
+
+
+/**
+ * Finds an attempt by its gateway idempotency key.
+ *
+ * @since 0.1.0
+ */
+export const findAttemptByKey = (payment: Payment, idempotencyKey: string): Option.Option<Attempt> =>
+  Arr.findFirst(payment.attempts, (a) => a.idempotencyKey === idempotencyKey)
+
+/**
+ * Whether a charge the gateway applied for `attempt` is the payment's own charge: the attempt
+ * authorized or succeeded, or it is the attempt in progress (PROCESSING), which that charge
+ * completes. Any other applied charge is a stray charge, to be compensated.
+ *
+ * @since 0.1.0
+ */
+export const ownsCharge = (payment: Payment, attempt: Attempt): boolean =>
+  attempt.status === "succeeded" || attempt.status === "authorized" ||
+  (payment.state === "PROCESSING" && payment.currentAttempt?.id === attempt.id)
+
+/**
+ * Commits the return of a stray charge before the gateway is asked (see {@link Compensation}).
+ * Refused when the charge is the payment's own ({@link ownsCharge}) or already compensated.
+ *
+ * @since 0.1.0
+ */
+export const requestCompensation = (
+  payment: Payment,
+  input: {
+    readonly id: string
+    readonly attempt: Attempt
+    readonly gatewayTransactionId: string
+    readonly operation: "refund" | "void"
+    readonly idempotencyKey: string
+    readonly reason: string
+  },
+  now: DateTime.Utc
+): Either.Either<Decision, InvalidTransition> =>
+  ownsCharge(payment, input.attempt) || payment.compensations.some((c) => c.attemptId === input.attempt.id)
+    ? Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: payment.state }))
+    : Either.right(emit(payment, now, (base) =>
+      new Event.CompensationRequested({
+        ...base,
+        compensationId: input.id,
+        attemptId: input.attempt.id,
+        gateway: input.attempt.gateway,
+        gatewayTransactionId: input.gatewayTransactionId,
+        operation: input.operation,
+        amount: payment.amount,
+        idempotencyKey: input.idempotencyKey,
+        reason: input.reason
+      }, true)))
+
+/**
+ * PENDING → REFUNDED for a compensation.
+ *
+ * @since 0.1.0
+ */
+export const compensationSucceeded = (payment: Payment, compensationId: string, gatewayRefundId: string, now: DateTime.Utc) =>
+  emit(payment, now, (base) => new Event.CompensationSucceeded({ ...base, compensationId, gatewayRefundId }, true))
+
+/**
+ * PENDING → MANUAL_REVIEW for a compensation the gateway refused; opens a review item.
+ *
+ * @since 0.1.0
+ */
+export const compensationNeedsReview = (payment: Payment, compensationId: string, reason: string, now: DateTime.Utc) =>
+  emit(payment, now, (base) => new Event.ManualReviewRequired({ ...base, compensationId, reason }, true))
+
+/**
+ * Resolves an open review item (see {@link ReviewResolution} for what each resolution records).
+ *
+ * @since 0.1.0
+ */
+export const resolveReview = (
+  payment: Payment,
+  input: {
+    readonly reviewId: string
+    readonly resolution: ReviewResolution
+    readonly note: string
+    readonly resolvedBy?: string | undefined
+    readonly gatewayRefundId?: string | undefined
+  },
+  now: DateTime.Utc
+): Either.Either<Decision, ReviewNotOpen> =>
+  payment.reviews.some((r) => r.id === input.reviewId && r.state === "OPEN")
+    ? Either.right(emit(payment, now, (base) =>
+      new Event.ManualReviewResolved({
+        ...base,
+        reviewId: input.reviewId,
+        resolution: input.resolution,
+        note: input.note,
+        ...(input.resolvedBy === undefined ? {} : { resolvedBy: input.resolvedBy }),
+        ...(input.gatewayRefundId === undefined ? {} : { gatewayRefundId: input.gatewayRefundId })
+      }, true)))
+    : Either.left(new ReviewNotOpen({ paymentId: payment.id, reviewId: input.reviewId }))
+
+/**
+ * Records a verified gateway notification after the changes it caused (`decision`, possibly
+ * empty), in one decision.
+ *
+ * @since 0.1.0
+ */
+export const recordNotification = (
+  decision: Decision,
+  notification: {
+    readonly notificationId: string
+    readonly gateway: string
+    readonly notificationType: Event.NotificationReceived["notificationType"]
+    readonly outcome: "applied" | "ignored"
+    readonly detail: string
+  },
+  now: DateTime.Utc
+): Decision => {
+  const recorded = emit(decision.payment, now, (base) => new Event.NotificationReceived({ ...base, ...notification }, true))
+  return { payment: recorded.payment, events: [...decision.events, ...recorded.events] }
 }

@@ -138,3 +138,13 @@ export class OperationPending extends Schema.TaggedError<OperationPending>()("Op
     return `payment ${this.paymentId} has a pending ${this.operation} of ${this.amount}; resend it or wait for its outcome`
   }
 }
+
+/**
+ * A review item was not found on the payment, or is already resolved.
+ *
+ * @since 0.1.0
+ */
+export class ReviewNotOpen extends Schema.TaggedError<ReviewNotOpen>()("ReviewNotOpen", {
+  paymentId: Schema.String,
+  reviewId: Schema.String
+}) {}

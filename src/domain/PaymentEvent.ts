@@ -242,7 +242,83 @@ export class RefundFailed extends Schema.TaggedClass<RefundFailed>()("RefundFail
 export class ManualReviewRequired extends Schema.TaggedClass<ManualReviewRequired>()("ManualReviewRequired", {
   ...base,
   refundId: Schema.optional(Schema.String),
+  compensationId: Schema.optional(Schema.String),
   reason: Schema.String
+}) {}
+
+/**
+ * A person resolved a review item (its id is derived from the `ManualReviewRequired` event that
+ * opened it): `refunded` records the refund or compensation as done (with the gateway's refund id
+ * when known), `not_refunded` records that no money went back.
+ *
+ * @since 0.1.0
+ */
+export class ManualReviewResolved extends Schema.TaggedClass<ManualReviewResolved>()("ManualReviewResolved", {
+  ...base,
+  reviewId: Schema.String,
+  resolution: Schema.Literal("refunded", "not_refunded"),
+  note: Schema.String,
+  resolvedBy: Schema.optional(Schema.String),
+  gatewayRefundId: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * A gateway applied a charge for an attempt that is not the payment's charge (a stray charge:
+ * the attempt was failed over or failed, then applied late). Its return (a refund, or the void
+ * of an authorization) is committed with its idempotency key before the gateway is asked.
+ *
+ * @since 0.1.0
+ */
+export class CompensationRequested extends Schema.TaggedClass<CompensationRequested>()("CompensationRequested", {
+  ...base,
+  compensationId: Schema.String,
+  attemptId: Schema.String,
+  gateway: Schema.String,
+  gatewayTransactionId: Schema.String,
+  operation: Schema.Literal("refund", "void"),
+  amount: Money,
+  idempotencyKey: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * The gateway returned a stray charge.
+ *
+ * @since 0.1.0
+ */
+export class CompensationSucceeded extends Schema.TaggedClass<CompensationSucceeded>()("CompensationSucceeded", {
+  ...base,
+  compensationId: Schema.String,
+  gatewayRefundId: Schema.String
+}) {}
+
+/**
+ * The kinds of gateway notification (webhook) the library understands.
+ *
+ * @since 0.1.0
+ */
+export const NotificationType = Schema.Literal(
+  "charge.succeeded",
+  "charge.authorized",
+  "charge.failed",
+  "refund.succeeded",
+  "refund.failed"
+)
+
+/**
+ * A verified gateway notification was received and applied (or found to change nothing: an
+ * older status, an unknown reference). Recorded with the changes it caused, in one write, so a
+ * redelivery is recognised by its id.
+ *
+ * @since 0.1.0
+ */
+export class NotificationReceived extends Schema.TaggedClass<NotificationReceived>()("NotificationReceived", {
+  ...base,
+  notificationId: Schema.String,
+  gateway: Schema.String,
+  notificationType: NotificationType,
+  outcome: Schema.Literal("applied", "ignored"),
+  detail: Schema.String
 }) {}
 
 /**
@@ -266,7 +342,11 @@ export const PaymentEvent = Schema.Union(
   RefundRequested,
   RefundSucceeded,
   RefundFailed,
-  ManualReviewRequired
+  ManualReviewRequired,
+  ManualReviewResolved,
+  CompensationRequested,
+  CompensationSucceeded,
+  NotificationReceived
 )
 
 /**

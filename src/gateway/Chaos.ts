@@ -5,7 +5,10 @@
  * For each call, in this order: during an outage window every call fails transiently; otherwise
  * with `errorRate` a transient error (nothing applied); with `timeoutBeforeRate` an unknown
  * outcome without applying the call; with `timeoutAfterRate` the call is applied and then an
- * unknown outcome is reported (the case that tempts a double charge). `latency` is added to
+ * unknown outcome is reported (the case that tempts a double charge); with `errorAfterRate` the
+ * call is applied and then a transient error is reported (a gateway that answers "500" after
+ * applying: retried with the same key it is harmless, but after a failover it leaves a stray
+ * charge, returned by compensation once a notification or status check reveals it). `latency` is added to
  * every call (with ±`latencyJitter` share).
  *
  * Only money-moving operations (`process`, `capture`, `void`, `refund`) get the timeout faults;
@@ -24,6 +27,7 @@ export interface Options {
   readonly errorRate?: number
   readonly timeoutBeforeRate?: number
   readonly timeoutAfterRate?: number
+  readonly errorAfterRate?: number
   readonly latency?: Duration.DurationInput
   readonly latencyJitter?: number
   /** Windows of epoch milliseconds (from `Clock`) in which the gateway is down. */
@@ -67,6 +71,10 @@ export const wrap = (gateway: Gateway, options: Options): Gateway => {
       if (roll < before + (options.timeoutAfterRate ?? 0)) {
         yield* call
         return yield* unknown(operation, "injected timeout after the call was applied")
+      }
+      if (roll < before + (options.timeoutAfterRate ?? 0) + (options.errorAfterRate ?? 0)) {
+        yield* call
+        return yield* transient(operation, "injected error after the call was applied")
       }
       return yield* call
     })

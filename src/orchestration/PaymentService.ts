@@ -21,7 +21,8 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Duration, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
+import type { Duration} from "effect";
+import { Clock, Context, DateTime, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
 import { Customer } from "../domain/Customer.js"
 import { Ids } from "../domain/Ids.js"
 import * as Money from "../domain/Money.js"
@@ -40,17 +41,16 @@ import {
 import { isExpired } from "../domain/PaymentMethod.js"
 import * as Request from "../domain/PaymentRequest.js"
 import { CardVault } from "../gateway/CardVault.js"
+import type {
+  GatewayTransientError} from "../gateway/Gateway.js";
 import {
   type Gateway,
   type GatewayError,
   type GatewayMisconfigured,
-  GatewayTransientError,
-  GatewayUnknownOutcome,
   supports
 } from "../gateway/Gateway.js"
 import { type GatewayNotFound, GatewayRegistry } from "../gateway/GatewayRegistry.js"
 import { type CircuitOpen, CircuitBreakers } from "../resilience/CircuitBreaker.js"
-import { GatewayMetrics } from "../observability/GatewayMetrics.js"
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
 import { Router } from "../routing/Router.js"
 import type { LockUnavailable } from "../storage/LockManager.js"
@@ -59,6 +59,7 @@ import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
 import { fingerprint } from "../storage/Fingerprint.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { NoGatewayAvailable } from "./Errors.js"
+import * as GatewayCall from "./GatewayCall.js"
 import { FraudRejected, type HookFailed, type HookRejected, Hooks } from "./Hooks.js"
 
 const processedTotal = Metric.counter("aegispay_payments_processed_total", {
@@ -204,12 +205,11 @@ export const make = (config: Config = {}) =>
     const vault = yield* CardVault
     const ids = yield* Ids
     const breakers = yield* CircuitBreakers
-    const metrics = yield* GatewayMetrics
+    const calls = yield* GatewayCall.make(config)
+    const { moving, reading, withRetry } = calls
     const router = yield* Router
     const hooks = yield* Hooks
-    const retrySettings = config.retry ?? RetryPolicy.defaults
-    const retrySchedule = RetryPolicy.schedule(retrySettings)
-    const callTimeout = Duration.decode(config.callTimeout ?? "30 seconds")
+    const retrySchedule = RetryPolicy.schedule(config.retry ?? RetryPolicy.defaults)
     const maxAttempts = Math.max(1, config.maxAttempts ?? 3)
     const failoverDeclines = new Set(config.failoverDeclineCodes ?? [])
 
@@ -250,10 +250,6 @@ export const make = (config: Config = {}) =>
     const commitLast = <E>(from: Payment.Payment, decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>) =>
       commit(from, decide, true)
 
-    /** Retries transient failures of `call` with the configured schedule (same request). */
-    const withRetry = <A, E extends { readonly _tag: string }>(call: Effect.Effect<A, E>) =>
-      Effect.retry(call, RetryPolicy.schedule<E>(retrySettings))
-
     /**
      * The gateways that may take this payment, best first: the requested gateway alone if the
      * request named one, else every registered gateway that supports the currency and capture
@@ -293,44 +289,6 @@ export const make = (config: Config = {}) =>
     const selectGateway = (payment: Payment.Payment) =>
       Effect.flatMap(candidates(payment), (list) =>
         list[0] === undefined ? Effect.fail(noGateway(payment)) : Effect.succeed(list[0]))
-
-    /** A gateway's failures count for its circuit; its declines do not. */
-    const isGatewayFailure = (error: { readonly _tag: string }) => error._tag !== "GatewayDeclined"
-
-    /**
-     * One gateway call through its circuit breaker, bounded by the call timeout, recorded in the
-     * gateway's metrics (a call refused by an open circuit is not a call).
-     */
-    const guarded = <A, E extends { readonly _tag: string }, T extends { readonly _tag: string }>(
-      gateway: Gateway,
-      operation: string,
-      call: Effect.Effect<A, E>,
-      onTimeout: () => T
-    ) =>
-      Effect.flatMap(breakers.get(gateway.id), (breaker) =>
-        breaker.protect(
-          Effect.gen(function*() {
-            const start = yield* Clock.currentTimeMillis
-            const exit = yield* Effect.exit(call.pipe(Effect.timeoutFail({ duration: callTimeout, onTimeout })))
-            const end = yield* Clock.currentTimeMillis
-            const outcome = exit._tag === "Success"
-              ? "approved"
-              : exit.cause._tag === "Fail" && exit.cause.error._tag === "GatewayDeclined"
-              ? "declined"
-              : "error"
-            yield* metrics.record(gateway.id, operation, outcome, end - start)
-            return yield* exit
-          }),
-          (error: E | T) => isGatewayFailure(error)
-        ))
-
-    /** A money-moving call: a timeout is an unknown outcome (it may have been applied). */
-    const moving = <A, E extends { readonly _tag: string }>(gateway: Gateway, operation: string, call: Effect.Effect<A, E>) =>
-      guarded(gateway, operation, call, () => new GatewayUnknownOutcome({ gateway: gateway.id, operation, reason: "timed out" }))
-
-    /** A call that moves no money: a timeout is transient. */
-    const reading = <A, E extends { readonly _tag: string }>(gateway: Gateway, operation: string, call: Effect.Effect<A, E>) =>
-      guarded(gateway, operation, call, () => new GatewayTransientError({ gateway: gateway.id, operation, reason: "timed out" }))
 
     /**
      * Sends the current attempt's charge. Transient errors are retried with the same key; when
@@ -428,12 +386,7 @@ export const make = (config: Config = {}) =>
     const reconcile = (payment: Payment.Payment, gateway: Gateway, attempt: Payment.Attempt) =>
       Effect.gen(function*() {
         // Asked even when the circuit is open: reconciliation must be able to learn the truth.
-        const status = yield* withRetry(gateway.getStatus({ idempotencyKey: attempt.idempotencyKey }).pipe(
-          Effect.timeoutFail({
-            duration: callTimeout,
-            onTimeout: () => new GatewayTransientError({ gateway: gateway.id, operation: "getStatus", reason: "timed out" })
-          })
-        ))
+        const status = yield* calls.status(gateway, attempt.idempotencyKey)
         const reconciled = yield* commit(payment, (at) => Payment.reconciled(payment, status.status, at))
         switch (status.status) {
           case "succeeded":

@@ -13,6 +13,7 @@
  *   (never a new key: a delayed original could otherwise also be applied).
  * - **A pending capture or void**: that very operation is sent again with its key.
  * - **A refund left PENDING**: it is resumed with its own key (the gateway dedupes by it).
+ * - **A compensation left PENDING** (the return of a stray charge): it is resent with its own key.
  *
  * Each payment is handled under its {@link PaymentLock} (a lease on PostgreSQL), so several
  * workers, in one process or many, never handle the same payment at once; a worker that finds
@@ -27,6 +28,7 @@ import { Clock, Context, DateTime, Duration, Effect, Layer, Schedule } from "eff
 import * as Payment from "../domain/Payment.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import type { StorageError } from "../storage/StorageError.js"
+import { Compensation } from "./Compensation.js"
 import { PaymentService } from "./PaymentService.js"
 
 /**
@@ -83,6 +85,7 @@ export const make = (config: Config = {}) =>
   Effect.gen(function*() {
     const repository = yield* PaymentRepository
     const payments = yield* PaymentService
+    const compensation = yield* Compensation
     const stuckAfter = Duration.toMillis(Duration.decode(config.stuckAfter ?? defaults.stuckAfter))
     const batchSize = Math.max(1, config.batchSize ?? defaults.batchSize)
     const concurrency = Math.max(1, config.concurrency ?? defaults.concurrency)
@@ -104,6 +107,7 @@ export const make = (config: Config = {}) =>
             yield* payments.refundPayment({ paymentId: payment.id, idempotencyKey: refund.idempotencyKey })
           }
         }
+        if (payment.compensations.some((c) => c.state === "PENDING")) yield* compensation.resume(payment.id)
         return yield* payments.getPayment(payment.id)
       })
 
@@ -151,7 +155,7 @@ export const make = (config: Config = {}) =>
  *
  * @since 0.1.0
  */
-export const layer = (config: Config = {}): Layer.Layer<Recovery, never, PaymentRepository | PaymentService> =>
+export const layer = (config: Config = {}): Layer.Layer<Recovery, never, PaymentRepository | PaymentService | Compensation> =>
   Layer.effect(Recovery, make(config))
 
 /**
@@ -162,7 +166,7 @@ export const layer = (config: Config = {}): Layer.Layer<Recovery, never, Payment
  */
 export const layerWorker = (
   config: Config & { readonly schedule?: Schedule.Schedule<unknown> | undefined } = {}
-): Layer.Layer<Recovery, never, PaymentRepository | PaymentService> =>
+): Layer.Layer<Recovery, never, PaymentRepository | PaymentService | Compensation> =>
   Layer.scopedContext(Effect.gen(function*() {
     const recovery = yield* make(config)
     yield* recovery.runOnce.pipe(

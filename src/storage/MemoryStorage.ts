@@ -37,6 +37,8 @@ export const make = Effect.gen(function*() {
   const byState = new Map<PaymentState, Set<string>>()
   /** Payments with open work (bounded by what is in flight, not by history). */
   const open = new Set<string>()
+  /** Payments with an open review item. */
+  const reviewing = new Set<string>()
 
   const index = (previous: Payment.Payment | undefined, next: Payment.Payment) => {
     payments.set(next.id, next)
@@ -49,6 +51,8 @@ export const make = Effect.gen(function*() {
     if (next.gatewayTransactionId !== undefined) byTransaction.set(next.gatewayTransactionId, next.id)
     if (Payment.hasOpenWork(next)) open.add(next.id)
     else open.delete(next.id)
+    if (Payment.needsReview(next)) reviewing.add(next.id)
+    else reviewing.delete(next.id)
   }
 
   const appendEvents = (paymentId: string, decision: Payment.Decision) => {
@@ -133,6 +137,23 @@ export const make = Effect.gen(function*() {
           if (p !== undefined && (updatedBefore === undefined || DateTime.lessThan(p.updatedAt, updatedBefore))) out.push(p)
         }
         return out.sort((a, b) => DateTime.toEpochMillis(a.updatedAt) - DateTime.toEpochMillis(b.updatedAt)).slice(0, limit)
+      }),
+    findNeedingReview: (tenantId, page) =>
+      Effect.sync(() => {
+        const limit = Math.max(1, Math.min(100, Math.floor(page.limit)))
+        const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
+        const ids = [...reviewing].filter((id) => after === undefined || id > after).sort()
+        const items: Array<Payment.Payment> = []
+        for (const id of ids) {
+          const p = payments.get(id)
+          if (p !== undefined && (tenantId === undefined || p.tenantId === tenantId)) items.push(p)
+          if (items.length > limit) break
+        }
+        const last = items[limit - 1]
+        return {
+          items: items.slice(0, limit),
+          nextCursor: items.length > limit && last !== undefined ? encodeCursor(last.id) : undefined
+        }
       })
   })
 

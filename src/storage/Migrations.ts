@@ -17,6 +17,7 @@ import outboxDelivery from "./migrations/0003_outbox_delivery.js"
 import idempotency from "./migrations/0004_idempotency.js"
 import lockAndRead from "./migrations/0005_lock_and_read.js"
 import openWork from "./migrations/0006_open_work.js"
+import needsReview from "./migrations/0007_needs_review.js"
 
 /**
  * Every migration, by `NNNN_name`.
@@ -29,7 +30,8 @@ export const loader = Migrator.fromRecord({
   "0003_outbox_delivery": outboxDelivery,
   "0004_idempotency": idempotency,
   "0005_lock_and_read": lockAndRead,
-  "0006_open_work": openWork
+  "0006_open_work": openWork,
+  "0007_needs_review": needsReview
 })
 
 /**

@@ -93,7 +93,6 @@ export class PaymentRepository extends Context.Tag("aegispay/PaymentRepository")
     customerId: string,
     page: PageRequest
   ) => Effect.Effect<Page<Payment>, StorageError>
-  /** Up to `limit` payments in `state`, least recently updated first (for recovery scans). */
   /**
    * Payments with open work (`Payment.hasOpenWork`) last updated before `updatedBefore`, least
    * recently updated first, at most `limit`: the recovery scan. Indexed: it never scans settled
@@ -109,4 +108,12 @@ export class PaymentRepository extends Context.Tag("aegispay/PaymentRepository")
     limit: number,
     updatedBefore?: DateTime.Utc | undefined
   ) => Effect.Effect<ReadonlyArray<Payment>, StorageError>
+  /**
+   * Payments with an open review item (`Payment.needsReview`), of one tenant or of all, in id
+   * order, a page at a time. Indexed: it never scans payments without one.
+   */
+  readonly findNeedingReview: (
+    tenantId: string | undefined,
+    page: PageRequest
+  ) => Effect.Effect<Page<Payment>, StorageError>
 }>() {}

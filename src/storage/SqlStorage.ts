@@ -68,6 +68,7 @@ export const make = Effect.gen(function*() {
     refunded_minor: p.refundedAmount.minor.toString(),
     version: p.version,
     open_work: Payment.hasOpenWork(p),
+    needs_review: Payment.needsReview(p),
     snapshot: JSON.stringify(encodePayment(p)),
     updated_at: DateTime.toDateUtc(p.updatedAt)
   })
@@ -210,7 +211,22 @@ export const make = Effect.gen(function*() {
       } ORDER BY updated_at LIMIT ${limit}`.pipe(
         Effect.mapError(storageError("findByState")),
         Effect.flatMap(decodeRows("findByState"))
+      ),
+    findNeedingReview: (tenantId, page) => {
+      const limit = Math.max(1, Math.min(100, Math.floor(page.limit)))
+      const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
+      return sql`SELECT snapshot FROM aegis_payments WHERE needs_review ${
+        tenantId === undefined ? sql`` : sql`AND tenant_id = ${tenantId}`
+      } ${after === undefined ? sql`` : sql`AND id > ${after}`} ORDER BY id LIMIT ${limit + 1}`.pipe(
+        Effect.mapError(storageError("findNeedingReview")),
+        Effect.flatMap(decodeRows("findNeedingReview")),
+        Effect.map((rows) => {
+          const items = rows.slice(0, limit)
+          const last = items[items.length - 1]
+          return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : undefined }
+        })
       )
+    }
   })
 
   const read = (paymentId: string) =>

@@ -164,6 +164,54 @@ const contract = (name: string, backend: Backend) => {
         expect(yield* ids(DateTime.add(later, { minutes: 1 }))).not.toContain(lost.id)
       })))
 
+    it("findNeedingReview pages the payments with an open review item, of one tenant or all; resolved items leave it", () =>
+      run(Effect.gen(function*() {
+        const repository = yield* PaymentRepository.PaymentRepository
+        const payments = yield* PaymentService.PaymentService
+        const tenantId = "review-tenant"
+        const reviewed: Array<Payment.Payment> = []
+        for (let i = 0; i < 3; i++) {
+          const p = yield* payments.processPayment((yield* payments.createPayment(request({ tenantId, idempotencyKey: `review-${i}` }))).id)
+          const at = p.updatedAt
+          const requested = Either.getOrThrow(Payment.requestRefund(p, {
+            id: `re_review_${i}`,
+            amount: p.amount,
+            idempotencyKey: `rk-${i}`,
+            gatewayIdempotencyKey: `${p.id}_re_review_${i}`
+          }, at))
+          const review = Payment.andThen(requested, (current) =>
+            Either.right(Payment.refundNeedsReview(current, `re_review_${i}`, "declined on resume", at)))
+          yield* repository.update(Either.getOrThrow(review), p.version)
+          reviewed.push(Either.getOrThrow(review).payment)
+        }
+        yield* payments.processPayment((yield* payments.createPayment(request({ tenantId, idempotencyKey: "review-none" }))).id)
+        const seen: Array<string> = []
+        let cursor: string | undefined
+        do {
+          const page = yield* repository.findNeedingReview(tenantId, { limit: 2, cursor })
+          seen.push(...page.items.map((p) => p.id))
+          cursor = page.nextCursor
+        } while (cursor !== undefined)
+        expect([...seen].sort()).toEqual(reviewed.map((p) => p.id).sort())
+        expect((yield* repository.findNeedingReview("another-tenant", { limit: 10 })).items).toEqual([])
+        expect((yield* repository.findNeedingReview(undefined, { limit: 100 })).items.map((p) => p.id)).toEqual(
+          expect.arrayContaining(reviewed.map((p) => p.id))
+        )
+        const first = reviewed[0]!
+        const resolved = Either.getOrThrow(Payment.resolveReview(first, {
+          reviewId: first.reviews[0]!.id,
+          resolution: "not_refunded",
+          note: "checked"
+        }, first.updatedAt))
+        yield* repository.update(resolved, first.version)
+        expect((yield* repository.findNeedingReview(tenantId, { limit: 10 })).items.map((p) => p.id)).not.toContain(first.id)
+        // the review events round-trip through the store: they fold to the stored snapshot
+        const events = yield* EventStore.EventStore
+        const encode = Schema.encodeSync(Payment.Payment)
+        const rebuilt = yield* events.rebuild(first.id)
+        expect(Option.map(rebuilt, encode)).toEqual(Option.map(yield* repository.findById(first.id), encode))
+      })))
+
     it("pages a customer's payments newest first", () =>
       run(Effect.gen(function*() {
         const payments = yield* PaymentService.PaymentService

@@ -1,0 +1,102 @@
+/**
+ * How the orchestration calls a gateway: every call goes through the gateway's circuit breaker,
+ * is bounded by the call timeout and recorded in the gateway's metrics; transient failures are
+ * retried with the configured `Schedule` (same request, same idempotency key).
+ *
+ * Shared by `PaymentService`, `Compensation` and `Notifications`, so every gateway call in the
+ * library obeys the same rules:
+ * - a **money-moving** call (`moving`) that times out is a {@link GatewayUnknownOutcome}: it may
+ *   have been applied;
+ * - a **read** (`reading`, `status`) that times out is a {@link GatewayTransientError};
+ * - a decline is not a gateway failure: it never counts against the circuit;
+ * - a call refused by an open circuit is not a call: it is not recorded in the metrics.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect } from "effect"
+import {
+  type Gateway,
+  type GatewayReadError,
+  GatewayTransientError,
+  GatewayUnknownOutcome,
+  type StatusResult
+} from "../gateway/Gateway.js"
+import { GatewayMetrics } from "../observability/GatewayMetrics.js"
+import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
+import * as RetryPolicy from "../resilience/RetryPolicy.js"
+
+/**
+ * Call settings (the `retry` and `callTimeout` of `PaymentService.Config`).
+ *
+ * @since 0.1.0
+ */
+export interface Config {
+  readonly retry?: RetryPolicy.RetrySettings | undefined
+  /** Longest wait for one gateway call; default 30 s. */
+  readonly callTimeout?: Duration.DurationInput | undefined
+}
+
+/** A gateway's failures count for its circuit; its declines do not. */
+const isGatewayFailure = (error: { readonly _tag: string }) => error._tag !== "GatewayDeclined"
+
+/**
+ * Builds the call wrappers.
+ *
+ * @since 0.1.0
+ */
+export const make = (config: Config = {}) =>
+  Effect.gen(function*() {
+    const breakers = yield* CircuitBreakers
+    const metrics = yield* GatewayMetrics
+    const retrySettings = config.retry ?? RetryPolicy.defaults
+    const callTimeout = Duration.decode(config.callTimeout ?? "30 seconds")
+
+    /** Retries transient failures of `call` with the configured schedule (same request). */
+    const withRetry = <A, E extends { readonly _tag: string }, R>(call: Effect.Effect<A, E, R>) =>
+      Effect.retry(call, RetryPolicy.schedule<E>(retrySettings))
+
+    const guarded = <A, E extends { readonly _tag: string }, T extends { readonly _tag: string }>(
+      gateway: Gateway,
+      operation: string,
+      call: Effect.Effect<A, E>,
+      onTimeout: () => T
+    ) =>
+      Effect.flatMap(breakers.get(gateway.id), (breaker) =>
+        breaker.protect(
+          Effect.gen(function*() {
+            const start = yield* Clock.currentTimeMillis
+            const exit = yield* Effect.exit(call.pipe(Effect.timeoutFail({ duration: callTimeout, onTimeout })))
+            const end = yield* Clock.currentTimeMillis
+            const outcome = exit._tag === "Success"
+              ? "approved"
+              : exit.cause._tag === "Fail" && exit.cause.error._tag === "GatewayDeclined"
+              ? "declined"
+              : "error"
+            yield* metrics.record(gateway.id, operation, outcome, end - start)
+            return yield* exit
+          }),
+          (error: E | T) => isGatewayFailure(error)
+        ))
+
+    /** A money-moving call: a timeout is an unknown outcome (it may have been applied). */
+    const moving = <A, E extends { readonly _tag: string }>(gateway: Gateway, operation: string, call: Effect.Effect<A, E>) =>
+      guarded(gateway, operation, call, () => new GatewayUnknownOutcome({ gateway: gateway.id, operation, reason: "timed out" }))
+
+    /** A call that moves no money: a timeout is transient. */
+    const reading = <A, E extends { readonly _tag: string }>(gateway: Gateway, operation: string, call: Effect.Effect<A, E>) =>
+      guarded(gateway, operation, call, () => new GatewayTransientError({ gateway: gateway.id, operation, reason: "timed out" }))
+
+    /**
+     * The gateway's status of the request sent with `idempotencyKey`, retried when transient.
+     * Asked even when the circuit is open: reconciliation must be able to learn the truth.
+     */
+    const status = (gateway: Gateway, idempotencyKey: string): Effect.Effect<StatusResult, GatewayReadError> =>
+      withRetry(gateway.getStatus({ idempotencyKey }).pipe(
+        Effect.timeoutFail({
+          duration: callTimeout,
+          onTimeout: () => new GatewayTransientError({ gateway: gateway.id, operation: "getStatus", reason: "timed out" })
+        })
+      ))
+
+    return { withRetry, moving, reading, status, callTimeout } as const
+  })

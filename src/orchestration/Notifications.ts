@@ -1,0 +1,268 @@
+/**
+ * Gateway notifications (webhooks), at the library level: an adapter verifies the signature and
+ * hands over a {@link GatewayNotification}; `Notifications.apply` brings the payment up to date.
+ *
+ * Guarantees:
+ * - **Idempotent.** A verified notification is recorded (`NotificationReceived`) in the same
+ *   write as the changes it causes; a redelivery with the same id changes nothing and answers
+ *   `Duplicate`.
+ * - **Forward only, safe out of order.** A notification only moves a payment forward along the
+ *   state machine: an older status (a failure after the success, a charge of an attempt already
+ *   settled) never moves it back; it is recorded as `ignored`.
+ * - **Stray charges are returned.** A charge reported for an attempt that is not the payment's
+ *   own (failed over, or its payment failed or was cancelled) is compensated automatically
+ *   (see `Compensation`).
+ * - **Unverified means "go and ask".** A notification whose signature could not be verified
+ *   never changes anything by itself: it only triggers a status check with the gateway (the
+ *   attempt's status, a resent refund with its own key, a resent compensation).
+ * - Every change happens under the payment's lock and is version-checked, like every other
+ *   operation.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, DateTime, Effect, Either, Layer, Schema } from "effect"
+import * as Payment from "../domain/Payment.js"
+import type { ValidationError } from "../domain/PaymentError.js";
+import { InvalidTransition } from "../domain/PaymentError.js"
+import { NotificationType } from "../domain/PaymentEvent.js"
+import * as Request from "../domain/PaymentRequest.js"
+import { PaymentLock } from "../storage/PaymentLock.js"
+import { PaymentRepository } from "../storage/PaymentRepository.js"
+import { Compensation } from "./Compensation.js"
+import { PaymentService } from "./PaymentService.js"
+
+/**
+ * A gateway notification, as an adapter hands it over.
+ *
+ * @since 0.1.0
+ */
+export const GatewayNotification = Schema.Struct({
+  /** The gateway's event id: with `gateway`, the deduplication key. */
+  id: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255)),
+  gateway: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255)),
+  /** The payment the gateway echoes back (adapters send it as metadata). */
+  paymentId: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255)),
+  type: NotificationType,
+  /** The gateway idempotency key of the attempt, refund or compensation it is about. */
+  idempotencyKey: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255)),
+  /** The gateway's transaction id (required for `charge.succeeded` / `charge.authorized`). */
+  transactionId: Schema.optional(Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255))),
+  /** The gateway's refund id (for `refund.succeeded`). */
+  refundId: Schema.optional(Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255))),
+  code: Schema.optional(Schema.String.pipe(Schema.maxLength(255))),
+  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(1000))),
+  /** Whether the adapter verified the notification's signature. */
+  verified: Schema.Boolean
+})
+
+/**
+ * @since 0.1.0
+ */
+export type GatewayNotification = typeof GatewayNotification.Encoded
+
+/**
+ * What `apply` did: `Applied` (the payment moved on), `Ignored` (recorded, nothing to change),
+ * `Duplicate` (this id was applied before), `Checked` (unverified: the gateway was asked).
+ *
+ * @since 0.1.0
+ */
+export interface NotificationResult {
+  readonly _tag: "Applied" | "Ignored" | "Duplicate" | "Checked"
+  readonly detail: string
+  readonly payment: Payment.Payment
+}
+
+type ServiceError<K extends "processPayment" | "refundPayment"> = Effect.Effect.Error<
+  ReturnType<Context.Tag.Service<PaymentService>[K]>
+>
+
+type CompensationError<K extends "check" | "resume" | "compensateLocked"> = Effect.Effect.Error<
+  ReturnType<Context.Tag.Service<Compensation>[K]>
+>
+
+/**
+ * Everything `apply` can fail with: a malformed notification, or what the status check or the
+ * changes it needs can fail with (the adapter should answer the gateway with an error so that
+ * it redelivers).
+ *
+ * @since 0.1.0
+ */
+export type NotificationError =
+  | ValidationError
+  | ServiceError<"processPayment">
+  | ServiceError<"refundPayment">
+  | CompensationError<"check">
+  | CompensationError<"resume">
+  | CompensationError<"compensateLocked">
+
+/**
+ * @since 0.1.0
+ */
+export class Notifications extends Context.Tag("aegispay/Notifications")<Notifications, {
+  readonly apply: (notification: GatewayNotification) => Effect.Effect<NotificationResult, NotificationError>
+}>() {}
+
+type Verdict =
+  | { readonly _tag: "change"; readonly decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, InvalidTransition>; readonly detail: string }
+  | { readonly _tag: "compensate"; readonly attempt: Payment.Attempt; readonly charge: { readonly status: "succeeded" | "authorized"; readonly transactionId: string }; readonly detail: string }
+  | { readonly _tag: "ignore"; readonly detail: string }
+
+const ignore = (detail: string): Verdict => ({ _tag: "ignore", detail })
+
+/**
+ * What a verified notification means for the payment as it is now (pure).
+ */
+const judge = (payment: Payment.Payment, n: typeof GatewayNotification.Type): Verdict => {
+  switch (n.type) {
+    case "charge.succeeded":
+    case "charge.authorized": {
+      const attempt = payment.attempts.find((a) => a.idempotencyKey === n.idempotencyKey && a.gateway === n.gateway)
+      if (attempt === undefined) return ignore("no attempt of this payment has this key at this gateway")
+      const transactionId = n.transactionId
+      if (transactionId === undefined) return ignore("no transaction id")
+      const status = n.type === "charge.succeeded" ? "succeeded" : "authorized"
+      if (attempt.status === "succeeded" || attempt.status === "authorized") return ignore(`attempt already ${attempt.status}`)
+      if (Payment.ownsCharge(payment, attempt)) {
+        return {
+          _tag: "change",
+          detail: `attempt ${attempt.id} ${status}`,
+          decide: (at) =>
+            status === "succeeded"
+              ? Payment.succeed(payment, transactionId, at)
+              : Payment.authorize(payment, transactionId, at)
+        }
+      }
+      if (payment.compensations.some((c) => c.attemptId === attempt.id)) return ignore("stray charge already compensated")
+      return { _tag: "compensate", attempt, charge: { status, transactionId }, detail: `stray charge of attempt ${attempt.id}` }
+    }
+    case "charge.failed": {
+      const attempt = payment.currentAttempt
+      if (payment.state !== "PROCESSING" || attempt === undefined || attempt.idempotencyKey !== n.idempotencyKey) {
+        return ignore("not the attempt in progress: an older status never moves a payment back")
+      }
+      const reason = n.reason ?? "failed (gateway notification)"
+      return {
+        _tag: "change",
+        detail: `attempt ${attempt.id} failed`,
+        decide: (at) => Payment.fail(payment, reason, n.code, at)
+      }
+    }
+    case "refund.succeeded":
+    case "refund.failed": {
+      const succeeded = n.type === "refund.succeeded"
+      const refund = payment.refunds.find((r) => r.gatewayIdempotencyKey === n.idempotencyKey)
+      if (refund !== undefined) {
+        if (refund.state !== "PENDING") return ignore(`refund ${refund.id} already ${refund.state}`)
+        const gatewayRefundId = n.refundId ?? n.idempotencyKey
+        const reason = n.reason ?? "refund failed (gateway notification)"
+        return {
+          _tag: "change",
+          detail: `refund ${refund.id} ${succeeded ? "succeeded" : "failed"}`,
+          decide: (at) =>
+            Either.right(
+              succeeded
+                ? Payment.refundSucceeded(payment, refund.id, gatewayRefundId, at)
+                : Payment.refundFailed(payment, refund.id, reason, at)
+            )
+        }
+      }
+      const compensation = payment.compensations.find((c) => c.idempotencyKey === n.idempotencyKey)
+      if (compensation === undefined) return ignore("no refund or compensation of this payment has this key")
+      if (compensation.state !== "PENDING") return ignore(`compensation ${compensation.id} already ${compensation.state}`)
+      const reason = `compensation refused (gateway notification): ${n.reason ?? n.code ?? "no reason"}`
+      return {
+        _tag: "change",
+        detail: `compensation ${compensation.id} ${succeeded ? "refunded" : "refused"}`,
+        decide: (at) =>
+          Either.right(
+            succeeded
+              ? Payment.compensationSucceeded(payment, compensation.id, n.refundId ?? n.idempotencyKey, at)
+              : Payment.compensationNeedsReview(payment, compensation.id, reason, at)
+          )
+      }
+    }
+  }
+}
+
+/**
+ * Builds the notification service.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.gen(function*() {
+  const repository = yield* PaymentRepository
+  const paymentLock = yield* PaymentLock
+  const payments = yield* PaymentService
+  const compensation = yield* Compensation
+
+  const result = (_tag: NotificationResult["_tag"], detail: string, payment: Payment.Payment): NotificationResult => ({
+    _tag,
+    detail,
+    payment
+  })
+
+  /** An unverified notification: ask the gateway about whatever it names, change nothing else. */
+  const check = (n: typeof GatewayNotification.Type) =>
+    Effect.gen(function*() {
+      const payment = yield* payments.getPayment(n.paymentId)
+      const attempt = payment.attempts.find((a) => a.idempotencyKey === n.idempotencyKey)
+      if (attempt !== undefined) {
+        if (payment.state === "PROCESSING" && payment.currentAttempt?.id === attempt.id) {
+          const after = yield* payments.processPayment(payment.id).pipe(
+            Effect.catchIf((e): e is InvalidTransition => e instanceof InvalidTransition, () => payments.getPayment(payment.id))
+          )
+          return result("Checked", `asked ${attempt.gateway} for attempt ${attempt.id}`, after)
+        }
+        return result("Checked", `asked ${attempt.gateway} for attempt ${attempt.id}`, yield* compensation.check(payment.id, attempt.id))
+      }
+      const refund = payment.refunds.find((r) => r.gatewayIdempotencyKey === n.idempotencyKey)
+      if (refund !== undefined) {
+        if (refund.state === "PENDING") {
+          yield* payments.refundPayment({ paymentId: payment.id, idempotencyKey: refund.idempotencyKey })
+        }
+        return result("Checked", `refund ${refund.id} checked`, yield* payments.getPayment(payment.id))
+      }
+      if (payment.compensations.some((c) => c.idempotencyKey === n.idempotencyKey)) {
+        return result("Checked", "compensation resent", yield* compensation.resume(payment.id))
+      }
+      return result("Checked", "nothing of this payment has this key", payment)
+    })
+
+  const apply = Effect.fn("Notifications.apply")(function*(raw: GatewayNotification) {
+    const n = yield* Request.decode(GatewayNotification, raw)
+    yield* Effect.annotateCurrentSpan({ paymentId: n.paymentId, gateway: n.gateway, notification: n.type })
+    if (!n.verified) return yield* check(n)
+    const notificationId = `${n.gateway}:${n.id}`
+    return yield* paymentLock.withPayment(n.paymentId, (payment) =>
+      Effect.gen(function*() {
+        if (payment.notificationIds.includes(notificationId)) return result("Duplicate", "already received", payment)
+        const verdict = judge(payment, n)
+        const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
+        const changed = verdict._tag === "change"
+          ? yield* verdict.decide(at)
+          : { payment, events: [] }
+        const decision = Payment.recordNotification(changed, {
+          notificationId,
+          gateway: n.gateway,
+          notificationType: n.type,
+          outcome: verdict._tag === "ignore" ? "ignored" : "applied",
+          detail: verdict.detail
+        }, at)
+        yield* repository.update(decision, payment.version)
+        if (verdict._tag === "compensate") {
+          const after = yield* compensation.compensateLocked(decision.payment, verdict.attempt, verdict.charge, `gateway notification ${n.id}: ${n.type}`)
+          return result("Applied", verdict.detail, after)
+        }
+        return result(verdict._tag === "ignore" ? "Ignored" : "Applied", verdict.detail, decision.payment)
+      }))
+  })
+
+  return Notifications.of({ apply })
+})
+
+/**
+ * The notification service layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = Layer.effect(Notifications, make)
