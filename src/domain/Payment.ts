@@ -43,6 +43,12 @@ export class Attempt extends Schema.Class<Attempt>("Attempt")({
    */
   uncertain: Schema.Boolean,
   retries: Schema.Int,
+  /**
+   * The attempt was failed over after a transient error: its gateway may have applied the charge
+   * all the same. The recovery worker asks the gateway's status once and compensates a stray
+   * charge; until then the payment has open work.
+   */
+  needsStatusCheck: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   gatewayTransactionId: Schema.optional(Schema.String),
   failureReason: Schema.optional(Schema.String),
   startedAt: Schema.DateTimeUtc
@@ -355,7 +361,11 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
     case "PaymentRetryAttempted":
       return update(payment, event, {
         attempts: event.failover === true
-          ? updateAttempt(payment, event.attemptId, { status: "failed", failureReason: event.reason })
+          ? updateAttempt(payment, event.attemptId, {
+            status: "failed",
+            failureReason: event.reason,
+            needsStatusCheck: event.mayHaveApplied === true
+          })
           : updateAttempt(payment, event.attemptId, { retries: event.retry })
       })
     case "PaymentOutcomeUnknown":
@@ -517,6 +527,8 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
     }
     case "CompensationRequested":
       return update(payment, event, {
+        // the attempt's charge is known now: no status check is needed any more
+        attempts: updateAttempt(payment, event.attemptId, { needsStatusCheck: false }),
         compensations: [
           ...payment.compensations,
           new Compensation({
@@ -533,6 +545,10 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
             updatedAt: event.occurredAt
           }, true)
         ]
+      })
+    case "AttemptStatusChecked":
+      return update(payment, event, {
+        attempts: updateAttempt(payment, event.attemptId, { needsStatusCheck: false })
       })
     case "NotificationReceived":
       return update(payment, event, {
@@ -705,6 +721,8 @@ export const recordRetry = (payment: Payment, reason: string, now: DateTime.Utc)
 /**
  * Fails the current attempt (which certainly moved no money) and starts a new one at another
  * gateway, in one decision: `PaymentRetryAttempted { failover }` then `PaymentProcessing`.
+ * `mayHaveApplied`: the attempt ended in transient errors, so its gateway may have charged all
+ * the same; the attempt is marked `needsStatusCheck`.
  * Refused when the current attempt's outcome is or ever was unknown: such a payment never fails
  * over, since its first gateway may still apply the charge.
  *
@@ -714,7 +732,8 @@ export const failover = (
   payment: Payment,
   reason: string,
   next: { readonly id: string; readonly gateway: string; readonly idempotencyKey: string },
-  now: DateTime.Utc
+  now: DateTime.Utc,
+  mayHaveApplied = false
 ) =>
   Either.flatMap(inProcessing(payment, "PROCESSING"), (attempt) =>
     attempt.uncertain
@@ -729,7 +748,8 @@ export const failover = (
             retry: payment.attempts.length,
             reason,
             failover: true,
-            nextGateway: next.gateway
+            nextGateway: next.gateway,
+            ...(mayHaveApplied ? { mayHaveApplied } : {})
           }, true),
         (base) =>
           new Event.PaymentProcessing({
@@ -904,14 +924,15 @@ export const requestRefund = (
 /**
  * Whether something on the payment is still open and must be driven on by a later call (or the
  * recovery worker): processing not finished (AUTHENTICATED, PROCESSING, an unknown outcome), a
- * capture or void sent without a known answer, a refund or a compensation still PENDING.
+ * capture or void sent without a known answer, a refund or a compensation still PENDING, a
+ * failed-over attempt whose gateway's status has not been checked.
  *
  * @since 0.1.0
  */
 export const hasOpenWork = (payment: Payment): boolean =>
   payment.state === "AUTHENTICATED" || payment.state === "PROCESSING" || payment.requiresReconciliation ||
   payment.pendingOperation !== undefined || payment.refunds.some((r) => r.state === "PENDING") ||
-  payment.compensations.some((c) => c.state === "PENDING")
+  payment.compensations.some((c) => c.state === "PENDING") || payment.attempts.some((a) => a.needsStatusCheck)
 
 /**
  * Whether the payment has a review item still open.
@@ -1106,3 +1127,15 @@ export const recordNotification = (
   const recorded = emit(decision.payment, now, (base) => new Event.NotificationReceived({ ...base, ...notification }, true))
   return { payment: recorded.payment, events: [...decision.events, ...recorded.events] }
 }
+
+/**
+ * Records the gateway's status of a failed-over attempt (see `Attempt.needsStatusCheck`).
+ *
+ * @since 0.1.0
+ */
+export const attemptStatusChecked = (
+  payment: Payment,
+  attemptId: string,
+  gatewayStatus: Event.AttemptStatusChecked["gatewayStatus"],
+  now: DateTime.Utc
+): Decision => emit(payment, now, (base) => new Event.AttemptStatusChecked({ ...base, attemptId, gatewayStatus }, true))

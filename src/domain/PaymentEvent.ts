@@ -97,7 +97,21 @@ export class PaymentRetryAttempted extends Schema.TaggedClass<PaymentRetryAttemp
   retry: Schema.Int,
   reason: Schema.String,
   failover: Schema.optional(Schema.Boolean),
-  nextGateway: Schema.optional(Schema.String)
+  nextGateway: Schema.optional(Schema.String),
+  /** With `failover`: the attempt ended in transient errors, so its gateway may have applied it. */
+  mayHaveApplied: Schema.optional(Schema.Boolean)
+}) {}
+
+/**
+ * The gateway's status of a failed-over attempt that may have been applied was asked (once).
+ * A charge it reports is a stray charge, compensated in the same write.
+ *
+ * @since 0.1.0
+ */
+export class AttemptStatusChecked extends Schema.TaggedClass<AttemptStatusChecked>()("AttemptStatusChecked", {
+  ...base,
+  attemptId: Schema.String,
+  gatewayStatus: Schema.Literal("succeeded", "authorized", "failed", "not_found")
 }) {}
 
 /**
@@ -346,7 +360,8 @@ export const PaymentEvent = Schema.Union(
   ManualReviewResolved,
   CompensationRequested,
   CompensationSucceeded,
-  NotificationReceived
+  NotificationReceived,
+  AttemptStatusChecked
 )
 
 /**

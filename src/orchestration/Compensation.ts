@@ -66,7 +66,8 @@ export class Compensation extends Context.Tag("aegispay/Compensation")<Compensat
   ) => Effect.Effect<Payment.Payment, VersionConflict | LockUnavailable | StorageError | GatewayNotFound>
   /**
    * Asks the gateway about one attempt of a payment (by its idempotency key) and compensates a
-   * stray charge it reports. Takes the payment's lock.
+   * stray charge it reports; records the answer for an attempt that `needsStatusCheck`. Takes
+   * the payment's lock.
    */
   readonly check: (
     paymentId: string,
@@ -176,9 +177,14 @@ export const make = (config: GatewayCall.Config = {}) =>
           if (attempt === undefined || Payment.ownsCharge(payment, attempt)) return payment
           if (payment.compensations.some((c) => c.attemptId === attempt.id)) return yield* resumeLocked(payment)
           const status = yield* calls.status(yield* registry.get(attempt.gateway), attempt.idempotencyKey)
-          if (status.status !== "succeeded" && status.status !== "authorized") return payment
-          return yield* compensateLocked(payment, attempt, status, `gateway status: ${status.status}`).pipe(
-            Effect.catchIf((e): e is InvalidTransition => e instanceof InvalidTransition, () => Effect.succeed(payment))
+          // a failed-over attempt is checked once: the answer is recorded with its consequence
+          const checked = attempt.needsStatusCheck
+            ? yield* commit(payment, (at) =>
+              Either.right(Payment.attemptStatusChecked(payment, attempt.id, status.status, at)))
+            : payment
+          if (status.status !== "succeeded" && status.status !== "authorized") return checked
+          return yield* compensateLocked(checked, attempt, status, `gateway status: ${status.status}`).pipe(
+            Effect.catchIf((e): e is InvalidTransition => e instanceof InvalidTransition, () => Effect.succeed(checked))
           )
         }))
     })

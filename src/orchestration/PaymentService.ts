@@ -319,6 +319,8 @@ export const make = (config: Config = {}) =>
          * whose outcome was ever unknown does neither: the gateway may still apply it, so the
          * payment stays PROCESSING for reconciliation.
          */
+        /** Whether a call of the current attempt ended in a transient error (it may have been applied). */
+        let mayHaveApplied = false
         const next = (reason: string, declineCode?: string) =>
           Effect.gen(function*() {
             const from = current
@@ -336,7 +338,7 @@ export const make = (config: Config = {}) =>
                 id: attemptId,
                 gateway: target.id,
                 idempotencyKey: `${from.id}_${attemptId}`
-              }, at))
+              }, at, mayHaveApplied))
             return yield* charge(target, moved)
           })
         while (true) {
@@ -373,6 +375,7 @@ export const make = (config: Config = {}) =>
             case "CircuitOpen":
               return yield* next(`circuit of ${error.gateway} is open`)
             case "GatewayTransientError": {
+              mayHaveApplied = true
               const retry = yield* Effect.either(driver.next(error))
               if (Either.isLeft(retry)) return yield* next(`gateway unavailable: ${error.reason}`)
               const before = current

@@ -14,6 +14,8 @@
  * - **A pending capture or void**: that very operation is sent again with its key.
  * - **A refund left PENDING**: it is resumed with its own key (the gateway dedupes by it).
  * - **A compensation left PENDING** (the return of a stray charge): it is resent with its own key.
+ * - **A failed-over attempt that may have been applied** (it ended in transient errors): its
+ *   gateway's status is asked once; a charge it reports is returned by compensation.
  *
  * Each payment is handled under its {@link PaymentLock} (a lease on PostgreSQL), so several
  * workers, in one process or many, never handle the same payment at once; a worker that finds
@@ -108,6 +110,10 @@ export const make = (config: Config = {}) =>
           }
         }
         if (payment.compensations.some((c) => c.state === "PENDING")) yield* compensation.resume(payment.id)
+        // a failed-over attempt that may have been applied: ask its gateway once, return a stray charge
+        for (const attempt of payment.attempts) {
+          if (attempt.needsStatusCheck) yield* compensation.check(payment.id, attempt.id)
+        }
         return yield* payments.getPayment(payment.id)
       })
 

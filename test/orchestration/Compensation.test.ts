@@ -20,6 +20,7 @@ import {
   MemoryStorage,
   MockGateway,
   Notifications,
+  Payment,
   PaymentLock,
   PaymentService,
   Recovery,
@@ -207,6 +208,44 @@ describe("Compensation", () => {
       const ledger = yield* alphaLedger
       expect(ledger.refunds.length).toBe(1) // the resend carried the same key: refunded once
       expect(ledger.charges[0]!.refunded.minor).toBe(payment.amount.minor)
+    }).pipe(Effect.provide(layer())))
+})
+
+describe("Compensation without notifications", () => {
+  const runRecovery = Effect.flatMap(Recovery.Recovery, (r) => r.runOnce)
+
+  it.effect("the recovery worker asks the gateway about an attempt failed over after errors, once, and refunds its stray charge", () =>
+    Effect.gen(function*() {
+      const { payment, stray } = yield* strayCharge
+      expect(stray.needsStatusCheck).toBe(true)
+      expect(Payment.hasOpenWork(payment)).toBe(true)
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* runRecovery).toMatchObject({ examined: 1, resolved: 1, stillOpen: 0 })
+      const after = yield* Effect.flatMap(PaymentService.PaymentService, (s) => s.getPayment(payment.id))
+      expect(after.state).toBe("SUCCESS")
+      expect(after.attempts[0]!.needsStatusCheck).toBe(false)
+      expect(after.compensations.map((c) => c.state)).toEqual(["REFUNDED"])
+      expect((yield* alphaLedger).charges[0]!.refunded.minor).toBe(payment.amount.minor)
+      expect(yield* eventTags(payment.id)).toEqual(expect.arrayContaining(["AttemptStatusChecked", "CompensationRequested"]))
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* runRecovery).toMatchObject({ examined: 0 }) // checked once
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("an attempt failed over after errors that its gateway never applied is checked once and nothing is refunded", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const { alpha } = yield* Gateways
+      yield* alpha.setAvailable(false, ["process"])
+      const p = yield* payments.createPayment(request())
+      const processed = yield* payments.processPayment(p.id)
+      expect(processed.gateway).toBe("beta")
+      expect(processed.attempts[0]!.needsStatusCheck).toBe(true)
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* runRecovery).toMatchObject({ examined: 1, resolved: 1 })
+      const after = yield* payments.getPayment(p.id)
+      expect(after.compensations).toEqual([])
+      expect(Payment.hasOpenWork(after)).toBe(false)
+      expect((yield* alphaLedger).charges).toEqual([])
     }).pipe(Effect.provide(layer())))
 })
 
