@@ -418,7 +418,11 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
         ...(declineCode === undefined ? {} : { declineCode }),
         attempts: attemptId === undefined
           ? payment.attempts
-          : updateAttempt(payment, attemptId, { status: "failed", failureReason: event.reason })
+          : updateAttempt(payment, attemptId, {
+            status: "failed",
+            failureReason: event.reason,
+            needsStatusCheck: event.mayHaveApplied === true
+          })
       })
     }
     case "PaymentCancelled":
@@ -817,10 +821,18 @@ export const authorize = (payment: Payment, gatewayTransactionId: string, now: D
 
 /**
  * → FAILURE, from INITIATED, AUTHENTICATED or PROCESSING (the current attempt fails with it).
+ * `mayHaveApplied`: the attempt ended in transient errors, so its gateway may have charged all
+ * the same; the attempt is marked `needsStatusCheck` (a charge found later is compensated).
  *
  * @since 0.1.0
  */
-export const fail = (payment: Payment, reason: string, declineCode: string | undefined, now: DateTime.Utc) =>
+export const fail = (
+  payment: Payment,
+  reason: string,
+  declineCode: string | undefined,
+  now: DateTime.Utc,
+  mayHaveApplied = false
+) =>
   Either.map(guard(payment, "FAILURE"), () =>
     emit(payment, now, (base) => {
       const attemptId = payment.state === "PROCESSING" ? payment.currentAttempt?.id : undefined
@@ -828,7 +840,8 @@ export const fail = (payment: Payment, reason: string, declineCode: string | und
         ...base,
         reason,
         ...(attemptId === undefined ? {} : { attemptId }),
-        ...(declineCode === undefined ? {} : { declineCode })
+        ...(declineCode === undefined ? {} : { declineCode }),
+        ...(attemptId !== undefined && mayHaveApplied ? { mayHaveApplied } : {})
       }, true)
     }))
 

@@ -170,7 +170,9 @@ export class PaymentFailed extends Schema.TaggedClass<PaymentFailed>()("PaymentF
   ...base,
   attemptId: Schema.optional(Schema.String),
   reason: Schema.String,
-  declineCode: Schema.optional(Schema.String)
+  declineCode: Schema.optional(Schema.String),
+  /** The failed attempt ended in transient errors, so its gateway may have applied it. */
+  mayHaveApplied: Schema.optional(Schema.Boolean)
 }) {}
 
 /**

@@ -330,7 +330,7 @@ export const make = (config: Config = {}) =>
             const others = from.attempts.length < maxAttempts ? yield* candidates(from) : []
             const target = others[0]
             if (target === undefined) {
-              return yield* commitLast(from, (at) => Payment.fail(from, reason, declineCode, at))
+              return yield* commitLast(from, (at) => Payment.fail(from, reason, declineCode, at, mayHaveApplied))
             }
             const attemptId = yield* ids.next("att")
             const moved = yield* commit(from, (at) =>

@@ -231,6 +231,28 @@ describe("Compensation without notifications", () => {
       expect(yield* runRecovery).toMatchObject({ examined: 0 }) // checked once
     }).pipe(Effect.provide(layer())))
 
+  it.effect("a payment that failed after errors, although its gateway charged, is refunded by the recovery worker", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const { beta } = yield* Gateways
+      yield* beta.setAvailable(false)
+      const p = yield* payments.createPayment(request())
+      const failed = yield* payments.processPayment(p.id)
+      expect(failed.state).toBe("FAILURE") // alpha answered with an error, beta is down
+      expect(failed.attempts.map((a) => [a.gateway, a.needsStatusCheck])).toEqual([["alpha", true], ["beta", true]])
+      expect((yield* alphaLedger).charges.length).toBe(1) // …but alpha charged
+      yield* beta.setAvailable(true)
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* runRecovery).toMatchObject({ examined: 1, resolved: 1 })
+      const after = yield* payments.getPayment(p.id)
+      expect(after.state).toBe("FAILURE")
+      expect(after.compensations.map((c) => [c.gateway, c.state])).toEqual([["alpha", "REFUNDED"]])
+      expect((yield* alphaLedger).charges[0]!.refunded.minor).toBe(p.amount.minor)
+      expect((yield* beta.ledger).charges).toEqual([])
+      const { rebuilt, stored } = yield* expectFoldEqualsSnapshot(p.id)
+      expect(rebuilt).toEqual(stored)
+    }).pipe(Effect.provide(layer())))
+
   it.effect("an attempt failed over after errors that its gateway never applied is checked once and nothing is refunded", () =>
     Effect.gen(function*() {
       const payments = yield* PaymentService.PaymentService
