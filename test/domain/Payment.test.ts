@@ -56,7 +56,51 @@ const commands: ReadonlyArray<Command> = [
     return pending === undefined
       ? Either.left("no pending refund")
       : Either.right(n % 2 === 0 ? Payment.refundSucceeded(p, pending.id, `gr_${n}`, at) : Payment.refundFailed(p, pending.id, "no", at))
-  }
+  },
+  (p, at) => Payment.fail(p, "gateway unavailable", undefined, at, true),
+  (p, at, n) => Payment.failover(p, "503", { id: `att_g${n}`, gateway: "gamma", idempotencyKey: `kg_${n}` }, at, true),
+  // a stray charge of some earlier attempt, compensated
+  (p, at, n) => {
+    const attempt = p.attempts[n % Math.max(1, p.attempts.length)]
+    return attempt === undefined
+      ? Either.left("no attempt")
+      : Payment.requestCompensation(p, {
+        id: `comp_${n}`,
+        attempt,
+        gatewayTransactionId: `txs_${n}`,
+        operation: n % 2 === 0 ? "refund" : "void",
+        idempotencyKey: `kc_${n}`,
+        reason: "stray"
+      }, at)
+  },
+  (p, at, n) => {
+    const pending = p.compensations.find((c) => c.state === "PENDING")
+    return pending === undefined
+      ? Either.left("no pending compensation")
+      : Either.right(n % 2 === 0 ? Payment.compensationSucceeded(p, pending.id, `grc_${n}`, at) : Payment.compensationNeedsReview(p, pending.id, "refused", at))
+  },
+  (p, at) => {
+    const pending = p.refunds.find((r) => r.state === "PENDING")
+    return pending === undefined ? Either.left("no pending refund") : Either.right(Payment.refundNeedsReview(p, pending.id, "declined on resume", at))
+  },
+  (p, at, n) => {
+    const open = p.reviews.find((r) => r.state === "OPEN")
+    return open === undefined
+      ? Either.left("no open review")
+      : Payment.resolveReview(p, { reviewId: open.id, resolution: n % 2 === 0 ? "refunded" : "not_refunded", note: "checked" }, at)
+  },
+  (p, at, n) => {
+    const attempt = p.attempts.find((a) => a.needsStatusCheck)
+    return attempt === undefined ? Either.left("nothing to check") : Either.right(Payment.attemptStatusChecked(p, attempt.id, n % 2 === 0 ? "failed" : "not_found", at))
+  },
+  (p, at, n) =>
+    Either.right(Payment.recordNotification({ payment: p, events: [] }, {
+      notificationId: `gw:evt_${n % 7}`,
+      gateway: "gw",
+      notificationType: "charge.succeeded",
+      outcome: "ignored",
+      detail: "test"
+    }, at))
 ]
 
 const encode = Schema.encodeSync(Payment.Payment)
