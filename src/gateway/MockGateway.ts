@@ -44,7 +44,13 @@ export const TestCards = {
   /** Charges, then times out: the caller sees {@link GatewayUnknownOutcome}, the ledger a charge. */
   timeoutAfterCharge: "4000000000000259",
   /** Fails transiently on the first call of each idempotency key, then succeeds. */
-  retryOnce: "4000000000000119"
+  retryOnce: "4000000000000119",
+  /**
+   * Charges, then answers every call with a transient error (a gateway that says "500" after
+   * charging): the orchestration fails over or fails the payment, the ledger holds a charge that
+   * the recovery worker finds with a status check and refunds (compensation).
+   */
+  errorAfterCharge: "4000000000000127"
 } as const
 
 /**
@@ -236,6 +242,9 @@ export const make = (options: Options = {}) =>
             }
             return Either.right(charge(transactionId, request.paymentId, key, request.amount, request.capture))
           })
+          if (number === TestCards.errorAfterCharge) {
+            return yield* new GatewayTransientError({ gateway: id, operation: "process", reason: "internal error after the charge was applied" })
+          }
           if (number === TestCards.timeoutAfterCharge) {
             return yield* new GatewayUnknownOutcome({
               gateway: id,
