@@ -122,4 +122,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`   open review items left: ${(yield* reviews.list()).items.length}`)
 })
 
-Effect.runPromise(program.pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Error)))
+void Effect.runPromise(program.pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Error)))
