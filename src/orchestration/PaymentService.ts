@@ -169,6 +169,18 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
     Common | InvalidTransition | GatewayNotFound | GatewayError | CircuitOpen | OperationPending
   >
   /**
+   * Resends the capture or void whose answer was lost, with its own idempotency key, deciding
+   * under the payment's lock from the payment as it is now. A payment with nothing pending is
+   * returned unchanged: this never starts a new operation (recovery uses it, so a worker holding
+   * an old copy of the payment cannot capture or void twice).
+   */
+  readonly resumeOperation: (
+    paymentId: string
+  ) => Effect.Effect<
+    Payment.Payment,
+    Common | InvalidTransition | CaptureExceedsAuthorized | GatewayNotFound | GatewayError | CircuitOpen
+  >
+  /**
    * Refunds part or all of a captured payment, idempotently per (payment, idempotency key).
    * Returns the refund: SUCCEEDED, FAILED (the gateway refused; nothing moved), or PENDING (the
    * gateway's answer was lost; call again with the same key).
@@ -645,6 +657,15 @@ export const make = (config: Config = {}) =>
       )
     })
 
+    const resumeOperation = Effect.fn("PaymentService.resumeOperation")(function*(paymentId: string) {
+      return yield* paymentLock.withPayment(paymentId, (payment) => {
+        const pending = payment.pendingOperation
+        return pending === undefined
+          ? Effect.succeed(payment)
+          : sendOperation(payment, pending, pending.operation === "void" ? "void resumed after a lost answer" : "")
+      })
+    })
+
     /**
      * Asks the gateway to refund. A first call settles the refund on any definite answer. A
      * resumed call (the refund was already PENDING: an earlier answer was lost, so the gateway
@@ -741,6 +762,7 @@ export const make = (config: Config = {}) =>
       processPayment,
       capturePayment,
       cancelPayment,
+      resumeOperation,
       refundPayment,
       getPayment,
       getCustomerPayments

@@ -95,13 +95,11 @@ export const make = (config: Config = {}) =>
     /** Drives one payment on; answers the payment as it is afterwards. */
     const recoverOne = (payment: Payment.Payment): Effect.Effect<Payment.Payment, { readonly _tag: string }> =>
       Effect.gen(function*() {
-        const operation = payment.pendingOperation
         if (payment.state === "AUTHENTICATED" || payment.state === "PROCESSING") {
           yield* payments.processPayment(payment.id)
-        } else if (operation !== undefined) {
-          yield* operation.operation === "capture"
-            ? payments.capturePayment({ paymentId: payment.id, amount: operation.amount.minor })
-            : payments.cancelPayment({ paymentId: payment.id })
+        } else if (payment.pendingOperation !== undefined) {
+          // decided again under the lock: the operation may have been settled since the scan
+          yield* payments.resumeOperation(payment.id)
         }
         // a refund left PENDING is resumed with its own key (the gateway dedupes by it)
         for (const refund of payment.refunds) {
