@@ -1,8 +1,9 @@
 /**
  * {@link PaymentRepository} and {@link EventStore} on `@effect/sql` (PostgreSQL or PGlite).
  *
- * - Every write runs in one transaction: the payment row, its events and their outbox rows
- *   commit together or not at all.
+ * - Every write is one statement (data-modifying CTEs, hence atomic): the payment row, its events
+ *   and their outbox rows commit together or not at all. Events are inserted only when the
+ *   payment row was written.
  * - Updates are `… WHERE id = $1 AND version = $2`; when no row matches, nothing is written and
  *   the call fails with {@link VersionConflict}.
  * - Inserts are unique per (tenant, idempotency key) (`ON CONFLICT DO NOTHING`).
@@ -73,22 +74,32 @@ export const make = Effect.gen(function*() {
     updated_at: DateTime.toDateUtc(p.updatedAt)
   })
 
-  const writeEvents = (decision: Payment.Decision) => {
-    if (decision.events.length === 0) return Effect.void
-    const rows = decision.events.map((event) => ({
+  /**
+   * The events of `decision` and their outbox rows, as the tail of a `WITH` statement whose CTE
+   * named `written` returns the payment row only when the write matched: the events are
+   * inserted only then (one JSON parameter for every event, one statement for the whole write).
+   */
+  const eventsOf = (decision: Payment.Decision) => {
+    if (decision.events.length === 0) return sql``
+    const events = JSON.stringify(decision.events.map((event) => ({
       event_id: event.eventId,
       payment_id: event.paymentId,
       seq: event.seq,
       type: event._tag,
-      payload: JSON.stringify(encodeEvent(event)),
-      occurred_at: DateTime.toDateUtc(event.occurredAt)
-    }))
-    const outbox = rows.map((row) => ({ ...row, available_at: row.occurred_at, created_at: row.occurred_at }))
-      .map(({ occurred_at: _, ...rest }) => rest)
-    return Effect.zipRight(
-      sql`INSERT INTO aegis_events ${sql.insert(rows)}`,
-      sql`INSERT INTO aegis_outbox ${sql.insert(outbox)}`
-    )
+      payload: encodeEvent(event),
+      occurred_at: DateTime.formatIso(event.occurredAt)
+    })))
+    return sql`, events AS (
+        INSERT INTO aegis_events (event_id, payment_id, seq, type, payload, occurred_at)
+        SELECT e.event_id, e.payment_id, e.seq, e.type, e.payload, e.occurred_at
+        FROM jsonb_to_recordset(${events}::jsonb)
+          AS e(event_id text, payment_id text, seq integer, type text, payload jsonb, occurred_at timestamptz)
+        WHERE EXISTS (SELECT 1 FROM written)
+        RETURNING event_id, payment_id, seq, type, payload, occurred_at
+      ), outbox AS (
+        INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, available_at, created_at)
+        SELECT event_id, payment_id, seq, type, payload, occurred_at, occurred_at FROM events
+      )`
   }
 
   // Synchronous decoding: rows are plain data, no effects needed.
@@ -105,9 +116,11 @@ export const make = Effect.gen(function*() {
   const repository = PaymentRepository.of({
     insert: (decision) => {
       const p = decision.payment
-      return standalone("insert", sql.withTransaction(Effect.gen(function*() {
+      // one statement: the payment, its events and their outbox rows commit together or not at all
+      return standalone("insert", Effect.gen(function*() {
         const inserted = yield* sql`
-          INSERT INTO aegis_payments ${
+          WITH written AS (
+            INSERT INTO aegis_payments ${
           sql.insert({
             id: p.id,
             tenant_id: p.tenantId,
@@ -119,34 +132,38 @@ export const make = Effect.gen(function*() {
             ...paymentRow(p)
           })
         }
-          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-          RETURNING id`
+            ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+            RETURNING id
+          ) ${eventsOf(decision)}
+          SELECT id FROM written`
         if (inserted.length === 0) {
           return yield* new DuplicateIdempotencyKey({ tenantId: p.tenantId, idempotencyKey: p.idempotencyKey })
         }
-        yield* writeEvents(decision)
-      }))).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
+      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
     },
     update: (decision, expectedVersion, options) => {
       const p = decision.payment
-      return standalone("update", sql.withTransaction(Effect.gen(function*() {
+      // one statement: the payment row, its events, their outbox rows and (on the holder's last
+      // write) the release of its lease commit together or not at all
+      return standalone("update", Effect.gen(function*() {
         const current = yield* FiberRef.get(CurrentLease)
         const lease = Option.isSome(current) && current.value.key === p.id ? current.value : undefined
         const fence = lease !== undefined
           ? sql`AND NOT EXISTS (SELECT 1 FROM aegis_locks WHERE key = ${p.id} AND token > ${lease.token.toString()})`
           : sql``
-        // The holder's last write releases its lease in the same statement (and transaction: a
-        // write that fails rolls the release back).
         const release = lease !== undefined && options?.lastWrite === true
-          ? sql`WITH released AS (
-                  UPDATE aegis_locks SET locked_until = '-infinity' WHERE key = ${p.id} AND token = ${lease.token.toString()}
+          ? sql`, released AS (
+                  UPDATE aegis_locks SET locked_until = '-infinity'
+                  WHERE key = ${p.id} AND token = ${lease.token.toString()} AND EXISTS (SELECT 1 FROM written)
                 )`
           : sql``
         const updated = yield* sql`
-          ${release}
-          UPDATE aegis_payments SET ${sql.update(paymentRow(p))}
-          WHERE id = ${p.id} AND version = ${expectedVersion} ${fence}
-          RETURNING id`
+          WITH written AS (
+            UPDATE aegis_payments SET ${sql.update(paymentRow(p))}
+            WHERE id = ${p.id} AND version = ${expectedVersion} ${fence}
+            RETURNING id
+          ) ${release} ${eventsOf(decision)}
+          SELECT id FROM written`
         if (updated.length === 0) {
           const rows = yield* sql`SELECT version FROM aegis_payments WHERE id = ${p.id}`
           const actual = rows[0] === undefined ? 0 : (yield* Schema.decodeUnknown(VersionRow)(rows[0]).pipe(
@@ -157,13 +174,8 @@ export const make = Effect.gen(function*() {
           }
           return yield* new VersionConflict({ paymentId: p.id, expectedVersion, actualVersion: actual })
         }
-        yield* writeEvents(decision)
-        return lease
-      })).pipe(
-        Effect.map((lease) => {
-          if (lease !== undefined && options?.lastWrite === true) lease.releasedByWrite = true
-        })
-      )).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
+        if (lease !== undefined && options?.lastWrite === true) lease.releasedByWrite = true
+      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
     },
     findById: (id) =>
       sql`SELECT snapshot FROM aegis_payments WHERE id = ${id}`.pipe(

@@ -3,8 +3,8 @@
  *
  * 1. create+process payments per second on real PostgreSQL (DATABASE_URL; a fresh database is
  *    created and dropped) with a zero-latency gateway, at concurrency 1, 8 and 32, beside the
- *    raw-SQL floor: the same inserts and updates the project writes per payment, issued directly
- *    on the same pool, with no orchestration.
+ *    raw-SQL floor: the same inserts and updates the project writes per payment (the same
+ *    single-statement writes), issued directly on the same pool, with no orchestration.
  * 2. payments per second on the memory layers at 1k, 10k and 100k payments.
  *
  * The last line is `pg ratio at 32: R` (project ÷ raw floor at concurrency 32).
@@ -51,50 +51,65 @@ const paymentsRun = (n: number, concurrency: number, prefix: string) =>
       ), { concurrency, discard: true })
   })
 
-/** The writes the project makes per payment, issued directly: 1 insert + 2 update transactions. */
+/**
+ * The writes the project makes per payment, issued directly: 3 statements (an insert and 2
+ * updates), each writing the payment row, its events and their outbox rows at once, as
+ * `SqlStorage` does (data-modifying CTEs, one JSON parameter for the events).
+ */
 const rawRun = (n: number, concurrency: number, prefix: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const snapshot = JSON.stringify({ bench: true, pad: "x".repeat(1500) })
-    const event = JSON.stringify({ bench: true, pad: "y".repeat(400) })
-    const write = (id: string, seq: number) => {
-      const row = { event_id: `${id}_${seq}`, payment_id: id, seq, type: "E", payload: event }
-      return Effect.zipRight(
-        sql`INSERT INTO aegis_events ${sql.insert({ ...row, occurred_at: new Date() })}`,
-        sql`INSERT INTO aegis_outbox ${sql.insert({ ...row, status: "delivered", available_at: new Date(), created_at: new Date() })}`
-      )
+    const eventsOf = (id: string, seqs: ReadonlyArray<number>) => {
+      const events = JSON.stringify(seqs.map((seq) => ({
+        event_id: `${id}_${seq}`,
+        payment_id: id,
+        seq,
+        type: "E",
+        payload: { bench: true, pad: "y".repeat(400) },
+        occurred_at: new Date().toISOString()
+      })))
+      return sql`, events AS (
+          INSERT INTO aegis_events (event_id, payment_id, seq, type, payload, occurred_at)
+          SELECT e.event_id, e.payment_id, e.seq, e.type, e.payload, e.occurred_at
+          FROM jsonb_to_recordset(${events}::jsonb)
+            AS e(event_id text, payment_id text, seq integer, type text, payload jsonb, occurred_at timestamptz)
+          WHERE EXISTS (SELECT 1 FROM written)
+          RETURNING event_id, payment_id, seq, type, payload, occurred_at
+        ), outbox AS (
+          INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
+          SELECT event_id, payment_id, seq, type, payload, 'delivered', occurred_at, occurred_at FROM events
+        )`
     }
     yield* Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) =>
       Effect.gen(function*() {
         const id = `${prefix}_${i}`
-        yield* sql.withTransaction(Effect.zipRight(
-          sql`INSERT INTO aegis_payments ${
-            sql.insert({
-              id,
-              tenant_id: "default",
-              idempotency_key: id,
-              customer_id: `cus_${i % 100}`,
-              state: "INITIATED",
-              gateway_transaction_id: null,
-              currency: "USD",
-              amount_minor: "100",
-              captured_minor: "0",
-              refunded_minor: "0",
-              version: 1,
-              snapshot,
-              created_at: new Date(),
-              updated_at: new Date()
-            })
-          } ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
-          write(id, 1)
-        ))
+        yield* sql`WITH written AS (
+          INSERT INTO aegis_payments ${
+          sql.insert({
+            id,
+            tenant_id: "default",
+            idempotency_key: id,
+            customer_id: `cus_${i % 100}`,
+            state: "INITIATED",
+            gateway_transaction_id: null,
+            currency: "USD",
+            amount_minor: "100",
+            captured_minor: "0",
+            refunded_minor: "0",
+            version: 1,
+            snapshot,
+            created_at: new Date(),
+            updated_at: new Date()
+          })
+        } ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id
+        ) ${eventsOf(id, [1])} SELECT id FROM written`
         for (const [version, state] of [[3, "PROCESSING"], [4, "SUCCESS"]] as const) {
-          yield* sql.withTransaction(Effect.zipRight(
-            sql`UPDATE aegis_payments SET state = ${state}, version = ${version}, open_work = ${state === "PROCESSING"},
-                snapshot = ${snapshot}, updated_at = now()
-                WHERE id = ${id} AND version = ${version === 3 ? 1 : 3} RETURNING id`,
-            version === 3 ? Effect.zipRight(write(id, 2), write(id, 3)) : write(id, 4)
-          ))
+          yield* sql`WITH written AS (
+            UPDATE aegis_payments SET state = ${state}, version = ${version}, open_work = ${state === "PROCESSING"},
+              snapshot = ${snapshot}, updated_at = now()
+            WHERE id = ${id} AND version = ${version === 3 ? 1 : 3} RETURNING id
+          ) ${eventsOf(id, version === 3 ? [2, 3] : [4])} SELECT id FROM written`
         }
       }), { concurrency, discard: true })
   })
