@@ -146,29 +146,43 @@ export const make = (config: GatewayCall.Config = {}) =>
         return current
       })
 
-    const compensateLocked = (
+    /**
+     * Commits the compensation of `attempt`'s charge, together with `before` (if any) in the
+     * same write, then sends it.
+     */
+    const compensate = (
       payment: Payment.Payment,
       attempt: Payment.Attempt,
       charge: ChargeApplied,
-      reason: string
+      reason: string,
+      before?: (payment: Payment.Payment, at: DateTime.Utc) => Payment.Decision
     ) =>
       Effect.gen(function*() {
         const compensationId = yield* ids.next("comp")
-        const requested = yield* commit(payment, (at) =>
-          Payment.requestCompensation(payment, {
+        const request = (current: Payment.Payment, at: DateTime.Utc) =>
+          Payment.requestCompensation(current, {
             id: compensationId,
             attempt,
             gatewayTransactionId: charge.transactionId,
             operation: charge.status === "succeeded" ? "refund" : "void",
             idempotencyKey: `${payment.id}_${compensationId}`,
             reason
-          }, at))
+          }, at)
+        const requested = yield* commit(payment, (at) =>
+          before === undefined ? request(payment, at) : Payment.andThen(before(payment, at), (current) => request(current, at)))
         yield* Effect.logWarning("stray charge found: compensating").pipe(
           Effect.annotateLogs({ paymentId: payment.id, gateway: attempt.gateway, attemptId: attempt.id })
         )
         const compensation = requested.compensations.find((c) => c.id === compensationId)
         return compensation === undefined ? requested : yield* send(requested, compensation)
       })
+
+    const compensateLocked = (
+      payment: Payment.Payment,
+      attempt: Payment.Attempt,
+      charge: ChargeApplied,
+      reason: string
+    ) => compensate(payment, attempt, charge, reason)
 
     const check = Effect.fn("Compensation.check")(function*(paymentId: string, attemptId: string) {
       return yield* paymentLock.withPayment(paymentId, (payment) =>
@@ -177,14 +191,22 @@ export const make = (config: GatewayCall.Config = {}) =>
           if (attempt === undefined || Payment.ownsCharge(payment, attempt)) return payment
           if (payment.compensations.some((c) => c.attemptId === attempt.id)) return yield* resumeLocked(payment)
           const status = yield* calls.status(yield* registry.get(attempt.gateway), attempt.idempotencyKey)
-          // a failed-over attempt is checked once: the answer is recorded with its consequence
-          const checked = attempt.needsStatusCheck
-            ? yield* commit(payment, (at) =>
-              Either.right(Payment.attemptStatusChecked(payment, attempt.id, status.status, at)))
-            : payment
-          if (status.status !== "succeeded" && status.status !== "authorized") return checked
-          return yield* compensateLocked(checked, attempt, status, `gateway status: ${status.status}`).pipe(
-            Effect.catchIf((e): e is InvalidTransition => e instanceof InvalidTransition, () => Effect.succeed(checked))
+          // a failed-over attempt is checked once: the answer is recorded in the same write as its
+          // consequence (the compensation), so a crash between the two cannot lose the charge
+          const record = (current: Payment.Payment, at: DateTime.Utc) =>
+            Payment.attemptStatusChecked(current, attempt.id, status.status, at)
+          const recordOnly = attempt.needsStatusCheck
+            ? commit(payment, (at) => Either.right(record(payment, at)))
+            : Effect.succeed(payment)
+          if (status.status !== "succeeded" && status.status !== "authorized") return yield* recordOnly
+          return yield* compensate(
+            payment,
+            attempt,
+            status,
+            `gateway status: ${status.status}`,
+            attempt.needsStatusCheck ? record : undefined
+          ).pipe(
+            Effect.catchIf((e): e is InvalidTransition => e instanceof InvalidTransition, () => recordOnly)
           )
         }))
     })
