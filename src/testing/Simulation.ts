@@ -865,6 +865,30 @@ const simulate = <E>(options: Options<E>) =>
           verified: true
         })
       }
+      // declines: the gateway's own status of each attempt that failed locally
+      for (const t of tracks) {
+        if (t.paymentId === undefined) continue
+        const p = yield* repository.findById(t.paymentId)
+        if (Option.isNone(p)) continue
+        for (const a of p.value.attempts) {
+          if (a.status !== "failed" || notified.has(a.idempotencyKey)) continue
+          notified.set(a.idempotencyKey, "charge.failed")
+          const mock = mocks.get(a.gateway)
+          if (mock === undefined) continue
+          const status = yield* Effect.either(mock.gateway.getStatus({ idempotencyKey: a.idempotencyKey }))
+          if (status._tag === "Left" || status.right.status !== "failed") continue
+          yield* enqueue({
+            id: `evt_${a.idempotencyKey}_failed`,
+            gateway: a.gateway,
+            paymentId: p.value.id,
+            type: "charge.failed",
+            idempotencyKey: a.idempotencyKey,
+            code: status.right.code,
+            reason: status.right.reason,
+            verified: true
+          })
+        }
+      }
       for (const r of l.refunds) {
         if (notified.has(r.refundId)) continue
         notified.set(r.refundId, "refund.succeeded")
