@@ -43,9 +43,17 @@ if (!isMainThread) {
     if (seed === null) return parentPort?.close()
     simulate(seed, payments).then(
       (result) => parentPort?.postMessage(result),
-      (error: unknown) => {
-        throw error
-      }
+      // a run that dies is a finding too: report it with its seed, keep going
+      (error: unknown): void =>
+        parentPort?.postMessage({
+          seed,
+          faults: {},
+          operations: {},
+          violations: [{ invariant: "no-defect", paymentId: "-", step: 0, detail: `the run died: ${String(error)}` }],
+          eventLogHash: "",
+          replayCommand: Simulation.defaultReplayCommand(seed, payments),
+          millis: 0
+        } satisfies Result)
     )
   })
 } else {
