@@ -15,8 +15,9 @@
  *   failover a stray charge), through {@link Chaos.wrap};
  * - operations killed at random points, followed by the recovery worker (`Recovery.runOnce`,
  *   run every few steps after `stuckAfter` has passed on the `TestClock`, itself killable);
- * - gateway notifications built from the ledger's truth, delayed, duplicated, reordered and
- *   sometimes unverified, applied with `Notifications.apply` while other operations run;
+ * - gateway notifications built from the gateways' truth (charges and refunds in the ledgers,
+ *   declines from `getStatus`), delayed, duplicated, reordered, some lost and some unverified,
+ *   applied with `Notifications.apply` while other operations run;
  * - concurrent `processPayment` calls, manual captures (full and partial), voids racing
  *   captures, concurrent partial refunds, over-refunds (must be refused with
  *   `RefundExceedsCaptured`) and refund retries with the same key (must answer the same refund).
