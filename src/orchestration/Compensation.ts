@@ -52,13 +52,16 @@ export class Compensation extends Context.Tag("aegispay/Compensation")<Compensat
   /**
    * Under the payment's lock (the caller holds it): records the compensation of a stray charge
    * of `attempt` and sends it. Answers the payment afterwards; `InvalidTransition` when the
-   * charge is the payment's own or already compensated.
+   * charge is the payment's own or already compensated. `before`: changes to commit in the
+   * same write as the compensation (what revealed the charge), so that a crash cannot keep one
+   * without the other.
    */
   readonly compensateLocked: (
     payment: Payment.Payment,
     attempt: Payment.Attempt,
     charge: ChargeApplied,
-    reason: string
+    reason: string,
+    before?: (payment: Payment.Payment, at: DateTime.Utc) => Payment.Decision
   ) => Effect.Effect<Payment.Payment, InvalidTransition | VersionConflict | LockUnavailable | StorageError | GatewayNotFound>
   /** Under the payment's lock (the caller holds it): resends every PENDING compensation. */
   readonly resumeLocked: (
@@ -177,13 +180,6 @@ export const make = (config: GatewayCall.Config = {}) =>
         return compensation === undefined ? requested : yield* send(requested, compensation)
       })
 
-    const compensateLocked = (
-      payment: Payment.Payment,
-      attempt: Payment.Attempt,
-      charge: ChargeApplied,
-      reason: string
-    ) => compensate(payment, attempt, charge, reason)
-
     const check = Effect.fn("Compensation.check")(function*(paymentId: string, attemptId: string) {
       return yield* paymentLock.withPayment(paymentId, (payment) =>
         Effect.gen(function*() {
@@ -215,7 +211,7 @@ export const make = (config: GatewayCall.Config = {}) =>
       return yield* paymentLock.withPayment(paymentId, resumeLocked)
     })
 
-    return Compensation.of({ compensateLocked, resumeLocked, check, resume })
+    return Compensation.of({ compensateLocked: compensate, resumeLocked, check, resume })
   })
 
 /**

@@ -263,6 +263,18 @@ describe("Compensation without notifications", () => {
       expect((yield* alphaLedger).charges[0]!.refunded.minor).toBe(payment.amount.minor)
     }).pipe(Effect.provide(layer(crashBeforeCompensationWrite))))
 
+  it.effect("a crash at the compensation's write keeps no record of the notification that revealed the charge: its redelivery compensates", () =>
+    Effect.gen(function*() {
+      const { payment, stray, transactionId } = yield* strayCharge
+      const first = yield* Effect.flip(notify({ paymentId: payment.id, idempotencyKey: stray.idempotencyKey, transactionId }))
+      expect(first._tag).toBe("StorageError")
+      const redelivered = yield* notify({ paymentId: payment.id, idempotencyKey: stray.idempotencyKey, transactionId })
+      expect(redelivered._tag).toBe("Applied") // not a Duplicate
+      expect(redelivered.payment.compensations.map((c) => c.state)).toEqual(["REFUNDED"])
+      expect((yield* alphaLedger).charges[0]!.refunded.minor).toBe(payment.amount.minor)
+      expect((yield* eventTags(payment.id)).filter((t) => t === "NotificationReceived").length).toBe(1)
+    }).pipe(Effect.provide(layer(crashBeforeCompensationWrite))))
+
   it.effect("a payment that failed after errors, although its gateway charged, is refunded by the recovery worker", () =>
     Effect.gen(function*() {
       const payments = yield* PaymentService.PaymentService
