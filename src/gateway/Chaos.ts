@@ -35,6 +35,20 @@ export interface Options {
 }
 
 /**
+ * The `reason` of each injected error, so that observers (the simulation's fault counts) can
+ * tell which fault a call met.
+ *
+ * @since 0.1.0
+ */
+export const reasons = {
+  outage: "outage",
+  error: "injected error",
+  timeoutBefore: "injected timeout before the call was applied",
+  timeoutAfter: "injected timeout after the call was applied",
+  errorAfter: "injected error after the call was applied"
+} as const
+
+/**
  * Wraps `gateway` with the faults of `options`.
  *
  * @since 0.1.0
@@ -57,9 +71,9 @@ export const wrap = (gateway: Gateway, options: Options): Gateway => {
       yield* delay
       const now = yield* Clock.currentTimeMillis
       if ((options.outages ?? []).some((o) => now >= o.from && now < o.to)) {
-        return yield* transient(operation, "outage")
+        return yield* transient(operation, reasons.outage)
       }
-      if ((yield* Random.next) < (options.errorRate ?? 0)) return yield* transient(operation, "injected error")
+      if ((yield* Random.next) < (options.errorRate ?? 0)) return yield* transient(operation, reasons.error)
     })
 
   const moving = <A, E>(operation: string, call: Effect.Effect<A, E>) =>
@@ -67,14 +81,14 @@ export const wrap = (gateway: Gateway, options: Options): Gateway => {
       yield* enter(operation)
       const roll = yield* Random.next
       const before = options.timeoutBeforeRate ?? 0
-      if (roll < before) return yield* unknown(operation, "injected timeout before the call was applied")
+      if (roll < before) return yield* unknown(operation, reasons.timeoutBefore)
       if (roll < before + (options.timeoutAfterRate ?? 0)) {
         yield* call
-        return yield* unknown(operation, "injected timeout after the call was applied")
+        return yield* unknown(operation, reasons.timeoutAfter)
       }
       if (roll < before + (options.timeoutAfterRate ?? 0) + (options.errorAfterRate ?? 0)) {
         yield* call
-        return yield* transient(operation, "injected error after the call was applied")
+        return yield* transient(operation, reasons.errorAfter)
       }
       return yield* call
     })

@@ -52,13 +52,16 @@ export class Compensation extends Context.Tag("aegispay/Compensation")<Compensat
   /**
    * Under the payment's lock (the caller holds it): records the compensation of a stray charge
    * of `attempt` and sends it. Answers the payment afterwards; `InvalidTransition` when the
-   * charge is the payment's own or already compensated.
+   * charge is the payment's own or already compensated. `before`: changes to commit in the
+   * same write as the compensation (what revealed the charge), so that a crash cannot keep one
+   * without the other.
    */
   readonly compensateLocked: (
     payment: Payment.Payment,
     attempt: Payment.Attempt,
     charge: ChargeApplied,
-    reason: string
+    reason: string,
+    before?: (payment: Payment.Payment, at: DateTime.Utc) => Payment.Decision
   ) => Effect.Effect<Payment.Payment, InvalidTransition | VersionConflict | LockUnavailable | StorageError | GatewayNotFound>
   /** Under the payment's lock (the caller holds it): resends every PENDING compensation. */
   readonly resumeLocked: (
@@ -146,23 +149,30 @@ export const make = (config: GatewayCall.Config = {}) =>
         return current
       })
 
-    const compensateLocked = (
+    /**
+     * Commits the compensation of `attempt`'s charge, together with `before` (if any) in the
+     * same write, then sends it.
+     */
+    const compensate = (
       payment: Payment.Payment,
       attempt: Payment.Attempt,
       charge: ChargeApplied,
-      reason: string
+      reason: string,
+      before?: (payment: Payment.Payment, at: DateTime.Utc) => Payment.Decision
     ) =>
       Effect.gen(function*() {
         const compensationId = yield* ids.next("comp")
-        const requested = yield* commit(payment, (at) =>
-          Payment.requestCompensation(payment, {
+        const request = (current: Payment.Payment, at: DateTime.Utc) =>
+          Payment.requestCompensation(current, {
             id: compensationId,
             attempt,
             gatewayTransactionId: charge.transactionId,
             operation: charge.status === "succeeded" ? "refund" : "void",
             idempotencyKey: `${payment.id}_${compensationId}`,
             reason
-          }, at))
+          }, at)
+        const requested = yield* commit(payment, (at) =>
+          before === undefined ? request(payment, at) : Payment.andThen(before(payment, at), (current) => request(current, at)))
         yield* Effect.logWarning("stray charge found: compensating").pipe(
           Effect.annotateLogs({ paymentId: payment.id, gateway: attempt.gateway, attemptId: attempt.id })
         )
@@ -177,14 +187,22 @@ export const make = (config: GatewayCall.Config = {}) =>
           if (attempt === undefined || Payment.ownsCharge(payment, attempt)) return payment
           if (payment.compensations.some((c) => c.attemptId === attempt.id)) return yield* resumeLocked(payment)
           const status = yield* calls.status(yield* registry.get(attempt.gateway), attempt.idempotencyKey)
-          // a failed-over attempt is checked once: the answer is recorded with its consequence
-          const checked = attempt.needsStatusCheck
-            ? yield* commit(payment, (at) =>
-              Either.right(Payment.attemptStatusChecked(payment, attempt.id, status.status, at)))
-            : payment
-          if (status.status !== "succeeded" && status.status !== "authorized") return checked
-          return yield* compensateLocked(checked, attempt, status, `gateway status: ${status.status}`).pipe(
-            Effect.catchIf((e): e is InvalidTransition => e instanceof InvalidTransition, () => Effect.succeed(checked))
+          // a failed-over attempt is checked once: the answer is recorded in the same write as its
+          // consequence (the compensation), so a crash between the two cannot lose the charge
+          const record = (current: Payment.Payment, at: DateTime.Utc) =>
+            Payment.attemptStatusChecked(current, attempt.id, status.status, at)
+          const recordOnly = attempt.needsStatusCheck
+            ? commit(payment, (at) => Either.right(record(payment, at)))
+            : Effect.succeed(payment)
+          if (status.status !== "succeeded" && status.status !== "authorized") return yield* recordOnly
+          return yield* compensate(
+            payment,
+            attempt,
+            status,
+            `gateway status: ${status.status}`,
+            attempt.needsStatusCheck ? record : undefined
+          ).pipe(
+            Effect.catchIf((e): e is InvalidTransition => e instanceof InvalidTransition, () => recordOnly)
           )
         }))
     })
@@ -193,7 +211,7 @@ export const make = (config: GatewayCall.Config = {}) =>
       return yield* paymentLock.withPayment(paymentId, resumeLocked)
     })
 
-    return Compensation.of({ compensateLocked, resumeLocked, check, resume })
+    return Compensation.of({ compensateLocked: compensate, resumeLocked, check, resume })
   })
 
 /**

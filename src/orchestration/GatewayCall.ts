@@ -32,7 +32,10 @@ import * as RetryPolicy from "../resilience/RetryPolicy.js"
  */
 export interface Config {
   readonly retry?: RetryPolicy.RetrySettings | undefined
-  /** Longest wait for one gateway call; default 30 s. */
+  /**
+   * Longest wait for one gateway call; default 30 s. `Duration.infinity` sets no bound (and
+   * forks no timer per call): for adapters that enforce their own timeout, and for simulations.
+   */
   readonly callTimeout?: Duration.DurationInput | undefined
 }
 
@@ -51,6 +54,10 @@ export const make = (config: Config = {}) =>
     const retrySettings = config.retry ?? RetryPolicy.defaults
     const callTimeout = Duration.decode(config.callTimeout ?? "30 seconds")
 
+    /** `call` bounded by the call timeout (unbounded, with no timer, when it is infinite). */
+    const bounded = <A, E, T>(call: Effect.Effect<A, E>, onTimeout: () => T): Effect.Effect<A, E | T> =>
+      Duration.isFinite(callTimeout) ? Effect.timeoutFail(call, { duration: callTimeout, onTimeout }) : call
+
     /** Retries transient failures of `call` with the configured schedule (same request). */
     const withRetry = <A, E extends { readonly _tag: string }, R>(call: Effect.Effect<A, E, R>) =>
       Effect.retry(call, RetryPolicy.schedule<E>(retrySettings))
@@ -65,7 +72,7 @@ export const make = (config: Config = {}) =>
         breaker.protect(
           Effect.gen(function*() {
             const start = yield* Clock.currentTimeMillis
-            const exit = yield* Effect.exit(call.pipe(Effect.timeoutFail({ duration: callTimeout, onTimeout })))
+            const exit = yield* Effect.exit(bounded(call, onTimeout))
             const end = yield* Clock.currentTimeMillis
             const outcome = exit._tag === "Success"
               ? "approved"
@@ -91,11 +98,9 @@ export const make = (config: Config = {}) =>
      * Asked even when the circuit is open: reconciliation must be able to learn the truth.
      */
     const status = (gateway: Gateway, idempotencyKey: string): Effect.Effect<StatusResult, GatewayReadError> =>
-      withRetry(gateway.getStatus({ idempotencyKey }).pipe(
-        Effect.timeoutFail({
-          duration: callTimeout,
-          onTimeout: () => new GatewayTransientError({ gateway: gateway.id, operation: "getStatus", reason: "timed out" })
-        })
+      withRetry(bounded(
+        gateway.getStatus({ idempotencyKey }),
+        () => new GatewayTransientError({ gateway: gateway.id, operation: "getStatus", reason: "timed out" })
       ))
 
     return { withRetry, moving, reading, status, callTimeout } as const

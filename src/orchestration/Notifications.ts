@@ -237,22 +237,32 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         if (payment.notificationIds.includes(notificationId)) return result("Duplicate", "already received", payment)
         const verdict = judge(payment, n)
+        const record = (changed: Payment.Decision, at: DateTime.Utc) =>
+          Payment.recordNotification(changed, {
+            notificationId,
+            gateway: n.gateway,
+            notificationType: n.type,
+            outcome: verdict._tag === "ignore" ? "ignored" : "applied",
+            detail: verdict.detail
+          }, at)
+        if (verdict._tag === "compensate") {
+          // recorded in the same write as the compensation: a crash keeps neither, so the
+          // redelivery is not a Duplicate and compensates
+          const after = yield* compensation.compensateLocked(
+            payment,
+            verdict.attempt,
+            verdict.charge,
+            `gateway notification ${n.id}: ${n.type}`,
+            (current, at) => record({ payment: current, events: [] }, at)
+          )
+          return result("Applied", verdict.detail, after)
+        }
         const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
         const changed = verdict._tag === "change"
           ? yield* verdict.decide(at)
           : { payment, events: [] }
-        const decision = Payment.recordNotification(changed, {
-          notificationId,
-          gateway: n.gateway,
-          notificationType: n.type,
-          outcome: verdict._tag === "ignore" ? "ignored" : "applied",
-          detail: verdict.detail
-        }, at)
+        const decision = record(changed, at)
         yield* repository.update(decision, payment.version)
-        if (verdict._tag === "compensate") {
-          const after = yield* compensation.compensateLocked(decision.payment, verdict.attempt, verdict.charge, `gateway notification ${n.id}: ${n.type}`)
-          return result("Applied", verdict.detail, after)
-        }
         return result(verdict._tag === "ignore" ? "Ignored" : "Applied", verdict.detail, decision.payment)
       }))
   })

@@ -183,7 +183,8 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
   /**
    * Refunds part or all of a captured payment, idempotently per (payment, idempotency key).
    * Returns the refund: SUCCEEDED, FAILED (the gateway refused; nothing moved), or PENDING (the
-   * gateway's answer was lost; call again with the same key).
+   * gateway's answer was lost or was an error, so it may have moved; call again with the same
+   * key, or leave it to the recovery worker).
    */
   readonly refundPayment: (
     request: Request.RefundPaymentRequest
@@ -667,7 +668,9 @@ export const make = (config: Config = {}) =>
     })
 
     /**
-     * Asks the gateway to refund. A first call settles the refund on any definite answer. A
+     * Asks the gateway to refund. A first call settles the refund on success or a refusal (a
+     * decline or misconfiguration); a transient error, an unknown outcome or an open circuit
+     * leaves it PENDING, since a gateway may answer with an error after applying it. A
      * resumed call (the refund was already PENDING: an earlier answer was lost, so the gateway
      * may have applied it) settles it only on success; a decline sends it to MANUAL_REVIEW (it
      * may mean "already refunded"), anything else leaves it PENDING. Its reservation holds
@@ -683,7 +686,9 @@ export const make = (config: Config = {}) =>
         }))))
         if (Either.isLeft(result)) {
           const error = result.left
-          const definite = error._tag !== "GatewayUnknownOutcome"
+          // Only a refusal is definite: a transient error may follow a refund the gateway applied
+          // (a "500" after the work was done), and an open circuit may stop a retry of such a call.
+          const definite = error._tag === "GatewayDeclined" || error._tag === "GatewayMisconfigured"
           if (!definite || (resumed && error._tag !== "GatewayDeclined")) {
             return refund // stays PENDING: asking again with the same key resolves it
           }

@@ -10,3 +10,5 @@ export { layerMemory } from "../AegisPay.js"
 export { type Ledger, type LedgerCharge, type LedgerRefund, MockGateway, TestCards } from "../gateway/MockGateway.js"
 /** @since 0.1.0 */
 export * as SqlLedgerGateway from "./SqlLedgerGateway.js"
+/** @since 0.1.0 */
+export * as Simulation from "./Simulation.js"

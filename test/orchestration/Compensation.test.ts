@@ -22,9 +22,11 @@ import {
   Notifications,
   Payment,
   PaymentLock,
+  PaymentRepository,
   PaymentService,
   Recovery,
-  Router
+  Router,
+  StorageError
 } from "aegispay"
 import { TestCards } from "aegispay/testing"
 import { card, expectFoldEqualsSnapshot, request } from "../helpers.js"
@@ -44,7 +46,22 @@ class Gateways extends Context.Tag("test/Gateways")<Gateways, {
 
 const noRetry = { retry: { maxRetries: 0, initialDelayMs: 0, maxDelayMs: 0, backoffMultiplier: 1 } }
 
-const layer = () => {
+/** Memory storage whose first write of a `CompensationRequested` fails (the process died right there). */
+const crashBeforeCompensationWrite = Layer.effectContext(Effect.map(MemoryStorage.make, ({ eventStore, repository }) => {
+  let crashed = false
+  return Context.make(PaymentRepository.PaymentRepository, {
+    ...repository,
+    update: (decision, expectedVersion, options) => {
+      if (!crashed && decision.events.some((e) => e._tag === "CompensationRequested")) {
+        crashed = true
+        return Effect.fail(new StorageError.StorageError({ operation: "update", reason: "process killed" }))
+      }
+      return repository.update(decision, expectedVersion, options)
+    }
+  }).pipe(Context.add(EventStore.EventStore, eventStore))
+}))
+
+const layer = (storage: Layer.Layer<PaymentRepository.PaymentRepository | EventStore.EventStore, never, EventBus.EventBus> = MemoryStorage.layer) => {
   const base = Layer.mergeAll(CardVault.layerMemory(Redacted.make("k")), Ids.layerSequential)
   const gateways = Layer.effect(
     Gateways,
@@ -84,7 +101,7 @@ const layer = () => {
     Layer.provideMerge(Layer.mergeAll(PaymentService.layer(noRetry), Compensation.layer(noRetry))),
     Layer.provideMerge(Layer.mergeAll(
       registry,
-      PaymentLock.layerMemory.pipe(Layer.provideMerge(MemoryStorage.layer)),
+      PaymentLock.layerMemory.pipe(Layer.provideMerge(storage)),
       CircuitBreaker.layer(),
       GatewayMetrics.layer(),
       Router.layerRegistrationOrder,
@@ -230,6 +247,33 @@ describe("Compensation without notifications", () => {
       yield* TestClock.adjust("2 minutes")
       expect(yield* runRecovery).toMatchObject({ examined: 0 }) // checked once
     }).pipe(Effect.provide(layer())))
+
+  // found by the simulation: npx tsx test/sim/sim.ts --seed 750 --payments 200 (before the fix)
+  it.effect("a crash between the status check and the compensation's commit loses neither: the next run compensates", () =>
+    Effect.gen(function*() {
+      const { payment } = yield* strayCharge
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* runRecovery).toMatchObject({ examined: 1, failed: [{ paymentId: payment.id, error: "StorageError" }] })
+      const crashed = yield* Effect.flatMap(PaymentService.PaymentService, (s) => s.getPayment(payment.id))
+      expect(Payment.hasOpenWork(crashed)).toBe(true) // the status check was not recorded without its compensation
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* runRecovery).toMatchObject({ examined: 1, resolved: 1 })
+      const after = yield* Effect.flatMap(PaymentService.PaymentService, (s) => s.getPayment(payment.id))
+      expect(after.compensations.map((c) => c.state)).toEqual(["REFUNDED"])
+      expect((yield* alphaLedger).charges[0]!.refunded.minor).toBe(payment.amount.minor)
+    }).pipe(Effect.provide(layer(crashBeforeCompensationWrite))))
+
+  it.effect("a crash at the compensation's write keeps no record of the notification that revealed the charge: its redelivery compensates", () =>
+    Effect.gen(function*() {
+      const { payment, stray, transactionId } = yield* strayCharge
+      const first = yield* Effect.flip(notify({ paymentId: payment.id, idempotencyKey: stray.idempotencyKey, transactionId }))
+      expect(first._tag).toBe("StorageError")
+      const redelivered = yield* notify({ paymentId: payment.id, idempotencyKey: stray.idempotencyKey, transactionId })
+      expect(redelivered._tag).toBe("Applied") // not a Duplicate
+      expect(redelivered.payment.compensations.map((c) => c.state)).toEqual(["REFUNDED"])
+      expect((yield* alphaLedger).charges[0]!.refunded.minor).toBe(payment.amount.minor)
+      expect((yield* eventTags(payment.id)).filter((t) => t === "NotificationReceived").length).toBe(1)
+    }).pipe(Effect.provide(layer(crashBeforeCompensationWrite))))
 
   it.effect("a payment that failed after errors, although its gateway charged, is refunded by the recovery worker", () =>
     Effect.gen(function*() {

@@ -410,6 +410,37 @@ describe("refunds whose answer was lost", () => {
     }).pipe(Effect.provide(TestLayer)))
 })
 
+describe("refunds answered with an error", () => {
+  // found by the simulation: npx tsx test/sim/sim.ts --seed 8 --payments 200
+  it.effect("a refund the gateway applied, then answered with errors, stays PENDING and is settled by the resend, never FAILED", () =>
+    Effect.gen(function*() {
+      const payments = yield* service
+      const mock = yield* MockGateway
+      const registry = yield* GatewayRegistry.GatewayRegistry
+      let errorAfterApplying = true
+      yield* registry.register({
+        ...mock.gateway,
+        refund: (req) =>
+          errorAfterApplying
+            ? Effect.zipRight(
+              mock.gateway.refund(req),
+              Effect.fail(new Gateway.GatewayTransientError({ gateway: "mock", operation: "refund", reason: "500 after refunding" }))
+            )
+            : mock.gateway.refund(req)
+      })
+      const p = yield* payments.createPayment(request())
+      yield* payments.processPayment(p.id)
+      const first = yield* Effect.fork(payments.refundPayment({ paymentId: p.id, idempotencyKey: "r1", amount: "40.00" }))
+      yield* TestClock.adjust("10 seconds") // past every retry
+      expect((yield* Fiber.join(first)).state).toBe("PENDING") // not FAILED: the money went back
+      expect((yield* mock.ledger).refunds.length).toBe(1)
+      errorAfterApplying = false
+      expect((yield* payments.refundPayment({ paymentId: p.id, idempotencyKey: "r1", amount: "40.00" })).state).toBe("SUCCEEDED")
+      expect((yield* mock.ledger).refunds.length).toBe(1) // the resend carried the same key
+      expect((yield* payments.getPayment(p.id)).refundedAmount.minor).toBe(4000n)
+    }).pipe(Effect.provide(TestLayer)))
+})
+
 describe("getPayment and getCustomerPayments", () => {
   it.effect("pages a customer's payments newest first without gaps or repeats", () =>
     Effect.gen(function*() {

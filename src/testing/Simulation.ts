@@ -1,0 +1,1198 @@
+/**
+ * Deterministic simulation: many payments driven concurrently through AegisPay under injected
+ * faults and crashes, on memory layers with `TestClock` and a seeded `Random`, checked against
+ * the library's invariants after every step.
+ *
+ * A run admits a batch of payments per step and moves every active payment one phase on per
+ * step (create → process → capture or void → refunds → retries). The operations of a step run
+ * as concurrent fibers; each gateway call and each storage write is a yield point, so fibers
+ * interleave, and a share of them is interrupted at a random yield point (a crash: before or
+ * after a gateway applied a call, before or after a local commit). Faults injected:
+ * - concurrent creates with the same idempotency key (same request), and the key reused with
+ *   another request (must be refused with `IdempotencyKeyReused`);
+ * - gateway transient errors, timeouts before the call is applied, charge-then-timeout (applied,
+ *   then an unknown outcome) and error-after-charge (applied, then a transient error: after a
+ *   failover a stray charge), through {@link Chaos.wrap};
+ * - operations killed at random points, followed by the recovery worker (`Recovery.runOnce`,
+ *   run every few steps after `stuckAfter` has passed on the `TestClock`, itself killable);
+ * - gateway notifications built from the gateways' truth (charges and refunds in the ledgers,
+ *   declines from `getStatus`), delayed, duplicated, reordered, some lost and some unverified,
+ *   applied with `Notifications.apply` while other operations run;
+ * - concurrent `processPayment` calls, manual captures (full and partial), voids racing
+ *   captures, concurrent partial refunds, over-refunds (must be refused with
+ *   `RefundExceedsCaptured`) and refund retries with the same key (must answer the same refund).
+ *
+ * Invariants checked after every step (each {@link Violation} names one):
+ * - `no-double-charge`: every ledger charge belongs to an attempt of its payment; no payment
+ *   holds more than one charge of its own, and every other live charge is being returned
+ *   (a status check or a compensation is recorded for it);
+ * - `refunds-within-captures`: locally and in the ledger, refunds never exceed captures;
+ * - `fold-equals-snapshot`: every payment as stored equals the fold of its events;
+ * - `idempotency`: duplicate creates answer one payment, a reused key with another request is
+ *   refused, a refund retried with its key answers the same refund;
+ * - `over-refund-refused`: a refund above the refundable amount fails with `RefundExceedsCaptured`;
+ * - `no-defect`: no operation dies; `step-settles`: every step's operations finish.
+ *
+ * After the last step, faults are switched off, `TestClock` is moved past `stuckAfter` and
+ * recovery runs until it finds nothing (at most a few rounds). Then, in addition:
+ * - `nothing-stuck`: no payment has open work (`Payment.hasOpenWork`); items in manual review
+ *   are not open work;
+ * - `ledger-equals-local`: the payment's own charge in the ledger matches its state and
+ *   amounts, every local SUCCEEDED refund is a ledger refund with the same key and amount and
+ *   vice versa, and every other charge was returned by a compensation (or is in manual review).
+ *
+ * The same seed (with the same options and layer) gives the same run: the report's
+ * `eventLogHash` (SHA-256 over every payment's events, in id order) is equal.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import {
+  Cause,
+  Chunk,
+  Context,
+  DateTime,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Random,
+  Schema,
+  TestClock,
+  TestContext
+} from "effect"
+import * as AegisPay from "../AegisPay.js"
+import * as Money from "../domain/Money.js"
+import * as Payment from "../domain/Payment.js"
+import { PaymentEvent } from "../domain/PaymentEvent.js"
+import type { CreatePaymentRequest } from "../domain/PaymentRequest.js"
+import * as Chaos from "../gateway/Chaos.js"
+import type { Gateway } from "../gateway/Gateway.js"
+import { GatewayRegistry } from "../gateway/GatewayRegistry.js"
+import { type LedgerCharge, type LedgerRefund, MockGateways, TestCards } from "../gateway/MockGateway.js"
+import type { Compensation } from "../orchestration/Compensation.js"
+import { type GatewayNotification, Notifications } from "../orchestration/Notifications.js"
+import { PaymentService } from "../orchestration/PaymentService.js"
+import * as Recovery from "../orchestration/Recovery.js"
+import { EventStore } from "../storage/EventStore.js"
+import * as MemoryStorage from "../storage/MemoryStorage.js"
+import { PaymentRepository } from "../storage/PaymentRepository.js"
+
+/**
+ * What a layer given to {@link run} must provide: the payment operations, compensation,
+ * notifications and storage the simulation drives and inspects, the {@link GatewayRegistry}
+ * (each gateway registered under the id of a mock is wrapped with the faults and registered
+ * again) and the {@link MockGateways}, whose ledgers are the ground truth.
+ *
+ * @since 0.1.0
+ */
+export type Services =
+  | PaymentService
+  | Compensation
+  | Notifications
+  | PaymentRepository
+  | EventStore
+  | GatewayRegistry
+  | MockGateways
+
+/**
+ * Fault rates (each 0–1). Gateway faults are rolled per gateway call; the others per payment,
+ * operation or notification.
+ *
+ * @since 0.1.0
+ */
+export interface Faults {
+  /** A payment's create is sent two or three times at once, same key, same request. */
+  readonly duplicateCreate: number
+  /** The create's key is reused later with another amount (must be refused). */
+  readonly conflictingCreate: number
+  /** A gateway call fails transiently before anything is applied. */
+  readonly gatewayError: number
+  /** A money-moving call times out before it is applied (an unknown outcome). */
+  readonly timeoutBefore: number
+  /** A money-moving call is applied, then times out (charge-then-timeout). */
+  readonly timeoutAfter: number
+  /** A money-moving call is applied, then answers with a transient error. */
+  readonly errorAfter: number
+  /** An operation's fiber is interrupted at a random yield point (a crash). */
+  readonly crash: number
+  /** `processPayment` is called twice at once. */
+  readonly concurrentProcess: number
+  /** A captured payment gets two or three refunds at once (their sum may exceed the capture). */
+  readonly concurrentRefund: number
+  /** An authorization is captured and voided at once. */
+  readonly captureVoidRace: number
+  /** A ledger change is notified (the rest of the notifications are lost). */
+  readonly notification: number
+  /** A notification is delivered twice (same id). */
+  readonly duplicateNotification: number
+  /** A notification also arrives unverified (it only triggers a status check). */
+  readonly unverifiedNotification: number
+  /** A captured payment also gets a refund above its refundable amount. */
+  readonly overRefund: number
+}
+
+/**
+ * The default fault rates.
+ *
+ * @since 0.1.0
+ */
+export const defaultFaults: Faults = {
+  duplicateCreate: 0.15,
+  conflictingCreate: 0.05,
+  gatewayError: 0.04,
+  timeoutBefore: 0.03,
+  timeoutAfter: 0.03,
+  errorAfter: 0.03,
+  crash: 0.06,
+  concurrentProcess: 0.1,
+  concurrentRefund: 0.2,
+  captureVoidRace: 0.1,
+  notification: 0.6,
+  duplicateNotification: 0.3,
+  unverifiedNotification: 0.15,
+  overRefund: 0.1
+}
+
+/**
+ * No faults at all: every operation runs once, to completion, on healthy gateways.
+ *
+ * @since 0.1.0
+ */
+export const noFaults: Faults = {
+  duplicateCreate: 0,
+  conflictingCreate: 0,
+  gatewayError: 0,
+  timeoutBefore: 0,
+  timeoutAfter: 0,
+  errorAfter: 0,
+  crash: 0,
+  concurrentProcess: 0,
+  concurrentRefund: 0,
+  captureVoidRace: 0,
+  notification: 0,
+  duplicateNotification: 0,
+  unverifiedNotification: 0,
+  overRefund: 0
+}
+
+/**
+ * Options of {@link run}.
+ *
+ * @since 0.1.0
+ */
+export interface Options<E = never> {
+  readonly seed: number
+  /** Payments to simulate. */
+  readonly payments: number
+  /** Fault rates; missing ones take {@link defaultFaults}. */
+  readonly faults?: Partial<Faults> | undefined
+  /** The composition under test; default {@link layerMemory}. Built fresh for the run. */
+  readonly layer?: Layer.Layer<Services, E> | undefined
+  /** The recovery worker's `stuckAfter`; default 1 minute. */
+  readonly stuckAfter?: Duration.DurationInput | undefined
+  /** Payments admitted per step; default 10. */
+  readonly batch?: number | undefined
+  /** Steps between two runs of the recovery worker; default 4. */
+  readonly recoveryEvery?: number | undefined
+  /** Log level inside the run; default none. */
+  readonly logLevel?: LogLevel.LogLevel | undefined
+  /** The command printed to replay a seed; default `npx tsx test/sim/sim.ts --seed S --payments P`. */
+  readonly replayCommand?: ((seed: number, payments: number) => string) | undefined
+}
+
+/**
+ * The invariants checked (see the module documentation).
+ *
+ * @since 0.1.0
+ */
+export const Invariant = Schema.Literal(
+  "no-double-charge",
+  "refunds-within-captures",
+  "fold-equals-snapshot",
+  "idempotency",
+  "over-refund-refused",
+  "no-defect",
+  "step-settles",
+  "nothing-stuck",
+  "ledger-equals-local"
+)
+
+/**
+ * @since 0.1.0
+ */
+export type Invariant = typeof Invariant.Type
+
+/**
+ * One broken invariant, found after `step` (the last step + 1 for the checks after recovery).
+ *
+ * @since 0.1.0
+ */
+export class Violation extends Schema.Class<Violation>("Violation")({
+  invariant: Invariant,
+  paymentId: Schema.String,
+  step: Schema.Int,
+  detail: Schema.String
+}) {}
+
+/**
+ * The faults a run injects, counted.
+ *
+ * @since 0.1.0
+ */
+export const FaultKind = Schema.Literal(
+  "duplicateCreate",
+  "conflictingCreate",
+  "gatewayError",
+  "timeoutBefore",
+  "timeoutAfter",
+  "errorAfter",
+  "crash",
+  "crashAfterGatewayApplied",
+  "concurrentProcess",
+  "concurrentRefund",
+  "captureVoidRace",
+  "overRefund",
+  "notificationDuplicated",
+  "notificationReordered",
+  "notificationUnverified",
+  "notificationLost",
+  "recoveryRun"
+)
+
+/**
+ * @since 0.1.0
+ */
+export type FaultKind = typeof FaultKind.Type
+
+/**
+ * What one run did and found.
+ *
+ * @since 0.1.0
+ */
+export interface Report {
+  readonly seed: number
+  readonly payments: number
+  readonly steps: number
+  /** Faults injected, by kind. */
+  readonly faults: Readonly<Record<FaultKind, number>>
+  /** Operations run, by name. */
+  readonly operations: Readonly<Record<string, number>>
+  /** Typed errors operations answered (expected outcomes), by tag. */
+  readonly errors: Readonly<Record<string, number>>
+  /** Payments by final state. */
+  readonly states: Readonly<Record<string, number>>
+  /** Broken invariants; empty when the run is clean. */
+  readonly violations: ReadonlyArray<Violation>
+  /** SHA-256 (hex) over every payment's events in payment id order: equal for equal runs. */
+  readonly eventLogHash: string
+  /** The command that replays this seed. */
+  readonly replayCommand: string
+}
+
+/**
+ * A run found violations (see {@link assertClean}).
+ *
+ * @since 0.1.0
+ */
+export class SimulationFailed extends Schema.TaggedError<SimulationFailed>()("SimulationFailed", {
+  seed: Schema.Number,
+  violations: Schema.Array(Violation),
+  replayCommand: Schema.String
+}) {
+  override get message(): string {
+    const first = this.violations[0]
+    return `simulation seed ${this.seed}: ${this.violations.length} violation(s)` +
+      (first === undefined ? "" : `, first: ${first.invariant} ${first.paymentId}: ${first.detail}`) +
+      `; replay: ${this.replayCommand}`
+  }
+}
+
+/**
+ * Fails with {@link SimulationFailed} when the report has violations.
+ *
+ * @since 0.1.0
+ */
+export const assertClean = (report: Report): Effect.Effect<Report, SimulationFailed> =>
+  report.violations.length === 0
+    ? Effect.succeed(report)
+    : Effect.fail(
+      new SimulationFailed({ seed: report.seed, violations: report.violations, replayCommand: report.replayCommand })
+    )
+
+/**
+ * Memory storage whose writes are yield points (before and after the write), so that the
+ * simulation's crashes can land between a gateway's answer and the local commit, or between
+ * two commits.
+ *
+ * @since 0.1.0
+ */
+export const layerYieldingStorage: Layer.Layer<
+  PaymentRepository | EventStore,
+  never,
+  Layer.Layer.Context<typeof MemoryStorage.layer>
+> = Layer.effectContext(Effect.map(MemoryStorage.make, ({ eventStore, repository }) => {
+  const around = <A, E>(write: Effect.Effect<A, E>) =>
+    Effect.zipRight(Effect.yieldNow(), Effect.zipLeft(write, Effect.yieldNow()))
+  return Context.make(PaymentRepository, {
+    ...repository,
+    insert: (decision) => around(repository.insert(decision)),
+    update: (decision, expectedVersion, options) => around(repository.update(decision, expectedVersion, options))
+  }).pipe(Context.add(EventStore, eventStore))
+}))
+
+/**
+ * The options of the default composition: sequential ids, three mock gateways (`alpha`,
+ * `beta`, `gamma`) with failover across them, retries without delay, no call timeout (timeouts
+ * are injected faults) and circuit breakers that open on a failure rate of one half. Use them
+ * with `AegisPay.layerWith` to simulate your own storage.
+ *
+ * @since 0.1.0
+ */
+export const layerOptions: AegisPay.Options = {
+  ids: "sequential",
+  mockGateways: [{ id: "alpha" }, { id: "beta" }, { id: "gamma" }],
+  service: {
+    callTimeout: Duration.infinity,
+    maxAttempts: 3,
+    retry: { maxRetries: 2, initialDelayMs: 0, maxDelayMs: 0, backoffMultiplier: 1 }
+  },
+  breaker: {
+    failureThreshold: 1_000_000,
+    failureRateThreshold: 0.5,
+    minimumVolume: 20,
+    monitorWindow: "60 seconds",
+    resetTimeout: "30 seconds",
+    halfOpenMaxCalls: 1,
+    successThreshold: 2
+  }
+}
+
+/**
+ * The default composition: every AegisPay service on memory storage whose writes are yield
+ * points ({@link layerYieldingStorage}), with {@link layerOptions}.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory = (): Layer.Layer<AegisPay.Services> => AegisPay.layerWith(layerYieldingStorage, layerOptions)
+
+/**
+ * The replay command of a seed, as `npm run sim` prints it.
+ *
+ * @since 0.1.0
+ */
+export const defaultReplayCommand = (seed: number, payments: number): string =>
+  `npx tsx test/sim/sim.ts --seed ${seed} --payments ${payments}`
+
+// ------------------------------------------------------------------------------------------------
+// internals
+
+/** What the driver knows of one simulated payment. */
+interface Track {
+  readonly index: number
+  readonly key: string
+  readonly request: CreatePaymentRequest
+  readonly amountMinor: bigint
+  readonly manual: boolean
+  readonly copies: number
+  readonly conflicting: boolean
+  readonly settle: "capture" | "partial" | "void" | "race" | "leave"
+  readonly refunds: number
+  readonly overRefund: boolean
+  readonly concurrentProcess: boolean
+  phase: number
+  paymentId: string | undefined
+  readonly refundResults: Map<string, { readonly amount: bigint; refundId: string | undefined }>
+}
+
+interface Op {
+  readonly name: string
+  readonly effect: Effect.Effect<unknown, { readonly _tag: string }>
+  readonly paymentId: string | undefined
+  readonly killable: boolean
+}
+
+interface Queued {
+  readonly notification: GatewayNotification
+  readonly due: number
+  readonly seq: number
+}
+
+interface Charge extends LedgerCharge {
+  readonly gateway: string
+}
+
+/** Rounds of yields after which a step's operations count as stuck. */
+const MAX_ROUNDS = 20_000
+/** Recovery rounds after the last step. */
+const FINAL_RECOVERY_ROUNDS = 6
+/** Steps after the last admitted payment before the run stops waiting for notifications. */
+const MAX_DRAIN_STEPS = 10
+
+const encodeEvent = Schema.encodeSync(PaymentEvent)
+
+const phases = (t: Track): ReadonlyArray<"create" | "process" | "settle" | "refund" | "retry"> =>
+  t.manual ? ["create", "process", "settle", "refund", "retry"] : ["create", "process", "refund", "retry"]
+
+const card = (number: string) => ({
+  type: "card" as const,
+  number,
+  expiryMonth: 12,
+  expiryYear: 2099,
+  cvv: "123",
+  holderName: "Sim Ulation"
+})
+
+/**
+ * Deep equality of two values built from the same schema (what `Schema.encode` would compare,
+ * without encoding): same prototype, same defined fields, equal leaves; times by their instant.
+ */
+const sameValue = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (DateTime.isDateTime(a) || DateTime.isDateTime(b)) {
+    return DateTime.isDateTime(a) && DateTime.isDateTime(b) && DateTime.Equivalence(a, b)
+  }
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false
+  const keys = (o: object) => Object.keys(o).filter((k) => Reflect.get(o, k) !== undefined)
+  const ka = keys(a)
+  if (ka.length !== keys(b).length) return false
+  return ka.every((k) => sameValue(Reflect.get(a, k), Reflect.get(b, k)))
+}
+
+const isLive = (c: LedgerCharge) =>
+  c.status === "authorized" || (c.status === "captured" && c.refunded.minor < c.captured.minor)
+
+/**
+ * Runs one simulation (see the module documentation). Builds `options.layer` (default
+ * {@link layerMemory}) fresh under its own `TestContext` with `Random` seeded by `options.seed`;
+ * fails only if that layer fails to build.
+ *
+ * @since 0.1.0
+ */
+export const run = <E = never>(options: Options<E>): Effect.Effect<Report, E> =>
+  Effect.scoped(Effect.flatMap(
+    Layer.build(options.layer ?? layerMemory()),
+    (context) => Effect.provide(simulate(options), context)
+  )).pipe(
+    Effect.withRandom(Random.make(options.seed)),
+    Logger.withMinimumLogLevel(options.logLevel ?? LogLevel.None),
+    Effect.provide(TestContext.TestContext)
+  )
+
+/**
+ * {@link run} as a `Promise` (for scripts).
+ *
+ * @since 0.1.0
+ */
+export const runPromise = <E = never>(options: Options<E>): Promise<Report> => Effect.runPromise(run(options))
+
+const simulate = <E>(options: Options<E>) =>
+  Effect.gen(function*() {
+    const faults: Faults = { ...defaultFaults, ...options.faults }
+    const stuckAfter = Duration.decode(options.stuckAfter ?? "1 minute")
+    const batch = Math.max(1, Math.floor(options.batch ?? 10))
+    const recoveryEvery = Math.max(1, Math.floor(options.recoveryEvery ?? 4))
+    const total = Math.max(0, Math.floor(options.payments))
+
+    const payments = yield* PaymentService
+    const notifications = yield* Notifications
+    const repository = yield* PaymentRepository
+    const eventStore = yield* EventStore
+    const registry = yield* GatewayRegistry
+    const mocks = yield* MockGateways
+    const recovery = yield* Recovery.make({ stuckAfter, batchSize: 100_000, concurrency: 4 })
+
+    const faultCounts: Record<FaultKind, number> = {
+      duplicateCreate: 0,
+      conflictingCreate: 0,
+      gatewayError: 0,
+      timeoutBefore: 0,
+      timeoutAfter: 0,
+      errorAfter: 0,
+      crash: 0,
+      crashAfterGatewayApplied: 0,
+      concurrentProcess: 0,
+      concurrentRefund: 0,
+      captureVoidRace: 0,
+      overRefund: 0,
+      notificationDuplicated: 0,
+      notificationReordered: 0,
+      notificationUnverified: 0,
+      notificationLost: 0,
+      recoveryRun: 0
+    }
+    const count = (kind: FaultKind, n = 1) => {
+      faultCounts[kind] += n
+    }
+    const operations: Record<string, number> = {}
+    const errors: Record<string, number> = {}
+    const violations: Array<Violation> = []
+    let step = 0
+    const violate = (invariant: Invariant, paymentId: string, detail: string) => {
+      violations.push(new Violation({ invariant, paymentId, step, detail }))
+    }
+
+    // -------------------------------------------------------------------------- gateway faults
+    const network = { faultsOn: true }
+    const classify = (error: { readonly _tag: string; readonly reason: string }) => {
+      switch (error.reason) {
+        case Chaos.reasons.error:
+          return count("gatewayError")
+        case Chaos.reasons.timeoutBefore:
+          return count("timeoutBefore")
+        case Chaos.reasons.timeoutAfter:
+          return count("timeoutAfter")
+        case Chaos.reasons.errorAfter:
+          return count("errorAfter")
+      }
+    }
+    for (const id of mocks.keys()) {
+      const inner = yield* registry.get(id)
+      const chaos = Chaos.wrap(inner, {
+        errorRate: faults.gatewayError,
+        timeoutBeforeRate: faults.timeoutBefore,
+        timeoutAfterRate: faults.timeoutAfter,
+        errorAfterRate: faults.errorAfter
+      })
+      /** A call over the network: a yield on the way there and back; a crash on the way back loses the answer. */
+      const call = <A, Err extends { readonly _tag: string; readonly reason: string }>(
+        f: (g: Gateway) => Effect.Effect<A, Err>,
+        moving: boolean
+      ): Effect.Effect<A, Err> =>
+        Effect.zipRight(
+          Effect.yieldNow(),
+          Effect.flatMap(
+            Effect.exit(Effect.tapError(Effect.suspend(() => f(network.faultsOn ? chaos : inner)), (e) =>
+              Effect.sync(() => classify(e)))),
+            (exit) =>
+              Effect.zipRight(
+                moving
+                  ? Effect.onInterrupt(Effect.yieldNow(), () => Effect.sync(() => count("crashAfterGatewayApplied")))
+                  : Effect.yieldNow(),
+                exit
+              )
+          )
+        )
+      yield* registry.register({
+        id: inner.id,
+        capabilities: inner.capabilities,
+        initiate: (r) => call((g) => g.initiate(r), false),
+        authenticate: (r) => call((g) => g.authenticate(r), false),
+        process: (r) => call((g) => g.process(r), true),
+        capture: (r) => call((g) => g.capture(r), true),
+        void: (r) => call((g) => g.void(r), true),
+        refund: (r) => call((g) => g.refund(r), true),
+        getStatus: (r) => call((g) => g.getStatus(r), false),
+        healthCheck: inner.healthCheck
+      })
+    }
+
+    // -------------------------------------------------------------------------- the ledger
+    const ledger = Effect.gen(function*() {
+      const charges: Array<Charge> = []
+      const refunds: Array<LedgerRefund & { readonly gateway: string }> = []
+      for (const [gateway, mock] of mocks) {
+        const l = yield* mock.ledger
+        for (const c of l.charges) charges.push({ ...c, gateway })
+        for (const r of l.refunds) refunds.push({ ...r, gateway })
+      }
+      return { charges, refunds }
+    })
+
+    // -------------------------------------------------------------------------- the plan
+    const chance = (rate: number) => rate <= 0 ? Effect.succeed(false) : Effect.map(Random.next, (u) => u < rate)
+    const tracks: Array<Track> = []
+    const newTrack = (index: number) =>
+      Effect.gen(function*() {
+        const amountMinor = BigInt(yield* Random.nextIntBetween(100, 100_000))
+        const roll = yield* Random.next
+        const number = roll < 0.05
+          ? TestCards.declined
+          : roll < 0.09
+          ? TestCards.insufficientFunds
+          : roll < 0.12
+          ? TestCards.retryOnce
+          : roll < 0.56
+          ? TestCards.success
+          : TestCards.successMastercard
+        const manual = yield* chance(0.3)
+        const race = yield* chance(faults.captureVoidRace)
+        const settleRoll = yield* Random.next
+        const key = `sim-${options.seed}-${index}`
+        const track: Track = {
+          index,
+          key,
+          amountMinor,
+          manual,
+          request: {
+            idempotencyKey: key,
+            amount: amountMinor,
+            currency: "USD",
+            captureMethod: manual ? "manual" : "automatic",
+            paymentMethod: card(number),
+            customer: { id: `cus_${index % 17}`, email: `c${index % 17}@example.com` }
+          },
+          copies: (yield* chance(faults.duplicateCreate)) ? yield* Random.nextIntBetween(2, 4) : 1,
+          conflicting: yield* chance(faults.conflictingCreate),
+          settle: race
+            ? "race"
+            : settleRoll < 0.5
+            ? "capture"
+            : settleRoll < 0.75
+            ? "partial"
+            : settleRoll < 0.9
+            ? "void"
+            : "leave",
+          refunds: (yield* chance(faults.concurrentRefund))
+            ? yield* Random.nextIntBetween(2, 4)
+            : yield* Random.nextIntBetween(0, 2),
+          overRefund: yield* chance(faults.overRefund),
+          concurrentProcess: yield* chance(faults.concurrentProcess),
+          phase: 0,
+          paymentId: undefined,
+          refundResults: new Map()
+        }
+        tracks.push(track)
+        return track
+      })
+
+    // -------------------------------------------------------------------------- operations
+    const tagged = <A, Err extends { readonly _tag: string }>(
+      name: string,
+      paymentId: string | undefined,
+      effect: Effect.Effect<A, Err>,
+      killable = true
+    ): Op => ({ name, paymentId, effect, killable })
+
+    const learn = (track: Track, payment: Payment.Payment) =>
+      Effect.sync(() => {
+        if (track.paymentId !== undefined && track.paymentId !== payment.id) {
+          violate("idempotency", payment.id, `key ${track.key} answered ${payment.id} after ${track.paymentId}`)
+        }
+        track.paymentId = payment.id
+      })
+
+    const create = (track: Track) =>
+      Effect.flatMap(payments.createPayment(track.request), (p) => learn(track, p))
+
+    const lookup = (track: Track) =>
+      Effect.gen(function*() {
+        if (track.paymentId === undefined) {
+          const found = yield* repository.findByIdempotencyKey("default", track.key)
+          if (Option.isSome(found)) track.paymentId = found.value.id
+        }
+        return track.paymentId === undefined ? undefined : yield* repository.findById(track.paymentId).pipe(
+          Effect.map(Option.getOrUndefined)
+        )
+      })
+
+    const opsFor = (track: Track) =>
+      Effect.gen(function*() {
+        const phase = phases(track)[track.phase]
+        track.phase++
+        const ops: Array<Op> = []
+        if (phase === "create") {
+          if (track.copies > 1) count("duplicateCreate", track.copies - 1)
+          for (let i = 0; i < track.copies; i++) ops.push(tagged("create", undefined, create(track)))
+          return ops
+        }
+        const payment = yield* lookup(track)
+        if (payment === undefined) {
+          // every create crashed: the client sends it again, then processes
+          if (phase === "process") ops.push(tagged("create", undefined, create(track)))
+          return ops
+        }
+        const id = payment.id
+        switch (phase) {
+          case "process": {
+            if (track.conflicting) {
+              count("conflictingCreate")
+              ops.push(tagged(
+                "create",
+                id,
+                payments.createPayment({ ...track.request, amount: track.amountMinor + 1n }).pipe(
+                  Effect.flatMap((p) =>
+                    Effect.sync(() =>
+                      violate("idempotency", p.id, `key ${track.key} reused with another amount was accepted`)
+                    )
+                  ),
+                  Effect.catchTag("IdempotencyKeyReused", () => Effect.void)
+                )
+              ))
+            }
+            if (payment.state === "INITIATED" || payment.state === "AUTHENTICATED" || payment.state === "PROCESSING") {
+              ops.push(tagged("process", id, payments.processPayment(id)))
+              if (track.concurrentProcess) {
+                count("concurrentProcess")
+                ops.push(tagged("process", id, payments.processPayment(id)))
+              }
+            }
+            return ops
+          }
+          case "settle": {
+            if (payment.state === "PROCESSING") ops.push(tagged("process", id, payments.processPayment(id)))
+            if (payment.state !== "AUTHORIZED") return ops
+            const partial = BigInt(yield* Random.nextIntBetween(1, Number(payment.authorizedAmount.minor)))
+            switch (track.settle) {
+              case "capture":
+                ops.push(tagged("capture", id, payments.capturePayment({ paymentId: id })))
+                break
+              case "partial":
+                ops.push(tagged("capture", id, payments.capturePayment({ paymentId: id, amount: partial })))
+                break
+              case "void":
+                ops.push(tagged("void", id, payments.cancelPayment({ paymentId: id })))
+                break
+              case "race":
+                count("captureVoidRace")
+                ops.push(tagged("capture", id, payments.capturePayment({ paymentId: id, amount: partial })))
+                ops.push(tagged("void", id, payments.cancelPayment({ paymentId: id })))
+                break
+              case "leave":
+                break
+            }
+            return ops
+          }
+          case "refund": {
+            if (payment.state === "PROCESSING") ops.push(tagged("process", id, payments.processPayment(id)))
+            if (payment.state !== "SUCCESS" || payment.capturedAmount.minor <= 0n) return ops
+            const captured = payment.capturedAmount.minor
+            if (track.refunds > 1) count("concurrentRefund")
+            for (let i = 0; i < track.refunds; i++) {
+              const amount = BigInt(yield* Random.nextIntBetween(1, Number(captured) + 1))
+              const key = `${track.key}-r${i}`
+              const entry: { readonly amount: bigint; refundId: string | undefined } = { amount, refundId: undefined }
+              track.refundResults.set(key, entry)
+              ops.push(tagged(
+                "refund",
+                id,
+                Effect.tap(payments.refundPayment({ paymentId: id, idempotencyKey: key, amount }), (refund) =>
+                  Effect.sync(() => {
+                    entry.refundId = refund.id
+                  }))
+              ))
+            }
+            if (track.overRefund) {
+              count("overRefund")
+              const amount = captured + 1n
+              ops.push(tagged(
+                "refund",
+                id,
+                payments.refundPayment({ paymentId: id, idempotencyKey: `${track.key}-over`, amount }).pipe(
+                  Effect.exit,
+                  Effect.flatMap((exit) =>
+                    Effect.sync(() => {
+                      if (Exit.isSuccess(exit)) {
+                        violate("over-refund-refused", id, `refund of ${amount} above captured ${captured} answered ${exit.value.state}`)
+                      } else if (Cause.isFailType(exit.cause) && exit.cause.error._tag !== "RefundExceedsCaptured") {
+                        violate("over-refund-refused", id, `refund of ${amount} above captured ${captured} failed with ${exit.cause.error._tag}`)
+                      } else if (Cause.isDie(exit.cause)) {
+                        violate("no-defect", id, `refund died: ${Cause.pretty(exit.cause)}`)
+                      }
+                    })
+                  )
+                )
+              ))
+            }
+            return ops
+          }
+          case "retry": {
+            if (payment.state === "PROCESSING") ops.push(tagged("process", id, payments.processPayment(id)))
+            for (const [key, entry] of track.refundResults) {
+              ops.push(tagged(
+                "refund",
+                id,
+                Effect.tap(payments.refundPayment({ paymentId: id, idempotencyKey: key, amount: entry.amount }), (refund) =>
+                  Effect.sync(() => {
+                    if (entry.refundId !== undefined && entry.refundId !== refund.id) {
+                      violate("idempotency", id, `refund key ${key} answered ${refund.id} after ${entry.refundId}`)
+                    }
+                    entry.refundId = refund.id
+                  }))
+              ))
+            }
+            return ops
+          }
+          default:
+            return ops
+        }
+      })
+
+    // -------------------------------------------------------------------------- notifications
+    const queue: Array<Queued> = []
+    let queueSeq = 0
+    let lastDelivered = -1
+    const notified = new Map<string, string>() // ledger entry → last status notified
+    const enqueue = (notification: GatewayNotification) =>
+      Effect.gen(function*() {
+        if (!(yield* chance(faults.notification))) return count("notificationLost")
+        const seq = queueSeq++
+        queue.push({ notification, due: step + 1 + (yield* Random.nextIntBetween(0, 4)), seq })
+        if (yield* chance(faults.duplicateNotification)) {
+          count("notificationDuplicated")
+          queue.push({ notification, due: step + 1 + (yield* Random.nextIntBetween(0, 6)), seq })
+        }
+        if (yield* chance(faults.unverifiedNotification)) {
+          count("notificationUnverified")
+          queue.push({
+            notification: { ...notification, verified: false },
+            due: step + 1 + (yield* Random.nextIntBetween(0, 4)),
+            seq
+          })
+        }
+      })
+    /** New ledger facts become notifications (when the notification faults are on). */
+    const observeLedger = Effect.gen(function*() {
+      if (faults.notification <= 0) return
+      const l = yield* ledger
+      const chargeById = new Map(l.charges.map((c) => [c.transactionId, c]))
+      for (const c of l.charges) {
+        const status = c.status === "captured" ? "charge.succeeded" : "charge.authorized"
+        const seen = notified.get(c.transactionId)
+        if (seen === status || (seen !== undefined && c.status === "voided")) continue
+        notified.set(c.transactionId, status)
+        yield* enqueue({
+          id: `evt_${c.transactionId}_${status}`,
+          gateway: c.gateway,
+          paymentId: c.paymentId,
+          type: status,
+          idempotencyKey: c.idempotencyKey,
+          transactionId: c.transactionId,
+          verified: true
+        })
+      }
+      // declines: the gateway's own status of each attempt that failed locally
+      for (const t of tracks) {
+        if (t.paymentId === undefined) continue
+        const p = yield* repository.findById(t.paymentId)
+        if (Option.isNone(p)) continue
+        for (const a of p.value.attempts) {
+          if (a.status !== "failed" || notified.has(a.idempotencyKey)) continue
+          notified.set(a.idempotencyKey, "charge.failed")
+          const mock = mocks.get(a.gateway)
+          if (mock === undefined) continue
+          const status = yield* Effect.either(mock.gateway.getStatus({ idempotencyKey: a.idempotencyKey }))
+          if (status._tag === "Left" || status.right.status !== "failed") continue
+          yield* enqueue({
+            id: `evt_${a.idempotencyKey}_failed`,
+            gateway: a.gateway,
+            paymentId: p.value.id,
+            type: "charge.failed",
+            idempotencyKey: a.idempotencyKey,
+            code: status.right.code,
+            reason: status.right.reason,
+            verified: true
+          })
+        }
+      }
+      for (const r of l.refunds) {
+        if (notified.has(r.refundId)) continue
+        notified.set(r.refundId, "refund.succeeded")
+        const charge = chargeById.get(r.transactionId)
+        if (charge === undefined) continue
+        yield* enqueue({
+          id: `evt_${r.refundId}`,
+          gateway: r.gateway,
+          paymentId: charge.paymentId,
+          type: "refund.succeeded",
+          idempotencyKey: r.idempotencyKey,
+          refundId: r.refundId,
+          verified: true
+        })
+      }
+    })
+    const dueNotifications = Effect.gen(function*() {
+      const due = queue.filter((q) => q.due <= step)
+      if (due.length === 0) return []
+      const rest = queue.filter((q) => q.due > step)
+      queue.length = 0
+      queue.push(...rest)
+      const shuffled = [...(yield* Random.shuffle(due))]
+      return shuffled.map((q) => {
+        if (q.seq < lastDelivered) count("notificationReordered")
+        lastDelivered = Math.max(lastDelivered, q.seq)
+        return tagged("notification", q.notification.paymentId, notifications.apply(q.notification))
+      })
+    })
+
+    // -------------------------------------------------------------------------- running a step
+    const runOps = (ops: ReadonlyArray<Op>) =>
+      Effect.gen(function*() {
+        const running: Array<{ readonly op: Op; readonly fiber: Fiber.RuntimeFiber<unknown, { readonly _tag: string }>; readonly killAt: number | undefined }> = []
+        for (const op of ops) {
+          operations[op.name] = (operations[op.name] ?? 0) + 1
+          const killAt = op.killable && (yield* chance(faults.crash)) ? yield* Random.nextIntBetween(1, 16) : undefined
+          running.push({ op, killAt, fiber: yield* Effect.fork(op.effect) })
+        }
+        let round = 0
+        while (running.some((r) => r.fiber.unsafePoll() === null)) {
+          yield* Effect.yieldNow()
+          round++
+          for (const r of running) {
+            if (r.killAt === round && r.fiber.unsafePoll() === null) {
+              count("crash")
+              yield* Fiber.interrupt(r.fiber)
+            }
+          }
+          if (round > MAX_ROUNDS) {
+            for (const r of running) {
+              if (r.fiber.unsafePoll() === null) {
+                violate("step-settles", r.op.paymentId ?? "-", `${r.op.name} still running after ${MAX_ROUNDS} rounds`)
+                yield* Fiber.interrupt(r.fiber)
+              }
+            }
+          }
+        }
+        for (const r of running) {
+          const exit = r.fiber.unsafePoll()
+          if (exit === null || Exit.isSuccess(exit)) continue
+          const failure = Cause.failureOption(exit.cause)
+          if (Option.isSome(failure)) {
+            errors[failure.value._tag] = (errors[failure.value._tag] ?? 0) + 1
+          } else if (!Cause.isInterruptedOnly(exit.cause)) {
+            violate("no-defect", r.op.paymentId ?? "-", `${r.op.name} died: ${Cause.pretty(exit.cause)}`)
+          }
+        }
+      })
+
+    // -------------------------------------------------------------------------- invariants
+    const checkedVersions = new Map<string, number>()
+    const knownIds = () => {
+      const ids = new Set<string>()
+      for (const t of tracks) if (t.paymentId !== undefined) ids.add(t.paymentId)
+      return ids
+    }
+
+    const check = (final: boolean) =>
+      Effect.gen(function*() {
+        const l = yield* ledger
+        const chargesOf = new Map<string, Array<Charge>>()
+        for (const c of l.charges) {
+          let list = chargesOf.get(c.paymentId)
+          if (list === undefined) chargesOf.set(c.paymentId, list = [])
+          list.push(c)
+        }
+        const refundsOf = new Map<string, Array<LedgerRefund>>()
+        for (const r of l.refunds) {
+          let list = refundsOf.get(r.transactionId)
+          if (list === undefined) refundsOf.set(r.transactionId, list = [])
+          list.push(r)
+        }
+        const ids = knownIds()
+        for (const paymentId of chargesOf.keys()) ids.add(paymentId)
+        for (const id of [...ids].sort()) {
+          const found = yield* repository.findById(id)
+          if (Option.isNone(found)) {
+            violate("no-double-charge", id, "the ledger charged a payment that does not exist")
+            continue
+          }
+          const p = found.value
+          // events fold to the snapshot
+          if (final || checkedVersions.get(id) !== p.version) {
+            checkedVersions.set(id, p.version)
+            const rebuilt = yield* Effect.either(eventStore.rebuild(id))
+            if (rebuilt._tag === "Left" || Option.isNone(rebuilt.right)) {
+              violate("fold-equals-snapshot", id, `events do not fold: ${rebuilt._tag === "Left" ? rebuilt.left.message : "no events"}`)
+            } else if (!sameValue(rebuilt.right.value, p)) {
+              violate("fold-equals-snapshot", id, `snapshot v${p.version} differs from the fold of its events`)
+            }
+          }
+          // refunds within captures
+          const reserved = p.refunds.reduce(
+            (sum, r) => r.state === "FAILED" ? sum : sum + r.amount.minor,
+            0n
+          )
+          if (p.refundedAmount.minor > p.capturedAmount.minor || reserved > p.capturedAmount.minor) {
+            violate(
+              "refunds-within-captures",
+              id,
+              `refunded ${p.refundedAmount.minor} / reserved ${reserved} above captured ${p.capturedAmount.minor}`
+            )
+          }
+          const charges = chargesOf.get(id) ?? []
+          for (const c of charges) {
+            if (c.refunded.minor > c.captured.minor) {
+              violate("refunds-within-captures", id, `ledger ${c.transactionId}: refunded ${c.refunded.minor} above captured ${c.captured.minor}`)
+            }
+          }
+          // no double charge
+          let own = 0
+          for (const c of charges) {
+            const attempt = p.attempts.find((a) => a.idempotencyKey === c.idempotencyKey && a.gateway === c.gateway)
+            if (attempt === undefined) {
+              violate("no-double-charge", id, `ledger charge ${c.transactionId} at ${c.gateway} (key ${c.idempotencyKey}) belongs to no attempt`)
+              continue
+            }
+            if (!isLive(c)) continue
+            const isOwn = c.transactionId === p.gatewayTransactionId ||
+              (p.state === "PROCESSING" && p.currentAttempt?.id === attempt.id)
+            if (isOwn) {
+              own++
+              continue
+            }
+            const compensation = p.compensations.find((x) => x.attemptId === attempt.id)
+            const returning = attempt.needsStatusCheck || compensation !== undefined
+            if (!returning || (final && compensation?.state === "REFUNDED")) {
+              violate(
+                "no-double-charge",
+                id,
+                `stray ${c.status} charge ${c.transactionId} at ${c.gateway} (attempt ${attempt.id}, ${attempt.status}) ` +
+                  (compensation === undefined ? "is not being returned" : `still live after compensation ${compensation.state}`)
+              )
+            }
+          }
+          if (own > 1) violate("no-double-charge", id, `${own} live charges of its own in the ledger`)
+          if (final) {
+            if (Payment.hasOpenWork(p)) {
+              violate("nothing-stuck", id, `still open after recovery: ${openWork(p)}`)
+            }
+            ledgerEqualsLocal(p, charges, refundsOf)
+          }
+        }
+      })
+
+    const openWork = (p: Payment.Payment) =>
+      [
+        p.state === "AUTHENTICATED" || p.state === "PROCESSING" ? p.state : undefined,
+        p.requiresReconciliation ? "requiresReconciliation" : undefined,
+        p.pendingOperation === undefined ? undefined : `pending ${p.pendingOperation.operation}`,
+        p.refunds.some((r) => r.state === "PENDING") ? "refund PENDING" : undefined,
+        p.compensations.some((c) => c.state === "PENDING") ? "compensation PENDING" : undefined,
+        p.attempts.some((a) => a.needsStatusCheck) ? "status check" : undefined
+      ].filter((s) => s !== undefined).join(", ")
+
+    const ledgerEqualsLocal = (
+      p: Payment.Payment,
+      charges: ReadonlyArray<Charge>,
+      refundsOf: ReadonlyMap<string, ReadonlyArray<LedgerRefund>>
+    ) => {
+      const id = p.id
+      const ownCharge = p.gatewayTransactionId === undefined
+        ? undefined
+        : charges.find((c) => c.transactionId === p.gatewayTransactionId)
+      if (p.gatewayTransactionId !== undefined && ownCharge === undefined) {
+        violate("ledger-equals-local", id, `${p.state} with transaction ${p.gatewayTransactionId} the ledger does not hold`)
+      }
+      if (ownCharge !== undefined) {
+        const expected = p.state === "SUCCESS"
+          ? { status: "captured", captured: p.capturedAmount.minor }
+          : p.state === "AUTHORIZED"
+          ? { status: "authorized", captured: 0n }
+          : p.state === "CANCELLED"
+          ? { status: "voided", captured: 0n }
+          : undefined
+        if (expected === undefined) {
+          violate("ledger-equals-local", id, `${p.state} yet holds transaction ${ownCharge.transactionId}`)
+        } else if (ownCharge.status !== expected.status || ownCharge.captured.minor !== expected.captured) {
+          violate(
+            "ledger-equals-local",
+            id,
+            `${p.state} (captured ${p.capturedAmount.minor}) but the ledger charge is ${ownCharge.status} (captured ${ownCharge.captured.minor})`
+          )
+        }
+        if (p.state === "AUTHORIZED" && !Money.equals(ownCharge.amount, p.authorizedAmount)) {
+          violate("ledger-equals-local", id, `authorized ${p.authorizedAmount.minor}, ledger ${ownCharge.amount.minor}`)
+        }
+        // refunds, both ways
+        const ledgerRefunds = refundsOf.get(ownCharge.transactionId) ?? []
+        const byKey = new Map(ledgerRefunds.map((r) => [r.idempotencyKey, r]))
+        let succeeded = 0n
+        for (const r of p.refunds) {
+          const inLedger = byKey.get(r.gatewayIdempotencyKey)
+          if (r.state === "SUCCEEDED") {
+            succeeded += r.amount.minor
+            if (inLedger === undefined) violate("ledger-equals-local", id, `refund ${r.id} SUCCEEDED locally, absent from the ledger`)
+            else if (inLedger.amount.minor !== r.amount.minor) {
+              violate("ledger-equals-local", id, `refund ${r.id}: ${r.amount.minor} locally, ${inLedger.amount.minor} in the ledger`)
+            }
+          } else if (r.state === "FAILED" && inLedger !== undefined) {
+            violate("ledger-equals-local", id, `refund ${r.id} FAILED locally, applied in the ledger (${inLedger.refundId})`)
+          }
+        }
+        const localKeys = new Set(p.refunds.filter((r) => r.state !== "FAILED").map((r) => r.gatewayIdempotencyKey))
+        for (const r of ledgerRefunds) {
+          if (!localKeys.has(r.idempotencyKey)) {
+            violate("ledger-equals-local", id, `ledger refund ${r.refundId} (key ${r.idempotencyKey}) unknown locally`)
+          }
+        }
+        if (p.refundedAmount.minor !== succeeded) {
+          violate("ledger-equals-local", id, `refunded ${p.refundedAmount.minor}, its SUCCEEDED refunds sum to ${succeeded}`)
+        }
+      }
+      // every other charge was returned, or a person holds it
+      for (const c of charges) {
+        if (c === ownCharge) continue
+        const attempt = p.attempts.find((a) => a.idempotencyKey === c.idempotencyKey && a.gateway === c.gateway)
+        const compensation = attempt === undefined ? undefined : p.compensations.find((x) => x.attemptId === attempt.id)
+        if (compensation?.state === "MANUAL_REVIEW" || compensation?.state === "KEPT") continue
+        if (isLive(c)) {
+          violate("ledger-equals-local", id, `charge ${c.transactionId} at ${c.gateway} is ${c.status} but not the payment's own`)
+        } else if (c.status === "captured" && compensation === undefined) {
+          violate("ledger-equals-local", id, `charge ${c.transactionId} at ${c.gateway} was refunded without a compensation`)
+        }
+      }
+    }
+
+    // -------------------------------------------------------------------------- the run
+    const advance = TestClock.adjust(Duration.sum(stuckAfter, Duration.seconds(1)))
+    let admitted = 0
+    let drain = 0
+    while (admitted < total || tracks.some((t) => t.phase < phases(t).length) || (queue.length > 0 && drain < MAX_DRAIN_STEPS)) {
+      step++
+      if (admitted >= total && !tracks.some((t) => t.phase < phases(t).length)) drain++
+      const ops: Array<Op> = []
+      for (let i = 0; i < batch && admitted < total; i++) yield* newTrack(admitted++)
+      for (const t of tracks) if (t.phase < phases(t).length) ops.push(...(yield* opsFor(t)))
+      ops.push(...(yield* dueNotifications))
+      if (step % recoveryEvery === 0) {
+        yield* advance
+        count("recoveryRun")
+        ops.push(tagged("recovery", undefined, recovery.runOnce))
+      }
+      yield* runOps(Chunk.toReadonlyArray(yield* Random.shuffle(ops)))
+      yield* observeLedger
+      yield* check(false)
+    }
+
+    // the end: faults off, recovery until it finds nothing
+    network.faultsOn = false
+    step++
+    for (let round = 0; round < FINAL_RECOVERY_ROUNDS; round++) {
+      yield* advance
+      let report: Recovery.Report | undefined
+      yield* runOps([tagged("recovery", undefined, Effect.tap(recovery.runOnce, (r) => Effect.sync(() => {
+        report = r
+      })), false)])
+      if (report === undefined || report.examined === 0) break
+    }
+    for (const t of tracks) yield* lookup(t)
+    yield* check(true)
+
+    // the event log hash and the final states
+    const hash = createHash("sha256")
+    const states: Record<string, number> = {}
+    for (const id of [...knownIds()].sort()) {
+      const p = yield* repository.findById(id)
+      if (Option.isSome(p)) states[p.value.state] = (states[p.value.state] ?? 0) + 1
+      hash.update(id).update("\n")
+      for (const event of yield* eventStore.read(id)) hash.update(JSON.stringify(encodeEvent(event))).update("\n")
+    }
+    const report: Report = {
+      seed: options.seed,
+      payments: total,
+      steps: step,
+      faults: faultCounts,
+      operations,
+      errors,
+      states,
+      violations,
+      eventLogHash: hash.digest("hex"),
+      replayCommand: (options.replayCommand ?? defaultReplayCommand)(options.seed, total)
+    }
+    return report
+  }).pipe(Effect.orDie)
