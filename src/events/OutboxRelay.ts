@@ -54,6 +54,12 @@ export interface Options {
    * pending messages' index); a full batch is followed by the next one at once.
    */
   readonly linger?: Duration.DurationInput
+  /**
+   * Whether a publication can wait (default true): then each one is bounded by `publishTimeout`.
+   * `false` for a publisher that never waits, like the {@link EventBus} (a sliding PubSub), where
+   * a timer per message would be pure cost; `layer` sets it.
+   */
+  readonly publishMayWait?: boolean
 }
 
 const ClaimedRow = Schema.Struct({
@@ -139,14 +145,15 @@ export const deliverBatch = <E, R>(
           owned = rest.length === 0 ? new Set() : yield* renew(rest)
         }
         if (!owned.has(id)) continue
-        const outcome = yield* decodeEvent(row.payload).pipe(
+        const publication = decodeEvent(row.payload).pipe(
           Effect.mapError((e) => e.message),
-          Effect.flatMap((event) => Effect.mapError(publish(event), (e) => String(e))),
-          Effect.timeoutFail({
+          Effect.flatMap((event) => Effect.mapError(publish(event), (e) => String(e)))
+        )
+        const outcome = yield* Effect.either(
+          options.publishMayWait === false ? publication : publication.pipe(Effect.timeoutFail({
             duration: publishTimeout,
             onTimeout: () => `publish timed out after ${Duration.format(publishTimeout)}`
-          }),
-          Effect.either
+          }))
         )
         if (outcome._tag === "Right") {
           delivered.push(id)
@@ -209,5 +216,7 @@ export const run = <E, R>(publish: (event: PaymentEvent) => Effect.Effect<void, 
  */
 export const layer = (options: Options = {}) =>
   Layer.scopedDiscard(
-    Effect.flatMap(EventBus, (bus) => Effect.forkScoped(run((event) => bus.publish([event]), options)))
+    Effect.flatMap(EventBus, (bus) =>
+      // the EventBus never waits (sliding PubSub): no timer per message
+      Effect.forkScoped(run((event) => bus.publish([event]), { publishMayWait: false, ...options })))
   )
