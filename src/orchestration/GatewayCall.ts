@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Exit, Fiber } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import {
   type Gateway,
   type GatewayReadError,
@@ -39,32 +39,6 @@ export interface Config {
   readonly callTimeout?: Duration.DurationInput | undefined
 }
 
-/**
- * `call` bounded by `timeout`: the call runs in a child fiber and a timer fiber interrupts it
- * when the time is up (then the result is `onTimeout()`). Unlike `Effect.timeoutFail`, nobody
- * waits for the timer to finish being interrupted: a call that answers in time costs two forks
- * and no more. Interrupting the caller interrupts the call (and waits for it) and the timer.
- */
-const withDeadline = <A, E, T>(call: Effect.Effect<A, E>, timeout: Duration.Duration, onTimeout: () => T) =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function*() {
-      const running = yield* Effect.fork(restore(call))
-      let expired = false
-      const timer = yield* Effect.forkDaemon(Effect.zipRight(
-        Effect.sleep(timeout),
-        Effect.suspend(() => {
-          expired = true
-          return Fiber.interruptFork(running)
-        })
-      ))
-      const exit = yield* restore(Fiber.await(running)).pipe(
-        Effect.onInterrupt(() => Effect.zipRight(Fiber.interruptFork(timer), Fiber.interrupt(running)))
-      )
-      if (!expired) yield* Fiber.interruptFork(timer)
-      return yield* (expired && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
-    })
-  )
-
 /** A gateway's failures count for its circuit; its declines do not. */
 const isGatewayFailure = (error: { readonly _tag: string }) => error._tag !== "GatewayDeclined"
 
@@ -82,7 +56,7 @@ export const make = (config: Config = {}) =>
 
     /** `call` bounded by the call timeout (unbounded, with no timer, when it is infinite). */
     const bounded = <A, E, T>(call: Effect.Effect<A, E>, onTimeout: () => T): Effect.Effect<A, E | T> =>
-      Duration.isFinite(callTimeout) ? withDeadline(call, callTimeout, onTimeout) : call
+      Duration.isFinite(callTimeout) ? Effect.timeoutFail(call, { duration: callTimeout, onTimeout }) : call
 
     /** Retries transient failures of `call` with the configured schedule (same request). */
     const withRetry = <A, E extends { readonly _tag: string }, R>(call: Effect.Effect<A, E, R>) =>
