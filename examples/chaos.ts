@@ -6,8 +6,8 @@
  *   npx tsx examples/chaos.ts
  */
 import { Console, Effect, Random } from "effect"
-import { AegisPay, Chaos, GatewayRegistry, MockGateway, PaymentService } from "aegispay"
-import { TestCards } from "aegispay/testing"
+import { GatewayRegistry, PaymentService } from "aegispay"
+import { AegisPayTest, Chaos, MockGateway, TestCards } from "aegispay/testing"
 
 const program = Effect.gen(function*() {
   const payments = yield* PaymentService.PaymentService
@@ -45,7 +45,7 @@ const program = Effect.gen(function*() {
 
 program.pipe(
   Effect.withRandom(Random.make("aegispay-chaos-demo")),
-  Effect.provide(AegisPay.layerMemory({
+  Effect.provide(AegisPayTest.layerMemory({
     ids: "sequential",
     breaker: { failureThreshold: 1000, monitorWindow: "60 seconds", resetTimeout: "1 second", halfOpenMaxCalls: 1, successThreshold: 1 },
     service: { retry: { maxRetries: 3, initialDelayMs: 1, maxDelayMs: 5, backoffMultiplier: 2 } }

@@ -6,8 +6,9 @@
  *   npm run demo
  */
 import { Console, Effect } from "effect"
-import { AegisPay, type Payment, PaymentService } from "aegispay"
-import { MockGateway, TestCards } from "aegispay/testing"
+import { type Payment, PaymentService } from "aegispay"
+import { AegisPayEmbedded } from "aegispay/embedded"
+import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
 
 const card = (number: string) => ({
   type: "card" as const,
@@ -95,13 +96,13 @@ const program = Effect.gen(function*() {
   }).pipe(Effect.flip)
   yield* Console.log(`1.005 USD                           ${bad._tag}: ${bad.message}`)
 
-  const ledger = yield* (yield* MockGateway).ledger
+  const ledger = yield* (yield* MockGateway.MockGateway).ledger
   const page = yield* payments.getCustomerPayments({ customerId: customer.id })
   yield* Console.log(`customer ${customer.id} has ${page.items.length} payments; the gateway ledger holds ${ledger.charges.length} charges and ${ledger.refunds.length} refunds`)
 })
 
 program.pipe(
-  Effect.provide(AegisPay.layerEmbedded({ ids: "sequential" })),
+  Effect.provide(AegisPayEmbedded.layer({ ...AegisPayTest.parts(), ids: "sequential" })),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

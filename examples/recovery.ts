@@ -11,21 +11,11 @@
  *   npx tsx examples/recovery.ts
  */
 import { Console, Effect, Layer, Logger, LogLevel } from "effect"
-import {
-  AegisPay,
-  CircuitBreaker,
-  Gateway,
-  GatewayRegistry,
-  ManualReview,
-  MockGateway,
-  Notifications,
-  PaymentService,
-  Recovery
-} from "aegispay"
-import { TestCards } from "aegispay/testing"
+import { CircuitBreaker, Gateway, GatewayRegistry, ManualReview, Notifications, PaymentService, Recovery } from "aegispay"
+import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
 
 const layer = Recovery.layer({ stuckAfter: 0 }).pipe(
-  Layer.provideMerge(AegisPay.layerMemory({
+  Layer.provideMerge(AegisPayTest.layerMemory({
     mockGateways: [{ id: "alpha" }, { id: "beta" }],
     // the demo's errors are few and deliberate: keep the circuits closed so refunds go out at once
     // (a compensation refused by an open circuit stays PENDING for the next recovery run)

@@ -5,8 +5,8 @@
  *   npx tsx examples/resilience.ts
  */
 import { Console, Effect, Stream } from "effect"
-import { AegisPay, CircuitBreaker, MockGateway, PaymentService } from "aegispay"
-import { TestCards } from "aegispay/testing"
+import { CircuitBreaker, PaymentService } from "aegispay"
+import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
 
 const order = (n: number) => ({
   idempotencyKey: `order-${n}`,
@@ -49,7 +49,7 @@ const program = Effect.gen(function*() {
 
 program.pipe(
   Effect.scoped,
-  Effect.provide(AegisPay.layerMemory({
+  Effect.provide(AegisPayTest.layerMemory({
     ids: "sequential",
     mockGateways: [{ id: "primary" }, { id: "backup" }],
     service: { retry: { maxRetries: 1, initialDelayMs: 50, maxDelayMs: 50, backoffMultiplier: 1 } },

@@ -6,8 +6,8 @@
  *   npx tsx examples/routing.ts
  */
 import { Console, Effect, Random } from "effect"
-import { AegisPay, GatewayRegistry, PaymentService, Router } from "aegispay"
-import { TestCards } from "aegispay/testing"
+import { GatewayRegistry, PaymentService, Router } from "aegispay"
+import { AegisPayTest, TestCards } from "aegispay/testing"
 
 const pay = (key: string, amount: string, country: string) =>
   Effect.gen(function*() {
@@ -30,7 +30,7 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(AegisPay.layerMemory({
+  Effect.provide(AegisPayTest.layerMemory({
     ids: "sequential",
     mockGateways: [{ id: "stripe" }, { id: "adyen" }, { id: "local-de" }],
     routing: {
@@ -62,7 +62,7 @@ program.pipe(
         yield* Console.log("by cost:")
         yield* pay("small", "12.00", "FR")
         yield* pay("large", "4500.00", "FR")
-      }).pipe(Effect.provide(AegisPay.layerMemory({
+      }).pipe(Effect.provide(AegisPayTest.layerMemory({
         ids: "sequential",
         mockGateways: [{ id: "stripe" }, { id: "adyen" }, { id: "local-de" }],
         routing: {
@@ -98,7 +98,7 @@ program.pipe(
       yield* Console.log(`adaptive: USD → ${yield* order(usd)}, EUR → ${yield* order(eur)}`)
     }).pipe(
       Effect.withRandom(Random.make("routing-example")),
-      Effect.provide(AegisPay.layerMemory({
+      Effect.provide(AegisPayTest.layerMemory({
         ids: "sequential",
         mockGateways: [{ id: "stripe" }, { id: "adyen" }],
         routing: { strategy: "ADAPTIVE", adaptive: { explorationShare: 0.05 } }

@@ -1,65 +1,79 @@
 /**
- * Ready-made layer compositions.
+ * The composition of every AegisPay service from its parts: the storage, the locks, the card
+ * vault and **your gateways**.
+ *
+ * Nothing from the test kit is in here: production compositions (`AegisPayPg.layer` in
+ * `aegispay/pg`, `AegisPayEmbedded.layer` in `aegispay/embedded`) pass the SQL parts, and the
+ * test kit (`aegispay/testing`) passes memory parts and mock gateways. This module loads no
+ * database driver.
  *
  * @since 0.1.0
  */
-import { PgClient } from "@effect/sql-pg"
-import { Config, Effect, Layer, Redacted } from "effect"
+import { Layer } from "effect"
+import type { Schedule } from "effect"
 import * as Ids from "./domain/Ids.js"
 import * as EventBus from "./events/EventBus.js"
-import * as OutboxRelay from "./events/OutboxRelay.js"
-import * as CardVault from "./gateway/CardVault.js"
-import * as GatewayRegistry from "./gateway/GatewayRegistry.js"
-import * as MockGateway from "./gateway/MockGateway.js"
-import * as Hooks from "./orchestration/Hooks.js"
-import * as PaymentService from "./orchestration/PaymentService.js"
+import type * as CardVault from "./gateway/CardVault.js"
+import type * as GatewayRegistry from "./gateway/GatewayRegistry.js"
+import * as GatewayMetrics from "./observability/GatewayMetrics.js"
 import * as Compensation from "./orchestration/Compensation.js"
+import * as Hooks from "./orchestration/Hooks.js"
 import * as ManualReview from "./orchestration/ManualReview.js"
 import * as Notifications from "./orchestration/Notifications.js"
-import * as GatewayMetrics from "./observability/GatewayMetrics.js"
+import * as PaymentService from "./orchestration/PaymentService.js"
+import * as Recovery from "./orchestration/Recovery.js"
 import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
 import * as Router from "./routing/Router.js"
-import type * as LockManager from "./storage/LockManager.js"
-import * as PaymentLock from "./storage/PaymentLock.js"
-import * as Embedded from "./storage/Embedded.js"
-import * as MemoryStorage from "./storage/MemoryStorage.js"
-import * as Migrations from "./storage/Migrations.js"
-import * as SqlLockManager from "./storage/SqlLockManager.js"
-import * as SqlStorage from "./storage/SqlStorage.js"
 import type { EventStore } from "./storage/EventStore.js"
+import type * as LockManager from "./storage/LockManager.js"
+import type * as PaymentLock from "./storage/PaymentLock.js"
 import type { PaymentRepository } from "./storage/PaymentRepository.js"
 
 /**
- * Options shared by every composition.
+ * Settings of the recovery worker: {@link Recovery.Config} plus its schedule (default: every 30
+ * seconds).
+ *
+ * @since 0.1.0
+ */
+export interface RecoveryOptions extends Recovery.Config {
+  readonly schedule?: Schedule.Schedule<unknown> | undefined
+}
+
+/**
+ * Settings shared by every composition. Every field is optional.
  *
  * @since 0.1.0
  */
 export interface Options {
-  /** The mock gateway's options (id, latency, capabilities). */
-  readonly mockGateway?: MockGateway.Options
+  /** Payment service settings (retries, call timeout, failover); see `PaymentService.Config`. */
+  readonly service?: PaymentService.Config | undefined
+  /** Circuit breaker settings, the same for every gateway; see `CircuitBreaker.defaults`. */
+  readonly breaker?: CircuitBreaker.Config | undefined
+  /** Routing strategy; default: registration order of the gateways. */
+  readonly routing?: Router.Config | undefined
+  /** Merchant hooks (validation, fraud checks, routing, after processing); default none. */
+  readonly hooks?: Hooks.Config | undefined
+  /** `"sequential"` ids (`pay_000001`) for readable, reproducible output; default `"random"`. */
+  readonly ids?: "random" | "sequential" | undefined
   /**
-   * Several mock gateways instead of one, registered in this order (routing and failover follow
-   * it); reach them through `MockGateway.MockGateways`. Overrides `mockGateway`.
+   * The recovery worker of this process, or `false` for none (e.g. run it in worker processes
+   * only). Production compositions run it by default; the test kit does not (call
+   * `Recovery.runOnce` yourself).
    */
-  readonly mockGateways?: ReadonlyArray<MockGateway.Options>
-  /** Payment service settings (retries, call timeout, failover). */
-  readonly service?: PaymentService.Config
-  /** Circuit breaker settings, the same for every gateway. */
-  readonly breaker?: CircuitBreaker.Config
-  /** Routing strategy; default: registration order. */
-  readonly routing?: Router.Config
-  /** Merchant hooks (validation, fraud checks, routing, after processing). */
-  readonly hooks?: Hooks.Config
-  /** `"sequential"` ids (`pay_000001`) for readable, reproducible output; default random. */
-  readonly ids?: "random" | "sequential"
-  /** Key of card fingerprints; a fixed test key by default. */
-  readonly fingerprintKey?: Redacted.Redacted<string>
+  readonly recovery?: RecoveryOptions | false | undefined
 }
 
 /**
+ * The gateways of a composition: a layer providing the {@link GatewayRegistry.GatewayRegistry}
+ * (and, optionally, services of its own, such as the test kit's `MockGateways`). Build it from
+ * your gateways with `GatewayRegistry.layerFrom([StripeLike, MyGateway.make])`: each entry is a
+ * gateway or an effect building one (reading its own `Config`, using an `HttpClient`), registered
+ * in this order. The layer may require the {@link CardVault.CardVault} and {@link Ids.Ids} of the
+ * composition.
+ *
  * @since 0.1.0
  */
-export type MemoryOptions = Options
+export type Gateways<GOut = never, E = never, R = never> = Layer.Layer<GatewayRegistry.GatewayRegistry | GOut, E, R>
 
 /**
  * Everything a composition provides.
@@ -71,12 +85,11 @@ export type Services =
   | Compensation.Compensation
   | Notifications.Notifications
   | ManualReview.ManualReview
+  | Recovery.Recovery
   | CircuitBreaker.CircuitBreakers
   | GatewayMetrics.GatewayMetrics
   | Router.Router
   | Hooks.Hooks
-  | MockGateway.MockGateway
-  | MockGateway.MockGateways
   | GatewayRegistry.GatewayRegistry
   | PaymentRepository
   | EventStore
@@ -87,29 +100,45 @@ export type Services =
   | Ids.Ids
 
 /**
- * Every service of AegisPay over the given storage (a layer of {@link PaymentRepository} and
- * {@link EventStore}), with one {@link MockGateway}.
+ * The parts a composition is built from.
  *
  * @since 0.1.0
  */
-export const layerWith = <E, R, E2 = never, R2 = never>(
-  storage: Layer.Layer<PaymentRepository | EventStore, E, R>,
-  options: Options = {},
-  locks: Layer.Layer<LockManager.LockManager | PaymentLock.PaymentLock, E2, R2 | Ids.Ids | PaymentRepository> =
-    PaymentLock.layerMemory
+export interface Parts<GOut, EG, RG, ES, RS, EL, RL, EV, RV> {
+  /** Your gateways: `GatewayRegistry.layerFrom([...])` (see {@link Gateways}). */
+  readonly gateways: Gateways<GOut, EG, RG>
+  /** The payment repository and event store (memory, or SQL on a `SqlClient`). */
+  readonly storage: Layer.Layer<PaymentRepository | EventStore, ES, RS>
+  /** The lock manager and payment lock; they may use the storage and the ids. */
+  readonly locks: Layer.Layer<LockManager.LockManager | PaymentLock.PaymentLock, EL, RL>
+  /** The card vault. */
+  readonly vault: Layer.Layer<CardVault.CardVault, EV, RV>
+}
+
+/**
+ * The {@link Ids} of `options.ids` (the same layer value each time, so it is built once per
+ * composition).
+ *
+ * @since 0.1.0
+ */
+export const layerIds = (options: Pick<Options, "ids">): Layer.Layer<Ids.Ids> =>
+  options.ids === "sequential" ? Ids.layerSequential : Ids.layer
+
+/**
+ * Every service of AegisPay over the given parts. Internal services (event bus, breakers, router,
+ * hooks, ids) are built here; the storage may use the event bus, the locks the repository and
+ * ids, the gateways the vault and ids.
+ *
+ * @since 0.1.0
+ */
+export const layerWith = <GOut = never, EG = never, RG = never, ES = never, RS = never, EL = never, RL = never, EV = never, RV = never>(
+  parts: Parts<GOut, EG, RG, ES, RS, EL, RL, EV, RV>,
+  options: Options = {}
 ) => {
-  const vault = CardVault.layerMemory(options.fingerprintKey ?? Redacted.make("aegispay-test-fingerprint-key"))
-  const ids = options.ids === "sequential" ? Ids.layerSequential : Ids.layer
-  const base = Layer.merge(vault, ids)
-  const mock = MockGateway.layerMany(options.mockGateways ?? [options.mockGateway ?? {}]).pipe(
-    Layer.provideMerge(base)
-  )
-  const registry = Layer.effect(
-    GatewayRegistry.GatewayRegistry,
-    Effect.flatMap(MockGateway.MockGateways, (all) => GatewayRegistry.make([...all.values()].map((m) => m.gateway)))
-  )
-  const infrastructure = Layer.mergeAll(registry.pipe(Layer.provideMerge(mock)), locks).pipe(
-    Layer.provideMerge(storage),
+  const base = parts.vault.pipe(Layer.provideMerge(layerIds(options)))
+  const registry = parts.gateways.pipe(Layer.provideMerge(base))
+  const infrastructure = Layer.mergeAll(registry, parts.locks).pipe(
+    Layer.provideMerge(parts.storage),
     Layer.provideMerge(Layer.mergeAll(
       EventBus.layer(),
       CircuitBreaker.layer(options.breaker),
@@ -123,73 +152,8 @@ export const layerWith = <E, R, E2 = never, R2 = never>(
   const core = Layer.mergeAll(PaymentService.layer(options.service), Compensation.layer(options.service)).pipe(
     Layer.provideMerge(infrastructure)
   )
-  return Layer.mergeAll(Notifications.layer, ManualReview.layer).pipe(Layer.provideMerge(core))
+  const recovery = options.recovery === undefined || options.recovery === false
+    ? Recovery.layer()
+    : Recovery.layerWorker(options.recovery)
+  return Layer.mergeAll(Notifications.layer, ManualReview.layer, recovery).pipe(Layer.provideMerge(core))
 }
-
-/**
- * Every service of AegisPay on in-memory implementations with one {@link MockGateway}: what users
- * give their own tests. Fresh state per layer build.
- *
- * @since 0.1.0
- */
-export const layerMemory = (options: Options = {}): Layer.Layer<Services> => layerWith(MemoryStorage.layer, options)
-
-/**
- * SQL storage on the `SqlClient` in context, migrated when built, with an {@link OutboxRelay}
- * delivering committed events to the {@link EventBus.EventBus} (pass `false` to run relays
- * elsewhere, e.g. in dedicated worker processes).
- *
- * @since 0.1.0
- */
-export const layerSqlStorage = (relay: OutboxRelay.Options | false = {}) =>
-  (relay === false ? SqlStorage.layer : Layer.merge(SqlStorage.layer, OutboxRelay.layer(relay))).pipe(
-    Layer.provideMerge(Migrations.layer)
-  )
-
-/**
- * PostgreSQL connection settings. Without `url`, `DATABASE_URL` is read from the `Config`
- * provider; the pool size defaults to `AEGISPAY_PG_POOL_SIZE` or 10.
- *
- * @since 0.1.0
- */
-export interface PgOptions extends Options {
-  readonly url?: Redacted.Redacted<string> | undefined
-  readonly maxConnections?: number | undefined
-  /** Outbox relay settings, or `false` to run no relay in this process. */
-  readonly relay?: OutboxRelay.Options | false | undefined
-}
-
-/**
- * A `PgClient` from options or `Config`.
- *
- * @since 0.1.0
- */
-export const layerPgClient = (options: PgOptions = {}) =>
-  options.url !== undefined
-    ? PgClient.layer({ url: options.url, maxConnections: options.maxConnections ?? 10 })
-    : PgClient.layerConfig({
-      url: Config.redacted("DATABASE_URL"),
-      maxConnections: options.maxConnections !== undefined
-        ? Config.succeed(options.maxConnections)
-        : Config.integer("AEGISPAY_PG_POOL_SIZE").pipe(Config.withDefault(10))
-    })
-
-/**
- * Every service of AegisPay on PostgreSQL (migrated when built), with one {@link MockGateway}.
- *
- * @since 0.1.0
- */
-export const layerPg = (options: PgOptions = {}) =>
-  layerWith(layerSqlStorage(options.relay), options, SqlLockManager.layer()).pipe(
-    Layer.provideMerge(layerPgClient(options))
-  )
-
-/**
- * Every service of AegisPay on the embedded PostgreSQL (PGlite), in memory or in `dataDir` so
- * that data survives a restart. No server needed.
- *
- * @since 0.1.0
- */
-export const layerEmbedded = (
-  options: Options & Embedded.Options & { readonly relay?: OutboxRelay.Options | false | undefined } = {}
-) => layerWith(layerSqlStorage(options.relay), options).pipe(Layer.provideMerge(Embedded.layerClient(options)))

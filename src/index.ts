@@ -1,5 +1,8 @@
 /**
- * AegisPay: payment orchestration for Effect.
+ * AegisPay: payment orchestration for Effect. The core entry: domain, gateway contract,
+ * routing, resilience, orchestration, events and the composition of your parts. It loads no
+ * database driver, no PGlite and no `@effect/platform-node`: PostgreSQL is in `aegispay/pg`, the
+ * embedded database in `aegispay/embedded`, mocks and memory layers in `aegispay/testing`.
  *
  * @since 0.1.0
  */
@@ -31,8 +34,6 @@ export * as PaymentState from "./domain/PaymentState.js"
 /** @since 0.1.0 */
 export * as EventBus from "./events/EventBus.js"
 /** @since 0.1.0 */
-export * as OutboxRelay from "./events/OutboxRelay.js"
-/** @since 0.1.0 */
 export * as Inbox from "./events/Inbox.js"
 /** @since 0.1.0 */
 export * as CardVault from "./gateway/CardVault.js"
@@ -40,10 +41,6 @@ export * as CardVault from "./gateway/CardVault.js"
 export * as Gateway from "./gateway/Gateway.js"
 /** @since 0.1.0 */
 export * as GatewayRegistry from "./gateway/GatewayRegistry.js"
-/** @since 0.1.0 */
-export * as Chaos from "./gateway/Chaos.js"
-/** @since 0.1.0 */
-export * as MockGateway from "./gateway/MockGateway.js"
 /** @since 0.1.0 */
 export * as GatewayMetrics from "./observability/GatewayMetrics.js"
 /** @since 0.1.0 */
@@ -81,21 +78,11 @@ export * as EventStore from "./storage/EventStore.js"
 /** @since 0.1.0 */
 export * as LockManager from "./storage/LockManager.js"
 /** @since 0.1.0 */
-export * as MemoryStorage from "./storage/MemoryStorage.js"
-/** @since 0.1.0 */
 export * as PaymentLock from "./storage/PaymentLock.js"
-/** @since 0.1.0 */
-export * as Migrations from "./storage/Migrations.js"
-/** @since 0.1.0 */
-export * as SqlLockManager from "./storage/SqlLockManager.js"
-/** @since 0.1.0 */
-export * as SqlStorage from "./storage/SqlStorage.js"
 /** @since 0.1.0 */
 export * as IdempotencyStore from "./storage/IdempotencyStore.js"
 /** @since 0.1.0 */
 export * as Fingerprint from "./storage/Fingerprint.js"
-/** @since 0.1.0 */
-export * as Embedded from "./storage/Embedded.js"
 /** @since 0.1.0 */
 export * as PaymentRepository from "./storage/PaymentRepository.js"
 /** @since 0.1.0 */

@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
-import { AegisPay, EventStore, type Gateway, Payment, PaymentRepository, type PaymentRequest } from "aegispay"
-import { TestCards } from "aegispay/testing"
+import { EventStore, type Gateway, Payment, PaymentRepository, type PaymentRequest } from "aegispay"
+import { AegisPayTest, TestCards } from "aegispay/testing"
 
 export const card = (number: string = TestCards.success) => ({
   type: "card" as const,
@@ -23,7 +23,7 @@ export const request = (
   ...overrides
 })
 
-export const TestLayer = AegisPay.layerMemory({ ids: "sequential" })
+export const TestLayer = AegisPayTest.layerMemory({ ids: "sequential" })
 
 const encode = Schema.encodeSync(Payment.Payment)
 

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { createHmac } from "node:crypto"
 import { brandOf, CardToken } from "../domain/PaymentMethod.js"
 import type { CardInput } from "../domain/PaymentMethod.js"
@@ -108,3 +108,13 @@ export const make = (fingerprintKey: Redacted.Redacted<string>) =>
  */
 export const layerMemory = (fingerprintKey: Redacted.Redacted<string>): Layer.Layer<CardVault> =>
   Layer.effect(CardVault, make(fingerprintKey))
+
+/**
+ * A memory vault keyed by `AEGISPAY_FINGERPRINT_KEY` from the `Config` provider (required: a
+ * missing key is a `ConfigError` when the layer is built, never a default).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  fingerprintKey: Config.Config<Redacted.Redacted<string>> = Config.redacted("AEGISPAY_FINGERPRINT_KEY")
+) => Layer.effect(CardVault, Effect.flatMap(fingerprintKey, make))

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Ref, Schema } from "effect"
+import type { Scope } from "effect"
 import type { Gateway } from "./Gateway.js"
 
 /**
@@ -63,3 +64,29 @@ export const make = (gateways: ReadonlyArray<Gateway>) =>
  */
 export const layer = (gateways: ReadonlyArray<Gateway>): Layer.Layer<GatewayRegistry> =>
   Layer.effect(GatewayRegistry, make(gateways))
+
+/**
+ * One gateway for {@link layerFrom}: a ready {@link Gateway}, or an effect that builds one (it may
+ * read its own `Config`, use an `HttpClient`, the card vault, or acquire resources in a `Scope`).
+ *
+ * @since 0.1.0
+ */
+export type Source<E = never, R = never> = Gateway | Effect.Effect<Gateway, E, R>
+
+/**
+ * A registry holding the gateways built from `sources`, in this order (routing and failover
+ * follow it). Each source is built once, when the layer is built; a source that fails fails the
+ * layer (a missing production credential is a `ConfigError` at start-up).
+ *
+ * @since 0.1.0
+ */
+export const layerFrom = <E = never, R = never>(
+  sources: ReadonlyArray<Source<E, R>>
+): Layer.Layer<GatewayRegistry, E, Exclude<R, Scope.Scope>> =>
+  Layer.scoped(
+    GatewayRegistry,
+    Effect.flatMap(
+      Effect.forEach(sources, (source) => Effect.isEffect(source) ? source : Effect.succeed(source)),
+      make
+    )
+  )

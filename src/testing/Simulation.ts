@@ -65,15 +65,16 @@ import {
   TestClock,
   TestContext
 } from "effect"
-import * as AegisPay from "../AegisPay.js"
+import type * as AegisPay from "../AegisPay.js"
+import * as AegisPayTest from "./AegisPayTest.js"
 import * as Money from "../domain/Money.js"
 import * as Payment from "../domain/Payment.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import type { CreatePaymentRequest } from "../domain/PaymentRequest.js"
-import * as Chaos from "../gateway/Chaos.js"
+import * as Chaos from "./Chaos.js"
 import type { Gateway } from "../gateway/Gateway.js"
 import { GatewayRegistry } from "../gateway/GatewayRegistry.js"
-import { type LedgerCharge, type LedgerRefund, MockGateways, TestCards } from "../gateway/MockGateway.js"
+import { type LedgerCharge, type LedgerRefund, MockGateways, TestCards } from "./MockGateway.js"
 import type { Compensation } from "../orchestration/Compensation.js"
 import { type GatewayNotification, Notifications } from "../orchestration/Notifications.js"
 import { PaymentService } from "../orchestration/PaymentService.js"
@@ -349,11 +350,11 @@ export const layerYieldingStorage: Layer.Layer<
  * The options of the default composition: sequential ids, three mock gateways (`alpha`,
  * `beta`, `gamma`) with failover across them, retries without delay, no call timeout (timeouts
  * are injected faults) and circuit breakers that open on a failure rate of one half. Use them
- * with `AegisPay.layerWith` to simulate your own storage.
+ * with `AegisPayTest.layerWith` to simulate your own storage.
  *
  * @since 0.1.0
  */
-export const layerOptions: AegisPay.Options = {
+export const layerOptions: AegisPayTest.Options = {
   ids: "sequential",
   mockGateways: [{ id: "alpha" }, { id: "beta" }, { id: "gamma" }],
   service: {
@@ -378,7 +379,8 @@ export const layerOptions: AegisPay.Options = {
  *
  * @since 0.1.0
  */
-export const layerMemory = (): Layer.Layer<AegisPay.Services> => AegisPay.layerWith(layerYieldingStorage, layerOptions)
+export const layerMemory = (): Layer.Layer<AegisPay.Services | MockGateways> =>
+  AegisPayTest.layerWith(layerYieldingStorage, layerOptions)
 
 /**
  * The replay command of a seed, as `npm run sim` prints it.

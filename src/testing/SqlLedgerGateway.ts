@@ -21,7 +21,7 @@ import {
   GatewayUnknownOutcome,
   type StatusResult
 } from "../gateway/Gateway.js"
-import { TestCards } from "../gateway/MockGateway.js"
+import { TestCards } from "./MockGateway.js"
 
 const LedgerRow = Schema.Struct({
   transaction_id: Schema.String,

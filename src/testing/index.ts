@@ -1,13 +1,22 @@
 /**
- * The public test kit: memory layers with a ledger-backed mock gateway and its test cards.
+ * The public test kit: memory layers, ledger-backed mock gateways and their test cards, chaos,
+ * the SQL test ledger and the deterministic simulation. Nothing here belongs in production.
  *
  * @since 0.1.0
  */
 
 /** @since 0.1.0 */
-export { layerMemory } from "../AegisPay.js"
+export * as AegisPayTest from "./AegisPayTest.js"
 /** @since 0.1.0 */
-export { type Ledger, type LedgerCharge, type LedgerRefund, MockGateway, TestCards } from "../gateway/MockGateway.js"
+export { layerMemory } from "./AegisPayTest.js"
+/** @since 0.1.0 */
+export { type Ledger, type LedgerCharge, type LedgerRefund, TestCards } from "./MockGateway.js"
+/** @since 0.1.0 */
+export * as MockGateway from "./MockGateway.js"
+/** @since 0.1.0 */
+export * as Chaos from "./Chaos.js"
+/** @since 0.1.0 */
+export * as MemoryStorage from "../storage/MemoryStorage.js"
 /** @since 0.1.0 */
 export * as SqlLedgerGateway from "./SqlLedgerGateway.js"
 /** @since 0.1.0 */

@@ -13,8 +13,10 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
-import { AegisPay, PaymentService } from "aegispay"
-import { TestCards } from "aegispay/testing"
+import type { AegisPay} from "aegispay";
+import { PaymentService } from "aegispay"
+import { AegisPayPg } from "aegispay/pg"
+import { AegisPayTest, TestCards } from "aegispay/testing"
 
 const POOL = 16
 const card = { type: "card" as const, number: TestCards.success, expiryMonth: 12, expiryYear: 2099, cvv: "123", holderName: "B" }
@@ -116,14 +118,14 @@ const rawRun = (n: number, concurrency: number, prefix: string) =>
   })
 
 const pgBench = async (url: string) => {
-  const admin = AegisPay.layerPgClient({ url: Redacted.make(url), maxConnections: 1 })
+  const admin = AegisPayPg.layerClient({ url: Redacted.make(url), maxConnections: 1 })
   const name = `aegis_bench_${randomUUID().slice(0, 8)}`
   await Effect.runPromise(Effect.provide(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE DATABASE ${name}`)), admin))
   const target = new URL(url)
   target.pathname = `/${name}`
   const results: Array<{ concurrency: number; project: number; raw: number; ratio: number }> = []
   try {
-    const layer = AegisPay.layerPg({
+    const layer = AegisPayPg.layer({ ...AegisPayTest.parts(),
       url: Redacted.make(target.toString()),
       maxConnections: POOL,
       relay: process.env.BENCH_RELAY === "0" ? false : {}
@@ -169,7 +171,7 @@ const pgBench = async (url: string) => {
 const memoryBench = async () => {
   for (const n of [1_000, 10_000, 100_000]) {
     const seconds = await timed(() =>
-      Effect.runPromise(paymentsRun(n, 8, "m").pipe(Effect.provide(AegisPay.layerMemory())))
+      Effect.runPromise(paymentsRun(n, 8, "m").pipe(Effect.provide(AegisPayTest.layerMemory())))
     )
     console.log(`mem ${String(n).padStart(7)} payments: ${(n / seconds).toFixed(0).padStart(6)} payments/s (concurrency 8)`)
   }

@@ -4,8 +4,9 @@
  * ledger gateway (`"ledger"`), whose ledger in PostgreSQL is the ground truth of what was charged.
  */
 import { type Duration, Effect, Layer, Redacted } from "effect"
-import { AegisPay, CardVault, type Gateway, GatewayRegistry, SqlLockManager } from "aegispay"
-import { SqlLedgerGateway, TestCards } from "aegispay/testing"
+import { AegisPay, CardVault, type Gateway, GatewayRegistry } from "aegispay"
+import { AegisPayPg, SqlLockManager } from "aegispay/pg"
+import { AegisPayTest, SqlLedgerGateway, TestCards } from "aegispay/testing"
 
 /** Both processes key the vault alike, as a real deployment shares its vault across restarts. */
 export const fingerprintKey = Redacted.make("crash-injection-key")
@@ -25,8 +26,13 @@ export const card = {
  * and a restarted process's lock waits for that (bounded by the lock's wait timeout).
  */
 export const layer = (url: string, ttl: Duration.DurationInput) =>
-  AegisPay.layerWith(AegisPay.layerSqlStorage(false), { fingerprintKey }, SqlLockManager.layer({ ttl })).pipe(
-    Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(url), maxConnections: 4 }))
+  AegisPay.layerWith({
+    gateways: AegisPayTest.layerGateways(),
+    vault: AegisPayTest.vaultOf({ fingerprintKey }),
+    storage: AegisPayPg.layerStorage(false),
+    locks: SqlLockManager.layer({ ttl })
+  }).pipe(
+    Layer.provideMerge(AegisPayPg.layerClient({ url: Redacted.make(url), maxConnections: 4 }))
   )
 
 /**

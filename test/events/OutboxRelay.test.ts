@@ -4,8 +4,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Deferred, Effect, Fiber, Layer, Redacted, Ref, Schedule, Stream } from "effect"
-import { AegisPay, EventBus, Inbox, Migrations, OutboxRelay, type PaymentEvent, PaymentService, SqlStorage } from "aegispay"
-import { TestCards } from "aegispay/testing"
+import { EventBus, Inbox, type PaymentEvent, PaymentService } from "aegispay"
+import { AegisPayEmbedded } from "aegispay/embedded"
+import { AegisPayPg, Migrations, OutboxRelay, SqlStorage } from "aegispay/pg"
+import { AegisPayTest, TestCards } from "aegispay/testing"
 import { card, request } from "../helpers.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
@@ -35,7 +37,7 @@ const expectOrderedPerPayment = (events: ReadonlyArray<PaymentEvent.PaymentEvent
 
 it.live("PGlite: the relay delivers every committed event to the EventBus, in order per payment", () =>
   Effect.scoped(Effect.gen(function*() {
-    const ctx = yield* Layer.build(AegisPay.layerEmbedded({ ids: "sequential" }))
+    const ctx = yield* Layer.build(AegisPayEmbedded.layer({ ...AegisPayTest.parts(), ids: "sequential" }))
     const bus = yield* Effect.provide(EventBus.EventBus, ctx)
     const stream = yield* bus.subscribe()
     yield* Effect.provide(makePayments(10, "embedded"), ctx)
@@ -49,8 +51,8 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
   const databaseUrlOf = useTestDatabase("outbox")
   // The services without a relay: the tests run their own relays.
   const withoutRelay = () =>
-    AegisPay.layerWith(SqlStorage.layer.pipe(Layer.provideMerge(Migrations.layer)), { ids: "random" }).pipe(
-      Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 8 }))
+    AegisPayTest.layerWith(SqlStorage.layer.pipe(Layer.provideMerge(Migrations.layer)), { ids: "random" }).pipe(
+      Layer.provideMerge(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 8 }))
     )
 
   it.live("three relays at once deliver every event exactly once (no crash), in order per payment; an inbox dedupes", () =>

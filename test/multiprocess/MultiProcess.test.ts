@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { AegisPay, Migrations } from "aegispay"
+import { AegisPayPg, Migrations } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 const PROCESSES = 4
@@ -33,7 +33,7 @@ describe.skipIf(databaseUrl === undefined)("several processes on one PostgreSQL 
     Effect.runPromise(Effect.provide(
       effect,
       Migrations.layer.pipe(
-        Layer.provideMerge(AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 2 }))
+        Layer.provideMerge(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 2 }))
       )
     ))
 

@@ -5,7 +5,8 @@
  *   DATABASE_URL=… node --import tsx test/multiprocess/worker.ts <count> <worker>
  */
 import { Effect, Layer, Redacted } from "effect"
-import { AegisPay, CardVault, CircuitBreaker, EventBus, GatewayMetrics, Hooks, Router, GatewayRegistry, Ids, PaymentService } from "aegispay"
+import { CardVault, CircuitBreaker, EventBus, GatewayMetrics, GatewayRegistry, Hooks, Ids, PaymentService, Router } from "aegispay"
+import { AegisPayPg } from "aegispay/pg"
 import { SqlLedgerGateway, TestCards } from "aegispay/testing"
 import * as SqlLockManager from "../../src/storage/SqlLockManager.js"
 import * as SqlStorage from "../../src/storage/SqlStorage.js"
@@ -18,7 +19,7 @@ if (url === undefined) throw new Error("DATABASE_URL is required")
 const base = Layer.mergeAll(
   CardVault.layerMemory(Redacted.make("multiprocess-key")),
   Ids.layer,
-  AegisPay.layerPgClient({ url: Redacted.make(url), maxConnections: 8 })
+  AegisPayPg.layerClient({ url: Redacted.make(url), maxConnections: 8 })
 )
 const registry = Layer.effect(
   GatewayRegistry.GatewayRegistry,

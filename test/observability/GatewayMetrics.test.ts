@@ -3,7 +3,8 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Metric, MetricState } from "effect"
-import { AegisPay, GatewayMetrics, Health, PaymentService } from "aegispay"
+import { GatewayMetrics, Health, PaymentService } from "aegispay"
+import { AegisPayTest } from "aegispay/testing"
 import { request } from "../helpers.js"
 
 const exported = (name: string, tags: Record<string, string>) =>
@@ -51,4 +52,4 @@ it.effect("Health.getMetrics: a snapshot of the AegisPay metrics after processin
     expect(delta("aegispay_gateway_calls_total{gateway=mock,operation=process,outcome=approved}")).toBe(1)
     expect(after.histograms["aegispay_gateway_latency_ms{gateway=mock}"]!.count).toBeGreaterThanOrEqual(2)
     expect(Object.keys(after.counters).every((k) => k.startsWith("aegispay_"))).toBe(true)
-  }).pipe(Effect.provide(AegisPay.layerMemory({ ids: "sequential" }))))
+  }).pipe(Effect.provide(AegisPayTest.layerMemory({ ids: "sequential" }))))

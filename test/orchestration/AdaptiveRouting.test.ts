@@ -4,7 +4,8 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { AegisPay, MockGateway, PaymentService } from "aegispay"
+import { PaymentService } from "aegispay"
+import { AegisPayTest, MockGateway } from "aegispay/testing"
 import { request } from "../helpers.js"
 
 it.effect("ADAPTIVE learns from processPayment: a failing gateway stops being tried first", () =>
@@ -25,7 +26,7 @@ it.effect("ADAPTIVE learns from processPayment: a failing gateway stops being tr
     expect(firstTried[0]).toBe("alpha")
     expect(firstTried.slice(-10)).toEqual(Array(10).fill("beta"))
     expect(firstTried.filter((g) => g === "alpha").length).toBeLessThan(25)
-  }).pipe(Effect.provide(AegisPay.layerMemory({
+  }).pipe(Effect.provide(AegisPayTest.layerMemory({
     ids: "sequential",
     mockGateways: [{ id: "alpha" }, { id: "beta" }],
     service: { retry: { maxRetries: 0, initialDelayMs: 0, maxDelayMs: 0, backoffMultiplier: 1 } },

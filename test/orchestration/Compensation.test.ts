@@ -5,30 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted, TestClock } from "effect"
-import {
-  CardVault,
-  CircuitBreaker,
-  Compensation,
-  EventBus,
-  EventStore,
-  Gateway,
-  GatewayMetrics,
-  GatewayRegistry,
-  Hooks,
-  Ids,
-  ManualReview,
-  MemoryStorage,
-  MockGateway,
-  Notifications,
-  Payment,
-  PaymentLock,
-  PaymentRepository,
-  PaymentService,
-  Recovery,
-  Router,
-  StorageError
-} from "aegispay"
-import { TestCards } from "aegispay/testing"
+import { CardVault, CircuitBreaker, Compensation, EventBus, EventStore, Gateway, GatewayMetrics, GatewayRegistry, Hooks, Ids, ManualReview, Notifications, Payment, PaymentLock, PaymentRepository, PaymentService, Recovery, Router, StorageError } from "aegispay"
+import { MemoryStorage, MockGateway, TestCards } from "aegispay/testing"
 import { card, expectFoldEqualsSnapshot, request } from "../helpers.js"
 
 interface Faults {

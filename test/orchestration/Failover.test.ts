@@ -4,24 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
-import {
-  CardVault,
-  CircuitBreaker,
-  Gateway,
-  GatewayMetrics,
-  EventBus,
-  EventStore,
-  GatewayRegistry,
-  Health,
-  Hooks,
-  Ids,
-  PaymentLock,
-  MemoryStorage,
-  MockGateway,
-  PaymentService,
-  Router
-} from "aegispay"
-import { TestCards } from "aegispay/testing"
+import { CardVault, CircuitBreaker, EventBus, EventStore, Gateway, GatewayMetrics, GatewayRegistry, Health, Hooks, Ids, PaymentLock, PaymentService, Router } from "aegispay"
+import { MemoryStorage, MockGateway, TestCards } from "aegispay/testing"
 import { card, request } from "../helpers.js"
 
 class Pair extends Context.Tag("test/Pair")<Pair, {

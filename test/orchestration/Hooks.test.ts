@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, TestClock } from "effect"
-import { AegisPay, Hooks, MockGateway, PaymentService } from "aegispay"
+import { Hooks, PaymentService } from "aegispay"
+import { AegisPayTest, MockGateway } from "aegispay/testing"
 import { request } from "../helpers.js"
 
 const withHooks = (hooks: Hooks.Config) =>
-  AegisPay.layerMemory({ ids: "sequential", hooks, mockGateways: [{ id: "a" }, { id: "b" }] })
+  AegisPayTest.layerMemory({ ids: "sequential", hooks, mockGateways: [{ id: "a" }, { id: "b" }] })
 
 describe("hooks", () => {
   it.effect("beforeCreate refuses with HookRejected and nothing is created; hooks run by priority", () =>

@@ -1,20 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
-import {
-  AegisPay,
-  CardVault,
-  EventStore,
-  Gateway,
-  GatewayRegistry,
-  Ids,
-  PaymentRepository,
-  PaymentService
-} from "aegispay"
-import { MockGateway, TestCards } from "aegispay/testing"
+import { CardVault, EventStore, Gateway, GatewayRegistry, Ids, PaymentRepository, PaymentService } from "aegispay"
+import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
 import { card, expectFoldEqualsSnapshot, request, TestLayer } from "../helpers.js"
 
 const service = PaymentService.PaymentService
-const ledger = Effect.flatMap(MockGateway, (m) => m.ledger)
+const ledger = Effect.flatMap(MockGateway.MockGateway, (m) => m.ledger)
 const eventTags = (paymentId: string) =>
   Effect.flatMap(EventStore.EventStore, (store) => store.read(paymentId)).pipe(
     Effect.map((events) => events.map((e) => e._tag))
@@ -93,7 +84,7 @@ describe("processPayment", () => {
     const Spy = Layer.effect(
       GatewayRegistry.GatewayRegistry,
       Effect.gen(function*() {
-        const mock = yield* MockGateway
+        const mock = yield* MockGateway.MockGateway
         const repository = yield* PaymentRepository.PaymentRepository
         const spy: Gateway.Gateway = {
           ...mock.gateway,
@@ -140,7 +131,7 @@ describe("processPayment", () => {
       expect(succeeded.length).toBe(1)
       for (const r of refused) expect(r._tag === "Left" && r.left._tag).toBe("InvalidTransition")
       expect((yield* payments.getPayment(created.id)).state).toBe("SUCCESS")
-    }).pipe(Effect.provide(AegisPay.layerMemory({ ids: "sequential", mockGateway: { latency: "50 millis" } }))))
+    }).pipe(Effect.provide(AegisPayTest.layerMemory({ ids: "sequential", mockGateway: { latency: "50 millis" } }))))
 
   it.effect("processing a terminal payment is a typed InvalidTransition", () =>
     Effect.gen(function*() {
@@ -309,14 +300,14 @@ describe("refundPayment", () => {
       expect(payment.refundedAmount.minor).toBe(10000n)
       const total = (yield* ledger).refunds.reduce((sum, r) => sum + r.amount.minor, 0n)
       expect(total).toBe(10000n)
-    }).pipe(Effect.provide(AegisPay.layerMemory({ ids: "sequential", mockGateway: { latency: "0 millis" } }))))
+    }).pipe(Effect.provide(AegisPayTest.layerMemory({ ids: "sequential", mockGateway: { latency: "0 millis" } }))))
 })
 
 describe("captures and voids whose answer was lost", () => {
   it.effect("a capture is committed before it is sent; a lost answer leaves it pending and only it can be resent", () =>
     Effect.gen(function*() {
       const payments = yield* service
-      const mock = yield* MockGateway
+      const mock = yield* MockGateway.MockGateway
       const registry = yield* GatewayRegistry.GatewayRegistry
       let lose = true
       yield* registry.register({
@@ -352,7 +343,7 @@ describe("captures and voids whose answer was lost", () => {
   it.effect("a declined capture ends the pending operation and leaves the authorization usable", () =>
     Effect.gen(function*() {
       const payments = yield* service
-      const mock = yield* MockGateway
+      const mock = yield* MockGateway.MockGateway
       const registry = yield* GatewayRegistry.GatewayRegistry
       let decline = true
       yield* registry.register({
@@ -376,7 +367,7 @@ describe("refunds whose answer was lost", () => {
   it.effect("a refund left PENDING by an unknown outcome is never failed by a later transient error", () =>
     Effect.gen(function*() {
       const payments = yield* service
-      const mock = yield* MockGateway
+      const mock = yield* MockGateway.MockGateway
       const registry = yield* GatewayRegistry.GatewayRegistry
       let mode: "ok" | "appliedThenTimeout" | "down" = "ok"
       yield* registry.register({
@@ -415,7 +406,7 @@ describe("refunds answered with an error", () => {
   it.effect("a refund the gateway applied, then answered with errors, stays PENDING and is settled by the resend, never FAILED", () =>
     Effect.gen(function*() {
       const payments = yield* service
-      const mock = yield* MockGateway
+      const mock = yield* MockGateway.MockGateway
       const registry = yield* GatewayRegistry.GatewayRegistry
       let errorAfterApplying = true
       yield* registry.register({

@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Either, Layer, Schedule, TestClock } from "effect"
-import { AegisPay, Gateway, GatewayRegistry, Payment, PaymentRepository, PaymentService, Recovery } from "aegispay"
-import { MockGateway, TestCards } from "aegispay/testing"
+import { Gateway, GatewayRegistry, Payment, PaymentRepository, PaymentService, Recovery } from "aegispay"
+import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
 import { card, expectFoldEqualsSnapshot, request } from "../helpers.js"
 
-const base = AegisPay.layerMemory({ ids: "sequential" })
+const base = AegisPayTest.layerMemory({ ids: "sequential" })
 const withRecovery = Recovery.layer({ stuckAfter: "1 minute" }).pipe(Layer.provideMerge(base))
-const ledger = Effect.flatMap(MockGateway, (m) => m.ledger)
+const ledger = Effect.flatMap(MockGateway.MockGateway, (m) => m.ledger)
 const runOnce = Effect.flatMap(Recovery.Recovery, (r) => r.runOnce)
 
 /** A process that crashed right after committing the attempt: PROCESSING, gateway never called. */
@@ -73,7 +73,7 @@ describe("Recovery", () => {
   it.effect("a refund whose answer was lost is resumed with its own key: one refund at the gateway", () =>
     Effect.gen(function*() {
       const payments = yield* PaymentService.PaymentService
-      const mock = yield* MockGateway
+      const mock = yield* MockGateway.MockGateway
       const registry = yield* GatewayRegistry.GatewayRegistry
       let lose = true
       yield* registry.register({

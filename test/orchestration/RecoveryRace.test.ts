@@ -5,15 +5,15 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { AegisPay, Gateway, GatewayRegistry, PaymentRepository, PaymentService, Recovery } from "aegispay"
-import { MockGateway } from "aegispay/testing"
+import { Gateway, GatewayRegistry, PaymentRepository, PaymentService, Recovery } from "aegispay"
+import { AegisPayTest, MockGateway } from "aegispay/testing"
 import { request } from "../helpers.js"
 
-const base = AegisPay.layerMemory({ ids: "sequential" })
+const base = AegisPayTest.layerMemory({ ids: "sequential" })
 
 /** The mock gateway, whose capture and void first lose their answer, then decline; every key sent is kept. */
 const flakyOperations = Effect.gen(function*() {
-  const mock = yield* MockGateway
+  const mock = yield* MockGateway.MockGateway
   const registry = yield* GatewayRegistry.GatewayRegistry
   const sent: Array<string> = []
   let mode: "lose" | "decline" = "lose"

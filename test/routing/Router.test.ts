@@ -1,17 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Either, Fiber, Layer, Schema, TestClock } from "effect"
-import {
-  AegisPay,
-  Customer,
-  GatewayMetrics,
-  MockGateway,
-  Money,
-  Payment,
-  PaymentMethod,
-  PaymentService,
-  Router,
-  RoutingRules
-} from "aegispay"
+import { Customer, GatewayMetrics, Money, Payment, PaymentMethod, PaymentService, Router, RoutingRules } from "aegispay"
+import { AegisPayTest, MockGateway } from "aegispay/testing"
 import { request, stubGateway } from "../helpers.js"
 
 const gateway = stubGateway
@@ -158,7 +148,7 @@ describe("routing in PaymentService", () => {
       const fiber = yield* Effect.fork(payments.processPayment(q.id))
       yield* TestClock.adjust("1 second")
       expect((yield* Fiber.join(fiber)).attempts.map((x) => x.gateway)).toEqual(["cheap", "middle"])
-    }).pipe(Effect.provide(AegisPay.layerMemory({
+    }).pipe(Effect.provide(AegisPayTest.layerMemory({
       ids: "sequential",
       mockGateways: [{ id: "dear" }, { id: "cheap" }, { id: "middle" }],
       routing: {

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { AegisPay, EventStore, GatewayRegistry, MemoryStorage, MockGateway, Money, Payment, PaymentRepository } from "aegispay"
-import { Simulation } from "aegispay/testing"
+import { EventStore, GatewayRegistry, Money, Payment, PaymentRepository } from "aegispay"
+import { AegisPayTest, MemoryStorage, MockGateway, Simulation } from "aegispay/testing"
 
 /** The default composition, with alpha's charges sent twice under two keys. */
 const doubleCharging = Layer.effectDiscard(Effect.gen(function*() {
@@ -83,7 +83,7 @@ describe("Simulation", () => {
       const report = yield* Simulation.run({
         seed: 2,
         payments: 20,
-        layer: AegisPay.layerWith(lossyStorage, Simulation.layerOptions)
+        layer: AegisPayTest.layerWith(lossyStorage, Simulation.layerOptions)
       })
       const invariants = new Set(report.violations.map((v) => v.invariant))
       expect(invariants.has("fold-equals-snapshot")).toBe(true)

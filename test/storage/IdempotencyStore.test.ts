@@ -3,7 +3,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Redacted, Ref, Schedule, Schema, TestClock } from "effect"
-import { AegisPay, Embedded, Fingerprint, IdempotencyStore, Ids, Migrations } from "aegispay"
+import { Fingerprint, IdempotencyStore, Ids } from "aegispay"
+import { Embedded } from "aegispay/embedded"
+import { AegisPayPg, Migrations } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 const Result = Schema.Struct({ id: Schema.String, amount: Schema.BigInt })
@@ -120,7 +122,7 @@ describe.skipIf(databaseUrl === undefined)("postgres", () => {
       IdempotencyStore.layerSql.pipe(
         Layer.provide(Ids.layer),
         Layer.provide(Migrations.layer),
-        Layer.provide(AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 }))
+        Layer.provide(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 }))
       ),
     true
   )

@@ -6,7 +6,9 @@ import { describe, expect, it } from "@effect/vitest"
 import type { SqlClient } from "@effect/sql"
 import { Deferred, Effect, Fiber, Layer, Option, Redacted, Ref } from "effect"
 import type { Scope } from "effect"
-import { AegisPay, Embedded, Ids, LockManager, Migrations, SqlLockManager } from "aegispay"
+import { Ids, LockManager } from "aegispay"
+import { Embedded } from "aegispay/embedded"
+import { AegisPayPg, Migrations, SqlLockManager } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 type Manager = (options?: SqlLockManager.Options) => Effect.Effect<LockManager.LockManager["Type"], unknown, Scope.Scope>
@@ -81,6 +83,6 @@ describe.skipIf(databaseUrl === undefined)("postgres", () => {
   contract("postgres", () =>
     Effect.succeed(managerOn(Layer.provideMerge(
       Migrations.layer,
-      AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 })
+      AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 })
     ))))
 })

@@ -5,16 +5,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import type { Layer} from "effect";
 import { DateTime, Effect, Either, Option, Redacted, Ref, Schema } from "effect"
-import {
-  AegisPay,
-  EventStore,
-  LockManager,
-  Payment,
-  PaymentLock,
-  PaymentRepository,
-  PaymentService
-} from "aegispay"
-import { MockGateway, TestCards } from "aegispay/testing"
+import type { AegisPay} from "aegispay";
+import { EventStore, LockManager, Payment, PaymentLock, PaymentRepository, PaymentService } from "aegispay"
+import { AegisPayEmbedded } from "aegispay/embedded"
+import { AegisPayPg } from "aegispay/pg"
+import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -23,7 +18,7 @@ import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 const encode = Schema.encodeSync(Payment.Payment)
 
-type Ctx = AegisPay.Services
+type Ctx = AegisPay.Services | MockGateway.MockGateway
 type Backend =
   | { readonly sql: false; readonly layer: () => Layer.Layer<Ctx, unknown> }
   | { readonly sql: true; readonly layer: () => Layer.Layer<Ctx | SqlClient.SqlClient, unknown> }
@@ -280,7 +275,7 @@ const contract = (name: string, backend: Backend) => {
         expect(results.filter((r) => r._tag === "Right").length).toBe(10)
         const after = yield* expectFolds(p.id)
         expect(after.refundedAmount.minor).toBe(10000n)
-        const ledger = yield* (yield* MockGateway).ledger
+        const ledger = yield* (yield* MockGateway.MockGateway).ledger
         expect(ledger.refunds.reduce((s, r) => s + r.amount.minor, 0n)).toBe(10000n)
       })))
 
@@ -294,7 +289,7 @@ const contract = (name: string, backend: Backend) => {
           const refused = yield* Effect.flip(sql.withTransaction(payments.processPayment(p.id)))
           expect(refused._tag).toBe("StorageError")
           expect((yield* payments.getPayment(p.id)).state).toBe("INITIATED")
-          expect((yield* (yield* MockGateway).ledger).charges.length).toBe(0)
+          expect((yield* (yield* MockGateway.MockGateway).ledger).charges.length).toBe(0)
         }).pipe(Effect.provide(layer()))))
       it("a write under a lease that was taken over is refused (fencing token) and writes nothing", () =>
         Effect.runPromise(Effect.gen(function*() {
@@ -354,21 +349,21 @@ const contract = (name: string, backend: Backend) => {
   })
 }
 
-contract("memory", { sql: false, layer: () => AegisPay.layerMemory({ ids: "sequential" }) })
-contract("pglite", { sql: true, layer: () => AegisPay.layerEmbedded({ ids: "sequential" }) })
+contract("memory", { sql: false, layer: () => AegisPayTest.layerMemory({ ids: "sequential" }) })
+contract("pglite", { sql: true, layer: () => AegisPayEmbedded.layer({ ...AegisPayTest.parts(), ids: "sequential" }) })
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {
   const databaseUrlOf = useTestDatabase("contract")
   contract("postgres", {
     sql: true,
-    layer: () => AegisPay.layerPg({ ids: "random", url: Redacted.make(databaseUrlOf()) })
+    layer: () => AegisPayPg.layer({ ...AegisPayTest.parts(), ids: "random", url: Redacted.make(databaseUrlOf()) })
   })
 })
 
 it("the embedded database keeps its data in a folder across a restart", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "aegispay-embedded-"))
   try {
-    const layer = () => AegisPay.layerEmbedded({ dataDir })
+    const layer = () => AegisPayEmbedded.layer({ ...AegisPayTest.parts(), dataDir })
     const created = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const payments = yield* PaymentService.PaymentService
       const p = yield* payments.createPayment(request({ idempotencyKey: "durable" }))

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Random, TestClock } from "effect"
-import { AegisPay, Chaos, Gateway, GatewayRegistry, MockGateway, PaymentService } from "aegispay"
+import { Gateway, GatewayRegistry, PaymentService } from "aegispay"
+import { AegisPayTest, Chaos, MockGateway } from "aegispay/testing"
 import { request } from "../helpers.js"
 
 /** Runs `n` payments through a chaos-wrapped mock; returns final states and charges per payment. */
@@ -40,7 +41,7 @@ describe("Chaos", () => {
         expect(n).toBe(p.state === "SUCCESS" ? 1 : 0)
       }
       expect(states.filter((s) => s === "SUCCESS").length).toBeGreaterThan(20)
-    }).pipe(Effect.withRandom(Random.make("chaos-1")), Effect.provide(AegisPay.layerMemory({ ids: "sequential" }))))
+    }).pipe(Effect.withRandom(Random.make("chaos-1")), Effect.provide(AegisPayTest.layerMemory({ ids: "sequential" }))))
 
   it.effect("the same seed replays the same run", () =>
     Effect.gen(function*() {
@@ -48,7 +49,7 @@ describe("Chaos", () => {
         run(15, { errorRate: 0.3, timeoutAfterRate: 0.2 }).pipe(
           Effect.map((r) => r.states.join(",")),
           Effect.withRandom(Random.make(seed)),
-          Effect.provide(AegisPay.layerMemory({ ids: "sequential" }))
+          Effect.provide(AegisPayTest.layerMemory({ ids: "sequential" }))
         )
       expect(yield* once("s")).toBe(yield* once("s"))
     }))
@@ -63,5 +64,5 @@ describe("Chaos", () => {
       expect(down).toBeInstanceOf(Gateway.GatewayTransientError)
       yield* TestClock.adjust(1_000)
       expect((yield* chaotic.getStatus({ idempotencyKey: "k" })).status).toBe("not_found")
-    }).pipe(Effect.provide(AegisPay.layerMemory())))
+    }).pipe(Effect.provide(AegisPayTest.layerMemory())))
 })

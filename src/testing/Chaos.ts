@@ -17,8 +17,8 @@
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Random } from "effect"
-import type { Gateway } from "./Gateway.js"
-import { GatewayTransientError, GatewayUnknownOutcome } from "./Gateway.js"
+import type { Gateway } from "../gateway/Gateway.js"
+import { GatewayTransientError, GatewayUnknownOutcome } from "../gateway/Gateway.js"
 
 /**
  * @since 0.1.0

@@ -13,7 +13,8 @@
 import { Context, Duration, Effect, Either, Layer, Redacted } from "effect"
 import * as Money from "../domain/Money.js"
 import { Ids } from "../domain/Ids.js"
-import { CardVault } from "./CardVault.js"
+import { CardVault } from "../gateway/CardVault.js"
+import { GatewayRegistry, make as makeRegistry } from "../gateway/GatewayRegistry.js"
 import {
   type Capabilities,
   type Gateway,
@@ -23,7 +24,7 @@ import {
   GatewayUnknownOutcome,
   type ProcessResult,
   type StatusResult
-} from "./Gateway.js"
+} from "../gateway/Gateway.js"
 
 /**
  * Test card numbers and what the mock does with them. Any other valid card succeeds.
@@ -371,3 +372,18 @@ export const layerMany = (
  */
 export const layer = (options: Options = {}): Layer.Layer<MockGateway, never, CardVault | Ids> =>
   Layer.effect(MockGateway, make(options))
+
+/**
+ * Mock gateways from `options` (default: one) registered in a {@link GatewayRegistry} in this
+ * order, with {@link MockGateways} and {@link MockGateway} (the first) to reach their ledgers:
+ * pass it as the `gateways` of any composition.
+ *
+ * @since 0.1.0
+ */
+export const layerRegistry = (
+  options: ReadonlyArray<Options> = [{}]
+): Layer.Layer<GatewayRegistry | MockGateway | MockGateways, never, CardVault | Ids> =>
+  Layer.effect(
+    GatewayRegistry,
+    Effect.flatMap(MockGateways, (all) => makeRegistry([...all.values()].map((m) => m.gateway)))
+  ).pipe(Layer.provideMerge(layerMany(options)))

@@ -1,0 +1,72 @@
+/**
+ * What the PostgreSQL and the embedded compositions share: the SQL storage, the migrations, the
+ * idempotency store, the card vault default and the workers, on the `SqlClient` in context.
+ *
+ * @internal
+ */
+import { Layer } from "effect"
+import type { ConfigError } from "effect"
+import * as AegisPay from "../AegisPay.js"
+import * as OutboxRelay from "../events/OutboxRelay.js"
+import * as CardVault from "../gateway/CardVault.js"
+import * as IdempotencyStore from "../storage/IdempotencyStore.js"
+import type * as LockManager from "../storage/LockManager.js"
+import * as Migrations from "../storage/Migrations.js"
+import type * as PaymentLock from "../storage/PaymentLock.js"
+import * as Retention from "../storage/Retention.js"
+import * as SqlStorage from "../storage/SqlStorage.js"
+
+/**
+ * Settings of a SQL composition. Every field but `gateways` is optional.
+ *
+ * @internal
+ */
+export interface Options<GOut, EG, RG, EV, RV> extends AegisPay.Options {
+  /** Your gateways: `GatewayRegistry.layerFrom([...])`, in routing and failover order. */
+  readonly gateways: AegisPay.Gateways<GOut, EG, RG>
+  /**
+   * The card vault; default: `CardVault.layerConfig()` (fingerprint key from
+   * `AEGISPAY_FINGERPRINT_KEY`, required).
+   */
+  readonly vault?: Layer.Layer<CardVault.CardVault, EV, RV> | undefined
+  /** The outbox relay of this process, or `false` for none; default on. */
+  readonly relay?: OutboxRelay.Options | false | undefined
+  /** The retention jobs of this process, or `false` for none; default on. */
+  readonly retention?: Retention.RetentionOptions | false | undefined
+}
+
+/**
+ * The SQL storage on the `SqlClient` in context, migrated when built, with an
+ * {@link OutboxRelay} unless `relay` is `false`.
+ *
+ * @internal
+ */
+export const layerStorage = (relay: OutboxRelay.Options | false = {}) =>
+  (relay === false ? SqlStorage.layer : Layer.merge(SqlStorage.layer, OutboxRelay.layer(relay))).pipe(
+    Layer.provideMerge(Migrations.layer)
+  )
+
+/**
+ * Every service on the `SqlClient` in context with the given locks; recovery on by default.
+ *
+ * @internal
+ */
+export const layer = <GOut, EG, RG, EV, RV, EL, RL>(
+  options: Options<GOut, EG, RG, EV, RV>,
+  locks: Layer.Layer<LockManager.LockManager | PaymentLock.PaymentLock, EL, RL>
+) => {
+  const vault: Layer.Layer<CardVault.CardVault, EV | ConfigError.ConfigError, RV> = options.vault ?? CardVault.layerConfig()
+  return AegisPay.layerWith({
+    gateways: options.gateways,
+    storage: layerStorage(options.relay ?? {}),
+    locks,
+    vault
+  }, { ...options, recovery: options.recovery ?? {} }).pipe(
+    Layer.provideMerge(
+      (options.retention === false ? Layer.empty : Retention.layer(options.retention)).pipe(
+        Layer.provideMerge(IdempotencyStore.layerSql),
+        Layer.provideMerge(Layer.merge(AegisPay.layerIds(options), Migrations.layer))
+      )
+    )
+  )
+}
