@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the packed library into a fresh consumer project with its own `effect`, as a user
+# would, then typechecks (strict, exactOptionalPropertyTypes) and runs two programs there:
+#   1. core.ts on the core entry and the test kit, with NO pg / @effect/sql-pg / platform-node
+#      installed (proves the core entry does not load them);
+#   2. pg.ts on `aegispay/pg` against DATABASE_URL, after installing the optional peers.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+work="$(mktemp -d /tmp/aegispay-consumer.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+
+cd "$root"
+npm run --silent build
+tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
+
+cd "$work"
+mkdir src
+cp "$root"/test/consumer/{MyGateway,program,core,pg}.ts src/
+cat > package.json <<'JSON'
+{ "name": "aegispay-consumer", "private": true, "type": "module" }
+JSON
+cat > tsconfig.json <<'JSON'
+{
+  "compilerOptions": {
+    "target": "ES2022", "lib": ["ES2022"], "module": "NodeNext", "moduleResolution": "NodeNext",
+    "types": ["node"], "strict": true, "exactOptionalPropertyTypes": true, "noUncheckedIndexedAccess": true,
+    "skipLibCheck": true, "outDir": "dist", "rootDir": "src"
+  },
+  "files": ["src/core.ts"]
+}
+JSON
+echo "== consumer: install $tarball with effect 3.22 and the required peers only"
+npm install --no-audit --no-fund --loglevel=error "./$tarball" \
+  "effect@~3.22.4" "@effect/sql@^0.52.1" "@effect/platform@^0.97.2" "@effect/experimental@^0.61.1" \
+  "typescript@~5.9.3" "@types/node@^20.19.43"
+copies="$(find node_modules -path '*/node_modules/effect/package.json' | wc -l)"
+if [ "$copies" != "1" ]; then echo "expected one copy of effect, found $copies"; exit 1; fi
+if node -e 'require.resolve("pg")' 2>/dev/null; then echo "pg is installed: the core check would prove nothing"; exit 1; fi
+echo "== consumer: typecheck and run the core program (no pg installed)"
+npx tsc -p tsconfig.json
+node dist/core.js
+
+echo "== consumer: install the optional peers, run the PostgreSQL program"
+npm install --no-audit --no-fund --loglevel=error "@effect/sql-pg@^0.53.0" "@effect/platform-node@^0.108.2"
+sed -i 's#"files": \["src/core.ts"\]#"files": ["src/core.ts", "src/pg.ts"]#' tsconfig.json
+npx tsc -p tsconfig.json
+if [ -z "${DATABASE_URL:-}" ]; then
+  echo "DATABASE_URL is not set: the PostgreSQL consumer program is SKIPPED"
+  [ "${REQUIRE_POSTGRES:-}" = "1" ] && exit 1
+  exit 0
+fi
+db="aegis_consumer_$$"
+psql "$DATABASE_URL" -qc "CREATE DATABASE $db"
+trap 'psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; rm -rf "$work"' EXIT
+url="${DATABASE_URL%/*}/$db"
+DATABASE_URL="$url" AEGISPAY_FINGERPRINT_KEY="consumer-check-key" node dist/pg.js
+echo "== consumer: ok"
