@@ -48,7 +48,7 @@ export interface Options {
   /** Payment service settings (retries, call timeout, failover); see `PaymentService.Config`. */
   readonly service?: PaymentService.Config | undefined
   /** Circuit breaker settings, the same for every gateway; see `CircuitBreaker.defaults`. */
-  readonly breaker?: CircuitBreaker.Config | undefined
+  readonly breaker?: CircuitBreaker.Options | undefined
   /** Routing strategy; default: registration order of the gateways. */
   readonly routing?: Router.Config | undefined
   /** Merchant hooks (validation, fraud checks, routing, after processing); default none. */

@@ -19,40 +19,59 @@ import { Clock, Context, Duration, Effect, Exit, Layer, PubSub, Ref, Schema, Str
 import type { Scope } from "effect"
 
 /**
- * Breaker settings.
+ * Breaker settings. Every field is optional; the defaults are {@link defaults} (the seed's).
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   /** Failures within `monitorWindow` that open the circuit; default 5. */
-  readonly failureThreshold: number
+  readonly failureThreshold?: number | undefined
   /** How far back failures count; default 60 s. */
-  readonly monitorWindow: Duration.DurationInput
-  /** Failure share (0–1) that opens the circuit once `minimumVolume` calls are in the window. */
+  readonly monitorWindow?: Duration.DurationInput | undefined
+  /** Failure share (0–1) that opens the circuit once `minimumVolume` calls are in the window; default none. */
   readonly failureRateThreshold?: number | undefined
   /** Calls needed in the window before the failure rate counts; default 20. */
   readonly minimumVolume?: number | undefined
   /** How long the circuit stays OPEN before trial calls; default 60 s. */
-  readonly resetTimeout: Duration.DurationInput
+  readonly resetTimeout?: Duration.DurationInput | undefined
   /** Trial calls allowed at a time in HALF_OPEN; default 1. */
-  readonly halfOpenMaxCalls: number
+  readonly halfOpenMaxCalls?: number | undefined
   /** Successful trial calls that close the circuit; default 2. */
-  readonly successThreshold: number
+  readonly successThreshold?: number | undefined
 }
 
 /**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
+
+/**
  * The seed's settings: 5 failures in 60 s open the circuit; 60 s later one trial call at a time;
- * 2 successes close it.
+ * 2 successes close it; no failure-rate rule.
  *
  * @since 0.1.0
  */
-export const defaults: Config = {
+export const defaults = {
   failureThreshold: 5,
   monitorWindow: "60 seconds",
+  minimumVolume: 20,
   resetTimeout: "60 seconds",
   halfOpenMaxCalls: 1,
   successThreshold: 2
-}
+} as const satisfies Options
+
+const resolve = (options: Options) => ({
+  failureThreshold: options.failureThreshold ?? defaults.failureThreshold,
+  monitorWindow: options.monitorWindow ?? defaults.monitorWindow,
+  failureRateThreshold: options.failureRateThreshold,
+  minimumVolume: options.minimumVolume ?? defaults.minimumVolume,
+  resetTimeout: options.resetTimeout ?? defaults.resetTimeout,
+  halfOpenMaxCalls: options.halfOpenMaxCalls ?? defaults.halfOpenMaxCalls,
+  successThreshold: options.successThreshold ?? defaults.successThreshold
+})
 
 /**
  * The call was not made: the gateway's circuit is open.
@@ -140,15 +159,16 @@ export interface CircuitBreaker {
  */
 export const make = (
   gateway: string,
-  config: Config,
+  options: Options = {},
   publish: (change: StateChange) => Effect.Effect<void> = () => Effect.void
 ): Effect.Effect<CircuitBreaker> =>
   Effect.gen(function*() {
+    const config = resolve(options)
     const ref = yield* Ref.make(closed())
     const windowMillis = Math.max(BUCKETS, Duration.toMillis(Duration.decode(config.monitorWindow)))
     const bucketMillis = windowMillis / BUCKETS
     const resetMillis = Duration.toMillis(Duration.decode(config.resetTimeout))
-    const minimumVolume = config.minimumVolume ?? 20
+    const minimumVolume = config.minimumVolume
 
     const announce = (from: State, to: State, at: number) =>
       from === to ? Effect.void : publish({ gateway, from, to, at })
@@ -279,7 +299,7 @@ export class CircuitBreakers extends Context.Tag("aegispay/CircuitBreakers")<Cir
 /**
  * @since 0.1.0
  */
-export const layer = (config: Config = defaults): Layer.Layer<CircuitBreakers> =>
+export const layer = (config: Options = {}): Layer.Layer<CircuitBreakers> =>
   Layer.effect(
     CircuitBreakers,
     Effect.gen(function*() {

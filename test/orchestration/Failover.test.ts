@@ -15,7 +15,7 @@ class Pair extends Context.Tag("test/Pair")<Pair, {
 
 const layer = (
   service: PaymentService.Config = {},
-  breaker: CircuitBreaker.Config = CircuitBreaker.defaults,
+  breaker: CircuitBreaker.Options = CircuitBreaker.defaults,
   alpha: MockGateway.Options = {}
 ) => {
   const base = Layer.mergeAll(CardVault.layerMemory(Redacted.make("k")), Ids.layerSequential)

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Fiber, Ref, Stream, TestClock } from "effect"
 import { CircuitBreaker } from "aegispay"
 
-const config: CircuitBreaker.Config = {
+const config: CircuitBreaker.Options = {
   failureThreshold: 3,
   monitorWindow: "10 seconds",
   resetTimeout: "30 seconds",
@@ -11,7 +11,7 @@ const config: CircuitBreaker.Config = {
 }
 
 type Outcome = "ok" | "down" | "declined"
-const setup = (overrides: Partial<CircuitBreaker.Config> = {}) =>
+const setup = (overrides: Partial<CircuitBreaker.Options> = {}) =>
   Effect.gen(function*() {
     const changes = yield* Ref.make<ReadonlyArray<string>>([])
     const calls = yield* Ref.make(0)
