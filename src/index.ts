@@ -30,6 +30,8 @@ export * as PaymentMethod from "./domain/PaymentMethod.js"
 /** @since 0.1.0 */
 export * as PaymentRequest from "./domain/PaymentRequest.js"
 /** @since 0.1.0 */
+export * as PaymentView from "./domain/PaymentView.js"
+/** @since 0.1.0 */
 export * as PaymentState from "./domain/PaymentState.js"
 /** @since 0.1.0 */
 export * as EventBus from "./events/EventBus.js"

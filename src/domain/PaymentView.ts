@@ -1,0 +1,158 @@
+/**
+ * The public JSON shape of a payment: what an API answers or a merchant stores, without the
+ * internal fields of the aggregate (request fingerprint, vault token, card fingerprint, attempt
+ * and refund idempotency keys sent to gateways, notification ids, compensations' internals).
+ *
+ * Amounts are exact decimal strings with their currency (`{ currency: "USD", amount: "10.05" }`),
+ * never floats. `Schema.encodeSync(PaymentView)(fromPayment(payment))` gives plain JSON.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import * as Money from "./Money.js"
+import type { Payment } from "./Payment.js"
+import { RefundState } from "./Payment.js"
+import { CaptureMethod } from "./PaymentEvent.js"
+import { CardBrand } from "./PaymentMethod.js"
+import { PaymentState } from "./PaymentState.js"
+
+/**
+ * An amount as an exact decimal string in its currency's exponent.
+ *
+ * @since 0.1.0
+ */
+export const AmountView = Schema.Struct({
+  currency: Schema.String,
+  amount: Schema.String
+})
+
+/**
+ * @since 0.1.0
+ */
+export type AmountView = typeof AmountView.Type
+
+/**
+ * The public shape of a payment.
+ *
+ * @since 0.1.0
+ */
+export const PaymentView = Schema.Struct({
+  id: Schema.String,
+  tenantId: Schema.String,
+  idempotencyKey: Schema.String,
+  state: PaymentState,
+  captureMethod: CaptureMethod,
+  amount: AmountView,
+  authorizedAmount: AmountView,
+  capturedAmount: AmountView,
+  refundedAmount: AmountView,
+  paymentMethod: Schema.Struct({
+    type: Schema.Literal("card"),
+    brand: CardBrand,
+    last4: Schema.String,
+    expiryMonth: Schema.Number,
+    expiryYear: Schema.Number
+  }),
+  customer: Schema.Struct({
+    id: Schema.String,
+    email: Schema.String,
+    name: Schema.optional(Schema.String),
+    country: Schema.optional(Schema.String)
+  }),
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  description: Schema.optional(Schema.String),
+  gateway: Schema.optional(Schema.String),
+  gatewayTransactionId: Schema.optional(Schema.String),
+  attempts: Schema.Array(Schema.Struct({
+    number: Schema.Number,
+    gateway: Schema.String,
+    status: Schema.String,
+    failureReason: Schema.optional(Schema.String),
+    startedAt: Schema.DateTimeUtc
+  })),
+  refunds: Schema.Array(Schema.Struct({
+    id: Schema.String,
+    amount: AmountView,
+    state: RefundState,
+    reason: Schema.optional(Schema.String),
+    failureReason: Schema.optional(Schema.String),
+    createdAt: Schema.DateTimeUtc,
+    updatedAt: Schema.DateTimeUtc
+  })),
+  failureReason: Schema.optional(Schema.String),
+  declineCode: Schema.optional(Schema.String),
+  requiresReconciliation: Schema.Boolean,
+  version: Schema.Number,
+  createdAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc
+})
+
+/**
+ * @since 0.1.0
+ */
+export type PaymentView = typeof PaymentView.Type
+
+const amount = (money: Money.Money): AmountView => ({ currency: money.currency, amount: Money.toDecimalString(money) })
+
+/**
+ * The public view of `payment`.
+ *
+ * @since 0.1.0
+ */
+export const fromPayment = (payment: Payment): PaymentView => ({
+  id: payment.id,
+  tenantId: payment.tenantId,
+  idempotencyKey: payment.idempotencyKey,
+  state: payment.state,
+  captureMethod: payment.captureMethod,
+  amount: amount(payment.amount),
+  authorizedAmount: amount(payment.authorizedAmount),
+  capturedAmount: amount(payment.capturedAmount),
+  refundedAmount: amount(payment.refundedAmount),
+  paymentMethod: {
+    type: payment.paymentMethod.type,
+    brand: payment.paymentMethod.brand,
+    last4: payment.paymentMethod.last4,
+    expiryMonth: payment.paymentMethod.expiryMonth,
+    expiryYear: payment.paymentMethod.expiryYear
+  },
+  customer: {
+    id: payment.customer.id,
+    email: payment.customer.email,
+    ...(payment.customer.name === undefined ? {} : { name: payment.customer.name }),
+    ...(payment.customer.country === undefined ? {} : { country: payment.customer.country })
+  },
+  metadata: payment.metadata,
+  ...(payment.description === undefined ? {} : { description: payment.description }),
+  ...(payment.gateway === undefined ? {} : { gateway: payment.gateway }),
+  ...(payment.gatewayTransactionId === undefined ? {} : { gatewayTransactionId: payment.gatewayTransactionId }),
+  attempts: payment.attempts.map((a) => ({
+    number: a.number,
+    gateway: a.gateway,
+    status: a.status,
+    ...(a.failureReason === undefined ? {} : { failureReason: a.failureReason }),
+    startedAt: a.startedAt
+  })),
+  refunds: payment.refunds.map((r) => ({
+    id: r.id,
+    amount: amount(r.amount),
+    state: r.state,
+    ...(r.reason === undefined ? {} : { reason: r.reason }),
+    ...(r.failureReason === undefined ? {} : { failureReason: r.failureReason }),
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt
+  })),
+  ...(payment.failureReason === undefined ? {} : { failureReason: payment.failureReason }),
+  ...(payment.declineCode === undefined ? {} : { declineCode: payment.declineCode }),
+  requiresReconciliation: payment.requiresReconciliation,
+  version: payment.version,
+  createdAt: payment.createdAt,
+  updatedAt: payment.updatedAt
+})
+
+/**
+ * The JSON of `payment`'s public view.
+ *
+ * @since 0.1.0
+ */
+export const toJson = (payment: Payment): typeof PaymentView.Encoded => Schema.encodeSync(PaymentView)(fromPayment(payment))
