@@ -48,12 +48,17 @@ const LockAndReadRow = Schema.Struct({
 
 /**
  * Builds the lock manager and the payment lock over the `SqlClient` in context (one owner id,
- * one lease machinery).
+ * one lease machinery). `renew` renews every lease held now, as the background fiber does every
+ * `ttl / 3` (for tests and diagnostics; holders never need to call it).
  *
  * @since 0.1.0
  */
 export const make = (options: Options = {}): Effect.Effect<
-  { readonly lockManager: LockManager["Type"]; readonly paymentLock: PaymentLock["Type"] },
+  {
+    readonly lockManager: LockManager["Type"]
+    readonly paymentLock: PaymentLock["Type"]
+    readonly renew: Effect.Effect<void>
+  },
   never,
   SqlClient.SqlClient | Ids | Scope.Scope
 > =>
@@ -154,7 +159,7 @@ export const make = (options: Options = {}): Effect.Effect<
       withPayment: (paymentId, use) =>
         leased(paymentId, tryAcquireAndRead(paymentId), (found) => Effect.flatMap(orNotFound(paymentId, found), use))
     })
-    return { lockManager, paymentLock }
+    return { lockManager, paymentLock, renew: renewAll }
   })
 
 /**
