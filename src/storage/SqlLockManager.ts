@@ -7,7 +7,11 @@
  *   judged by the database clock, so processes with skewed clocks agree. The lease table is
  *   UNLOGGED: acquiring and releasing cost no WAL flush; a server crash frees all leases.
  * - While held, the lease is renewed every `ttl / 3` by one background fiber per lock manager,
- *   which renews every lease it holds in one statement (no fiber, no timer per lock).
+ *   which renews every lease it holds in one statement (no fiber, no timer per lock). Renewal
+ *   extends only a lease that is still live: a released lease (also one released by the holder's
+ *   last payment write, or whose release commits while a renewal is under way) is never revived,
+ *   and neither is one that expired because its holder stalled longer than the ttl (another owner
+ *   may take it; the fencing token then refuses the stalled holder's writes).
  * - Release: when the effect ends (success, failure or interruption) the lease is expired at once,
  *   unless the holder's last payment write already released it in its own transaction.
  * - The token is published in {@link CurrentLease}; `SqlStorage` refuses a payment write when a
@@ -70,8 +74,8 @@ export const make = (options: Options = {}): Effect.Effect<
     const retryInterval = Duration.decode(options.retryInterval ?? "25 millis")
     const interval = `${Math.max(1, Math.round(ttlMillis))} milliseconds`
 
-    /** The leases this manager holds now (key → token), renewed together. */
-    const holding = new Map<string, bigint>()
+    /** The leases this manager holds now, by key, renewed together. */
+    const holding = new Map<string, Lease>()
 
     const unavailable = (key: string, reason: string) => new LockUnavailable({ key, reason })
     const held = (key: string) => unavailable(key, "held by another owner")
@@ -100,10 +104,10 @@ export const make = (options: Options = {}): Effect.Effect<
             Effect.mapError((e) => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`))
           ))
           const lease: Lease = { key, token, releasedByWrite: false }
-          holding.set(key, token)
+          holding.set(key, lease)
           return yield* restore(Effect.locally(use(value), CurrentLease, Option.some(lease))).pipe(
             Effect.ensuring(Effect.suspend(() => {
-              if (holding.get(key) === token) holding.delete(key)
+              if (holding.get(key) === lease) holding.delete(key)
               return lease.releasedByWrite ? Effect.void : release(key, token)
             }))
           )
@@ -131,14 +135,22 @@ export const make = (options: Options = {}): Effect.Effect<
         Effect.map((row) => ({ token: row.token, value: Option.fromNullable(row.snapshot) }))
       )
 
-    /** Renews every lease held now, in one statement; a lease lost meanwhile is left alone. */
+    /**
+     * Renews every lease held now, in one statement. Only live leases are extended: a lease lost
+     * to another owner, released (by its holder's last write, or by a release that commits while
+     * this statement is under way: the row lock orders the two) or expired is left alone.
+     */
     const renewAll = Effect.suspend(() => {
-      if (holding.size === 0) return Effect.void
-      const leases = JSON.stringify([...holding].map(([key, token]) => ({ key, token: token.toString() })))
+      const live: Array<{ readonly key: string; readonly token: string }> = []
+      for (const lease of holding.values()) {
+        if (!lease.releasedByWrite) live.push({ key: lease.key, token: lease.token.toString() })
+      }
+      if (live.length === 0) return Effect.void
       return sql`
         UPDATE aegis_locks SET locked_until = clock_timestamp() + ${interval}::interval
-        FROM jsonb_to_recordset(${leases}::jsonb) AS h(key text, token bigint)
-        WHERE aegis_locks.key = h.key AND aegis_locks.token = h.token AND aegis_locks.owner = ${owner}`.pipe(Effect.ignore)
+        FROM jsonb_to_recordset(${JSON.stringify(live)}::jsonb) AS h(key text, token bigint)
+        WHERE aegis_locks.key = h.key AND aegis_locks.token = h.token AND aegis_locks.owner = ${owner}
+          AND aegis_locks.locked_until > clock_timestamp()`.pipe(Effect.ignore)
     })
     yield* renewAll.pipe(
       Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, ttlMillis / 3)))),

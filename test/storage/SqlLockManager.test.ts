@@ -3,10 +3,23 @@
  * (each has its own owner id; on PostgreSQL each also has its own connection pool).
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { SqlClient } from "@effect/sql"
-import { Deferred, Effect, Fiber, Layer, Option, Redacted, Ref } from "effect"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Context, DateTime, Deferred, Effect, Either, Fiber, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { Scope } from "effect"
-import { AegisPay, Embedded, Ids, LockManager, Migrations, SqlLockManager } from "aegispay"
+import {
+  AegisPay,
+  Customer,
+  Embedded,
+  Ids,
+  LockManager,
+  Migrations,
+  Money,
+  Payment,
+  PaymentMethod,
+  SqlLockManager,
+  SqlStorage
+} from "aegispay"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 type Manager = (options?: SqlLockManager.Options) => Effect.Effect<LockManager.LockManager["Type"], unknown, Scope.Scope>
@@ -83,4 +96,85 @@ describe.skipIf(databaseUrl === undefined)("postgres", () => {
       Migrations.layer,
       AegisPay.layerPgClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 })
     ))))
+})
+
+/**
+ * Lease edge cases on real PostgreSQL: renewal racing a release, and interruption while the
+ * acquiring statement runs (that needs lock waits between connections, which PGlite lacks).
+ */
+describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifecycle", () => {
+  const databaseUrlOf = useTestDatabase("leases")
+
+  /** A migrated database and a pool of 4 connections on it. */
+  const client = () =>
+    Layer.provideMerge(Migrations.layer, PgClient.layer({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 }))
+
+  /** One lock manager (one owner, as one process) over `pool`. */
+  const makeOn = (pool: Context.Context<SqlClient.SqlClient>, options?: SqlLockManager.Options) =>
+    SqlLockManager.make(options).pipe(Effect.provide(Layer.merge(Layer.succeedContext(pool), Ids.layer)))
+
+  const isHeld = (sql: SqlClient.SqlClient, key: string) =>
+    Effect.map(
+      sql<{ held: boolean }>`SELECT locked_until > clock_timestamp() AS held FROM aegis_locks WHERE key = ${key}`,
+      (rows) => rows[0]?.held === true
+    )
+
+  const token = new PaymentMethod.CardToken({
+    type: "card",
+    brand: "visa",
+    bin: "424242",
+    last4: "4242",
+    expiryMonth: 12,
+    expiryYear: 2099,
+    holderName: "Ada",
+    fingerprint: "fp",
+    vaultToken: "card_x"
+  })
+
+  it.live("a renewal after the holder's last write released the lease does not revive it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Layer.build(client())
+      const sql = Context.get(pool, SqlClient.SqlClient)
+      const { repository } = yield* Effect.provide(SqlStorage.make, pool)
+      const holder = yield* makeOn(pool)
+      const other = yield* makeOn(pool, { waitTimeout: "200 millis" })
+      const created = Payment.initiate({
+        id: "pay_renewed",
+        tenantId: "t",
+        idempotencyKey: "renewed",
+        requestFingerprint: "f",
+        amount: Money.fromMinor("USD", 100n),
+        captureMethod: "automatic",
+        paymentMethod: token,
+        customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("a@example.com") }),
+        metadata: {}
+      }, DateTime.unsafeMake(0))
+      yield* repository.insert(created)
+      yield* holder.paymentLock.withPayment("pay_renewed", (payment) =>
+        Effect.gen(function*() {
+          const next = Either.getOrThrow(Payment.authenticate(payment, "mock", DateTime.unsafeMake(1)))
+          // the last write releases the lease in its own statement ...
+          yield* repository.update(next, payment.version, { lastWrite: true })
+          expect(yield* isHeld(sql, "pay_renewed")).toBe(false)
+          // ... and the renewal fiber runs before `use` has ended
+          yield* holder.renew
+        }))
+      expect(yield* isHeld(sql, "pay_renewed")).toBe(false)
+      expect(yield* other.lockManager.withLock("pay_renewed", Effect.succeed("free"))).toBe("free")
+    })), 60_000)
+
+  it.live("a renewal that reaches the database after the release does not revive the lease", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Layer.build(client())
+      const sql = Context.get(pool, SqlClient.SqlClient)
+      const holder = yield* makeOn(pool)
+      yield* holder.lockManager.withLock("k-race", Effect.gen(function*() {
+        const lease = Option.getOrThrow(yield* LockManager.CurrentLease)
+        // the holder's release commits while a renewal that still counts the lease is in flight
+        yield* sql`UPDATE aegis_locks SET locked_until = '-infinity' WHERE key = 'k-race' AND token = ${lease.token.toString()}`
+        yield* holder.renew
+        expect(yield* isHeld(sql, "k-race")).toBe(false)
+      }))
+      expect(yield* isHeld(sql, "k-race")).toBe(false)
+    })), 60_000)
 })
