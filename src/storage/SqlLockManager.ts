@@ -6,6 +6,9 @@
  *   fencing token from a sequence (tokens only grow, also across a server crash). Expiry is
  *   judged by the database clock, so processes with skewed clocks agree. The lease table is
  *   UNLOGGED: acquiring and releasing cost no WAL flush; a server crash frees all leases.
+ * - A caller interrupted while acquiring never leaves a lease held: the acquiring statement runs
+ *   uninterruptibly (an interruption waits for it, one round trip) and a lease it took is
+ *   released at once; the pauses between attempts are interruptible.
  * - While held, the lease is renewed every `ttl / 3` by one background fiber per lock manager,
  *   which renews every lease it holds in one statement (no fiber, no timer per lock). Renewal
  *   extends only a lease that is still live: a released lease (also one released by the holder's
@@ -90,6 +93,12 @@ export const make = (options: Options = {}): Effect.Effect<
      * Holds the lease of `key` while `use` runs: `tryAcquire` takes it (or fails with
      * LockUnavailable), retried until `waitTimeout`; renewed every `ttl / 3`; released when `use`
      * ends. `use` sees the lease in {@link CurrentLease}.
+     *
+     * Only the pauses between attempts are interruptible. An attempt runs uninterruptibly: an
+     * acquiring statement interrupted in flight could still commit on the server and leave a
+     * lease held by nobody for a whole ttl. An interruption that arrives during an attempt waits
+     * for it (one round trip); if the attempt took the lease, it is released like any other
+     * (`use` is interrupted at once, the release runs).
      */
     const leased = <X, A, E, R>(
       key: string,
@@ -98,11 +107,16 @@ export const make = (options: Options = {}): Effect.Effect<
     ): Effect.Effect<A, E | LockUnavailable, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          // Waiting is interruptible; once acquired, release is guaranteed.
-          const { token, value } = yield* restore(tryAcquire.pipe(
-            Effect.retry(Schedule.spaced(retryInterval).pipe(Schedule.upTo(waitTimeout))),
-            Effect.mapError((e) => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`))
-          ))
+          const retries = yield* Schedule.driver(Schedule.spaced(retryInterval).pipe(Schedule.upTo(waitTimeout)))
+          const acquire: Effect.Effect<{ readonly token: bigint; readonly value: X }, LockUnavailable> = Effect.catchAll(
+            tryAcquire,
+            (e) =>
+              restore(retries.next(e)).pipe(
+                Effect.mapError(() => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`)),
+                Effect.zipRight(Effect.suspend(() => acquire))
+              )
+          )
+          const { token, value } = yield* acquire
           const lease: Lease = { key, token, releasedByWrite: false }
           holding.set(key, lease)
           return yield* restore(Effect.locally(use(value), CurrentLease, Option.some(lease))).pipe(

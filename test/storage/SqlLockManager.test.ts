@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Context, DateTime, Deferred, Effect, Either, Fiber, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { Scope } from "effect"
 import {
   AegisPay,
@@ -21,6 +21,7 @@ import {
   SqlStorage
 } from "aegispay"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 
 type Manager = (options?: SqlLockManager.Options) => Effect.Effect<LockManager.LockManager["Type"], unknown, Scope.Scope>
 
@@ -177,4 +178,39 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
       }))
       expect(yield* isHeld(sql, "k-race")).toBe(false)
     })), 60_000)
+
+  /**
+   * Interrupts `acquire` (which takes the lease of `key` on a one-connection pool) while its
+   * statement waits for a row lock, then lets the statement commit; afterwards another owner
+   * must find the lease free.
+   */
+  const interruptedWhileAcquiring = (
+    key: string,
+    acquire: (manager: Effect.Effect.Success<ReturnType<typeof SqlLockManager.make>>) => Effect.Effect<unknown, unknown>
+  ) =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Layer.build(client())
+      const sql = Context.get(pool, SqlClient.SqlClient)
+      const single = yield* Layer.build(PgClient.layer({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
+      const acquirer = yield* makeOn(single)
+      const other = yield* makeOn(pool, { waitTimeout: "200 millis" })
+      // a free (expired) lease row, row-locked by the test: the acquiring statement waits for it
+      yield* sql`INSERT INTO aegis_locks (key, owner, token, locked_until)
+                 VALUES (${key}, 'owner_old', nextval('aegis_lock_tokens'), '-infinity')`
+      const letGo = yield* holdRowLock(sql, sql`SELECT 1 FROM aegis_locks WHERE key = ${key} FOR UPDATE`)
+      const fiber = yield* Effect.fork(acquire(acquirer))
+      yield* awaitLockWaiter(sql)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* awaitInterruptionTaken(fiber)
+      yield* letGo
+      const exit = yield* Fiber.join(interrupting)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(yield* other.lockManager.withLock(key, Effect.succeed("free"))).toBe("free")
+    }))
+
+  it.live("LockManager: an acquisition interrupted while its statement runs leaves no lease held", () =>
+    interruptedWhileAcquiring("k-interrupted", (m) => m.lockManager.withLock("k-interrupted", Effect.never)), 60_000)
+
+  it.live("PaymentLock: an acquisition interrupted while its statement runs leaves no lease held", () =>
+    interruptedWhileAcquiring("pay_interrupted", (m) => m.paymentLock.withPayment("pay_interrupted", () => Effect.never)), 60_000)
 })
