@@ -11,10 +11,10 @@
  *   released at once; the pauses between attempts are interruptible.
  * - While held, the lease is renewed every `ttl / 3` by one background fiber per lock manager,
  *   which renews every lease it holds in one statement (no fiber, no timer per lock). Renewal
- *   extends only a lease that is still live: a released lease (also one released by the holder's
- *   last payment write, or whose release commits while a renewal is under way) is never revived,
- *   and neither is one that expired because its holder stalled longer than the ttl (another owner
- *   may take it; the fencing token then refuses the stalled holder's writes).
+ *   extends only a lease still held with the holder's token and never a released one (also one
+ *   released by the holder's last payment write, or whose release commits while a renewal is
+ *   under way). A lease that merely expired (renewal was late) and that nobody took meanwhile is
+ *   extended again: its holder still has the newest token, so nothing was lost.
  * - Release: when the effect ends (success, failure or interruption) the lease is expired at once,
  *   unless the holder's last payment write already released it in its own transaction.
  * - The token is published in {@link CurrentLease}; `SqlStorage` refuses a payment write when a
@@ -150,9 +150,11 @@ export const make = (options: Options = {}): Effect.Effect<
       )
 
     /**
-     * Renews every lease held now, in one statement. Only live leases are extended: a lease lost
-     * to another owner, released (by its holder's last write, or by a release that commits while
-     * this statement is under way: the row lock orders the two) or expired is left alone.
+     * Renews every lease held now, in one statement. A lease lost to another owner (other token)
+     * or released is left alone. Released means `locked_until = '-infinity'`, as both releases
+     * write it (this manager's and the holder's last write in `SqlStorage`); a release that
+     * commits while this statement is under way is seen too: the row lock orders the two and the
+     * second re-checks its condition.
      */
     const renewAll = Effect.suspend(() => {
       const live: Array<{ readonly key: string; readonly token: string }> = []
@@ -164,7 +166,7 @@ export const make = (options: Options = {}): Effect.Effect<
         UPDATE aegis_locks SET locked_until = clock_timestamp() + ${interval}::interval
         FROM jsonb_to_recordset(${JSON.stringify(live)}::jsonb) AS h(key text, token bigint)
         WHERE aegis_locks.key = h.key AND aegis_locks.token = h.token AND aegis_locks.owner = ${owner}
-          AND aegis_locks.locked_until > clock_timestamp()`.pipe(Effect.ignore)
+          AND aegis_locks.locked_until <> '-infinity'`.pipe(Effect.ignore)
     })
     yield* renewAll.pipe(
       Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, ttlMillis / 3)))),

@@ -171,7 +171,12 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
       const holder = yield* makeOn(pool)
       yield* holder.lockManager.withLock("k-race", Effect.gen(function*() {
         const lease = Option.getOrThrow(yield* LockManager.CurrentLease)
-        // the holder's release commits while a renewal that still counts the lease is in flight
+        // a lease that merely expired (renewal late) and that nobody took is extended again ...
+        yield* sql`UPDATE aegis_locks SET locked_until = clock_timestamp() - interval '1 second' WHERE key = 'k-race'`
+        yield* holder.renew
+        expect(yield* isHeld(sql, "k-race")).toBe(true)
+        // ... but not a released one: the holder's release commits while a renewal that still
+        // counts the lease is in flight
         yield* sql`UPDATE aegis_locks SET locked_until = '-infinity' WHERE key = 'k-race' AND token = ${lease.token.toString()}`
         yield* holder.renew
         expect(yield* isHeld(sql, "k-race")).toBe(false)
