@@ -9,7 +9,8 @@
  * - a record whose owner crashed (its lease expired) can be taken over and run again;
  * - records are kept at least `retention` (default 24 h); `purge` deletes older completed ones.
  *
- * Only successes are stored: a failed operation releases its record, so the caller may retry.
+ * Only successes are stored: a failed or interrupted operation releases its record, so the
+ * caller may retry (an interrupted operation may have done its work: see {@link run}).
  * While the operation runs its lease is renewed every third of the lease, so only an owner that
  * stalls (or dies) longer than a lease can be taken over.
  * Request fingerprints are {@link fingerprint}s.
@@ -72,7 +73,7 @@ export class IdempotencyStore extends Context.Tag("aegispay/IdempotencyStore")<I
     owner: string,
     lease: Duration.DurationInput
   ) => Effect.Effect<boolean, StorageError>
-  /** Forgets a started record after a failure, so the key can be used again. */
+  /** Forgets a started record after a failure or an interruption, so the key can be used again. */
   readonly release: (tenantId: string, key: string, owner: string) => Effect.Effect<void, StorageError>
   /** Deletes completed records created before `before` (epoch ms); returns how many. */
   readonly purge: (before: number) => Effect.Effect<number, StorageError>
@@ -81,6 +82,16 @@ export class IdempotencyStore extends Context.Tag("aegispay/IdempotencyStore")<I
 /**
  * Runs `effect` at most once per (tenant, key): a repeat with the same `request` replays the
  * stored result (encoded with `success`); see the module documentation for the other cases.
+ *
+ * A run that fails or is interrupted releases its record, so the caller may retry at once (an
+ * interruption that arrives while the record is being taken waits for that statement, one round
+ * trip, then releases the record).
+ * After an interruption nothing says how far `effect` got: it may have done its work (moved
+ * money, written rows) and been interrupted just before its result was stored, and a retry then
+ * runs it again. Operations under `run` must therefore be safe to repeat on their own (stable
+ * idempotency keys towards gateways, unique keys in their writes), or must not be interrupted.
+ * The release is best effort: if the store cannot be reached, the record is freed when its lease
+ * expires.
  *
  * @since 0.1.0
  */
@@ -95,45 +106,43 @@ export const run = <A, I, E, R>(
   },
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | IdempotencyKeyReused | IdempotencyKeyInUse | StorageError, R | IdempotencyStore> =>
-  Effect.gen(function*() {
-    const store = yield* IdempotencyStore
-    const begun = yield* store.begin(
-      options.tenantId,
-      options.key,
-      fingerprint(options.request),
-      options.lease ?? "60 seconds"
-    )
-    if (begun._tag === "Completed") {
-      return yield* Schema.decodeUnknown(options.success)(begun.response).pipe(
-        Effect.mapError((e) => new StorageError({ operation: "idempotency replay", reason: e.message }))
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const store = yield* IdempotencyStore
+      const lease = options.lease ?? "60 seconds"
+      // `begin` runs uninterruptibly: interrupted in flight, its statement could still commit and
+      // leave the record held by nobody for a whole lease; an interruption waits for it instead,
+      // and the record it took is released below
+      const begun = yield* store.begin(options.tenantId, options.key, fingerprint(options.request), lease)
+      if (begun._tag === "Completed") {
+        return yield* Schema.decodeUnknown(options.success)(begun.response).pipe(
+          Effect.mapError((e) => new StorageError({ operation: "idempotency replay", reason: e.message }))
+        )
+      }
+      const { owner } = begun
+      const every = Duration.millis(Math.max(1, Duration.toMillis(Duration.decode(lease)) / 3))
+      const renewal = store.renew(options.tenantId, options.key, owner, lease).pipe(
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced(every)),
+        Effect.delay(every)
       )
-    }
-    const { owner } = begun
-    const lease = options.lease ?? "60 seconds"
-    const every = Duration.millis(Math.max(1, Duration.toMillis(Duration.decode(lease)) / 3))
-    const renewal = store.renew(options.tenantId, options.key, owner, lease).pipe(
-      Effect.ignore,
-      Effect.repeat(Schedule.spaced(every)),
-      Effect.delay(every)
-    )
-    const result = yield* Effect.scoped(
-      Effect.zipRight(
-        Effect.forkScoped(renewal),
-        effect.pipe(Effect.tapErrorCause(() => Effect.ignore(store.release(options.tenantId, options.key, owner))))
+      // on failure and on interruption alike (`tapErrorCause` would skip interruption)
+      const result = yield* restore(Effect.scoped(Effect.zipRight(Effect.forkScoped(renewal), effect))).pipe(
+        Effect.onError(() => Effect.ignore(store.release(options.tenantId, options.key, owner)))
       )
-    )
-    const encoded = yield* Schema.encode(options.success)(result).pipe(
-      Effect.mapError((e) => new StorageError({ operation: "idempotency store", reason: e.message }))
-    )
-    const stored = yield* store.complete(options.tenantId, options.key, owner, encoded)
-    if (!stored) {
-      return yield* new StorageError({
-        operation: "idempotency complete",
-        reason: `the record of ${options.key} was taken over while this call ran; its result was not stored`
-      })
-    }
-    return result
-  })
+      const encoded = yield* Schema.encode(options.success)(result).pipe(
+        Effect.mapError((e) => new StorageError({ operation: "idempotency store", reason: e.message }))
+      )
+      const stored = yield* store.complete(options.tenantId, options.key, owner, encoded)
+      if (!stored) {
+        return yield* new StorageError({
+          operation: "idempotency complete",
+          reason: `the record of ${options.key} was taken over while this call ran; its result was not stored`
+        })
+      }
+      return result
+    })
+  )
 
 interface MemoryRecord {
   readonly fingerprint: string

@@ -6,8 +6,15 @@
  *   fencing token from a sequence (tokens only grow, also across a server crash). Expiry is
  *   judged by the database clock, so processes with skewed clocks agree. The lease table is
  *   UNLOGGED: acquiring and releasing cost no WAL flush; a server crash frees all leases.
+ * - A caller interrupted while acquiring never leaves a lease held: the acquiring statement runs
+ *   uninterruptibly (an interruption waits for it, one round trip) and a lease it took is
+ *   released at once; the pauses between attempts are interruptible.
  * - While held, the lease is renewed every `ttl / 3` by one background fiber per lock manager,
- *   which renews every lease it holds in one statement (no fiber, no timer per lock).
+ *   which renews every lease it holds in one statement (no fiber, no timer per lock). Renewal
+ *   extends only a lease still held with the holder's token and never a released one (also one
+ *   released by the holder's last payment write, or whose release commits while a renewal is
+ *   under way). A lease that merely expired (renewal was late) and that nobody took meanwhile is
+ *   extended again: its holder still has the newest token, so nothing was lost.
  * - Release: when the effect ends (success, failure or interruption) the lease is expired at once,
  *   unless the holder's last payment write already released it in its own transaction.
  * - The token is published in {@link CurrentLease}; `SqlStorage` refuses a payment write when a
@@ -48,12 +55,17 @@ const LockAndReadRow = Schema.Struct({
 
 /**
  * Builds the lock manager and the payment lock over the `SqlClient` in context (one owner id,
- * one lease machinery).
+ * one lease machinery). `renew` renews every lease held now, as the background fiber does every
+ * `ttl / 3` (for tests and diagnostics; holders never need to call it).
  *
  * @since 0.1.0
  */
 export const make = (options: Options = {}): Effect.Effect<
-  { readonly lockManager: LockManager["Type"]; readonly paymentLock: PaymentLock["Type"] },
+  {
+    readonly lockManager: LockManager["Type"]
+    readonly paymentLock: PaymentLock["Type"]
+    readonly renew: Effect.Effect<void>
+  },
   never,
   SqlClient.SqlClient | Ids | Scope.Scope
 > =>
@@ -65,8 +77,8 @@ export const make = (options: Options = {}): Effect.Effect<
     const retryInterval = Duration.decode(options.retryInterval ?? "25 millis")
     const interval = `${Math.max(1, Math.round(ttlMillis))} milliseconds`
 
-    /** The leases this manager holds now (key → token), renewed together. */
-    const holding = new Map<string, bigint>()
+    /** The leases this manager holds now, by key, renewed together. */
+    const holding = new Map<string, Lease>()
 
     const unavailable = (key: string, reason: string) => new LockUnavailable({ key, reason })
     const held = (key: string) => unavailable(key, "held by another owner")
@@ -81,6 +93,12 @@ export const make = (options: Options = {}): Effect.Effect<
      * Holds the lease of `key` while `use` runs: `tryAcquire` takes it (or fails with
      * LockUnavailable), retried until `waitTimeout`; renewed every `ttl / 3`; released when `use`
      * ends. `use` sees the lease in {@link CurrentLease}.
+     *
+     * Only the pauses between attempts are interruptible. An attempt runs uninterruptibly: an
+     * acquiring statement interrupted in flight could still commit on the server and leave a
+     * lease held by nobody for a whole ttl. An interruption that arrives during an attempt waits
+     * for it (one round trip); if the attempt took the lease, it is released like any other
+     * (`use` is interrupted at once, the release runs).
      */
     const leased = <X, A, E, R>(
       key: string,
@@ -89,16 +107,21 @@ export const make = (options: Options = {}): Effect.Effect<
     ): Effect.Effect<A, E | LockUnavailable, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          // Waiting is interruptible; once acquired, release is guaranteed.
-          const { token, value } = yield* restore(tryAcquire.pipe(
-            Effect.retry(Schedule.spaced(retryInterval).pipe(Schedule.upTo(waitTimeout))),
-            Effect.mapError((e) => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`))
-          ))
+          const retries = yield* Schedule.driver(Schedule.spaced(retryInterval).pipe(Schedule.upTo(waitTimeout)))
+          const acquire: Effect.Effect<{ readonly token: bigint; readonly value: X }, LockUnavailable> = Effect.catchAll(
+            tryAcquire,
+            (e) =>
+              restore(retries.next(e)).pipe(
+                Effect.mapError(() => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`)),
+                Effect.zipRight(Effect.suspend(() => acquire))
+              )
+          )
+          const { token, value } = yield* acquire
           const lease: Lease = { key, token, releasedByWrite: false }
-          holding.set(key, token)
+          holding.set(key, lease)
           return yield* restore(Effect.locally(use(value), CurrentLease, Option.some(lease))).pipe(
             Effect.ensuring(Effect.suspend(() => {
-              if (holding.get(key) === token) holding.delete(key)
+              if (holding.get(key) === lease) holding.delete(key)
               return lease.releasedByWrite ? Effect.void : release(key, token)
             }))
           )
@@ -126,14 +149,24 @@ export const make = (options: Options = {}): Effect.Effect<
         Effect.map((row) => ({ token: row.token, value: Option.fromNullable(row.snapshot) }))
       )
 
-    /** Renews every lease held now, in one statement; a lease lost meanwhile is left alone. */
+    /**
+     * Renews every lease held now, in one statement. A lease lost to another owner (other token)
+     * or released is left alone. Released means `locked_until = '-infinity'`, as both releases
+     * write it (this manager's and the holder's last write in `SqlStorage`); a release that
+     * commits while this statement is under way is seen too: the row lock orders the two and the
+     * second re-checks its condition.
+     */
     const renewAll = Effect.suspend(() => {
-      if (holding.size === 0) return Effect.void
-      const leases = JSON.stringify([...holding].map(([key, token]) => ({ key, token: token.toString() })))
+      const live: Array<{ readonly key: string; readonly token: string }> = []
+      for (const lease of holding.values()) {
+        if (!lease.releasedByWrite) live.push({ key: lease.key, token: lease.token.toString() })
+      }
+      if (live.length === 0) return Effect.void
       return sql`
         UPDATE aegis_locks SET locked_until = clock_timestamp() + ${interval}::interval
-        FROM jsonb_to_recordset(${leases}::jsonb) AS h(key text, token bigint)
-        WHERE aegis_locks.key = h.key AND aegis_locks.token = h.token AND aegis_locks.owner = ${owner}`.pipe(Effect.ignore)
+        FROM jsonb_to_recordset(${JSON.stringify(live)}::jsonb) AS h(key text, token bigint)
+        WHERE aegis_locks.key = h.key AND aegis_locks.token = h.token AND aegis_locks.owner = ${owner}
+          AND aegis_locks.locked_until <> '-infinity'`.pipe(Effect.ignore)
     })
     yield* renewAll.pipe(
       Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, ttlMillis / 3)))),
@@ -154,7 +187,7 @@ export const make = (options: Options = {}): Effect.Effect<
       withPayment: (paymentId, use) =>
         leased(paymentId, tryAcquireAndRead(paymentId), (found) => Effect.flatMap(orNotFound(paymentId, found), use))
     })
-    return { lockManager, paymentLock }
+    return { lockManager, paymentLock, renew: renewAll }
   })
 
 /**

@@ -2,11 +2,14 @@
  * IdempotencyStore contract: memory (under TestClock) and PostgreSQL.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Redacted, Ref, Schedule, Schema, TestClock } from "effect"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Redacted, Ref, Schedule, Schema, TestClock } from "effect"
 import { Fingerprint, IdempotencyStore, Ids } from "aegispay"
 import { Embedded } from "aegispay/embedded"
 import { AegisPayPg, Migrations } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 
 const Result = Schema.Struct({ id: Schema.String, amount: Schema.BigInt })
 
@@ -72,6 +75,19 @@ const contract = (name: string, layer: () => Layer.Layer<IdempotencyStore.Idempo
         expect(yield* IdempotencyStore.run(failing, Effect.succeed({ id: "z", amount: 3n }))).toEqual({ id: "z", amount: 3n })
       }).pipe(Effect.provide(layer())))
 
+    test("an interrupted run releases its record: a retry runs at once", () =>
+      Effect.gen(function*() {
+        const started = yield* Deferred.make<void>()
+        const options = { tenantId: "t", key: `interrupted-${name}`, request: { a: 1 }, success: Result }
+        const first = yield* Effect.fork(IdempotencyStore.run(
+          options,
+          Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+        ))
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(first)
+        expect(yield* IdempotencyStore.run(options, Effect.succeed({ id: "y", amount: 2n }))).toEqual({ id: "y", amount: 2n })
+      }).pipe(Effect.provide(layer())))
+
     test("a record whose owner crashed is taken over after its lease; purge removes old completed records", () =>
       Effect.gen(function*() {
         const store = yield* IdempotencyStore.IdempotencyStore
@@ -126,4 +142,43 @@ describe.skipIf(databaseUrl === undefined)("postgres", () => {
       ),
     true
   )
+})
+
+/**
+ * Interruption while `begin`'s statement runs on the server (real PostgreSQL: needs lock waits
+ * between connections). The store's pool has one connection, so the driver's cancel cannot
+ * overtake the statement, which commits after the caller was interrupted.
+ */
+describe.skipIf(databaseUrl === undefined)("IdempotencyStore: postgres interruption", () => {
+  const databaseUrlOf = useTestDatabase("idempotency_interrupt")
+
+  it.live("a run interrupted while its begin statement runs leaves no record held", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Layer.build(
+        Layer.provideMerge(Migrations.layer, PgClient.layer({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 }))
+      )
+      const sql = Context.get(pool, SqlClient.SqlClient)
+      const store = yield* Layer.build(IdempotencyStore.layerSql.pipe(
+        Layer.provide(Ids.layer),
+        Layer.provide(PgClient.layer({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
+      ))
+      const options = { tenantId: "t", key: "begin-interrupted", request: { a: 1 }, success: Result }
+      // a record whose owner crashed (lease expired), row-locked by the test: begin's takeover waits
+      yield* sql`INSERT INTO aegis_idempotency (tenant_id, idempotency_key, fingerprint, status, owner, locked_until)
+                 VALUES ('t', 'begin-interrupted', ${Fingerprint.fingerprint(options.request)}, 'running', 'idem_old', '-infinity')`
+      const letGo = yield* holdRowLock(
+        sql,
+        sql`SELECT 1 FROM aegis_idempotency WHERE tenant_id = 't' AND idempotency_key = 'begin-interrupted' FOR UPDATE`
+      )
+      const fiber = yield* Effect.fork(
+        IdempotencyStore.run(options, Effect.succeed({ id: "x", amount: 1n })).pipe(Effect.provide(store))
+      )
+      yield* awaitLockWaiter(sql)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* awaitInterruptionTaken(fiber)
+      yield* letGo
+      expect(Exit.isInterrupted(yield* Fiber.join(interrupting))).toBe(true)
+      const retried = yield* IdempotencyStore.run(options, Effect.succeed({ id: "y", amount: 2n })).pipe(Effect.provide(store))
+      expect(retried).toEqual({ id: "y", amount: 2n })
+    })), 60_000)
 })

@@ -3,13 +3,15 @@
  * (each has its own owner id; on PostgreSQL each also has its own connection pool).
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { SqlClient } from "@effect/sql"
-import { Deferred, Effect, Fiber, Layer, Option, Redacted, Ref } from "effect"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { Scope } from "effect"
-import { Ids, LockManager } from "aegispay"
+import { Customer, Ids, LockManager, Money, Payment, PaymentMethod } from "aegispay"
 import { Embedded } from "aegispay/embedded"
-import { AegisPayPg, Migrations, SqlLockManager } from "aegispay/pg"
+import { AegisPayPg, Migrations, SqlLockManager, SqlStorage } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 
 type Manager = (options?: SqlLockManager.Options) => Effect.Effect<LockManager.LockManager["Type"], unknown, Scope.Scope>
 
@@ -85,4 +87,125 @@ describe.skipIf(databaseUrl === undefined)("postgres", () => {
       Migrations.layer,
       AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 })
     ))))
+})
+
+/**
+ * Lease edge cases on real PostgreSQL: renewal racing a release, and interruption while the
+ * acquiring statement runs (that needs lock waits between connections, which PGlite lacks).
+ */
+describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifecycle", () => {
+  const databaseUrlOf = useTestDatabase("leases")
+
+  /** A migrated database and a pool of 4 connections on it. */
+  const client = () =>
+    Layer.provideMerge(Migrations.layer, PgClient.layer({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 }))
+
+  /** One lock manager (one owner, as one process) over `pool`. */
+  const makeOn = (pool: Context.Context<SqlClient.SqlClient>, options?: SqlLockManager.Options) =>
+    SqlLockManager.make(options).pipe(Effect.provide(Layer.merge(Layer.succeedContext(pool), Ids.layer)))
+
+  const isHeld = (sql: SqlClient.SqlClient, key: string) =>
+    Effect.map(
+      sql<{ held: boolean }>`SELECT locked_until > clock_timestamp() AS held FROM aegis_locks WHERE key = ${key}`,
+      (rows) => rows[0]?.held === true
+    )
+
+  const token = new PaymentMethod.CardToken({
+    type: "card",
+    brand: "visa",
+    bin: "424242",
+    last4: "4242",
+    expiryMonth: 12,
+    expiryYear: 2099,
+    holderName: "Ada",
+    fingerprint: "fp",
+    vaultToken: "card_x"
+  })
+
+  it.live("a renewal after the holder's last write released the lease does not revive it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Layer.build(client())
+      const sql = Context.get(pool, SqlClient.SqlClient)
+      const { repository } = yield* Effect.provide(SqlStorage.make, pool)
+      const holder = yield* makeOn(pool)
+      const other = yield* makeOn(pool, { waitTimeout: "200 millis" })
+      const created = Payment.initiate({
+        id: "pay_renewed",
+        tenantId: "t",
+        idempotencyKey: "renewed",
+        requestFingerprint: "f",
+        amount: Money.fromMinor("USD", 100n),
+        captureMethod: "automatic",
+        paymentMethod: token,
+        customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("a@example.com") }),
+        metadata: {}
+      }, DateTime.unsafeMake(0))
+      yield* repository.insert(created)
+      yield* holder.paymentLock.withPayment("pay_renewed", (payment) =>
+        Effect.gen(function*() {
+          const next = Either.getOrThrow(Payment.authenticate(payment, "mock", DateTime.unsafeMake(1)))
+          // the last write releases the lease in its own statement ...
+          yield* repository.update(next, payment.version, { lastWrite: true })
+          expect(yield* isHeld(sql, "pay_renewed")).toBe(false)
+          // ... and the renewal fiber runs before `use` has ended
+          yield* holder.renew
+        }))
+      expect(yield* isHeld(sql, "pay_renewed")).toBe(false)
+      expect(yield* other.lockManager.withLock("pay_renewed", Effect.succeed("free"))).toBe("free")
+    })), 60_000)
+
+  it.live("a renewal that reaches the database after the release does not revive the lease", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Layer.build(client())
+      const sql = Context.get(pool, SqlClient.SqlClient)
+      const holder = yield* makeOn(pool)
+      yield* holder.lockManager.withLock("k-race", Effect.gen(function*() {
+        const lease = Option.getOrThrow(yield* LockManager.CurrentLease)
+        // a lease that merely expired (renewal late) and that nobody took is extended again ...
+        yield* sql`UPDATE aegis_locks SET locked_until = clock_timestamp() - interval '1 second' WHERE key = 'k-race'`
+        yield* holder.renew
+        expect(yield* isHeld(sql, "k-race")).toBe(true)
+        // ... but not a released one: the holder's release commits while a renewal that still
+        // counts the lease is in flight
+        yield* sql`UPDATE aegis_locks SET locked_until = '-infinity' WHERE key = 'k-race' AND token = ${lease.token.toString()}`
+        yield* holder.renew
+        expect(yield* isHeld(sql, "k-race")).toBe(false)
+      }))
+      expect(yield* isHeld(sql, "k-race")).toBe(false)
+    })), 60_000)
+
+  /**
+   * Interrupts `acquire` (which takes the lease of `key` on a one-connection pool) while its
+   * statement waits for a row lock, then lets the statement commit; afterwards another owner
+   * must find the lease free.
+   */
+  const interruptedWhileAcquiring = (
+    key: string,
+    acquire: (manager: Effect.Effect.Success<ReturnType<typeof SqlLockManager.make>>) => Effect.Effect<unknown, unknown>
+  ) =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Layer.build(client())
+      const sql = Context.get(pool, SqlClient.SqlClient)
+      const single = yield* Layer.build(PgClient.layer({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
+      const acquirer = yield* makeOn(single)
+      const other = yield* makeOn(pool, { waitTimeout: "200 millis" })
+      // a free (expired) lease row, row-locked by the test: the acquiring statement waits for it
+      yield* sql`INSERT INTO aegis_locks (key, owner, token, locked_until)
+                 VALUES (${key}, 'owner_old', nextval('aegis_lock_tokens'), '-infinity')`
+      const letGo = yield* holdRowLock(sql, sql`SELECT 1 FROM aegis_locks WHERE key = ${key} FOR UPDATE`)
+      const fiber = yield* Effect.fork(acquire(acquirer))
+      yield* awaitLockWaiter(sql)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* awaitInterruptionTaken(fiber)
+      yield* letGo
+      const exit = yield* Fiber.join(interrupting)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(yield* other.lockManager.withLock(key, Effect.succeed("free"))).toBe("free")
+    }))
+
+  it.live("LockManager: an acquisition interrupted while its statement runs leaves no lease held", () =>
+    interruptedWhileAcquiring("k-interrupted", (m) => m.lockManager.withLock("k-interrupted", Effect.never)), 60_000)
+
+  it.live("PaymentLock: an acquisition interrupted while its statement runs leaves no lease held", () =>
+    interruptedWhileAcquiring("pay_interrupted", (m) => m.paymentLock.withPayment("pay_interrupted", () => Effect.never)), 60_000)
 })
