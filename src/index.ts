@@ -29,6 +29,8 @@ export * as PaymentRequest from "./domain/PaymentRequest.js"
 /** @since 0.1.0 */
 export * as PaymentState from "./domain/PaymentState.js"
 /** @since 0.1.0 */
+export * as Sanitize from "./domain/Sanitize.js"
+/** @since 0.1.0 */
 export * as EventBus from "./events/EventBus.js"
 /** @since 0.1.0 */
 export * as OutboxRelay from "./events/OutboxRelay.js"

@@ -1,0 +1,126 @@
+/**
+ * Text that crosses AegisPay's boundary.
+ *
+ * - **Card numbers are masked** out of everything AegisPay echoes back: error messages, error
+ *   fields, log annotations. A caller who types a card number into the wrong field (the email,
+ *   the currency, a metadata key) never sees it again in an answer or a log line.
+ * - **Storable text**: every string AegisPay accepts can be stored, unchanged, by every storage
+ *   backend. PostgreSQL cannot hold U+0000 (NUL) in `text` or `jsonb`, and a UTF-16 surrogate
+ *   without its pair has no UTF-8 encoding (drivers silently replace it with U+FFFD); both are
+ *   refused where a request is validated, the same on every layer.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * What a masked card number is replaced with.
+ *
+ * @since 0.1.0
+ */
+export const MASK = "<redacted>"
+
+/**
+ * The Luhn (mod 10) check of a string of ASCII digits.
+ *
+ * @since 0.1.0
+ */
+export const luhn = (digits: string): boolean => {
+  let sum = 0
+  let double = false
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48
+    if (double) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+    double = !double
+  }
+  return sum % 10 === 0
+}
+
+/**
+ * A run of digits with separators between them: whitespace, dashes, or the escapes of whitespace
+ * that `JSON.stringify` writes (`\n`, `\t`, …), since messages often quote the input as JSON.
+ */
+const DIGIT_RUN = /\d(?:(?:[\s-]|\\[nrtfv])*\d)*/g
+
+/** The separators removed from a run to leave its digits. */
+const SEPARATORS = /(?:[\s-]|\\[nrtfv])+/g
+
+/**
+ * Tells whether a string of digits could be or hold a card number: more than 19 digits, or 13 to
+ * 19 digits any 13 or more consecutive of which pass the Luhn check.
+ *
+ * @since 0.1.0
+ */
+export const couldHoldCardNumber = (digits: string): boolean => {
+  if (digits.length > 19) return true
+  for (let length = 13; length <= digits.length; length++) {
+    for (let start = 0; start + length <= digits.length; start++) {
+      if (luhn(digits.slice(start, start + length))) return true
+    }
+  }
+  return false
+}
+
+/**
+ * Replaces every run of digits that could be a card number with {@link MASK}. A run is digits
+ * with any spaces, dashes or other whitespace between them (`4242 4242-4242 4242`); it is masked
+ * whole when it could hold a card number ({@link couldHoldCardNumber}). Shorter runs and runs
+ * failing the check (order numbers, amounts, dates, ids) are kept.
+ *
+ * Guarantee: no Luhn-valid 13–19 digit number, with or without separators, survives in the result.
+ * Idempotent: `maskCardNumbers(maskCardNumbers(s)) === maskCardNumbers(s)`.
+ *
+ * @since 0.1.0
+ */
+export const maskCardNumbers = (text: string): string =>
+  text.replace(DIGIT_RUN, (run) => (couldHoldCardNumber(run.replace(SEPARATORS, "")) ? MASK : run))
+
+/**
+ * Tells whether every storage backend can hold `text` exactly: no U+0000 (NUL) and no UTF-16
+ * surrogate without its pair (well-formed Unicode). Other characters, control characters and
+ * characters outside the Basic Multilingual Plane included, are storable.
+ *
+ * @since 0.1.0
+ */
+export const isStorable = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code === 0) return false
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(i + 1)
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return false
+      i++
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      return false
+    }
+  }
+  return true
+}
+
+/**
+ * The message of a string refused by {@link isStorable}.
+ *
+ * @since 0.1.0
+ */
+export const unstorableMessage = (name: string): string =>
+  `${name} must not contain NUL characters or unpaired UTF-16 surrogates`
+
+/**
+ * Refines a string schema to {@link isStorable} strings; `name` names the field in the message.
+ *
+ * @since 0.1.0
+ */
+export const storable = (name: string) =>
+<A extends string, I, R>(self: Schema.Schema<A, I, R>): Schema.filter<Schema.Schema<A, I, R>> =>
+  self.pipe(Schema.filter((text: A) => isStorable(text) || unstorableMessage(name)))
+
+/**
+ * A string every storage backend can hold exactly (see {@link isStorable}).
+ *
+ * @since 0.1.0
+ */
+export const StorableString = Schema.String.pipe(storable("text"))
