@@ -1,9 +1,10 @@
 /**
  * Text that crosses AegisPay's boundary.
  *
- * - **Card numbers are masked** out of everything AegisPay echoes back: error messages, error
- *   fields, log annotations. A caller who types a card number into the wrong field (the email,
- *   the currency, a metadata key) never sees it again in an answer or a log line.
+ * - **Card numbers are masked** out of everything AegisPay echoes back: error messages and error
+ *   fields (by the constructors of the domain errors), log lines (by {@link maskLogger}). A caller
+ *   who types a card number into the wrong field (the email, the currency, a metadata key) never
+ *   sees it again in an answer or a log line.
  * - **Storable text**: every string AegisPay accepts can be stored, unchanged, by every storage
  *   backend. PostgreSQL cannot hold U+0000 (NUL) in `text` or `jsonb`, and a UTF-16 surrogate
  *   without its pair has no UTF-8 encoding (drivers silently replace it with U+FFFD); both are
@@ -11,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { HashMap, Logger, Schema } from "effect"
 
 /**
  * What a masked card number is replaced with.
@@ -124,3 +125,30 @@ export const storable = (name: string) =>
  * @since 0.1.0
  */
 export const StorableString = Schema.String.pipe(storable("text"))
+
+const maskValue = (value: unknown): unknown =>
+  typeof value === "string"
+    ? maskCardNumbers(value)
+    : Array.isArray(value)
+    ? value.map(maskValue)
+    : value
+
+/**
+ * Wraps a logger so that card numbers are masked ({@link maskCardNumbers}) in the message (a
+ * string, or each string of a multi-part message) and in every string annotation before `self`
+ * sees them. Errors of the domain mask themselves; other objects are passed as they are.
+ *
+ * @since 0.1.0
+ */
+export const maskLogger = <Output>(self: Logger.Logger<unknown, Output>): Logger.Logger<unknown, Output> =>
+  Logger.make((options) =>
+    self.log({ ...options, message: maskValue(options.message), annotations: HashMap.map(options.annotations, maskValue) })
+  )
+
+/**
+ * Replaces Effect's default logger with a {@link maskLogger} of it. Provide it where the program
+ * runs (e.g. to the `ManagedRuntime` or at the edge of `main`) to mask every log line.
+ *
+ * @since 0.1.0
+ */
+export const layerLogger = Logger.replace(Logger.defaultLogger, maskLogger(Logger.defaultLogger))

@@ -4,17 +4,20 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { DateTime, Effect, Either, Redacted, Schema } from "effect"
+import { DateTime, Effect, Either, HashMap, Logger, Redacted, Schema } from "effect"
 import * as fc from "fast-check"
 import {
   AegisPay,
   Customer,
   Money,
   Payment,
+  GatewayRegistry,
   PaymentError,
   PaymentMethod,
   PaymentRequest,
-  PaymentService
+  PaymentService,
+  Sanitize,
+  StorageError
 } from "aegispay"
 import { card, request, TestLayer } from "../helpers.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
@@ -113,6 +116,41 @@ describe("defect 11: a card number typed into the wrong field is never echoed", 
     const amount = new Money.InvalidAmount({ input: "4242-4242-4242-4242", currency: "USD", reason: "not a decimal number" })
     expect(`${amount.message}${JSON.stringify(amount)}`).not.toContain("4242-4242-4242-4242")
   })
+
+  it("maskCardNumbers: no card number survives in any text; idempotent", () => {
+    fc.assert(
+      fc.property(fc.string(), typedCard, fc.string(), (before, cardNumber, after) => {
+        const masked = Sanitize.maskCardNumbers(before + cardNumber.typed + after)
+        expect(masked.includes(cardNumber.digits) || masked.includes(cardNumber.typed)).toBe(false)
+        expect(Sanitize.maskCardNumbers(masked)).toBe(masked)
+      }),
+      { numRuns: 500 }
+    )
+    expect(Sanitize.maskCardNumbers("order 12345, 2026-12-01, pay_000001")).toBe("order 12345, 2026-12-01, pay_000001")
+  })
+
+  it("errors outside the domain that may quote a caller's text mask it too", () => {
+    const storage = new StorageError.StorageError({ operation: "insert", reason: "invalid input \"4242 4242 4242 4242\"" })
+    expect(`${storage.message} ${JSON.stringify(storage)}`).not.toContain("4242 4242 4242 4242")
+    const gateway = new GatewayRegistry.GatewayNotFound({ gateway: "4242-4242-4242-4242" })
+    expect(`${gateway.message} ${JSON.stringify(gateway)}`).not.toContain("4242-4242-4242-4242")
+  })
+
+  it.effect("log lines through maskLogger never show a card number", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const capture = Logger.make(({ annotations, message }) => {
+        lines.push(JSON.stringify({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) }))
+      })
+      yield* Effect.logWarning("hook failed open", "card 4242 4242 4242 4242").pipe(
+        Effect.annotateLogs({ reason: "email 4242424242424242@example.com is invalid", count: 3 }),
+        Effect.provide(Logger.replace(Logger.defaultLogger, Sanitize.maskLogger(capture)))
+      )
+      expect(lines.length).toBe(1)
+      expect(lines[0]).not.toMatch(/4242.?4242.?4242.?4242/)
+      expect(lines[0]).toContain("hook failed open")
+      expect(lines[0]).toContain("\"count\":3")
+    }))
 
   it.effect("end to end through createPayment on memory layers", () =>
     Effect.gen(function*() {
