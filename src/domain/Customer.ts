@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { storable } from "./Sanitize.js"
+import { quote, storable } from "./Sanitize.js"
 
 const EMAIL = /^[^\s@"<>()[\]\\,;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
 
@@ -17,7 +17,7 @@ const EMAIL = /^[^\s@"<>()[\]\\,;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9]
 export const Email = Schema.Trim.pipe(
   Schema.maxLength(254, { message: () => "email is at most 254 characters" }),
   storable("email"),
-  Schema.filter((s) => EMAIL.test(s) || `invalid email address: ${JSON.stringify(s)}`),
+  Schema.filter((s) => EMAIL.test(s) || `invalid email address: ${quote(s, 254)}`),
   Schema.brand("Email")
 )
 

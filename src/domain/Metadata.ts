@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { isStorable, unstorableMessage } from "./Sanitize.js"
+import { isStorable, quote, unstorableMessage } from "./Sanitize.js"
 
 /**
  * @since 0.1.0
@@ -47,9 +47,9 @@ export const MetadataKey = Schema.String.pipe(
     key.length === 0
       ? "metadata key must not be empty"
       : key.length > MAX_KEY_LENGTH
-      ? `metadata key ${JSON.stringify(key.slice(0, 32))}… is longer than ${MAX_KEY_LENGTH} characters`
+      ? `metadata key ${quote(key, 32)} is longer than ${MAX_KEY_LENGTH} characters`
       : !KEY.test(key)
-      ? `metadata key ${JSON.stringify(key)} may contain only letters, digits and underscore`
+      ? `metadata key ${quote(key, 140)} may contain only letters, digits and underscore`
       : !RESERVED_KEYS.has(key) || `metadata key ${JSON.stringify(key)} is reserved`
   )
 )

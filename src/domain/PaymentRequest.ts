@@ -11,7 +11,7 @@ import { AmountInput } from "./Money.js"
 import { ValidationError } from "./PaymentError.js"
 import { CaptureMethod } from "./PaymentEvent.js"
 import { CardInput } from "./PaymentMethod.js"
-import { isStorable, storable, unstorableMessage } from "./Sanitize.js"
+import { isStorable, quote, storable, unstorableMessage } from "./Sanitize.js"
 
 /** A required free-text field, trimmed, storable, 1 to `max` characters after trimming. */
 const NonEmpty = (name: string, max: number) =>
@@ -170,8 +170,8 @@ export const decode = <A, I>(schema: Schema.Schema<A, I>, input: unknown): Eithe
       return new ValidationError({
         path,
         message: segments[0] === "metadata" && segments.length === 2
-          ? `metadata key ${JSON.stringify(key.slice(0, 140))} is not allowed: keys are 1 to 128 letters, digits or underscores`
-          : `unknown field ${JSON.stringify(key.slice(0, 140))}`
+          ? `metadata key ${quote(key, 140)} is not allowed: keys are 1 to 128 letters, digits or underscores`
+          : `unknown field ${quote(key, 140)}`
       })
     }
     return new ValidationError({ path, message: withoutActual(issue.value.message) })

@@ -81,6 +81,18 @@ export const maskCardNumbers = (text: string): string =>
   text.replace(DIGIT_RUN, (run) => (couldHoldCardNumber(run.replace(SEPARATORS, "")) ? MASK : run))
 
 /**
+ * Quotes caller text for a message: card numbers masked first, then cut to at most `max`
+ * characters (marked with `…`), then JSON-quoted. Masking before cutting matters: a card number
+ * cut short is no longer Luhn-valid and would otherwise survive as most of its digits.
+ *
+ * @since 0.1.0
+ */
+export const quote = (text: string, max: number): string => {
+  const masked = maskCardNumbers(text)
+  return masked.length > max ? `${JSON.stringify(masked.slice(0, max))}…` : JSON.stringify(masked)
+}
+
+/**
  * Tells whether every storage backend can hold `text` exactly: no U+0000 (NUL) and no UTF-16
  * surrogate without its pair (well-formed Unicode). Other characters, control characters and
  * characters outside the Basic Multilingual Plane included, are storable.

@@ -94,6 +94,23 @@ describe("defect 11: a card number typed into the wrong field is never echoed", 
     if (Either.isLeft(amount)) expect(`${amount.left.message} ${JSON.stringify(amount.left)}`).not.toContain(visa.typed)
   })
 
+  it("a card number cut short by a truncated echo leaves no 13 of its digits", () => {
+    const visa = "4242424242424242"
+    const pieces = Array.from({ length: visa.length - 12 }, (_, i) => visa.slice(i, i + 13))
+    for (let pad = 0; pad < 160; pad++) {
+      for (const input of [
+        { ...request(), ["x".repeat(pad) + visa]: 1 },
+        request({ metadata: { ["k".repeat(pad) + visa]: "1" } }),
+        request({ metadata: { ["k-".repeat(pad) + visa]: "1" } })
+      ]) {
+        const result = decode(input)
+        if (Either.isRight(result)) continue
+        const text = `${result.left.message} ${JSON.stringify(result.left)}`
+        for (const piece of pieces) expect(text, `pad ${pad}: ${text}`).not.toContain(piece)
+      }
+    }
+  })
+
   it("masking is structural: any ValidationError masks its fields", () => {
     const error = new PaymentError.ValidationError({
       path: "metadata.4111111111111111",
