@@ -303,6 +303,25 @@ const unstorableSuite = (name: string, layer: () => Layer.Layer<Services, unknow
             if (Either.isLeft(result) && result.left._tag === "ValidationError") expect(result.left.path, label).toBe(field)
           }
         }
+        // an id no layer can store names no payment: PaymentNotFound / nothing, never a StorageError
+        // or LockUnavailable (which tell the caller to retry)
+        for (const bad of UNSTORABLE) {
+          const id = `${paid.id}${bad}`
+          const runs: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string }>> = [
+            payments.getPayment(id),
+            payments.capturePayment({ paymentId: id }),
+            payments.cancelPayment({ paymentId: id }),
+            payments.processPayment(id)
+          ]
+          for (const run of runs) {
+            const result = yield* Effect.either(run)
+            expect(Either.isLeft(result) ? result.left._tag : "found", `${JSON.stringify(bad)}`).toBe("PaymentNotFound")
+          }
+          const page = yield* payments.getCustomerPayments({ customerId: `cus_1${bad}` })
+          expect(page.items).toEqual([])
+          const otherTenant = yield* payments.getCustomerPayments({ customerId: "cus_1", tenantId: `default${bad}` })
+          expect(otherTenant.items).toEqual([])
+        }
         // well-formed text outside the BMP and other control characters in free text are fine
         const fine = yield* payments.createPayment(request({
           idempotencyKey: "emoji-😀",
