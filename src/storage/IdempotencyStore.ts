@@ -20,7 +20,8 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Context, Duration, Effect, Layer, Schedule, Schema } from "effect"
 import { Ids } from "../domain/Ids.js"
 import { fingerprint } from "./Fingerprint.js"
-import { IdempotencyKeyReused } from "../domain/PaymentError.js"
+import { IdempotencyKeyReused, type ValidationError } from "../domain/PaymentError.js"
+import { decode, IdempotencyKey, TenantId } from "../domain/PaymentRequest.js"
 import { StorageError } from "./StorageError.js"
 
 /**
@@ -78,9 +79,15 @@ export class IdempotencyStore extends Context.Tag("aegispay/IdempotencyStore")<I
   readonly purge: (before: number) => Effect.Effect<number, StorageError>
 }>() {}
 
+const Keys = Schema.Struct({ tenantId: TenantId, key: IdempotencyKey })
+
 /**
  * Runs `effect` at most once per (tenant, key): a repeat with the same `request` replays the
  * stored result (encoded with `success`); see the module documentation for the other cases.
+ *
+ * Keys are compared exactly, as those of `createPayment`: a `key` or `tenantId` that is empty,
+ * too long (255 / 64), has control characters or whitespace at either end is a `ValidationError`
+ * (path `key` or `tenantId`) and `effect` does not run.
  *
  * @since 0.1.0
  */
@@ -94,8 +101,9 @@ export const run = <A, I, E, R>(
     readonly lease?: Duration.DurationInput
   },
   effect: Effect.Effect<A, E, R>
-): Effect.Effect<A, E | IdempotencyKeyReused | IdempotencyKeyInUse | StorageError, R | IdempotencyStore> =>
+): Effect.Effect<A, E | ValidationError | IdempotencyKeyReused | IdempotencyKeyInUse | StorageError, R | IdempotencyStore> =>
   Effect.gen(function*() {
+    yield* decode(Keys, { tenantId: options.tenantId, key: options.key })
     const store = yield* IdempotencyStore
     const begun = yield* store.begin(
       options.tenantId,
@@ -152,7 +160,8 @@ interface MemoryRecord {
 export const makeMemory = Effect.gen(function*() {
   const ids = yield* Ids
   const records = new Map<string, MemoryRecord>()
-  const k = (tenantId: string, key: string) => `${tenantId}\u0000${key}`
+  // an unambiguous composite: no (tenant, key) pair can spell another one
+  const k = (tenantId: string, key: string) => JSON.stringify([tenantId, key])
   return IdempotencyStore.of({
     begin: (tenantId, key, fp, lease) =>
       Effect.gen(function*() {

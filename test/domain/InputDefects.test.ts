@@ -3,8 +3,7 @@
  * database cannot store, trimmed idempotency keys, refunds and captures of zero or less.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Layer } from "effect"
-import { DateTime, Effect, Either, HashMap, Logger, Redacted, Schema } from "effect"
+import { DateTime, Effect, Either, HashMap, Layer, Logger, Redacted, Ref, Schema } from "effect"
 import * as fc from "fast-check"
 import {
   AegisPay,
@@ -12,6 +11,8 @@ import {
   Money,
   Payment,
   GatewayRegistry,
+  IdempotencyStore,
+  Ids,
   PaymentError,
   PaymentMethod,
   PaymentRequest,
@@ -394,6 +395,35 @@ describe("defect 14: idempotency keys are compared exactly", () => {
       expect(paddedRefund._tag).toBe("ValidationError")
       expect(paddedRefund._tag === "ValidationError" && paddedRefund.path).toBe("idempotencyKey")
     }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("defect 14: the generic IdempotencyStore.run takes keys by the same rules", () => {
+  const Result = Schema.Struct({ n: Schema.Number })
+  const storeLayer = IdempotencyStore.layerMemory.pipe(Layer.provide(Ids.layerSequential))
+
+  it.effect("a padded, control-character or overlong key is a ValidationError; the operation does not run", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const op = Effect.as(Ref.update(runs, (n) => n + 1), { n: 1 })
+      const pairs: ReadonlyArray<readonly [string, string]> = [
+        ["t", "k "], ["t", " k"], ["t", "k\u0000"], ["t", "k".repeat(256)], ["t ", "k"], ["t\u0001", "k"]
+      ]
+      for (const [tenantId, key] of pairs) {
+        const error = yield* Effect.flip(IdempotencyStore.run({ tenantId, key, request: {}, success: Result }, op))
+        expect(error._tag, JSON.stringify([tenantId, key])).toBe("ValidationError")
+      }
+      expect(yield* Ref.get(runs)).toBe(0)
+      expect(yield* IdempotencyStore.run({ tenantId: "t", key: "k", request: {}, success: Result }, op)).toEqual({ n: 1 })
+    }).pipe(Effect.provide(storeLayer)))
+
+  it.effect("(tenant, key) pairs never collide: ('a\\0b', 'c') is not ('a', 'b\\0c')", () =>
+    Effect.gen(function*() {
+      const store = yield* IdempotencyStore.IdempotencyStore
+      const first = yield* store.begin("a\u0000b", "c", "fp1", "60 seconds")
+      expect(first._tag).toBe("Started")
+      const second = yield* Effect.either(store.begin("a", "b\u0000c", "fp2", "60 seconds"))
+      expect(Either.isRight(second) && second.right._tag).toBe("Started")
+    }).pipe(Effect.provide(storeLayer)))
 })
 
 describe("defect 15: refunds and captures of zero or less are ValidationErrors", () => {
