@@ -7,8 +7,8 @@
  *   sees it again in an answer or a log line.
  * - **Storable text**: every string AegisPay accepts can be stored, unchanged, by every storage
  *   backend. PostgreSQL cannot hold U+0000 (NUL) in `text` or `jsonb`, and a UTF-16 surrogate
- *   without its pair has no UTF-8 encoding (drivers silently replace it with U+FFFD); both are
- *   refused where a request is validated, the same on every layer.
+ *   without its pair has no UTF-8 encoding (Node's encoder turns it into U+FFFD, so it would be
+ *   stored changed); both are refused where a request is validated, the same on every layer.
  *
  * @since 0.1.0
  */
@@ -72,7 +72,8 @@ export const couldHoldCardNumber = (digits: string): boolean => {
  * whole when it could hold a card number ({@link couldHoldCardNumber}). Shorter runs and runs
  * failing the check (order numbers, amounts, dates, ids) are kept.
  *
- * Guarantee: no Luhn-valid 13–19 digit number, with or without separators, survives in the result.
+ * Guarantee: no Luhn-valid 13–19 digit number survives in the result, whether its digits are
+ * adjacent or separated by spaces, dashes or other whitespace.
  * Idempotent: `maskCardNumbers(maskCardNumbers(s)) === maskCardNumbers(s)`.
  *
  * @since 0.1.0
