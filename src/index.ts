@@ -34,6 +34,8 @@ export * as PaymentView from "./domain/PaymentView.js"
 /** @since 0.1.0 */
 export * as PaymentState from "./domain/PaymentState.js"
 /** @since 0.1.0 */
+export * as Sanitize from "./domain/Sanitize.js"
+/** @since 0.1.0 */
 export * as EventBus from "./events/EventBus.js"
 /** @since 0.1.0 */
 export * as Inbox from "./events/Inbox.js"

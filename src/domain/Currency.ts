@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { quote } from "./Sanitize.js"
 
 /**
  * Every supported currency code mapped to its ISO 4217 exponent.
@@ -74,6 +75,6 @@ export const exponent = (code: CurrencyCode): number => exponents[code]
 export const CurrencyCode: Schema.Schema<CurrencyCode, string> = Schema.String.pipe(
   Schema.filter((s): s is CurrencyCode => isCurrencyCode(s), {
     identifier: "CurrencyCode",
-    message: (issue) => `unknown ISO 4217 currency code: ${JSON.stringify(issue.actual)}`
+    message: (issue) => `unknown ISO 4217 currency code: ${quote(String(issue.actual), 32)}`
   })
 )

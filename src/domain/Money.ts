@@ -9,6 +9,7 @@
  */
 import { Either, Order, Schema } from "effect"
 import * as Currency from "./Currency.js"
+import { maskCardNumbers } from "./Sanitize.js"
 
 /**
  * The largest magnitude of minor units accepted: the PostgreSQL `bigint` maximum, so every
@@ -40,7 +41,8 @@ export class Money extends Schema.Class<Money>("Money")({
 }
 
 /**
- * An amount could not be read exactly in its currency.
+ * An amount could not be read exactly in its currency. `input` echoes what was sent, with any
+ * card number in it masked (see `Sanitize.maskCardNumbers`).
  *
  * @since 0.1.0
  */
@@ -49,6 +51,9 @@ export class InvalidAmount extends Schema.TaggedError<InvalidAmount>()("InvalidA
   currency: Schema.String,
   reason: Schema.String
 }) {
+  constructor(props: { readonly input: string; readonly currency: string; readonly reason: string }, options?: Schema.MakeOptions) {
+    super({ input: maskCardNumbers(props.input), currency: maskCardNumbers(props.currency), reason: props.reason }, options)
+  }
   override get message(): string {
     return `invalid amount ${this.input} ${this.currency}: ${this.reason}`
   }

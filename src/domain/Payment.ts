@@ -19,7 +19,8 @@ import {
   InvalidTransition,
   RefundExceedsCaptured,
   RefundLimitReached,
-  ReviewNotOpen
+  ReviewNotOpen,
+  ValidationError
 } from "./PaymentError.js"
 import * as Event from "./PaymentEvent.js"
 import { CardToken } from "./PaymentMethod.js"
@@ -846,7 +847,23 @@ export const fail = (
     }))
 
 /**
- * Validates a capture: AUTHORIZED, positive, same currency, at most the authorized amount.
+ * Checks an amount a caller asks to capture or refund: in the payment's currency and greater than
+ * zero. Anything else is a {@link ValidationError} on `amount` (never `CaptureExceedsAuthorized`
+ * or `RefundExceedsCaptured`: a zero or negative amount exceeds nothing, it is invalid input).
+ *
+ * @since 0.1.0
+ */
+export const checkAmount = (payment: Payment, amount: Money.Money): Either.Either<Money.Money, ValidationError> =>
+  amount.currency !== payment.amount.currency
+    ? Either.left(new ValidationError({ path: "amount", message: `amount must be in ${payment.amount.currency}` }))
+    : amount.minor <= 0n
+    ? Either.left(new ValidationError({ path: "amount", message: "amount must be greater than zero" }))
+    : Either.right(amount)
+
+/**
+ * Validates a capture: AUTHORIZED, positive, same currency, at most the authorized amount. Callers
+ * check what they were asked with {@link checkAmount} first, so that a zero or negative amount is
+ * a `ValidationError`; here any amount out of range is a `CaptureExceedsAuthorized`.
  *
  * @since 0.1.0
  */
@@ -894,8 +911,11 @@ export const cancel = (payment: Payment, reason: string, now: DateTime.Utc) =>
       new Event.PaymentCancelled({ ...base, reason, voided: payment.state === "AUTHORIZED" }, true)))
 
 /**
- * Validates and reserves a refund: SUCCESS, positive, same currency, within the refundable
- * amount (captured minus succeeded and pending refunds), under {@link MAX_REFUNDS}.
+ * Validates and reserves a refund: SUCCESS, under {@link MAX_REFUNDS}, within the refundable
+ * amount (captured minus succeeded and pending refunds). An `amount` that is zero, negative or in
+ * another currency is a {@link ValidationError} (checked first, by {@link checkAmount}); without
+ * an `amount` everything still refundable is refunded, and nothing left is a
+ * `RefundExceedsCaptured`.
  *
  * @since 0.1.0
  */
@@ -903,13 +923,17 @@ export const requestRefund = (
   payment: Payment,
   refund: {
     readonly id: string
-    readonly amount: Money.Money
+    readonly amount?: Money.Money | undefined
     readonly idempotencyKey: string
     readonly gatewayIdempotencyKey: string
     readonly reason?: string | undefined
   },
   now: DateTime.Utc
-): Either.Either<Decision, InvalidTransition | RefundExceedsCaptured | RefundLimitReached> => {
+): Either.Either<Decision, ValidationError | InvalidTransition | RefundExceedsCaptured | RefundLimitReached> => {
+  if (refund.amount !== undefined) {
+    const checked = checkAmount(payment, refund.amount)
+    if (Either.isLeft(checked)) return Either.left(checked.left)
+  }
   if (payment.state !== "SUCCESS") {
     return Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: "SUCCESS" }))
   }
@@ -917,17 +941,15 @@ export const requestRefund = (
     return Either.left(new RefundLimitReached({ paymentId: payment.id, limit: MAX_REFUNDS }))
   }
   const refundable = payment.refundable
-  if (
-    refund.amount.currency !== payment.amount.currency || refund.amount.minor <= 0n ||
-    refund.amount.minor > refundable.minor
-  ) {
-    return Either.left(new RefundExceedsCaptured({ paymentId: payment.id, requested: refund.amount, refundable }))
+  const amount = refund.amount ?? refundable
+  if (amount.minor <= 0n || amount.minor > refundable.minor) {
+    return Either.left(new RefundExceedsCaptured({ paymentId: payment.id, requested: amount, refundable }))
   }
   return Either.right(emit(payment, now, (base) =>
     new Event.RefundRequested({
       ...base,
       refundId: refund.id,
-      amount: refund.amount,
+      amount,
       idempotencyKey: refund.idempotencyKey,
       gatewayIdempotencyKey: refund.gatewayIdempotencyKey,
       ...(refund.reason === undefined ? {} : { reason: refund.reason })

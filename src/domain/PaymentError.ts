@@ -2,11 +2,16 @@
  * Typed errors of the payment domain. Each is named for what happened and carries what a caller
  * needs to act on it.
  *
+ * Fields that may hold text a caller sent (ids, keys, paths, messages) are passed through
+ * {@link maskCardNumbers} by the constructors themselves, so no error built here, by whatever
+ * code path, can show a card number in its fields, its message, its JSON or a log line.
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"
 import { Money } from "./Money.js"
 import { PaymentState } from "./PaymentState.js"
+import { maskCardNumbers } from "./Sanitize.js"
 
 /**
  * No payment with this id exists (for this tenant).
@@ -16,6 +21,9 @@ import { PaymentState } from "./PaymentState.js"
 export class PaymentNotFound extends Schema.TaggedError<PaymentNotFound>()("PaymentNotFound", {
   paymentId: Schema.String
 }) {
+  constructor(props: { readonly paymentId: string }, options?: Schema.MakeOptions) {
+    super({ paymentId: maskCardNumbers(props.paymentId) }, options)
+  }
   override get message(): string {
     return `payment ${this.paymentId} not found`
   }
@@ -47,6 +55,16 @@ export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReuse
   idempotencyKey: Schema.String,
   existingId: Schema.String
 }) {
+  constructor(
+    props: { readonly tenantId: string; readonly idempotencyKey: string; readonly existingId: string },
+    options?: Schema.MakeOptions
+  ) {
+    super({
+      tenantId: maskCardNumbers(props.tenantId),
+      idempotencyKey: maskCardNumbers(props.idempotencyKey),
+      existingId: props.existingId
+    }, options)
+  }
   override get message(): string {
     return `idempotency key ${JSON.stringify(this.idempotencyKey)} was already used with a different request (${this.existingId})`
   }
@@ -70,14 +88,22 @@ export class VersionConflict extends Schema.TaggedError<VersionConflict>()("Vers
 
 /**
  * A request failed validation. `path` names the offending field (e.g. `metadata.order id`,
- * `paymentMethod.number`); card numbers and CVVs are never echoed.
+ * `paymentMethod.number`).
+ *
+ * Card numbers are never echoed: the constructor masks every digit run that could be a card
+ * number (13–19 digits, spaces or dashes allowed, Luhn-valid; see `Sanitize.maskCardNumbers`) in
+ * both `path` and `message`, whoever builds the error. CVVs are never put in a message.
  *
  * @since 0.1.0
  */
 export class ValidationError extends Schema.TaggedError<ValidationError>()("ValidationError", {
   path: Schema.String,
   message: Schema.String
-}) {}
+}) {
+  constructor(props: { readonly path: string; readonly message: string }, options?: Schema.MakeOptions) {
+    super({ path: maskCardNumbers(props.path), message: maskCardNumbers(props.message) }, options)
+  }
+}
 
 /**
  * A capture asked for more than the authorization holds.
@@ -147,4 +173,8 @@ export class OperationPending extends Schema.TaggedError<OperationPending>()("Op
 export class ReviewNotOpen extends Schema.TaggedError<ReviewNotOpen>()("ReviewNotOpen", {
   paymentId: Schema.String,
   reviewId: Schema.String
-}) {}
+}) {
+  constructor(props: { readonly paymentId: string; readonly reviewId: string }, options?: Schema.MakeOptions) {
+    super({ paymentId: maskCardNumbers(props.paymentId), reviewId: maskCardNumbers(props.reviewId) }, options)
+  }
+}

@@ -9,26 +9,14 @@
  * @since 0.1.0
  */
 import { Either, ParseResult, Redacted, Schema } from "effect"
+import { isStorable, luhn as luhnCheck, unstorableMessage } from "./Sanitize.js"
 
 /**
  * The Luhn (mod 10) check of a card number given as digits.
  *
  * @since 0.1.0
  */
-export const luhn = (digits: string): boolean => {
-  let sum = 0
-  let double = false
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48
-    if (double) {
-      d *= 2
-      if (d > 9) d -= 9
-    }
-    sum += d
-    double = !double
-  }
-  return sum % 10 === 0
-}
+export const luhn: (digits: string) => boolean = luhnCheck
 
 /**
  * Card brands recognised from the number's leading digits.
@@ -138,7 +126,8 @@ export const CardInput = Schema.Struct({
   cvv: Cvv,
   holderName: Schema.Trim.pipe(
     Schema.minLength(1, { message: () => "card holder name is required" }),
-    Schema.maxLength(200, { message: () => "card holder name is at most 200 characters" })
+    Schema.maxLength(200, { message: () => "card holder name is at most 200 characters" }),
+    Schema.filter((name) => isStorable(name) || unstorableMessage("card holder name"))
   )
 })
 

@@ -11,19 +11,84 @@ import { AmountInput } from "./Money.js"
 import { ValidationError } from "./PaymentError.js"
 import { CaptureMethod } from "./PaymentEvent.js"
 import { CardInput } from "./PaymentMethod.js"
+import { isStorable, quote, storable, unstorableMessage } from "./Sanitize.js"
 
+/** A required free-text field, trimmed, storable, 1 to `max` characters after trimming. */
 const NonEmpty = (name: string, max: number) =>
   Schema.Trim.pipe(
     Schema.minLength(1, { message: () => `${name} is required` }),
-    Schema.maxLength(max, { message: () => `${name} is at most ${max} characters` })
+    Schema.maxLength(max, { message: () => `${name} is at most ${max} characters` }),
+    storable(name)
   )
 
+/** An optional free-text field, kept as sent, storable, at most `max` characters. */
+const Text = (name: string, max: number) =>
+  Schema.String.pipe(
+    Schema.maxLength(max, { message: () => `${name} is at most ${max} characters` }),
+    storable(name)
+  )
+
+const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/
+
+const CONTROL = /\p{Cc}/u
+const SURROUNDING_SPACE = /^\s|\s$/
+
 /**
- * An idempotency key: 1 to 255 characters.
+ * A key compared exactly, never trimmed or normalised: 1 to `max` UTF-16 code units, no control
+ * characters (U+0000–U+001F, U+007F–U+009F), no whitespace at either end, no unpaired surrogate.
+ * Two keys are the same key only when they are the same string.
  *
  * @since 0.1.0
  */
-export const IdempotencyKey = NonEmpty("idempotency key", 255)
+export const ExactKey = (name: string, max: number) =>
+  Schema.String.pipe(
+    Schema.filter((key) =>
+      key.length === 0
+        ? `${name} is required`
+        : key.length > max
+        ? `${name} is at most ${max} characters`
+        : CONTROL.test(key)
+        ? `${name} must not contain control characters`
+        : SURROUNDING_SPACE.test(key)
+        ? `${name} must not start or end with whitespace (keys are compared exactly)`
+        : isStorable(key) || unstorableMessage(name)
+    )
+  )
+
+/**
+ * An idempotency key, compared exactly (see {@link ExactKey}): 1 to 255 characters, no control
+ * characters, no whitespace at either end. `"k "` is refused, never taken for `"k"`.
+ *
+ * @since 0.1.0
+ */
+export const IdempotencyKey = ExactKey("idempotency key", 255)
+
+/**
+ * A tenant id, compared exactly (see {@link ExactKey}): 1 to 64 characters.
+ *
+ * @since 0.1.0
+ */
+export const TenantId = ExactKey("tenant id", 64)
+
+/**
+ * An amount as callers send it ({@link AmountInput}) that is greater than zero, whatever the
+ * currency: a decimal string without a minus sign and with a non-zero digit, a number above zero,
+ * or a bigint above zero. Exactness in the currency (and the syntax of a string) is checked where
+ * the currency is known.
+ *
+ * @since 0.1.0
+ */
+export const PositiveAmountInput = AmountInput.pipe(
+  Schema.filter((amount) => {
+    const decimal = typeof amount === "string" ? DECIMAL.exec(amount.trim()) : null
+    const positive = typeof amount === "string"
+      ? decimal === null || (decimal[1] === undefined && /[1-9]/.test(`${decimal[2]}${decimal[3] ?? ""}`))
+      : typeof amount === "number"
+      ? !(amount <= 0)
+      : amount > 0n
+    return positive || "amount must be greater than zero"
+  })
+)
 
 /**
  * The request of `createPayment`. `amount` is major units as a decimal string ("10.50") or an
@@ -32,7 +97,7 @@ export const IdempotencyKey = NonEmpty("idempotency key", 255)
  * @since 0.1.0
  */
 export const CreatePaymentRequest = Schema.Struct({
-  tenantId: Schema.optionalWith(NonEmpty("tenant id", 64), { default: () => "default" }),
+  tenantId: Schema.optionalWith(TenantId, { default: () => "default" }),
   idempotencyKey: IdempotencyKey,
   amount: AmountInput,
   currency: Currency.CurrencyCode,
@@ -41,15 +106,15 @@ export const CreatePaymentRequest = Schema.Struct({
   customer: Schema.Struct({
     id: NonEmpty("customer id", 255),
     email: Email,
-    name: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+    name: Schema.optional(Text("customer name", 200)),
     country: Schema.optional(
       Schema.String.pipe(Schema.pattern(/^[A-Z]{2}$/, { message: () => "country must be an ISO 3166-1 alpha-2 code" }))
     )
   }),
   metadata: Schema.optionalWith(Metadata, { default: () => ({}) }),
-  description: Schema.optional(Schema.String.pipe(Schema.maxLength(1000))),
+  description: Schema.optional(Text("description", 1000)),
   /** Send this payment to this gateway (by registry id) instead of letting routing choose. */
-  gateway: Schema.optional(Schema.String)
+  gateway: Schema.optional(Text("gateway", 255))
 })
 
 /**
@@ -70,10 +135,10 @@ export type CreatePaymentInput = typeof CreatePaymentRequest.Type
  * @since 0.1.0
  */
 export const RefundPaymentRequest = Schema.Struct({
-  paymentId: Schema.String,
+  paymentId: Schema.String.pipe(storable("payment id")),
   idempotencyKey: IdempotencyKey,
-  amount: Schema.optional(AmountInput),
-  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(1000)))
+  amount: Schema.optional(PositiveAmountInput),
+  reason: Schema.optional(Text("reason", 1000))
 })
 
 /**
@@ -105,8 +170,8 @@ export const decode = <A, I>(schema: Schema.Schema<A, I>, input: unknown): Eithe
       return new ValidationError({
         path,
         message: segments[0] === "metadata" && segments.length === 2
-          ? `metadata key ${JSON.stringify(key.slice(0, 140))} is not allowed: keys are 1 to 128 letters, digits or underscores`
-          : `unknown field ${JSON.stringify(key.slice(0, 140))}`
+          ? `metadata key ${quote(key, 140)} is not allowed: keys are 1 to 128 letters, digits or underscores`
+          : `unknown field ${quote(key, 140)}`
       })
     }
     return new ValidationError({ path, message: withoutActual(issue.value.message) })

@@ -5,16 +5,20 @@
  */
 import { Context, Effect, Layer, Ref, Schema } from "effect"
 import type { Scope } from "effect"
+import { maskCardNumbers } from "../domain/Sanitize.js"
 import type { Gateway } from "./Gateway.js"
 
 /**
- * No gateway is registered under this id.
+ * No gateway is registered under this id (card numbers in it are masked: it may come from a request).
  *
  * @since 0.1.0
  */
 export class GatewayNotFound extends Schema.TaggedError<GatewayNotFound>()("GatewayNotFound", {
   gateway: Schema.String
 }) {
+  constructor(props: { readonly gateway: string }, options?: Schema.MakeOptions) {
+    super({ gateway: maskCardNumbers(props.gateway) }, options)
+  }
   override get message(): string {
     return `no gateway registered as ${JSON.stringify(this.gateway)}`
   }

@@ -614,7 +614,8 @@ export const make = (config: Config = {}) =>
           const amount = request.amount === undefined
             ? undefined
             : yield* Money.fromInput(request.amount, payment.amount.currency).pipe(
-              Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message }))
+              Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message })),
+              Effect.flatMap((asked) => Payment.checkAmount(payment, asked))
             )
           const pending = payment.pendingOperation
           if (pending !== undefined) {
@@ -733,7 +734,7 @@ export const make = (config: Config = {}) =>
           const updated = yield* commit(payment, (at) =>
             Payment.requestRefund(payment, {
               id: refundId,
-              amount: Option.getOrElse(amount, () => payment.refundable),
+              amount: Option.getOrUndefined(amount),
               idempotencyKey: request.idempotencyKey,
               gatewayIdempotencyKey: `${payment.id}_${refundId}`,
               reason: request.reason

@@ -21,7 +21,8 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Context, Duration, Effect, Layer, Schedule, Schema } from "effect"
 import { Ids } from "../domain/Ids.js"
 import { fingerprint } from "./Fingerprint.js"
-import { IdempotencyKeyReused } from "../domain/PaymentError.js"
+import { IdempotencyKeyReused, type ValidationError } from "../domain/PaymentError.js"
+import { decode, IdempotencyKey, TenantId } from "../domain/PaymentRequest.js"
 import { StorageError } from "./StorageError.js"
 
 /**
@@ -79,6 +80,8 @@ export class IdempotencyStore extends Context.Tag("aegispay/IdempotencyStore")<I
   readonly purge: (before: number) => Effect.Effect<number, StorageError>
 }>() {}
 
+const Keys = Schema.Struct({ tenantId: TenantId, key: IdempotencyKey })
+
 /**
  * Runs `effect` at most once per (tenant, key): a repeat with the same `request` replays the
  * stored result (encoded with `success`); see the module documentation for the other cases.
@@ -93,6 +96,10 @@ export class IdempotencyStore extends Context.Tag("aegispay/IdempotencyStore")<I
  * The release is best effort: if the store cannot be reached, the record is freed when its lease
  * expires.
  *
+ * Keys are compared exactly, as those of `createPayment`: a `key` or `tenantId` that is empty,
+ * too long (255 / 64), has control characters or whitespace at either end is a `ValidationError`
+ * (path `key` or `tenantId`) and `effect` does not run.
+ *
  * @since 0.1.0
  */
 export const run = <A, I, E, R>(
@@ -105,9 +112,10 @@ export const run = <A, I, E, R>(
     readonly lease?: Duration.DurationInput
   },
   effect: Effect.Effect<A, E, R>
-): Effect.Effect<A, E | IdempotencyKeyReused | IdempotencyKeyInUse | StorageError, R | IdempotencyStore> =>
+): Effect.Effect<A, E | ValidationError | IdempotencyKeyReused | IdempotencyKeyInUse | StorageError, R | IdempotencyStore> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
+      yield* decode(Keys, { tenantId: options.tenantId, key: options.key })
       const store = yield* IdempotencyStore
       const lease = options.lease ?? "60 seconds"
       // `begin` runs uninterruptibly: interrupted in flight, its statement could still commit and
@@ -161,7 +169,8 @@ interface MemoryRecord {
 export const makeMemory = Effect.gen(function*() {
   const ids = yield* Ids
   const records = new Map<string, MemoryRecord>()
-  const k = (tenantId: string, key: string) => `${tenantId}\u0000${key}`
+  // an unambiguous composite: no (tenant, key) pair can spell another one
+  const k = (tenantId: string, key: string) => JSON.stringify([tenantId, key])
   return IdempotencyStore.of({
     begin: (tenantId, key, fp, lease) =>
       Effect.gen(function*() {

@@ -9,7 +9,8 @@
  * - Callers with the same payment id run one at a time; the backend's lock semantics apply (the
  *   memory layer excludes fibers of one process; the PostgreSQL layer uses fenced leases across
  *   processes, see `SqlLockManager`). Writes stay version-checked in every case.
- * - A payment that does not exist fails with {@link PaymentNotFound}, after the lock is released.
+ * - A payment that does not exist fails with {@link PaymentNotFound}, after the lock is released;
+ *   an id no storage can hold (see `Sanitize.isStorable`) fails with it at once, without locking.
  *
  * The generic {@link layer} composes any {@link LockManager} with the {@link PaymentRepository};
  * `SqlLockManager.layer` provides a PostgreSQL version that takes the lease and reads the payment
@@ -20,6 +21,7 @@
 import { Context, Effect, Layer, Option } from "effect"
 import type { Payment } from "../domain/Payment.js"
 import { PaymentNotFound } from "../domain/PaymentError.js"
+import { isStorable } from "../domain/Sanitize.js"
 import { LockManager, layerMemory as LockManagerMemory, type LockUnavailable } from "./LockManager.js"
 import { PaymentRepository } from "./PaymentRepository.js"
 import type { StorageError } from "./StorageError.js"
@@ -56,10 +58,12 @@ export const make = Effect.gen(function*() {
   const repository = yield* PaymentRepository
   return PaymentLock.of({
     withPayment: (paymentId, use) =>
-      locks.withLock(
-        paymentId,
-        Effect.flatMap(Effect.flatMap(repository.findById(paymentId), (found) => orNotFound(paymentId, found)), use)
-      )
+      isStorable(paymentId)
+        ? locks.withLock(
+          paymentId,
+          Effect.flatMap(Effect.flatMap(repository.findById(paymentId), (found) => orNotFound(paymentId, found)), use)
+        )
+        : Effect.fail(new PaymentNotFound({ paymentId }))
   })
 })
 

@@ -30,6 +30,8 @@ import { SqlClient } from "@effect/sql"
 import { Context, Duration, Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Payment from "../domain/Payment.js"
+import { PaymentNotFound } from "../domain/PaymentError.js"
+import { isStorable } from "../domain/Sanitize.js"
 import { CurrentLease, type Lease, LockManager, LockUnavailable } from "./LockManager.js"
 import { PaymentLock, orNotFound } from "./PaymentLock.js"
 
@@ -185,7 +187,9 @@ export const make = (options: Options = {}): Effect.Effect<
     })
     const paymentLock = PaymentLock.of({
       withPayment: (paymentId, use) =>
-        leased(paymentId, tryAcquireAndRead(paymentId), (found) => Effect.flatMap(orNotFound(paymentId, found), use))
+        isStorable(paymentId)
+          ? leased(paymentId, tryAcquireAndRead(paymentId), (found) => Effect.flatMap(orNotFound(paymentId, found), use))
+          : Effect.fail(new PaymentNotFound({ paymentId })) // no row can have this id: nothing to lock
     })
     return { lockManager, paymentLock, renew: renewAll }
   })

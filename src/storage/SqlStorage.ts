@@ -16,6 +16,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql"
 import { Context, DateTime, Effect, Either, FiberRef, Layer, Option, Schema } from "effect"
 import * as Payment from "../domain/Payment.js"
+import { isStorable } from "../domain/Sanitize.js"
 import { VersionConflict } from "../domain/PaymentError.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import { EventStore } from "./EventStore.js"
@@ -113,6 +114,10 @@ export const make = Effect.gen(function*() {
   const decodeRow = (operation: string) => (rows: ReadonlyArray<unknown>) =>
     Effect.map(decodeRows(operation)(rows.slice(0, 1)), (payments) => Option.fromNullable(payments[0]))
 
+  // Text PostgreSQL cannot hold (NUL, an unpaired surrogate) is in no row, since every write is
+  // validated: a lookup by it finds nothing, as on the memory layer, instead of a StorageError.
+  const none = Effect.succeed(Option.none<Payment.Payment>())
+
   const repository = PaymentRepository.of({
     insert: (decision) => {
       const p = decision.payment
@@ -178,21 +183,24 @@ export const make = Effect.gen(function*() {
       })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
     },
     findById: (id) =>
-      sql`SELECT snapshot FROM aegis_payments WHERE id = ${id}`.pipe(
+      !isStorable(id) ? none : sql`SELECT snapshot FROM aegis_payments WHERE id = ${id}`.pipe(
         Effect.mapError(storageError("findById")),
         Effect.flatMap(decodeRow("findById"))
       ),
     findByIdempotencyKey: (tenantId, key) =>
-      sql`SELECT snapshot FROM aegis_payments WHERE tenant_id = ${tenantId} AND idempotency_key = ${key}`.pipe(
+      !isStorable(tenantId) || !isStorable(key) ? none : sql`SELECT snapshot FROM aegis_payments WHERE tenant_id = ${tenantId} AND idempotency_key = ${key}`.pipe(
         Effect.mapError(storageError("findByIdempotencyKey")),
         Effect.flatMap(decodeRow("findByIdempotencyKey"))
       ),
     findByGatewayTransactionId: (transactionId) =>
-      sql`SELECT snapshot FROM aegis_payments WHERE gateway_transaction_id = ${transactionId} LIMIT 1`.pipe(
+      !isStorable(transactionId) ? none : sql`SELECT snapshot FROM aegis_payments WHERE gateway_transaction_id = ${transactionId} LIMIT 1`.pipe(
         Effect.mapError(storageError("findByGatewayTransactionId")),
         Effect.flatMap(decodeRow("findByGatewayTransactionId"))
       ),
     findByCustomer: (tenantId, customerId, page) => {
+      if (!isStorable(tenantId) || !isStorable(customerId) || (page.cursor !== undefined && !isStorable(page.cursor))) {
+        return Effect.succeed({ items: [], nextCursor: undefined })
+      }
       const limit = Math.max(1, Math.min(100, Math.floor(page.limit)))
       const after = page.cursor === undefined
         ? sql``
