@@ -5,7 +5,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Either, HashMap, Layer, Logger, Redacted, Ref, Schema } from "effect"
 import * as fc from "fast-check"
-import { AegisPay, Customer, GatewayRegistry, IdempotencyStore, Ids, Money, Payment, PaymentError, PaymentMethod, PaymentRequest, PaymentService, Sanitize, StorageError } from "aegispay"
+import type { AegisPay} from "aegispay";
+import { Customer, GatewayRegistry, IdempotencyStore, Ids, Money, Payment, PaymentError, PaymentMethod, PaymentRequest, PaymentService, Sanitize, StorageError } from "aegispay"
 import { AegisPayPg } from "aegispay/pg"
 import { AegisPayTest } from "aegispay/testing"
 import { card, request, TestLayer } from "../helpers.js"
