@@ -12,6 +12,7 @@
 import { Layer } from "effect"
 import type { Schedule } from "effect"
 import * as Ids from "./domain/Ids.js"
+import * as Sanitize from "./domain/Sanitize.js"
 import * as EventBus from "./events/EventBus.js"
 import type * as CardVault from "./gateway/CardVault.js"
 import type * as GatewayRegistry from "./gateway/GatewayRegistry.js"
@@ -155,5 +156,10 @@ export const layerWith = <GOut = never, EG = never, RG = never, ES = never, RS =
   const recovery = options.recovery === undefined || options.recovery === false
     ? Recovery.layer()
     : Recovery.layerWorker(options.recovery)
-  return Layer.mergeAll(Notifications.layer, ManualReview.layer, recovery).pipe(Layer.provideMerge(core))
+  return Layer.mergeAll(Notifications.layer, ManualReview.layer, recovery).pipe(
+    Layer.provideMerge(core),
+    // Effect's default logger masks card numbers in every log line of the composition's fibers and,
+    // where the composition is provided, of the program (a custom logger: wrap it with `Sanitize.maskLogger`)
+    Layer.provideMerge(Sanitize.layerLogger)
+  )
 }
