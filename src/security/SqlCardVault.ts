@@ -21,7 +21,7 @@
  * @since 0.1.0
  */
 import { SqlClient, type SqlError } from "@effect/sql"
-import { ConfigError, DateTime, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { type ConfigError, DateTime, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { CardNotInVault, CardUnreadable, CardVault, type VaultedCard } from "../gateway/CardVault.js"
 import type { CardInput } from "../domain/PaymentMethod.js"
 import * as internal from "../internal/cardVault.js"
@@ -210,6 +210,8 @@ export const keyUsage: Effect.Effect<
 export interface RotateOptions {
   /** Records re-wrapped per transaction; default 100. */
   readonly batchSize?: number | undefined
+  /** Stop after this many batches (e.g. a bounded run per schedule tick); default no limit. */
+  readonly maxBatches?: number | undefined
 }
 
 /**
@@ -222,6 +224,8 @@ export interface RotationReport {
   readonly rewrapped: number
   /** Committed batches. */
   readonly batches: number
+  /** Whether the run went until no record under a retired key was left (false: `maxBatches` stopped it first). */
+  readonly complete: boolean
 }
 
 /**
@@ -262,10 +266,12 @@ export const rotate: (
       Redacted.value(dataKey).fill(0)
     }
   }
+  const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY
   let rewrapped = 0
   let batches = 0
   for (const keyId of retired) {
     while (true) {
+      if (batches >= maxBatches) return { rewrapped, batches, complete: false }
       const done = yield* sql.withTransaction(Effect.gen(function*() {
         const rows = yield* sql`
           SELECT tenant_id, vault_token, key_id, wrapped_key FROM aegis_card_vault
@@ -285,5 +291,5 @@ export const rotate: (
       batches += 1
     }
   }
-  return { rewrapped, batches }
+  return { rewrapped, batches, complete: true }
 }, Effect.catchTag("SqlError", (e) => Effect.fail(storageError("cardVault.rotate")(e))))
