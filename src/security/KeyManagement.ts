@@ -37,9 +37,15 @@ export interface WrappedKey {
 export class KeyManagement extends Context.Tag("aegispay/KeyManagement")<KeyManagement, {
   /** The id of the KEK that `wrap` uses. Records under any other id are due for rotation. */
   readonly currentKeyId: string
-  /** Wraps a 32-byte data key under the current KEK. */
+  /**
+   * Wraps a 32-byte data key under the current KEK. The caller zeroes `dataKey` once this
+   * completes: an implementation must not keep a reference to it.
+   */
   readonly wrap: (dataKey: Redacted.Redacted<Uint8Array>) => Effect.Effect<WrappedKey, KeyManagementUnavailable>
-  /** Unwraps a data key with the KEK it names: current or retired. */
+  /**
+   * Unwraps a data key with the KEK it names: current or retired. Returns a fresh buffer, which
+   * the caller zeroes after use (an implementation that caches data keys must return copies).
+   */
   readonly unwrap: (
     key: WrappedKey
   ) => Effect.Effect<Redacted.Redacted<Uint8Array>, UnknownKeyId | DecryptionFailed | KeyManagementUnavailable>

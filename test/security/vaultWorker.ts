@@ -9,11 +9,10 @@
  * Prints one JSON line: `{ vaultToken }` or `{ last4, sha256 }` (never the number).
  */
 import { PgClient } from "@effect/sql-pg"
-import { Config, Effect, Layer, Schema } from "effect"
+import { Config, Effect, Layer, Redacted, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { CardVault, PaymentMethod } from "aegispay"
 import * as SqlCardVault from "../../src/security/SqlCardVault.js"
-import { Redacted } from "effect"
 
 const program = Effect.gen(function*() {
   const vault = yield* CardVault.CardVault
