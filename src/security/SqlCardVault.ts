@@ -137,7 +137,7 @@ export const make: Effect.Effect<CardVault["Type"], never, SqlClient.SqlClient |
           })
         )
         const bytes = Redacted.value(plaintext)
-        const payload = decodePayload(Buffer.from(bytes).toString("utf8"))
+        const payload = decodePayload(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
         bytes.fill(0)
         if (Option.isNone(payload)) return yield* unreadable("decryption_failed")
         const card: VaultedCard = {
