@@ -2,19 +2,36 @@
  * The card vault: the one place that holds card numbers, so that nothing else has to.
  *
  * `tokenize` turns a validated {@link CardInput} into a {@link CardToken} (brand, BIN, last four,
- * expiry, a keyed fingerprint and an opaque vault reference). Only gateway adapters call
- * `reveal`, to pass the card to their provider. The CVV is checked at the boundary and then
- * dropped: it is never kept, not even in the vault.
+ * expiry, a keyed fingerprint and an opaque vault reference) for a tenant. Only gateway adapters
+ * call `reveal`, to pass the card to their provider, for the tenant of the payment. The CVV is
+ * checked at the boundary and then dropped: it is never kept, not even in the vault (PCI DSS
+ * forbids keeping it after authorization; AegisPay does not keep it before either).
  *
- * The memory vault keeps cards in process memory, as `Redacted` values. In production, plug in
- * your provider's tokenisation or a PCI-compliant vault behind the same interface.
+ * Implementations:
+ * - {@link layerMemory} here keeps cards in process memory, as `Redacted` values: tests and
+ *   single-process demos (a card tokenized in one process cannot be revealed by another);
+ * - `SqlCardVault` (security/) keeps them envelope-encrypted in PostgreSQL, for every process
+ *   and across restarts;
+ * - or a provider's tokenisation / a PCI-compliant vault behind the same tag.
+ *
+ * Every implementation guarantees: the same card tokenized twice for a tenant gives the same
+ * token; a token is revealed only for the tenant it was tokenized for (for another tenant it is
+ * `CardNotInVault`); no card number, CVV or key appears in an error or a log line.
  *
  * @since 0.1.0
  */
 import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { createHmac } from "node:crypto"
-import { brandOf, CardToken } from "../domain/PaymentMethod.js"
-import type { CardInput } from "../domain/PaymentMethod.js"
+import type { CardInput, CardToken } from "../domain/PaymentMethod.js"
+import * as internal from "../internal/cardVault.js"
+import type { StorageError } from "../storage/StorageError.js"
+
+/**
+ * The tenant of a vault call that names none: `"default"`, as in `CreatePaymentRequest`.
+ *
+ * @since 0.1.0
+ */
+export const defaultTenant: string = internal.defaultTenant
 
 /**
  * What the vault gives a gateway adapter: the card number and expiry, redacted.
@@ -29,7 +46,7 @@ export interface VaultedCard {
 }
 
 /**
- * The vault holds no card under this token.
+ * The vault holds no card under this token for this tenant.
  *
  * @since 0.1.0
  */
@@ -42,21 +59,48 @@ export class CardNotInVault extends Schema.TaggedError<CardNotInVault>()("CardNo
 }
 
 /**
+ * The vault holds a record under this token but cannot open it: the record was altered or copied
+ * from another tenant or token (`decryption_failed`), or the key-encryption key `keyId` is not
+ * configured (`unknown_key_id`: it was retired before rotation finished).
+ *
+ * @since 0.1.0
+ */
+export class CardUnreadable extends Schema.TaggedError<CardUnreadable>()("CardUnreadable", {
+  vaultToken: Schema.String,
+  keyId: Schema.String,
+  reason: Schema.Literal("decryption_failed", "unknown_key_id")
+}) {
+  override get message(): string {
+    return this.reason === "unknown_key_id"
+      ? `the card under ${this.vaultToken} is encrypted under key "${this.keyId}", which is not configured`
+      : `the card under ${this.vaultToken} failed authenticated decryption (key "${this.keyId}"): altered or misplaced record`
+  }
+}
+
+/**
  * @since 0.1.0
  */
 export class CardVault extends Context.Tag("aegispay/CardVault")<CardVault, {
-  /** Stores the card and returns what may be kept. The same card gives the same token. */
-  readonly tokenize: (card: CardInput) => Effect.Effect<CardToken>
-  /** The card behind a token; for gateway adapters only. */
-  readonly reveal: (vaultToken: string) => Effect.Effect<VaultedCard, CardNotInVault>
+  /**
+   * Stores the card for `tenantId` (default {@link defaultTenant}) and returns what may be kept.
+   * The same card for the same tenant gives the same token. `StorageError`: the vault's store or
+   * key service failed; nothing is known to be stored, and the call may be repeated.
+   */
+  readonly tokenize: (card: CardInput, tenantId?: string) => Effect.Effect<CardToken, StorageError>
+  /** The card behind a token of `tenantId` (default {@link defaultTenant}); for gateway adapters only. */
+  readonly reveal: (
+    vaultToken: string,
+    tenantId?: string
+  ) => Effect.Effect<VaultedCard, CardNotInVault | CardUnreadable | StorageError>
 }>() {}
 
-const hmac = (key: Redacted.Redacted<string>, data: string): string =>
-  createHmac("sha256", Redacted.value(key)).update(data).digest("hex")
+const hmac = (key: Redacted.Redacted<string>, data: Redacted.Redacted<string>): string =>
+  createHmac("sha256", Redacted.value(key)).update(Redacted.value(data)).digest("hex")
 
 /**
- * A vault in process memory. `fingerprintKey` keys the card fingerprints: with it the
- * fingerprint of a known card can be recomputed, without it the fingerprint reveals nothing.
+ * A vault in process memory. `fingerprintKey` keys the card fingerprints and vault tokens: with
+ * it the fingerprint of a known card can be recomputed, without it the fingerprint reveals
+ * nothing. Cards are lost with the process.
  *
  * @since 0.1.0
  */
@@ -64,26 +108,18 @@ export const make = (fingerprintKey: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
     // Plain Map mutated inside Effect.sync: each step runs atomically on the JS thread, O(1).
     const cards = yield* Effect.sync(() => new Map<string, VaultedCard>())
+    const keyOf = (tenantId: string, vaultToken: string) => JSON.stringify([tenantId, vaultToken])
     return CardVault.of({
-      tokenize: (card) => {
-        const digits = Redacted.value(card.number)
-        const vaultToken = `card_${
-          hmac(fingerprintKey, `token:${digits}:${card.expiryMonth}:${card.expiryYear}:${card.holderName}`).slice(0, 24)
-        }`
-        const token = new CardToken({
-          type: "card",
-          brand: brandOf(digits),
-          bin: digits.slice(0, 6),
-          last4: digits.slice(-4),
-          expiryMonth: card.expiryMonth,
-          expiryYear: card.expiryYear,
-          holderName: card.holderName,
-          fingerprint: hmac(fingerprintKey, `fingerprint:${digits}`).slice(0, 32),
-          vaultToken
-        })
-        return Effect.sync(() => {
-          if (!cards.has(vaultToken)) {
-            cards.set(vaultToken, {
+      tokenize: (card, tenantId = internal.defaultTenant) =>
+        Effect.sync(() => {
+          const token = internal.cardToken(
+            card,
+            hmac(fingerprintKey, internal.tokenInput(tenantId, card)),
+            hmac(fingerprintKey, internal.fingerprintInput(card))
+          )
+          const key = keyOf(tenantId, token.vaultToken)
+          if (!cards.has(key)) {
+            cards.set(key, {
               number: card.number,
               expiryMonth: card.expiryMonth,
               expiryYear: card.expiryYear,
@@ -91,11 +127,10 @@ export const make = (fingerprintKey: Redacted.Redacted<string>) =>
             })
           }
           return token
-        })
-      },
-      reveal: (vaultToken) =>
+        }),
+      reveal: (vaultToken, tenantId = internal.defaultTenant) =>
         Effect.suspend(() => {
-          const card = cards.get(vaultToken)
+          const card = cards.get(keyOf(tenantId, vaultToken))
           return card === undefined ? Effect.fail(new CardNotInVault({ vaultToken })) : Effect.succeed(card)
         })
     })

@@ -120,6 +120,8 @@ export interface Capabilities {
  */
 export interface ProcessRequest {
   readonly paymentId: string
+  /** The payment's tenant: the card vault reveals `paymentMethod` only for it (default `"default"`). */
+  readonly tenantId?: string | undefined
   readonly idempotencyKey: string
   readonly amount: Money
   readonly paymentMethod: CardToken
@@ -164,6 +166,8 @@ export interface Gateway {
   /** Authenticates the payment method (3-D Secure, risk checks); moves no money. */
   readonly authenticate: (request: {
     readonly paymentId: string
+    /** The payment's tenant: the card vault reveals `paymentMethod` only for it (default `"default"`). */
+    readonly tenantId?: string | undefined
     readonly amount: Money
     readonly paymentMethod: CardToken
   }) => Effect.Effect<void, GatewayDeclined | GatewayReadError>

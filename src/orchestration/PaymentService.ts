@@ -321,6 +321,7 @@ export const make = (config: Config = {}) =>
         let current = payment
         const request = {
           paymentId: payment.id,
+          tenantId: payment.tenantId,
           idempotencyKey: attempt.idempotencyKey,
           amount: payment.amount,
           paymentMethod: payment.paymentMethod,
@@ -452,7 +453,7 @@ export const make = (config: Config = {}) =>
         return yield* new ValidationError({ path: "paymentMethod.expiryYear", message: "the card has expired" })
       }
       yield* hooks.beforeCreate(input)
-      const token = yield* vault.tokenize(input.paymentMethod)
+      const token = yield* vault.tokenize(input.paymentMethod, input.tenantId)
       const requestFingerprint = fingerprint({
         tenantId: input.tenantId,
         amount: { currency: amount.currency, minor: amount.minor },
@@ -520,7 +521,7 @@ export const make = (config: Config = {}) =>
               const authenticated = yield* Effect.either(withRetry(reading(
                 gateway,
                 "authenticate",
-                gateway.authenticate({ paymentId, amount: payment.amount, paymentMethod: payment.paymentMethod })
+                gateway.authenticate({ paymentId, tenantId: payment.tenantId, amount: payment.amount, paymentMethod: payment.paymentMethod })
               )))
               if (Either.isRight(authenticated)) {
                 // AUTHENTICATED and the new attempt (PROCESSING) commit together, before any money moves.

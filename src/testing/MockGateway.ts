@@ -216,7 +216,7 @@ export const make = (options: Options = {}) =>
       authenticate: (request) =>
         enter("authenticate").pipe(
           Effect.zipRight(
-            vault.reveal(request.paymentMethod.vaultToken).pipe(
+            vault.reveal(request.paymentMethod.vaultToken, request.tenantId).pipe(
               Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
             )
           ),
@@ -225,7 +225,7 @@ export const make = (options: Options = {}) =>
       process: (request) =>
         Effect.gen(function*() {
           yield* enter("process")
-          const card = yield* vault.reveal(request.paymentMethod.vaultToken).pipe(
+          const card = yield* vault.reveal(request.paymentMethod.vaultToken, request.tenantId).pipe(
             Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
           )
           const number = Redacted.value(card.number)

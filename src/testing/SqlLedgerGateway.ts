@@ -103,13 +103,13 @@ export const make = (options: { readonly id?: string } = {}) =>
       capabilities: { currencies: "all", manualCapture: true },
       initiate: (request) => Effect.succeed({ reference: `pi_${request.idempotencyKey}` }),
       authenticate: (request) =>
-        vault.reveal(request.paymentMethod.vaultToken).pipe(
+        vault.reveal(request.paymentMethod.vaultToken, request.tenantId).pipe(
           Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message })),
           Effect.asVoid
         ),
       process: (request) =>
         Effect.gen(function*() {
-          const card = yield* vault.reveal(request.paymentMethod.vaultToken).pipe(
+          const card = yield* vault.reveal(request.paymentMethod.vaultToken, request.tenantId).pipe(
             Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
           )
           const number = Redacted.value(card.number)
