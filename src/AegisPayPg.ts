@@ -34,7 +34,7 @@ export interface ClientOptions {
 
 /**
  * The settings of {@link layer}: the shared `AegisPay.Options`, your gateways, the card vault
- * (default `CardVault.layerConfig()`), the outbox relay and retention jobs (default on, `false`
+ * (default `SqlCardVault.layerConfig`: encrypted in the database, keys from `Config`), the outbox relay and retention jobs (default on, `false`
  * for none), the recovery worker (default on), the connection and the lease settings. Every
  * field but `gateways` is optional.
  *

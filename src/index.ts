@@ -78,6 +78,12 @@ export * as RoutingRules from "./routing/Rules.js"
 /** @since 0.1.0 */
 export * as AdaptiveRouting from "./routing/Adaptive.js"
 /** @since 0.1.0 */
+export * as Envelope from "./security/Envelope.js"
+/** @since 0.1.0 */
+export * as KeyManagement from "./security/KeyManagement.js"
+/** @since 0.1.0 */
+export * as SecurityError from "./security/SecurityError.js"
+/** @since 0.1.0 */
 export * as EventStore from "./storage/EventStore.js"
 /** @since 0.1.0 */
 export * as LockManager from "./storage/LockManager.js"

@@ -17,3 +17,5 @@ export * as Retention from "./storage/Retention.js"
 export * as SqlLockManager from "./storage/SqlLockManager.js"
 /** @since 0.1.0 */
 export * as SqlStorage from "./storage/SqlStorage.js"
+/** @since 0.1.0 */
+export * as SqlCardVault from "./security/SqlCardVault.js"

@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Context, Effect, Layer, Redacted, Schema } from "effect"
 import { createHmac } from "node:crypto"
 import type { CardInput, CardToken } from "../domain/PaymentMethod.js"
 import * as internal from "../internal/cardVault.js"
@@ -143,13 +143,3 @@ export const make = (fingerprintKey: Redacted.Redacted<string>) =>
  */
 export const layerMemory = (fingerprintKey: Redacted.Redacted<string>): Layer.Layer<CardVault> =>
   Layer.effect(CardVault, make(fingerprintKey))
-
-/**
- * A memory vault keyed by `AEGISPAY_FINGERPRINT_KEY` from the `Config` provider (required: a
- * missing key is a `ConfigError` when the layer is built, never a default).
- *
- * @since 0.1.0
- */
-export const layerConfig = (
-  fingerprintKey: Config.Config<Redacted.Redacted<string>> = Config.redacted("AEGISPAY_FINGERPRINT_KEY")
-) => Layer.effect(CardVault, Effect.flatMap(fingerprintKey, make))

@@ -8,7 +8,9 @@ import { Layer } from "effect"
 import type { ConfigError } from "effect"
 import * as AegisPay from "../AegisPay.js"
 import * as OutboxRelay from "../events/OutboxRelay.js"
-import * as CardVault from "../gateway/CardVault.js"
+import type * as CardVault from "../gateway/CardVault.js"
+import * as SqlCardVault from "../security/SqlCardVault.js"
+import type { SqlClient } from "@effect/sql"
 import * as IdempotencyStore from "../storage/IdempotencyStore.js"
 import type * as LockManager from "../storage/LockManager.js"
 import * as Migrations from "../storage/Migrations.js"
@@ -25,8 +27,8 @@ export interface Options<GOut, EG, RG, EV, RV> extends AegisPay.Options {
   /** Your gateways: `GatewayRegistry.layerFrom([...])`, in routing and failover order. */
   readonly gateways: AegisPay.Gateways<GOut, EG, RG>
   /**
-   * The card vault; default: `CardVault.layerConfig()` (fingerprint key from
-   * `AEGISPAY_FINGERPRINT_KEY`, required).
+   * The card vault; default: `SqlCardVault.layerConfig` (card numbers encrypted in the database;
+   * keys `AEGISPAY_KEK`, `AEGISPAY_KEK_ID`, `AEGISPAY_FINGERPRINT_KEY` from `Config`, required).
    */
   readonly vault?: Layer.Layer<CardVault.CardVault, EV, RV> | undefined
   /** The outbox relay of this process, or `false` for none; default on. */
@@ -55,7 +57,9 @@ export const layer = <GOut, EG, RG, EV, RV, EL, RL>(
   options: Options<GOut, EG, RG, EV, RV>,
   locks: Layer.Layer<LockManager.LockManager | PaymentLock.PaymentLock, EL, RL>
 ) => {
-  const vault: Layer.Layer<CardVault.CardVault, EV | ConfigError.ConfigError, RV> = options.vault ?? CardVault.layerConfig()
+  // the vault queries nothing when built; its table is migrated with the storage, before any payment
+  const vault: Layer.Layer<CardVault.CardVault, EV | ConfigError.ConfigError, RV | SqlClient.SqlClient> = options.vault ??
+    SqlCardVault.layerConfig
   return AegisPay.layerWith({
     gateways: options.gateways,
     storage: layerStorage(options.relay ?? {}),

@@ -1,6 +1,7 @@
 /**
  * Consumer check 2: the production composition on PostgreSQL with the merchant's own gateway,
- * settings from the environment (DATABASE_URL, AEGISPAY_FINGERPRINT_KEY), workers running.
+ * settings from the environment (DATABASE_URL, the vault's AEGISPAY_KEK, AEGISPAY_KEK_ID and
+ * AEGISPAY_FINGERPRINT_KEY), workers running, card numbers only encrypted in the database.
  */
 import { Effect } from "effect"
 import { GatewayRegistry } from "aegispay"

@@ -33,7 +33,7 @@ echo "== consumer: install $tarball with effect 3.22 and the required peers only
 npm install --no-audit --no-fund --loglevel=error "./$tarball" \
   "effect@~3.22.4" "@effect/sql@^0.52.1" "@effect/platform@^0.97.2" "@effect/experimental@^0.61.1" \
   "typescript@~5.9.3" "@types/node@^20.19.43"
-copies="$(find node_modules -path '*/node_modules/effect/package.json' | wc -l)"
+copies="$(find node_modules -path '*node_modules/effect/package.json' | wc -l)"
 if [ "$copies" != "1" ]; then echo "expected one copy of effect, found $copies"; exit 1; fi
 if node -e 'require.resolve("pg")' 2>/dev/null; then echo "pg is installed: the core check would prove nothing"; exit 1; fi
 echo "== consumer: typecheck and run the core program (no pg installed)"
@@ -53,5 +53,6 @@ db="aegis_consumer_$$"
 psql "$DATABASE_URL" -qc "CREATE DATABASE $db"
 trap 'psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; rm -rf "$work"' EXIT
 url="${DATABASE_URL%/*}/$db"
-DATABASE_URL="$url" AEGISPAY_FINGERPRINT_KEY="consumer-check-key" node dist/pg.js
+key() { node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64"))'; }
+DATABASE_URL="$url" AEGISPAY_KEK="$(key)" AEGISPAY_KEK_ID="kek-consumer" AEGISPAY_FINGERPRINT_KEY="$(key)" node dist/pg.js
 echo "== consumer: ok"

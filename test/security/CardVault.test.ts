@@ -6,23 +6,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted } from "effect"
-import {
-  AegisPay,
-  CardVault,
-  CircuitBreaker,
-  Embedded,
-  EventBus,
-  GatewayMetrics,
-  GatewayRegistry,
-  Hooks,
-  Ids,
-  Migrations,
-  PaymentService,
-  Router,
-  SqlLockManager,
-  SqlStorage
-} from "aegispay"
-import { SqlLedgerGateway } from "aegispay/testing"
+import { CardVault, CircuitBreaker, EventBus, GatewayMetrics, GatewayRegistry, Hooks, Ids, PaymentService, Router } from "aegispay"
+import { Embedded } from "aegispay/embedded"
+import { Migrations, SqlLockManager, SqlStorage } from "aegispay/pg"
+import { AegisPayTest, SqlLedgerGateway } from "aegispay/testing"
 import * as KeyManagement from "../../src/security/KeyManagement.js"
 import * as SqlCardVault from "../../src/security/SqlCardVault.js"
 import { cardInput, fingerprintKey, kek, numbers } from "./Keys.js"
@@ -63,7 +50,7 @@ describe("CardVault.layerMemory", () => {
     Effect.gen(function*() {
       expect((yield* createAndProcess("acme", "order-acme")).state).toBe("SUCCESS")
       expect((yield* createAndProcess(undefined, "order-default")).state).toBe("SUCCESS")
-    }).pipe(Effect.provide(AegisPay.layerMemory({ ids: "sequential" }))))
+    }).pipe(Effect.provide(AegisPayTest.layerMemory({ ids: "sequential" }))))
 })
 
 /** PaymentService on PGlite with the SQL vault and a gateway whose ledger is a SQL table. */
