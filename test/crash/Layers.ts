@@ -4,12 +4,19 @@
  * ledger gateway (`"ledger"`), whose ledger in PostgreSQL is the ground truth of what was charged.
  */
 import { type Duration, Effect, Layer, Redacted } from "effect"
-import { AegisPay, CardVault, type Gateway, GatewayRegistry } from "aegispay"
-import { AegisPayPg, SqlLockManager } from "aegispay/pg"
+import { AegisPay, type Gateway, GatewayRegistry, KeyManagement } from "aegispay"
+import { AegisPayPg, SqlCardVault, SqlLockManager } from "aegispay/pg"
 import { AegisPayTest, SqlLedgerGateway, TestCards } from "aegispay/testing"
 
-/** Both processes key the vault alike, as a real deployment shares its vault across restarts. */
-export const fingerprintKey = Redacted.make("crash-injection-key")
+/**
+ * The keys of the SQL card vault: both processes use the same, as a real deployment does across
+ * restarts. The card is tokenized only by the process that creates a payment; a restarted process
+ * reads it from the encrypted vault in PostgreSQL.
+ */
+const keys = {
+  current: { id: "crash-kek", key: Redacted.make<Uint8Array>(new Uint8Array(32).fill(7)) },
+  fingerprintKey: Redacted.make<Uint8Array>(new Uint8Array(32).fill(9))
+}
 
 /** The card every crash payment uses. */
 export const card = {
@@ -28,7 +35,7 @@ export const card = {
 export const layer = (url: string, ttl: Duration.DurationInput) =>
   AegisPay.layerWith({
     gateways: AegisPayTest.layerGateways(),
-    vault: AegisPayTest.vaultOf({ fingerprintKey }),
+    vault: SqlCardVault.layer.pipe(Layer.provide(KeyManagement.layer(keys))),
     storage: AegisPayPg.layerStorage(false),
     locks: SqlLockManager.layer({ ttl })
   }).pipe(
@@ -36,14 +43,10 @@ export const layer = (url: string, ttl: Duration.DurationInput) =>
   )
 
 /**
- * Registers the ledger gateway, changed by `wrap` (the child wraps it with its kill point), and
- * puts the test card in this process's vault (a restarted process needs it to resend a charge:
- * in production the vault is the provider's and outlives the process).
+ * Registers the ledger gateway, changed by `wrap` (the child wraps it with its kill point).
  */
 export const registerLedger = (wrap: (gateway: Gateway.Gateway) => Gateway.Gateway = (g) => g) =>
   Effect.gen(function*() {
     const ledger = yield* SqlLedgerGateway.make()
     yield* (yield* GatewayRegistry.GatewayRegistry).register(wrap(ledger))
-    const vault = yield* CardVault.CardVault
-    yield* vault.tokenize({ ...card, number: Redacted.make(card.number), cvv: Redacted.make(card.cvv) })
   })

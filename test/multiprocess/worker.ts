@@ -5,8 +5,8 @@
  *   DATABASE_URL=… node --import tsx test/multiprocess/worker.ts <count> <worker>
  */
 import { Effect, Layer, Redacted } from "effect"
-import { CardVault, CircuitBreaker, EventBus, GatewayMetrics, GatewayRegistry, Hooks, Ids, PaymentService, Router } from "aegispay"
-import { AegisPayPg } from "aegispay/pg"
+import { CircuitBreaker, EventBus, GatewayMetrics, GatewayRegistry, Hooks, Ids, KeyManagement, PaymentService, Router } from "aegispay"
+import { AegisPayPg, SqlCardVault } from "aegispay/pg"
 import { SqlLedgerGateway, TestCards } from "aegispay/testing"
 import * as SqlLockManager from "../../src/storage/SqlLockManager.js"
 import * as SqlStorage from "../../src/storage/SqlStorage.js"
@@ -16,10 +16,13 @@ const worker = Number(process.argv[3] ?? "0")
 const url = process.env.DATABASE_URL
 if (url === undefined) throw new Error("DATABASE_URL is required")
 
-const base = Layer.mergeAll(
-  CardVault.layerMemory(Redacted.make("multiprocess-key")),
-  Ids.layer,
-  AegisPayPg.layerClient({ url: Redacted.make(url), maxConnections: 8 })
+// every process shares the encrypted SQL card vault, keyed alike, as a deployment's processes do
+const keys = {
+  current: { id: "mp-kek", key: Redacted.make<Uint8Array>(new Uint8Array(32).fill(3)) },
+  fingerprintKey: Redacted.make<Uint8Array>(new Uint8Array(32).fill(5))
+}
+const base = Layer.mergeAll(SqlCardVault.layer.pipe(Layer.provide(KeyManagement.layer(keys))), Ids.layer).pipe(
+  Layer.provideMerge(AegisPayPg.layerClient({ url: Redacted.make(url), maxConnections: 8 }))
 )
 const registry = Layer.effect(
   GatewayRegistry.GatewayRegistry,
