@@ -3,15 +3,17 @@
  * `beforeRoute` (reorder or restrict the candidate gateways) and `afterProcess`.
  *
  * Hooks of one kind run in priority order (higher first), each bounded by its `timeout`
- * (default 5 s). A hook that fails or times out is handled by its `failMode`: `"closed"` (default)
- * stops the operation with {@link HookFailed}; `"open"` logs and carries on. A deliberate refusal
+ * (default 5 s). A hook that fails, times out or has a defect (throws, dies or interrupts
+ * itself: the defect is logged at Error with its cause) is handled by its `failMode`: `"closed"`
+ * (default) stops the operation with {@link HookFailed}; `"open"` logs and carries on. Nothing a
+ * hook does escapes as a defect into the payment operation. A deliberate refusal
  * is not a failure: `beforeCreate` refuses with {@link HookRejected}, `fraudCheck` with a verdict
  * that becomes {@link FraudRejected} (the payment moves to FAILURE first, so it is recorded).
  * For events, subscribe to the `EventBus`.
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Cause, Context, Effect, Layer, Option, Schema } from "effect"
 import type { Duration } from "effect"
 import type { Payment } from "../domain/Payment.js"
 import type { CreatePaymentInput } from "../domain/PaymentRequest.js"
@@ -118,29 +120,51 @@ const describe = (error: unknown): string =>
     : String(error)
 
 /**
- * Runs one hook with its timeout and fail mode: `Right(value)` on success, `Left(undefined)`
+ * Runs one hook with its timeout and fail mode: `{ ok: true, value }` on success, `{ ok: false }`
  * when it failed open.
  */
 type Guarded<A> = { readonly ok: true; readonly value: A } | { readonly ok: false }
 
-const guard = <A>(hook: HookOptions, run: Effect.Effect<A, unknown>): Effect.Effect<Guarded<A>, HookRejected | HookFailed> =>
-  run.pipe(
+/**
+ * Why a hook failed, from its whole cause: a failure (its error's message), a defect (a thrown
+ * exception or `Effect.die`: the merchant's code has a bug) or an interruption of its own.
+ */
+const reasonOf = (cause: Cause.Cause<unknown>): { readonly reason: string; readonly defect: boolean } =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (error) => ({ reason: describe(error), defect: false }),
+    onNone: () =>
+      Option.match(Cause.dieOption(cause), {
+        onSome: (defect) => ({ reason: `defect: ${describe(defect)}`, defect: true }),
+        onNone: () => ({ reason: "interrupted", defect: true })
+      })
+  })
+
+/**
+ * Runs a hook bounded by its timeout. Whatever the hook does — fail, time out, throw, die or
+ * interrupt itself — ends here as a value: a failure or defect is handled by the fail mode
+ * (a defect is also logged at Error with its cause); only a `HookRejected` failure passes as
+ * is. The caller's own interruption is never caught.
+ */
+const guard = <A>(hook: HookOptions, run: () => Effect.Effect<A, unknown>): Effect.Effect<Guarded<A>, HookRejected | HookFailed> =>
+  Effect.suspend(run).pipe(
     Effect.timeoutFail({
       duration: hook.timeout ?? "5 seconds",
       onTimeout: () => new HookFailed({ hook: hook.name, reason: "timed out" })
     }),
-    Effect.either,
-    Effect.flatMap((result): Effect.Effect<Guarded<A>, HookRejected | HookFailed> => {
-      if (result._tag === "Right") return Effect.succeed({ ok: true, value: result.right })
-      const error = result.left
-      if (error instanceof HookRejected) return Effect.fail(error)
-      const reason = describe(error)
+    Effect.map((value): Guarded<A> => ({ ok: true, value })),
+    Effect.catchAllCause((cause): Effect.Effect<Guarded<A>, HookRejected | HookFailed> => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure) && failure.value instanceof HookRejected) return Effect.fail(failure.value)
+      const { defect, reason } = reasonOf(cause)
+      const logged = defect
+        ? Effect.logError("hook failed with a defect", cause).pipe(Effect.annotateLogs({ hook: hook.name }))
+        : Effect.void
       return (hook.failMode ?? "closed") === "open"
         ? Effect.as(
-          Effect.logWarning("hook failed open").pipe(Effect.annotateLogs({ hook: hook.name, reason })),
+          Effect.zipRight(logged, Effect.logWarning("hook failed open").pipe(Effect.annotateLogs({ hook: hook.name, reason }))),
           { ok: false }
         )
-        : Effect.fail(new HookFailed({ hook: hook.name, reason }))
+        : Effect.zipRight(logged, Effect.fail(new HookFailed({ hook: hook.name, reason })))
     })
   )
 
@@ -154,11 +178,11 @@ const noRejection = (hook: HookOptions) => <A>(self: Effect.Effect<A, HookReject
 export const make = (config: Config = {}) =>
   Hooks.of({
     beforeCreate: (request) =>
-      Effect.forEach(ordered(config.beforeCreate), (hook) => guard(hook, hook.run(request)), { discard: true }),
+      Effect.forEach(ordered(config.beforeCreate), (hook) => guard(hook, () => hook.run(request)), { discard: true }),
     fraudCheck: (payment) =>
       Effect.gen(function*() {
         for (const hook of ordered(config.fraudCheck)) {
-          const result = yield* guard(hook, hook.run(payment)).pipe(noRejection(hook))
+          const result = yield* guard(hook, () => hook.run(payment)).pipe(noRejection(hook))
           if (result.ok && result.value.reject) return { hook: hook.name, verdict: result.value }
         }
         return undefined
@@ -167,7 +191,7 @@ export const make = (config: Config = {}) =>
       Effect.gen(function*() {
         let current = candidates
         for (const hook of ordered(config.beforeRoute)) {
-          const result = yield* guard(hook, hook.run(payment, current)).pipe(noRejection(hook))
+          const result = yield* guard(hook, () => hook.run(payment, current)).pipe(noRejection(hook))
           // a hook may reorder or drop candidates, never add one
           if (result.ok) current = result.value.filter((id, i, all) => current.includes(id) && all.indexOf(id) === i)
         }
@@ -177,7 +201,7 @@ export const make = (config: Config = {}) =>
       Effect.forEach(
         ordered(config.afterProcess),
         (hook) =>
-          guard(hook, hook.run(payment)).pipe(noRejection(hook)),
+          guard(hook, () => hook.run(payment)).pipe(noRejection(hook)),
         { discard: true }
       )
   })

@@ -72,4 +72,27 @@ describe("hooks", () => {
       }]
     })))
   })
+
+  it.effect("a hook that throws or dies is handled like a failure: fail-open carries on, fail-closed is HookFailed", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      // beforeCreate throws (fail-open): the payment is created all the same
+      const p = yield* payments.createPayment(request())
+      expect(p.state).toBe("INITIATED")
+      // fraudCheck dies (fail-closed): HookFailed, never a defect; nothing was charged
+      const failed = yield* Effect.flip(payments.processPayment(p.id))
+      expect(failed).toMatchObject({ _tag: "HookFailed", hook: "scorer" })
+      expect(failed.message).toContain("defect")
+      expect((yield* payments.getPayment(p.id)).state).toBe("INITIATED")
+      expect(yield* Effect.flatMap(MockGateway.MockGateway, (m) => m.calls)).toEqual({})
+    }).pipe(Effect.provide(withHooks({
+      beforeCreate: [{
+        name: "buggy",
+        failMode: "open",
+        run: () => {
+          throw new Error("merchant bug")
+        }
+      }],
+      fraudCheck: [{ name: "scorer", run: () => Effect.dieMessage("scorer bug") }]
+    }))))
 })
