@@ -1,8 +1,9 @@
 /**
  * Recovery of payments left unfinished by a crash, a lost gateway answer or a stopped process.
  *
- * `runOnce` finds payments with open work (`Payment.hasOpenWork`) whose last change is older
- * than `stuckAfter` (an indexed scan: settled payments are never read) and drives each one on
+ * `runOnce` finds payments with open work (`Payment.hasOpenWork`) neither changed nor examined
+ * by recovery for `stuckAfter` (an indexed scan: settled payments are never read), least recently
+ * touched first, records that it examined them (`PaymentRepository.markExamined`), and drives each one on
  * through the ordinary {@link PaymentService} operations, so recovery follows exactly the rules
  * of the first call:
  * - **AUTHENTICATED** (a crash before the attempt was committed): processing continues; the
@@ -43,7 +44,11 @@ import { PaymentService } from "./PaymentService.js"
 export interface Config {
   /** A payment unchanged for this long is considered stuck; default 1 minute. */
   readonly stuckAfter?: Duration.DurationInput | undefined
-  /** Payments examined per run, least recently updated first; default 100. */
+  /**
+   * Payments examined per run, least recently touched (updated or examined) first; default 100.
+   * Examined payments go to the back of the line, so the open set is walked round-robin: payments
+   * whose recovery keeps failing cannot starve the others.
+   */
   readonly batchSize?: number | undefined
   /** How many payments are recovered at once; default 4. */
   readonly concurrency?: number | undefined
@@ -121,8 +126,11 @@ export const make = (config: Config = {}) =>
       })
 
     const runOnce = Effect.gen(function*() {
-      const cutoff = DateTime.unsafeMake((yield* Clock.currentTimeMillis) - stuckAfter)
-      const stuck = yield* repository.findOpen(cutoff, batchSize)
+      const now = yield* Clock.currentTimeMillis
+      const stuck = yield* repository.findOpen(DateTime.unsafeMake(now - stuckAfter), batchSize)
+      // Recorded before any payment is driven on, so that the next scan serves the others first
+      // even when these fail, stay open without a write, or take the process down with them.
+      yield* repository.markExamined(stuck.map((p) => p.id), DateTime.unsafeMake(now))
       type Outcome =
         | { readonly _tag: "resolved" | "open"; readonly paymentId: string }
         | { readonly _tag: "failed"; readonly paymentId: string; readonly error: string }
