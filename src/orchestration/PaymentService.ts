@@ -60,7 +60,7 @@ import { fingerprint } from "../storage/Fingerprint.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { NoGatewayAvailable } from "./Errors.js"
 import * as GatewayCall from "./GatewayCall.js"
-import { FraudRejected, type HookFailed, type HookRejected, Hooks } from "./Hooks.js"
+import { FraudRejected, type HookFailed, type HookRejected, Hooks, runAfterProcess } from "./Hooks.js"
 
 const processedTotal = Metric.counter("aegispay_payments_processed_total", {
   description: "processPayment calls by the payment's state when the call returned"
@@ -562,9 +562,7 @@ export const make = (config: Config = {}) =>
         })
       )
       processedCounter(processed.state).unsafeUpdate(1, [])
-      // afterProcess hooks see the recorded result; a fail-closed failure is reported, the
-      // payment stays as recorded
-      yield* hooks.afterProcess(processed)
+      // afterProcess hooks run from the committed terminal event (Hooks.runAfterProcess), never here
       return processed
     })
 
@@ -789,9 +787,12 @@ export const make = (config: Config = {}) =>
   })
 
 /**
- * The payment service layer.
+ * The payment service layer. For its lifetime it also runs the `afterProcess` hooks from the
+ * committed terminal events on the `EventBus` (`Hooks.runAfterProcess`; nothing when no such hook
+ * is installed).
  *
  * @since 0.1.0
  */
-export const layer = (config: Config = {}) => Layer.effect(PaymentService, make(config))
+export const layer = (config: Config = {}) =>
+  Layer.scoped(PaymentService, Effect.zipRight(runAfterProcess(), make(config)))
 

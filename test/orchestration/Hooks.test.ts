@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect, Fiber, Queue, TestClock } from "effect"
 import { AegisPay, Hooks, MockGateway, PaymentService } from "aegispay"
 import { request } from "../helpers.js"
 
@@ -57,18 +57,19 @@ describe("hooks", () => {
     }))))
 
   it.effect("beforeRoute may reorder or restrict the candidates but never add one; afterProcess sees the result", () => {
-    const seen: Array<string> = []
+    const seen = Effect.runSync(Queue.unbounded<string>())
     return Effect.gen(function*() {
       const payments = yield* PaymentService.PaymentService
       const p = yield* payments.createPayment(request())
       const done = yield* payments.processPayment(p.id)
       expect(done.attempts.map((a) => a.gateway)).toEqual(["b"])
-      expect(seen).toEqual([`${p.id}:SUCCESS`])
+      // afterProcess runs from the committed terminal event, after the operation returned
+      expect(yield* Queue.take(seen)).toEqual(`${p.id}:SUCCESS`)
     }).pipe(Effect.provide(withHooks({
       beforeRoute: [{ name: "prefer-b", run: (_, ids) => Effect.succeed(["z", ...ids.filter((id) => id === "b")]) }],
       afterProcess: [{
         name: "audit",
-        run: (payment) => Effect.sync(() => seen.push(`${payment.id}:${payment.state}`))
+        run: (payment) => Queue.offer(seen, `${payment.id}:${payment.state}`)
       }]
     })))
   })
