@@ -45,9 +45,11 @@ export class Attempt extends Schema.Class<Attempt>("Attempt")({
   uncertain: Schema.Boolean,
   retries: Schema.Int,
   /**
-   * The attempt was failed over after a transient error: its gateway may have applied the charge
-   * all the same. The recovery worker asks the gateway's status once and compensates a stray
-   * charge; until then the payment has open work.
+   * The attempt was failed over (or failed) while possibly sent: a request for it may have left
+   * the process without a definite answer (transient errors; a send interrupted or cut by a
+   * crash, then found `not_found` and resent into an open circuit), so its gateway may have
+   * applied the charge all the same. The recovery worker asks the gateway's status once and
+   * compensates a stray charge; until then the payment has open work.
    */
   needsStatusCheck: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   gatewayTransactionId: Schema.optional(Schema.String),
@@ -724,10 +726,10 @@ export const recordRetry = (payment: Payment, reason: string, now: DateTime.Utc)
       new Event.PaymentRetryAttempted({ ...base, attemptId: attempt.id, retry: attempt.retries + 1, reason }, true)))
 
 /**
- * Fails the current attempt (which certainly moved no money) and starts a new one at another
- * gateway, in one decision: `PaymentRetryAttempted { failover }` then `PaymentProcessing`.
- * `mayHaveApplied`: the attempt ended in transient errors, so its gateway may have charged all
- * the same; the attempt is marked `needsStatusCheck`.
+ * Fails the current attempt and starts a new one at another gateway, in one decision:
+ * `PaymentRetryAttempted { failover }` then `PaymentProcessing`.
+ * `mayHaveApplied`: the attempt was possibly sent (transient errors, an interrupted or crashed
+ * send), so its gateway may have charged all the same; the attempt is marked `needsStatusCheck`.
  * Refused when the current attempt's outcome is or ever was unknown: such a payment never fails
  * over, since its first gateway may still apply the charge.
  *
@@ -822,8 +824,9 @@ export const authorize = (payment: Payment, gatewayTransactionId: string, now: D
 
 /**
  * → FAILURE, from INITIATED, AUTHENTICATED or PROCESSING (the current attempt fails with it).
- * `mayHaveApplied`: the attempt ended in transient errors, so its gateway may have charged all
- * the same; the attempt is marked `needsStatusCheck` (a charge found later is compensated).
+ * `mayHaveApplied`: the attempt was possibly sent (transient errors, an interrupted or crashed
+ * send), so its gateway may have charged all the same; the attempt is marked `needsStatusCheck`
+ * (a charge found later is compensated).
  *
  * @since 0.1.0
  */

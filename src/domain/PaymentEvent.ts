@@ -98,7 +98,11 @@ export class PaymentRetryAttempted extends Schema.TaggedClass<PaymentRetryAttemp
   reason: Schema.String,
   failover: Schema.optional(Schema.Boolean),
   nextGateway: Schema.optional(Schema.String),
-  /** With `failover`: the attempt ended in transient errors, so its gateway may have applied it. */
+  /**
+   * With `failover`: the attempt was possibly sent (a request for it may have left the process
+   * without a definite answer: transient errors, an interrupted or crashed send), so its gateway
+   * may have applied it.
+   */
   mayHaveApplied: Schema.optional(Schema.Boolean)
 }) {}
 
@@ -171,7 +175,10 @@ export class PaymentFailed extends Schema.TaggedClass<PaymentFailed>()("PaymentF
   attemptId: Schema.optional(Schema.String),
   reason: Schema.String,
   declineCode: Schema.optional(Schema.String),
-  /** The failed attempt ended in transient errors, so its gateway may have applied it. */
+  /**
+   * The failed attempt was possibly sent (transient errors, an interrupted or crashed send), so its
+   * gateway may have applied it.
+   */
   mayHaveApplied: Schema.optional(Schema.Boolean)
 }) {}
 

@@ -60,7 +60,7 @@ import { fingerprint } from "../storage/Fingerprint.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { NoGatewayAvailable } from "./Errors.js"
 import * as GatewayCall from "./GatewayCall.js"
-import { FraudRejected, type HookFailed, type HookRejected, Hooks } from "./Hooks.js"
+import { FraudRejected, type HookFailed, type HookRejected, Hooks, runAfterProcess } from "./Hooks.js"
 
 const processedTotal = Metric.counter("aegispay_payments_processed_total", {
   description: "processPayment calls by the payment's state when the call returned"
@@ -309,8 +309,16 @@ export const make = (config: Config = {}) =>
      * declines with a code configured for failover, the payment fails over to the next candidate
      * as a new attempt (new id, new key). An unknown outcome never fails over. Its final write is
      * the last one under the payment lock (`commitLast`): every caller returns its result at once.
+     *
+     * `possiblySent`: a request for this attempt may already have left the process before this
+     * call (it was found PROCESSING: an earlier send was interrupted, crashed or lost its answer),
+     * so its gateway may still apply it, even after answering `not_found` to a status check. An
+     * attempt is possibly sent from the moment a request for it may have left the process (a call
+     * refused by the open circuit never left) until its gateway answers it definitely; one that
+     * fails over (or fails) while possibly sent is marked `needsStatusCheck`, so the recovery
+     * worker asks its gateway once more and compensation returns a late charge.
      */
-    const charge = (gateway: Gateway, payment: Payment.Payment): Effect.Effect<
+    const charge = (gateway: Gateway, payment: Payment.Payment, possiblySent = false): Effect.Effect<
       Payment.Payment,
       VersionConflict | InvalidTransition | LockUnavailable | StorageError | GatewayNotFound | HookFailed
     > =>
@@ -329,12 +337,16 @@ export const make = (config: Config = {}) =>
           description: payment.description
         }
         /**
+         * Whether a request of the current attempt may have left the process without a definite
+         * answer: it was possibly sent before this call, or a call of ours ended in a transient
+         * error (it may have been applied).
+         */
+        let mayHaveApplied = possiblySent
+        /**
          * Fails over to the next candidate, or fails the payment when there is none. An attempt
          * whose outcome was ever unknown does neither: the gateway may still apply it, so the
          * payment stays PROCESSING for reconciliation.
          */
-        /** Whether a call of the current attempt ended in a transient error (it may have been applied). */
-        let mayHaveApplied = false
         const next = (reason: string, declineCode?: string) =>
           Effect.gen(function*() {
             const from = current
@@ -413,8 +425,10 @@ export const make = (config: Config = {}) =>
           case "failed":
             return yield* commit(reconciled, (at) => Payment.fail(reconciled, status.reason, status.code, at))
           case "not_found":
-            // The gateway never saw the request: sending it now, with the same key, is safe.
-            return yield* charge(gateway, reconciled)
+            // The gateway has not recorded the request: sending it now, with the same key, is
+            // safe. An earlier send may still be on its way (an interrupted caller, a crash), so
+            // the attempt stays possibly sent: if it fails over, its gateway is asked again later.
+            return yield* charge(gateway, reconciled, true)
         }
       })
 
@@ -549,9 +563,7 @@ export const make = (config: Config = {}) =>
         })
       )
       processedCounter(processed.state).unsafeUpdate(1, [])
-      // afterProcess hooks see the recorded result; a fail-closed failure is reported, the
-      // payment stays as recorded
-      yield* hooks.afterProcess(processed)
+      // afterProcess hooks run from the committed terminal event (Hooks.runAfterProcess), never here
       return processed
     })
 
@@ -777,9 +789,12 @@ export const make = (config: Config = {}) =>
   })
 
 /**
- * The payment service layer.
+ * The payment service layer. For its lifetime it also runs the `afterProcess` hooks from the
+ * committed terminal events on the `EventBus` (`Hooks.runAfterProcess`; nothing when no such hook
+ * is installed).
  *
  * @since 0.1.0
  */
-export const layer = (config: Config = {}) => Layer.effect(PaymentService, make(config))
+export const layer = (config: Config = {}) =>
+  Layer.scoped(PaymentService, Effect.zipRight(runAfterProcess(), make(config)))
 

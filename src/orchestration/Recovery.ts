@@ -1,8 +1,9 @@
 /**
  * Recovery of payments left unfinished by a crash, a lost gateway answer or a stopped process.
  *
- * `runOnce` finds payments with open work (`Payment.hasOpenWork`) whose last change is older
- * than `stuckAfter` (an indexed scan: settled payments are never read) and drives each one on
+ * `runOnce` finds payments with open work (`Payment.hasOpenWork`) neither changed nor examined
+ * by recovery for `stuckAfter` (an indexed scan: settled payments are never read), least recently
+ * touched first, records that it examined them (`PaymentRepository.markExamined`), and drives each one on
  * through the ordinary {@link PaymentService} operations, so recovery follows exactly the rules
  * of the first call:
  * - **AUTHENTICATED** (a crash before the attempt was committed): processing continues; the
@@ -20,13 +21,15 @@
  * Each payment is handled under its {@link PaymentLock} (a lease on PostgreSQL), so several
  * workers, in one process or many, never handle the same payment at once; a worker that finds
  * the payment already resolved moves on. One payment's failure never stops the others: it is
- * counted in the report and retried on the next run.
+ * counted in the report and retried on the next run. A defect in one payment's recovery (a bug
+ * in a gateway adapter or a hook) is logged at Error with its cause and reported as `"Defect"`;
+ * it never interrupts the recovery of other payments (possibly in the middle of a gateway call).
  *
  * `layerWorker` runs `runOnce` on a `Schedule` for the lifetime of its scope.
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Duration, Effect, Layer, Schedule } from "effect"
+import { Cause, Clock, Context, DateTime, Duration, Effect, Layer, Option, Schedule } from "effect"
 import * as Payment from "../domain/Payment.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import type { StorageError } from "../storage/StorageError.js"
@@ -41,7 +44,11 @@ import { PaymentService } from "./PaymentService.js"
 export interface Config {
   /** A payment unchanged for this long is considered stuck; default 1 minute. */
   readonly stuckAfter?: Duration.DurationInput | undefined
-  /** Payments examined per run, least recently updated first; default 100. */
+  /**
+   * Payments examined per run, least recently touched (updated or examined) first; default 100.
+   * Examined payments go to the back of the line, so the open set is walked round-robin: payments
+   * whose recovery keeps failing cannot starve the others.
+   */
   readonly batchSize?: number | undefined
   /** How many payments are recovered at once; default 4. */
   readonly concurrency?: number | undefined
@@ -66,7 +73,10 @@ export interface Report {
   readonly resolved: number
   /** Payments still open after the run (e.g. the gateway's status is still unknown). */
   readonly stillOpen: number
-  /** Payments whose recovery failed, with the error's tag; they are tried again next run. */
+  /**
+   * Payments whose recovery failed, with the error's tag (`"Defect"` for a defect); they are
+   * tried again on a later run.
+   */
   readonly failed: ReadonlyArray<{ readonly paymentId: string; readonly error: string }>
 }
 
@@ -116,8 +126,11 @@ export const make = (config: Config = {}) =>
       })
 
     const runOnce = Effect.gen(function*() {
-      const cutoff = DateTime.unsafeMake((yield* Clock.currentTimeMillis) - stuckAfter)
-      const stuck = yield* repository.findOpen(cutoff, batchSize)
+      const now = yield* Clock.currentTimeMillis
+      const stuck = yield* repository.findOpen(DateTime.unsafeMake(now - stuckAfter), batchSize)
+      // Recorded before any payment is driven on, so that the next scan serves the others first
+      // even when these fail, stay open without a write, or take the process down with them.
+      yield* repository.markExamined(stuck.map((p) => p.id), DateTime.unsafeMake(now))
       type Outcome =
         | { readonly _tag: "resolved" | "open"; readonly paymentId: string }
         | { readonly _tag: "failed"; readonly paymentId: string; readonly error: string }
@@ -139,6 +152,11 @@ export const make = (config: Config = {}) =>
             () => Effect.map(payments.getPayment(payment.id), judge)
           ),
           Effect.catchAll((error) => Effect.succeed(failed(payment.id)(error))),
+          // a defect (a bug in an adapter or a hook) ends this payment's recovery only: it is
+          // logged with its cause and reported; its siblings are never interrupted
+          Effect.catchAllCause((cause) =>
+            Effect.as(Effect.logError("recovery of a payment failed with a defect", cause), failed(payment.id)({ _tag: "Defect" }))
+          ),
           Effect.annotateLogs("paymentId", payment.id)
         ), { concurrency })
       const report: Report = {
@@ -164,7 +182,8 @@ export const layer = (config: Config = {}): Layer.Layer<Recovery, never, Payment
 
 /**
  * The recovery service plus a background worker that runs it on `schedule` (default: every
- * 30 seconds) for the lifetime of the layer. A failed run is logged and the schedule goes on.
+ * 30 seconds) for the lifetime of the layer. The worker is supervised: a run that fails is
+ * logged (a defect at Error, with its cause) and the schedule goes on.
  *
  * @since 0.1.0
  */
@@ -174,7 +193,12 @@ export const layerWorker = (
   Layer.scopedContext(Effect.gen(function*() {
     const recovery = yield* make(config)
     yield* recovery.runOnce.pipe(
-      Effect.catchAll((error) => Effect.logWarning("recovery run failed", error)),
+      // supervised: whatever ends a run (a storage error, a defect) is logged and the schedule goes on
+      Effect.catchAllCause((cause) =>
+        Option.isSome(Cause.dieOption(cause)) || Cause.isInterruptedOnly(cause)
+          ? Effect.logError("recovery run failed with a defect", cause)
+          : Effect.logWarning("recovery run failed", cause)
+      ),
       Effect.schedule(config.schedule ?? Schedule.spaced("30 seconds")),
       Effect.forkScoped
     )

@@ -37,6 +37,8 @@ export const make = Effect.gen(function*() {
   const byState = new Map<PaymentState, Set<string>>()
   /** Payments with open work (bounded by what is in flight, not by history). */
   const open = new Set<string>()
+  /** When recovery last examined an open payment (`markExamined`); dropped when its work is done. */
+  const examined = new Map<string, number>()
   /** Payments with an open review item. */
   const reviewing = new Set<string>()
 
@@ -50,7 +52,10 @@ export const make = Effect.gen(function*() {
     }
     if (next.gatewayTransactionId !== undefined) byTransaction.set(next.gatewayTransactionId, next.id)
     if (Payment.hasOpenWork(next)) open.add(next.id)
-    else open.delete(next.id)
+    else {
+      open.delete(next.id)
+      examined.delete(next.id)
+    }
     if (Payment.needsReview(next)) reviewing.add(next.id)
     else reviewing.delete(next.id)
   }
@@ -120,14 +125,22 @@ export const make = Effect.gen(function*() {
         const more = last !== undefined && (positionInCustomer.get(last.id) ?? 0) > 0
         return { items, nextCursor: more ? encodeCursor(last.id) : undefined }
       }),
-    findOpen: (updatedBefore, limit) =>
+    findOpen: (before, limit) =>
       Effect.sync(() => {
-        const out: Array<Payment.Payment> = []
+        const cutoff = DateTime.toEpochMillis(before)
+        const out: Array<{ readonly payment: Payment.Payment; readonly touched: number }> = []
         for (const id of open) {
           const p = payments.get(id)
-          if (p !== undefined && DateTime.lessThan(p.updatedAt, updatedBefore)) out.push(p)
+          if (p === undefined) continue
+          const touched = Math.max(DateTime.toEpochMillis(p.updatedAt), examined.get(id) ?? Number.NEGATIVE_INFINITY)
+          if (touched < cutoff) out.push({ payment: p, touched })
         }
-        return out.sort((a, b) => DateTime.toEpochMillis(a.updatedAt) - DateTime.toEpochMillis(b.updatedAt)).slice(0, limit)
+        return out.sort((a, b) => a.touched - b.touched).slice(0, limit).map((x) => x.payment)
+      }),
+    markExamined: (paymentIds, at) =>
+      Effect.sync(() => {
+        const millis = DateTime.toEpochMillis(at)
+        for (const id of paymentIds) if (open.has(id)) examined.set(id, millis)
       }),
     findByState: (state, limit, updatedBefore) =>
       Effect.sync(() => {

@@ -19,6 +19,7 @@ import lockAndRead from "./migrations/0005_lock_and_read.js"
 import openWork from "./migrations/0006_open_work.js"
 import needsReview from "./migrations/0007_needs_review.js"
 import cardVault from "./migrations/0009_card_vault.js"
+import recoveryExamined from "./migrations/0010_recovery_examined.js"
 
 /**
  * Every migration, by `NNNN_name`.
@@ -33,7 +34,8 @@ export const loader = Migrator.fromRecord({
   "0005_lock_and_read": lockAndRead,
   "0006_open_work": openWork,
   "0007_needs_review": needsReview,
-  "0009_card_vault": cardVault
+  "0009_card_vault": cardVault,
+  "0010_recovery_examined": recoveryExamined
 })
 
 /**

@@ -94,11 +94,18 @@ export class PaymentRepository extends Context.Tag("aegispay/PaymentRepository")
     page: PageRequest
   ) => Effect.Effect<Page<Payment>, StorageError>
   /**
-   * Payments with open work (`Payment.hasOpenWork`) last updated before `updatedBefore`, least
-   * recently updated first, at most `limit`: the recovery scan. Indexed: it never scans settled
-   * payments.
+   * Payments with open work (`Payment.hasOpenWork`) neither updated nor examined by recovery
+   * (`markExamined`) since `before`, least recently touched (the later of the two) first, at most
+   * `limit`: the recovery scan. Because examining a payment moves it to the back, the scan walks
+   * the open set round-robin: payments whose recovery keeps failing, or leaves them open without
+   * a write, cannot starve the others. Indexed: it never scans settled payments.
    */
-  readonly findOpen: (updatedBefore: DateTime.Utc, limit: number) => Effect.Effect<ReadonlyArray<Payment>, StorageError>
+  readonly findOpen: (before: DateTime.Utc, limit: number) => Effect.Effect<ReadonlyArray<Payment>, StorageError>
+  /**
+   * Records that recovery took these payments up at `at` (for `findOpen`'s order only: the
+   * payment, its version and its events are untouched). Unknown ids are ignored.
+   */
+  readonly markExamined: (paymentIds: ReadonlyArray<string>, at: DateTime.Utc) => Effect.Effect<void, StorageError>
   /**
    * Payments in `state`, least recently updated first, at most `limit`; with `updatedBefore`, only
    * those last updated before that instant (the recovery scan).

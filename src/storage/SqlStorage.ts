@@ -219,12 +219,22 @@ export const make = Effect.gen(function*() {
         })
       )
     },
-    findOpen: (updatedBefore, limit) =>
-      sql`SELECT snapshot FROM aegis_payments WHERE open_work AND updated_at < ${DateTime.toDateUtc(updatedBefore)}
-          ORDER BY updated_at LIMIT ${limit}`.pipe(
+    findOpen: (before, limit) =>
+      // GREATEST ignores NULL (never examined); the expression matches the partial index of 0010
+      sql`SELECT snapshot FROM aegis_payments
+          WHERE open_work AND GREATEST(updated_at, recovery_examined_at) < ${DateTime.toDateUtc(before)}
+          ORDER BY GREATEST(updated_at, recovery_examined_at) LIMIT ${limit}`.pipe(
         Effect.mapError(storageError("findOpen")),
         Effect.flatMap(decodeRows("findOpen"))
       ),
+    markExamined: (paymentIds, at) =>
+      paymentIds.length === 0
+        ? Effect.void
+        : sql`UPDATE aegis_payments SET recovery_examined_at = ${DateTime.toDateUtc(at)}
+              WHERE id IN ${sql.in(paymentIds)} AND open_work`.pipe(
+          Effect.asVoid,
+          Effect.mapError(storageError("markExamined"))
+        ),
     findByState: (state, limit, updatedBefore) =>
       sql`SELECT snapshot FROM aegis_payments WHERE state = ${state} ${
         updatedBefore === undefined ? sql`` : sql`AND updated_at < ${DateTime.toDateUtc(updatedBefore)}`

@@ -15,6 +15,12 @@
  *   failover a stray charge), through {@link Chaos.wrap};
  * - operations killed at random points, followed by the recovery worker (`Recovery.runOnce`,
  *   run every few steps after `stuckAfter` has passed on the `TestClock`, itself killable);
+ * - a charge whose caller is interrupted while its request is on the wire (a client disconnect,
+ *   a caller timeout, SIGTERM), the gateway's circuit opening meanwhile (an outage), and the
+ *   request reaching the gateway late (after the next step's operations, before the clock next
+ *   passes `stuckAfter`) or never: the next call
+ *   finds the payment PROCESSING, the gateway answers `not_found`, and the resend meets the
+ *   open circuit before the request arrives (issue 12, defect 1);
  * - gateway notifications built from the gateways' truth (charges and refunds in the ledgers,
  *   declines from `getStatus`), delayed, duplicated, reordered, some lost and some unverified,
  *   applied with `Notifications.apply` while other operations run;
@@ -72,13 +78,14 @@ import * as Payment from "../domain/Payment.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import type { CreatePaymentRequest } from "../domain/PaymentRequest.js"
 import * as Chaos from "./Chaos.js"
-import type { Gateway } from "../gateway/Gateway.js"
+import type { Gateway, ProcessRequest } from "../gateway/Gateway.js"
 import { GatewayRegistry } from "../gateway/GatewayRegistry.js"
 import { type LedgerCharge, type LedgerRefund, MockGateways, TestCards } from "./MockGateway.js"
 import type { Compensation } from "../orchestration/Compensation.js"
 import { type GatewayNotification, Notifications } from "../orchestration/Notifications.js"
 import { PaymentService } from "../orchestration/PaymentService.js"
 import * as Recovery from "../orchestration/Recovery.js"
+import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import { EventStore } from "../storage/EventStore.js"
 import * as MemoryStorage from "../storage/MemoryStorage.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
@@ -121,6 +128,11 @@ export interface Faults {
   readonly errorAfter: number
   /** An operation's fiber is interrupted at a random yield point (a crash). */
   readonly crash: number
+  /**
+   * A charge's caller is interrupted while its request is on the wire; its gateway's circuit
+   * opens meanwhile; the request is applied late (three times in four) or lost.
+   */
+  readonly interruptInFlight: number
   /** `processPayment` is called twice at once. */
   readonly concurrentProcess: number
   /** A captured payment gets two or three refunds at once (their sum may exceed the capture). */
@@ -150,6 +162,7 @@ export const defaultFaults: Faults = {
   timeoutAfter: 0.03,
   errorAfter: 0.03,
   crash: 0.06,
+  interruptInFlight: 0.02,
   concurrentProcess: 0.1,
   concurrentRefund: 0.2,
   captureVoidRace: 0.1,
@@ -172,6 +185,7 @@ export const noFaults: Faults = {
   timeoutAfter: 0,
   errorAfter: 0,
   crash: 0,
+  interruptInFlight: 0,
   concurrentProcess: 0,
   concurrentRefund: 0,
   captureVoidRace: 0,
@@ -254,6 +268,8 @@ export const FaultKind = Schema.Literal(
   "errorAfter",
   "crash",
   "crashAfterGatewayApplied",
+  "interruptInFlight",
+  "inFlightAppliedLate",
   "concurrentProcess",
   "concurrentRefund",
   "captureVoidRace",
@@ -508,6 +524,8 @@ const simulate = <E>(options: Options<E>) =>
     const registry = yield* GatewayRegistry
     const mocks = yield* MockGateways
     const recovery = yield* Recovery.make({ stuckAfter, batchSize: 100_000, concurrency: 4 })
+    // the composition's circuit breakers, when it has them (for the in-flight interruption fault)
+    const breakers = yield* Effect.serviceOption(CircuitBreakers)
 
     const faultCounts: Record<FaultKind, number> = {
       duplicateCreate: 0,
@@ -518,6 +536,8 @@ const simulate = <E>(options: Options<E>) =>
       errorAfter: 0,
       crash: 0,
       crashAfterGatewayApplied: 0,
+      interruptInFlight: 0,
+      inFlightAppliedLate: 0,
       concurrentProcess: 0,
       concurrentRefund: 0,
       captureVoidRace: 0,
@@ -541,6 +561,55 @@ const simulate = <E>(options: Options<E>) =>
 
     // -------------------------------------------------------------------------- gateway faults
     const network = { faultsOn: true }
+    /**
+     * Charge requests on the wire whose caller was interrupted: applied late or lost, after the
+     * operations of step `due` (the next one: a resend of the same payment may meet the open
+     * circuit first), and at the latest before the clock next moves past `stuckAfter` (a request
+     * arrives within that bound, so the recovery worker's status check comes after it).
+     */
+    const wire: Array<{ readonly due: number; readonly deliver: Effect.Effect<void> }> = []
+    /** An outage: the gateway's circuit opens (failures recorded until it does). */
+    const openCircuit = (gateway: string) =>
+      Option.match(breakers, {
+        onNone: () => Effect.void,
+        onSome: (all) =>
+          Effect.gen(function*() {
+            const breaker = yield* all.get(gateway)
+            for (let i = 0; i < 1_000 && (yield* breaker.state) !== "OPEN"; i++) {
+              yield* Effect.ignore(breaker.protect(Effect.fail("outage"), () => true))
+            }
+          })
+      })
+    /**
+     * The caller of a charge is interrupted while the request is on the wire (its fiber is
+     * interrupted from outside, as by a client disconnect or SIGTERM; nothing is written); the
+     * gateway's circuit opens meanwhile, and the request reaches the gateway late or never.
+     */
+    const interruptedInFlight = (gateway: string, inner: Gateway, request: ProcessRequest) =>
+      Effect.gen(function*() {
+        count("interruptInFlight")
+        yield* Effect.yieldNow()
+        const late = yield* chance(0.75)
+        wire.push({
+          due: step + 1,
+          deliver: late
+            ? Effect.zipRight(Effect.sync(() => count("inFlightAppliedLate")), Effect.ignore(inner.process(request)))
+            : Effect.void
+        })
+        yield* openCircuit(gateway)
+        const self = Fiber.getCurrentFiber()
+        if (Option.isSome(self)) yield* Fiber.interruptFork(self.value)
+        return yield* Effect.never
+      })
+    /** Delivers the requests on the wire that are due (all of them with `all`). */
+    const deliverWire = (all: boolean) =>
+      Effect.suspend(() => {
+        const due = wire.filter((w) => all || w.due <= step)
+        const rest = wire.filter((w) => !all && w.due > step)
+        wire.length = 0
+        wire.push(...rest)
+        return Effect.forEach(due, (w) => w.deliver, { discard: true })
+      })
     const classify = (error: { readonly _tag: string; readonly reason: string }) => {
       switch (error.reason) {
         case Chaos.reasons.error:
@@ -585,7 +654,11 @@ const simulate = <E>(options: Options<E>) =>
         capabilities: inner.capabilities,
         initiate: (r) => call((g) => g.initiate(r), false),
         authenticate: (r) => call((g) => g.authenticate(r), false),
-        process: (r) => call((g) => g.process(r), true),
+        process: (r) =>
+          Effect.flatMap(
+            network.faultsOn ? chance(faults.interruptInFlight) : Effect.succeed(false),
+            (interrupted) => interrupted ? interruptedInFlight(id, inner, r) : call((g) => g.process(r), true)
+          ),
         capture: (r) => call((g) => g.capture(r), true),
         void: (r) => call((g) => g.void(r), true),
         refund: (r) => call((g) => g.refund(r), true),
@@ -1152,18 +1225,22 @@ const simulate = <E>(options: Options<E>) =>
       for (const t of tracks) if (t.phase < phases(t).length) ops.push(...(yield* opsFor(t)))
       ops.push(...(yield* dueNotifications))
       if (step % recoveryEvery === 0) {
+        // a request on the wire arrives before the clock moves past stuckAfter
+        yield* deliverWire(true)
         yield* advance
         count("recoveryRun")
         ops.push(tagged("recovery", undefined, recovery.runOnce))
       }
       yield* runOps(Chunk.toReadonlyArray(yield* Random.shuffle(ops)))
+      yield* deliverWire(false)
       yield* observeLedger
       yield* check(false)
     }
 
-    // the end: faults off, recovery until it finds nothing
+    // the end: faults off, what is still on the wire arrives, recovery until it finds nothing
     network.faultsOn = false
     step++
+    yield* deliverWire(true)
     for (let round = 0; round < FINAL_RECOVERY_ROUNDS; round++) {
       yield* advance
       let report: Recovery.Report | undefined

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect, Fiber, Queue, TestClock } from "effect"
 import { Hooks, PaymentService } from "aegispay"
 import { AegisPayTest, MockGateway } from "aegispay/testing"
 import { request } from "../helpers.js"
@@ -58,19 +58,43 @@ describe("hooks", () => {
     }))))
 
   it.effect("beforeRoute may reorder or restrict the candidates but never add one; afterProcess sees the result", () => {
-    const seen: Array<string> = []
+    const seen = Effect.runSync(Queue.unbounded<string>())
     return Effect.gen(function*() {
       const payments = yield* PaymentService.PaymentService
       const p = yield* payments.createPayment(request())
       const done = yield* payments.processPayment(p.id)
       expect(done.attempts.map((a) => a.gateway)).toEqual(["b"])
-      expect(seen).toEqual([`${p.id}:SUCCESS`])
+      // afterProcess runs from the committed terminal event, after the operation returned
+      expect(yield* Queue.take(seen)).toEqual(`${p.id}:SUCCESS`)
     }).pipe(Effect.provide(withHooks({
       beforeRoute: [{ name: "prefer-b", run: (_, ids) => Effect.succeed(["z", ...ids.filter((id) => id === "b")]) }],
       afterProcess: [{
         name: "audit",
-        run: (payment) => Effect.sync(() => seen.push(`${payment.id}:${payment.state}`))
+        run: (payment) => Queue.offer(seen, `${payment.id}:${payment.state}`)
       }]
     })))
   })
+
+  it.effect("a hook that throws or dies is handled like a failure: fail-open carries on, fail-closed is HookFailed", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      // beforeCreate throws (fail-open): the payment is created all the same
+      const p = yield* payments.createPayment(request())
+      expect(p.state).toBe("INITIATED")
+      // fraudCheck dies (fail-closed): HookFailed, never a defect; nothing was charged
+      const failed = yield* Effect.flip(payments.processPayment(p.id))
+      expect(failed).toMatchObject({ _tag: "HookFailed", hook: "scorer" })
+      expect(failed.message).toContain("defect")
+      expect((yield* payments.getPayment(p.id)).state).toBe("INITIATED")
+      expect(yield* Effect.flatMap(MockGateway.MockGateway, (m) => m.calls)).toEqual({})
+    }).pipe(Effect.provide(withHooks({
+      beforeCreate: [{
+        name: "buggy",
+        failMode: "open",
+        run: () => {
+          throw new Error("merchant bug")
+        }
+      }],
+      fraudCheck: [{ name: "scorer", run: () => Effect.dieMessage("scorer bug") }]
+    }))))
 })

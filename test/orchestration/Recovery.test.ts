@@ -106,8 +106,10 @@ describe("Recovery", () => {
       yield* TestClock.adjust("2 minutes")
       const workers = yield* Effect.all([Recovery.make(), Recovery.make()])
       const reports = yield* Effect.all(workers.map((w) => w.runOnce), { concurrency: "unbounded" })
-      // both found the five; the lock serialised them, and whoever came second found them settled
-      expect(reports.map((r) => [r.examined, r.resolved, r.failed.length])).toEqual([[5, 5, 0], [5, 5, 0]])
+      // whoever scans first marks the five examined, so the other finds them later in line (or,
+      // had both scans raced, the lock serialises them and the second finds them settled)
+      expect(reports.reduce((n, r) => n + r.resolved, 0)).toBe(5)
+      expect(reports.flatMap((r) => r.failed)).toEqual([])
       for (const p of stuck) expect((yield* payments.getPayment(p.id)).state).toBe("SUCCESS")
       expect((yield* ledger).charges.length).toBe(5)
     }).pipe(Effect.provide(base)))

@@ -45,9 +45,24 @@ describe("Simulation", () => {
         expect(report.replayCommand).toBe(`npx tsx test/sim/sim.ts --seed ${seed} --payments 60`)
         for (const [k, v] of Object.entries(report.faults)) faults.set(k, (faults.get(k) ?? 0) + v)
       }
-      for (const kind of ["duplicateCreate", "gatewayError", "timeoutBefore", "timeoutAfter", "errorAfter", "crash", "notificationDuplicated", "notificationUnverified", "recoveryRun"]) {
+      for (const kind of ["duplicateCreate", "gatewayError", "timeoutBefore", "timeoutAfter", "errorAfter", "crash", "interruptInFlight", "notificationDuplicated", "notificationUnverified", "recoveryRun"]) {
         expect(faults.get(kind), kind).toBeGreaterThan(0)
       }
+    }))
+
+  it.effect("charges interrupted on the wire, then resent into an open circuit: every late charge is found and returned", () =>
+    Effect.gen(function*() {
+      // no notifications: only the failover's status check can find a late charge
+      let interrupted = 0
+      let late = 0
+      for (const seed of [1, 2, 3]) {
+        const report = yield* Simulation.run({ seed, payments: 60, faults: { ...Simulation.noFaults, interruptInFlight: 0.3 } })
+        expect(report.violations).toEqual([])
+        interrupted += report.faults.interruptInFlight
+        late += report.faults.inFlightAppliedLate
+      }
+      expect(interrupted).toBeGreaterThan(10)
+      expect(late).toBeGreaterThan(5)
     }))
 
   it.effect("the same seed gives the same event log; another seed another", () =>

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import type { LogLevel} from "effect";
 import { Effect, Layer, Logger, Queue, Redacted } from "effect"
-import { Ids, IdempotencyStore } from "aegispay"
+import { IdempotencyStore, Ids } from "aegispay"
 import { AegisPayPg, Migrations, Retention } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 

@@ -159,6 +159,28 @@ const contract = (name: string, backend: Backend) => {
         expect(yield* ids(DateTime.add(later, { minutes: 1 }))).not.toContain(lost.id)
       })))
 
+    it("markExamined moves open payments to the back of the recovery scan; unknown ids are ignored", () =>
+      run(Effect.gen(function*() {
+        const repository = yield* PaymentRepository.PaymentRepository
+        const payments = yield* PaymentService.PaymentService
+        const open = (key: string) =>
+          Effect.flatMap(
+            payments.createPayment(request({ idempotencyKey: key, paymentMethod: card(TestCards.timeoutAfterCharge) })),
+            (p) => payments.processPayment(p.id)
+          )
+        const a = yield* open("examined-a")
+        const b = yield* open("examined-b")
+        const last = DateTime.max(a.updatedAt, b.updatedAt)
+        const ours = (before: DateTime.Utc) =>
+          Effect.map(repository.findOpen(before, 100), (ps) => ps.map((p) => p.id).filter((id) => id === a.id || id === b.id))
+        yield* repository.markExamined([a.id, "no-such-payment"], DateTime.add(last, { seconds: 1 }))
+        // a counts as touched one second after b's update: it comes after b, and only once that second passed
+        expect(yield* ours(DateTime.add(last, { seconds: 2 }))).toEqual([b.id, a.id])
+        expect(yield* ours(DateTime.add(last, { seconds: 1 }))).toEqual([b.id])
+        // the payment itself is untouched
+        expect((yield* repository.findById(a.id)).pipe(Option.map((p) => p.version))).toEqual(Option.some(a.version))
+      })))
+
     it("findNeedingReview pages the payments with an open review item, of one tenant or all; resolved items leave it", () =>
       run(Effect.gen(function*() {
         const repository = yield* PaymentRepository.PaymentRepository
