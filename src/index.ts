@@ -36,6 +36,8 @@ export * as PaymentState from "./domain/PaymentState.js"
 /** @since 0.1.0 */
 export * as Sanitize from "./domain/Sanitize.js"
 /** @since 0.1.0 */
+export * as Tenant from "./domain/Tenant.js"
+/** @since 0.1.0 */
 export * as EventBus from "./events/EventBus.js"
 /** @since 0.1.0 */
 export * as Inbox from "./events/Inbox.js"

@@ -19,6 +19,7 @@ import { Clock, Context, DateTime, Effect, Layer, Schema } from "effect"
 import * as Payment from "../domain/Payment.js"
 import { type PaymentNotFound, type ReviewNotOpen, ValidationError, type VersionConflict } from "../domain/PaymentError.js"
 import * as Request from "../domain/PaymentRequest.js"
+import * as Tenant from "../domain/Tenant.js"
 import type { LockUnavailable } from "../storage/LockManager.js"
 import { PaymentLock } from "../storage/PaymentLock.js"
 import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
@@ -40,7 +41,10 @@ export interface OpenReview {
  * @since 0.1.0
  */
 export interface ListRequest {
-  /** Only this tenant's items; all tenants when absent. */
+  /**
+   * Items are always those of the current `Tenant`; a `tenantId` naming another tenant gives an
+   * empty page (another tenant's items look, from here, like none).
+   */
   readonly tenantId?: string | undefined
   /** Payments per page, 1 to 100; default 20. */
   readonly limit?: number | undefined
@@ -72,9 +76,12 @@ export type ResolveRequest = typeof ResolveRequest.Encoded
  * @since 0.1.0
  */
 export class ManualReview extends Context.Tag("aegispay/ManualReview")<ManualReview, {
-  /** The open review items, a page of payments at a time (in payment id order). */
+  /** The current tenant's open review items, a page of payments at a time (in payment id order). */
   readonly list: (request?: ListRequest) => Effect.Effect<Page<OpenReview>, ValidationError | StorageError>
-  /** Resolves one open item; `ReviewNotOpen` when it does not exist or is already resolved. */
+  /**
+   * Resolves one open item; `ReviewNotOpen` when it does not exist or is already resolved, and
+   * `PaymentNotFound` when the payment is not the current tenant's.
+   */
   readonly resolve: (
     request: ResolveRequest
   ) => Effect.Effect<
@@ -97,7 +104,9 @@ export const make = Effect.gen(function*() {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       return yield* new ValidationError({ path: "limit", message: "limit must be an integer from 1 to 100" })
     }
-    const page = yield* repository.findNeedingReview(request.tenantId, { limit, cursor: request.cursor })
+    const tenantId = yield* Tenant.current
+    if (request.tenantId !== undefined && request.tenantId !== tenantId) return { items: [] }
+    const page = yield* repository.findNeedingReview(tenantId, { limit, cursor: request.cursor })
     return {
       items: page.items.flatMap((payment) => payment.openReviews.map((review) => ({ review, payment }))),
       nextCursor: page.nextCursor

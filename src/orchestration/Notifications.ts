@@ -20,12 +20,13 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Effect, Either, Layer, Schema } from "effect"
+import { Clock, Context, DateTime, Effect, Either, Layer, Option, Schema } from "effect"
 import * as Payment from "../domain/Payment.js"
 import type { ValidationError } from "../domain/PaymentError.js";
-import { InvalidTransition } from "../domain/PaymentError.js"
+import { InvalidTransition, PaymentNotFound } from "../domain/PaymentError.js"
 import { NotificationType } from "../domain/PaymentEvent.js"
 import * as Request from "../domain/PaymentRequest.js"
+import * as Tenant from "../domain/Tenant.js"
 import { PaymentLock } from "../storage/PaymentLock.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import { Compensation } from "./Compensation.js"
@@ -231,6 +232,15 @@ export const make = Effect.gen(function*() {
   const apply = Effect.fn("Notifications.apply")(function*(raw: GatewayNotification) {
     const n = yield* Request.decode(GatewayNotification, raw)
     yield* Effect.annotateCurrentSpan({ paymentId: n.paymentId, gateway: n.gateway, notification: n.type })
+    // Gateway notifications act across tenants: the payment they name is handled as its own
+    // tenant (every lookup below is scoped to it).
+    const found = yield* repository.findById(n.paymentId)
+    if (Option.isNone(found)) return yield* new PaymentNotFound({ paymentId: n.paymentId })
+    return yield* applyFor(n).pipe(Tenant.with(found.value.tenantId))
+  })
+
+  /** Applies a notification, as the tenant of its payment. */
+  const applyFor = (n: typeof GatewayNotification.Type) => Effect.gen(function*() {
     if (!n.verified) return yield* check(n)
     const notificationId = `${n.gateway}:${n.id}`
     return yield* paymentLock.withPayment(n.paymentId, (payment) =>

@@ -22,7 +22,7 @@
  * @since 0.1.0
  */
 import type { Duration} from "effect";
-import { Clock, Context, DateTime, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
+import { Clock, Context, DateTime, Effect, Either, Layer, Metric, Option, Schedule, Schema } from "effect"
 import { Customer } from "../domain/Customer.js"
 import { Ids } from "../domain/Ids.js"
 import * as Money from "../domain/Money.js"
@@ -39,7 +39,9 @@ import {
   type VersionConflict
 } from "../domain/PaymentError.js"
 import { isExpired } from "../domain/PaymentMethod.js"
+import { isStorable } from "../domain/Sanitize.js"
 import * as Request from "../domain/PaymentRequest.js"
+import * as Tenant from "../domain/Tenant.js"
 import { CardVault } from "../gateway/CardVault.js"
 import type {
   GatewayTransientError} from "../gateway/Gateway.js";
@@ -54,7 +56,7 @@ import { type CircuitOpen, CircuitBreakers } from "../resilience/CircuitBreaker.
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
 import { Router } from "../routing/Router.js"
 import type { LockUnavailable } from "../storage/LockManager.js"
-import { PaymentLock } from "../storage/PaymentLock.js"
+import { orNotFound, PaymentLock } from "../storage/PaymentLock.js"
 import { type Page, PaymentRepository } from "../storage/PaymentRepository.js"
 import { fingerprint } from "../storage/Fingerprint.js"
 import type { StorageError } from "../storage/StorageError.js"
@@ -117,6 +119,23 @@ export interface CancelPaymentRequest {
   readonly paymentId: string
   readonly reason?: string | undefined
 }
+
+/**
+ * The decoded create request for the current `Tenant`: a request without `tenantId` is for the
+ * current tenant; one naming another tenant is refused (`ValidationError` on `tenantId`), so a
+ * request body can never choose a tenant other than the one its caller runs for.
+ */
+const forCurrentTenant = (explicit: string | undefined) => (input: Request.CreatePaymentInput) =>
+  Effect.flatMap(Tenant.current, (tenantId): Effect.Effect<Request.CreatePaymentInput, ValidationError> => {
+    if (explicit !== undefined) {
+      return explicit === tenantId
+        ? Effect.succeed(input)
+        : Effect.fail(new ValidationError({ path: "tenantId", message: "tenantId differs from the tenant this operation runs for" }))
+    }
+    return Effect.map(Request.decode(TenantOnly, { tenantId }), () => ({ ...input, tenantId }))
+  })
+
+const TenantOnly = Schema.Struct({ tenantId: Request.TenantId })
 
 type Common = PaymentNotFound | VersionConflict | LockUnavailable | StorageError
 
@@ -236,14 +255,11 @@ export const make = (config: Config = {}) =>
       return counter
     }
 
+    /** The payment if it is the current tenant's; else the `PaymentNotFound` of a missing id. */
     const load = (paymentId: string) =>
-      Effect.flatMap(
-        repository.findById(paymentId),
-        Option.match({
-          onNone: () => Effect.fail(new PaymentNotFound({ paymentId })),
-          onSome: Effect.succeed
-        })
-      )
+      isStorable(paymentId)
+        ? Effect.flatMap(repository.findById(paymentId), (found) => orNotFound(paymentId, found))
+        : Effect.fail(new PaymentNotFound({ paymentId }))
 
     /**
      * Writes a decision guarded by the version it was made from. `last`: nothing else is written
@@ -455,7 +471,11 @@ export const make = (config: Config = {}) =>
       })
 
     const createPayment = Effect.fn("PaymentService.createPayment")(function*(raw: Request.CreatePaymentRequest) {
-      const input = yield* Request.decode(Request.CreatePaymentRequest, raw)
+      // decoded first: `raw` is only read once it is known to be a well-formed request
+      const input = yield* Effect.flatMap(
+        Request.decode(Request.CreatePaymentRequest, raw),
+        (decoded) => forCurrentTenant(raw.tenantId)(decoded)
+      )
       const amount = yield* Money.fromInput(input.amount, input.currency).pipe(
         Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message }))
       )
@@ -769,7 +789,10 @@ export const make = (config: Config = {}) =>
         if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
           return yield* new ValidationError({ path: "limit", message: "limit must be an integer from 1 to 100" })
         }
-        return yield* repository.findByCustomer(request.tenantId ?? "default", request.customerId, {
+        const tenantId = yield* Tenant.current
+        // another tenant's list looks, from here, like a customer without payments
+        if (request.tenantId !== undefined && request.tenantId !== tenantId) return { items: [] }
+        return yield* repository.findByCustomer(tenantId, request.customerId, {
           limit,
           cursor: request.cursor
         })

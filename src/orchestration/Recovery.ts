@@ -31,6 +31,7 @@
  */
 import { Cause, Clock, Context, DateTime, Duration, Effect, Layer, Option, Schedule } from "effect"
 import * as Payment from "../domain/Payment.js"
+import * as Tenant from "../domain/Tenant.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { Compensation } from "./Compensation.js"
@@ -123,7 +124,8 @@ export const make = (config: Config = {}) =>
           if (attempt.needsStatusCheck) yield* compensation.check(payment.id, attempt.id)
         }
         return yield* payments.getPayment(payment.id)
-      })
+        // recovery acts across tenants: each payment is driven on as its own tenant
+      }).pipe(Tenant.with(payment.tenantId))
 
     const runOnce = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
@@ -149,7 +151,7 @@ export const make = (config: Config = {}) =>
           // another worker got there first: judge the payment as it is now
           Effect.catchIf(
             (error) => error._tag === "InvalidTransition",
-            () => Effect.map(payments.getPayment(payment.id), judge)
+            () => Effect.map(payments.getPayment(payment.id), judge).pipe(Tenant.with(payment.tenantId))
           ),
           Effect.catchAll((error) => Effect.succeed(failed(payment.id)(error))),
           // a defect (a bug in an adapter or a hook) ends this payment's recovery only: it is

@@ -20,6 +20,7 @@ import openWork from "./migrations/0006_open_work.js"
 import needsReview from "./migrations/0007_needs_review.js"
 import cardVault from "./migrations/0009_card_vault.js"
 import recoveryExamined from "./migrations/0010_recovery_examined.js"
+import tenantLockAndRead from "./migrations/0011_tenant_lock_and_read.js"
 
 /**
  * Every migration, by `NNNN_name`.
@@ -35,7 +36,8 @@ export const loader = Migrator.fromRecord({
   "0006_open_work": openWork,
   "0007_needs_review": needsReview,
   "0009_card_vault": cardVault,
-  "0010_recovery_examined": recoveryExamined
+  "0010_recovery_examined": recoveryExamined,
+  "0011_tenant_lock_and_read": tenantLockAndRead
 })
 
 /**

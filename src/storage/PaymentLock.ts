@@ -9,8 +9,13 @@
  * - Callers with the same payment id run one at a time; the backend's lock semantics apply (the
  *   memory layer excludes fibers of one process; the PostgreSQL layer uses fenced leases across
  *   processes, see `SqlLockManager`). Writes stay version-checked in every case.
- * - A payment that does not exist fails with {@link PaymentNotFound}, after the lock is released;
- *   an id no storage can hold (see `Sanitize.isStorable`) fails with it at once, without locking.
+ * - A payment that does not exist fails with {@link PaymentNotFound}; an id no storage can hold
+ *   (see `Sanitize.isStorable`) fails with it at once, without locking.
+ * - **Tenant scoping.** Only payments of the current `Tenant` are handed to `use`: a payment of
+ *   another tenant fails with exactly the {@link PaymentNotFound} of a missing id (same fields,
+ *   same message), `use` never runs, and its lock is not taken (so waiting on another tenant's
+ *   busy payment cannot tell that it exists). Every operation on an existing payment goes through
+ *   here, so none can forget the check.
  *
  * The generic {@link layer} composes any {@link LockManager} with the {@link PaymentRepository};
  * `SqlLockManager.layer` provides a PostgreSQL version that takes the lease and reads the payment
@@ -22,6 +27,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import type { Payment } from "../domain/Payment.js"
 import { PaymentNotFound } from "../domain/PaymentError.js"
 import { isStorable } from "../domain/Sanitize.js"
+import { Tenant } from "../domain/Tenant.js"
 import { LockManager, layerMemory as LockManagerMemory, type LockUnavailable } from "./LockManager.js"
 import { PaymentRepository } from "./PaymentRepository.js"
 import type { StorageError } from "./StorageError.js"
@@ -37,32 +43,32 @@ export class PaymentLock extends Context.Tag("aegispay/PaymentLock")<PaymentLock
 }>() {}
 
 /**
- * The payment, or {@link PaymentNotFound}.
+ * The payment if it belongs to the current `Tenant`; else (missing, or another tenant's) the same
+ * {@link PaymentNotFound}. Every lookup of a payment for an operation ends here.
  *
  * @since 0.1.0
  */
 export const orNotFound = (paymentId: string, found: Option.Option<Payment>): Effect.Effect<Payment, PaymentNotFound> =>
-  Option.match(found, {
-    onNone: () => Effect.fail(new PaymentNotFound({ paymentId })),
-    onSome: Effect.succeed
-  })
+  Effect.flatMap(Tenant, (tenant) =>
+    Option.isSome(found) && found.value.tenantId === tenant.id
+      ? Effect.succeed(found.value)
+      : Effect.fail(new PaymentNotFound({ paymentId })))
 
 /**
- * A payment lock from the {@link LockManager} and {@link PaymentRepository} in context: lock,
- * then read.
+ * A payment lock from the {@link LockManager} and {@link PaymentRepository} in context: read (a
+ * payment that is not the current tenant's ends here, unlocked), lock, read again.
  *
  * @since 0.1.0
  */
 export const make = Effect.gen(function*() {
   const locks = yield* LockManager
   const repository = yield* PaymentRepository
+  const read = (paymentId: string) =>
+    Effect.flatMap(repository.findById(paymentId), (found) => orNotFound(paymentId, found))
   return PaymentLock.of({
     withPayment: (paymentId, use) =>
       isStorable(paymentId)
-        ? locks.withLock(
-          paymentId,
-          Effect.flatMap(Effect.flatMap(repository.findById(paymentId), (found) => orNotFound(paymentId, found)), use)
-        )
+        ? Effect.zipRight(read(paymentId), locks.withLock(paymentId, Effect.flatMap(read(paymentId), use)))
         : Effect.fail(new PaymentNotFound({ paymentId }))
   })
 })

@@ -22,7 +22,9 @@
  * - A caller waits, polling every `retryInterval`, at most `waitTimeout`; then {@link LockUnavailable}.
  * - No transaction is held open while the lock is held.
  * - Its {@link PaymentLock} takes a payment's lease and reads the payment in one round trip
- *   (the `aegis_lock_and_read` function of migration 0005).
+ *   (the `aegis_lock_and_read_tenant` function of migration 0011), for a payment of the current
+ *   `Tenant` only: another tenant's payment fails with the `PaymentNotFound` of a missing id and
+ *   no lease is taken.
  *
  * @since 0.1.0
  */
@@ -32,6 +34,7 @@ import { Ids } from "../domain/Ids.js"
 import * as Payment from "../domain/Payment.js"
 import { PaymentNotFound } from "../domain/PaymentError.js"
 import { isStorable } from "../domain/Sanitize.js"
+import { Tenant } from "../domain/Tenant.js"
 import { CurrentLease, type Lease, LockManager, LockUnavailable } from "./LockManager.js"
 import { PaymentLock, orNotFound } from "./PaymentLock.js"
 
@@ -51,7 +54,8 @@ export interface Options {
 
 const TokenRow = Schema.Struct({ token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber) })
 const LockAndReadRow = Schema.Struct({
-  token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber),
+  /** Null: no payment of the tenant has this id; no lease was taken. */
+  token: Schema.NullOr(Schema.Union(Schema.BigInt, Schema.BigIntFromNumber)),
   snapshot: Schema.NullOr(Payment.Payment)
 })
 
@@ -102,16 +106,18 @@ export const make = (options: Options = {}): Effect.Effect<
      * for it (one round trip); if the attempt took the lease, it is released like any other
      * (`use` is interrupted at once, the release runs).
      */
-    const leased = <X, A, E, R>(
+    const leased = <X, A, E, R, E2 = never>(
       key: string,
-      tryAcquire: Effect.Effect<{ readonly token: bigint; readonly value: X }, LockUnavailable>,
+      tryAcquire: Effect.Effect<{ readonly token: bigint; readonly value: X }, LockUnavailable | E2>,
       use: (value: X) => Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E | LockUnavailable, R> =>
+    ): Effect.Effect<A, E | E2 | LockUnavailable, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           const retries = yield* Schedule.driver(Schedule.spaced(retryInterval).pipe(Schedule.upTo(waitTimeout)))
-          const acquire: Effect.Effect<{ readonly token: bigint; readonly value: X }, LockUnavailable> = Effect.catchAll(
+          // only a held lease is waited for; any other failure (no such payment) ends at once
+          const acquire: Effect.Effect<{ readonly token: bigint; readonly value: X }, LockUnavailable | E2> = Effect.catchIf(
             tryAcquire,
+            (e): e is LockUnavailable => e instanceof LockUnavailable,
             (e) =>
               restore(retries.next(e)).pipe(
                 Effect.mapError(() => unavailable(key, `not acquired within ${Duration.format(waitTimeout)}: ${e.reason}`)),
@@ -143,13 +149,21 @@ export const make = (options: Options = {}): Effect.Effect<
         Effect.map((row) => ({ token: row.token, value: undefined }))
       )
 
-    /** Takes the payment's lease and reads the payment in one statement (migration 0005). */
-    const tryAcquireAndRead = (paymentId: string) =>
-      sql`SELECT token, snapshot FROM aegis_lock_and_read(${paymentId}, ${owner}, ${interval}::interval)`.pipe(
-        Effect.mapError((e) => unavailable(paymentId, e.message)),
-        Effect.flatMap(firstRow(paymentId, LockAndReadRow)),
-        Effect.map((row) => ({ token: row.token, value: Option.fromNullable(row.snapshot) }))
-      )
+    /**
+     * Takes the lease of a payment of `tenantId` and reads the payment in one statement (migration
+     * 0011); `PaymentNotFound`, without a lease, when no payment of that tenant has this id.
+     */
+    const tryAcquireAndRead = (paymentId: string, tenantId: string) =>
+      sql`SELECT token, snapshot FROM aegis_lock_and_read_tenant(${paymentId}, ${tenantId}, ${owner}, ${interval}::interval)`
+        .pipe(
+          Effect.mapError((e) => unavailable(paymentId, e.message)),
+          Effect.flatMap(firstRow(paymentId, LockAndReadRow)),
+          Effect.flatMap((row) =>
+            row.token === null
+              ? Effect.fail(new PaymentNotFound({ paymentId }))
+              : Effect.succeed({ token: row.token, value: Option.fromNullable(row.snapshot) })
+          )
+        )
 
     /**
      * Renews every lease held now, in one statement. A lease lost to another owner (other token)
@@ -188,7 +202,12 @@ export const make = (options: Options = {}): Effect.Effect<
     const paymentLock = PaymentLock.of({
       withPayment: (paymentId, use) =>
         isStorable(paymentId)
-          ? leased(paymentId, tryAcquireAndRead(paymentId), (found) => Effect.flatMap(orNotFound(paymentId, found), use))
+          ? Effect.flatMap(Tenant, (tenant) =>
+            leased(
+              paymentId,
+              tryAcquireAndRead(paymentId, tenant.id),
+              (found) => Effect.flatMap(orNotFound(paymentId, found), use)
+            ))
           : Effect.fail(new PaymentNotFound({ paymentId })) // no row can have this id: nothing to lock
     })
     return { lockManager, paymentLock, renew: renewAll }

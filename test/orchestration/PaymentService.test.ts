@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
-import { CardVault, EventStore, Gateway, GatewayRegistry, Ids, PaymentRepository, PaymentService } from "aegispay"
+import { CardVault, EventStore, Gateway, GatewayRegistry, Ids, PaymentRepository, PaymentService, Tenant } from "aegispay"
 import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
 import { card, expectFoldEqualsSnapshot, request, TestLayer } from "../helpers.js"
 
@@ -40,7 +40,7 @@ describe("createPayment", () => {
         if (error._tag === "IdempotencyKeyReused") expect(error.existingId).toBe(first.id)
       }
       // the same key in another tenant is another payment
-      const other = yield* payments.createPayment(request({ tenantId: "tenant-b" }))
+      const other = yield* payments.createPayment(request({ tenantId: "tenant-b" })).pipe(Tenant.with("tenant-b"))
       expect(other.id).not.toBe(first.id)
     }).pipe(Effect.provide(TestLayer)))
 
