@@ -1,9 +1,9 @@
 /**
- * The registry of configured gateways.
+ * The registry of configured gateways: global ones and per-tenant ones added at run time.
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Ref, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import type { Scope } from "effect"
 import { maskCardNumbers } from "../domain/Sanitize.js"
 import type { Gateway } from "./Gateway.js"
@@ -25,39 +25,134 @@ export class GatewayNotFound extends Schema.TaggedError<GatewayNotFound>()("Gate
 }
 
 /**
- * Gateways by id, in registration order.
+ * The gateways one tenant's payments may use (see {@link GatewayRegistry}'s `forTenant`).
+ *
+ * @since 0.1.0
+ */
+export interface TenantGateways {
+  /** The tenant's gateway registered as `id`, else the global one; O(1). */
+  readonly get: (id: string) => Effect.Effect<Gateway, GatewayNotFound>
+  /**
+   * The global gateways in registration order, each replaced in place by the tenant's gateway of
+   * the same id, then the tenant's other gateways in their registration order (routing and
+   * failover follow it). Built once per change of the registry, not per call.
+   */
+  readonly all: Effect.Effect<ReadonlyArray<Gateway>>
+}
+
+/**
+ * Options of `register`.
+ *
+ * @since 0.1.0
+ */
+export interface RegisterOptions {
+  /**
+   * Registers the gateway for this tenant only: its payments use it in addition to the global
+   * gateways, or instead of the global gateway with the same id; other tenants never see it.
+   * Absent: a global gateway, for every tenant.
+   */
+  readonly tenantId?: string | undefined
+}
+
+/**
+ * Gateways by id, in registration order: global ones, for every tenant, and per-tenant ones added
+ * at run time (e.g. built from a tenant's own stored credentials).
+ *
+ * Guarantees:
+ * - A tenant's gateway is only ever seen through `forTenant` of that tenant: payments of other
+ *   tenants are never routed to it, and it never replaces their gateways.
+ * - The orchestration (`PaymentService`, `Compensation`) looks every gateway of a payment up
+ *   through `forTenant(payment.tenantId)`: charges, captures, voids, refunds and status checks of
+ *   a payment go to its tenant's instance of the gateway.
+ * - Lookups by id are O(1); the ordered list of a tenant is rebuilt only after a registration.
+ * - Circuit breakers and gateway metrics are per gateway id: a tenant's gateway shares them with a
+ *   global gateway of the same id.
  *
  * @since 0.1.0
  */
 export class GatewayRegistry extends Context.Tag("aegispay/GatewayRegistry")<GatewayRegistry, {
-  /** The gateway registered as `id`. */
+  /** The global gateway registered as `id`. */
   readonly get: (id: string) => Effect.Effect<Gateway, GatewayNotFound>
-  /** Every registered gateway, in registration order. */
+  /** Every global gateway, in registration order. */
   readonly all: Effect.Effect<ReadonlyArray<Gateway>>
-  /** Registers a gateway at the end, or replaces the one with the same id in its place. */
-  readonly register: (gateway: Gateway) => Effect.Effect<void>
+  /**
+   * Registers a gateway at the end, or replaces the one with the same id in its place: globally,
+   * or, with `tenantId`, for that tenant only (see {@link RegisterOptions}).
+   */
+  readonly register: (gateway: Gateway, options?: RegisterOptions) => Effect.Effect<void>
+  /** The gateways the payments of `tenantId` may use; always current (it reads the registry per call). */
+  readonly forTenant: (tenantId: string) => TenantGateways
 }>() {}
 
+/** Gateways by id plus their order; a replacement keeps its place. */
+class Ordered {
+  readonly byId = new Map<string, Gateway>()
+  list: ReadonlyArray<Gateway> = []
+  constructor(gateways: ReadonlyArray<Gateway>) {
+    for (const gateway of gateways) this.add(gateway)
+  }
+  add(gateway: Gateway): void {
+    const replaced = this.byId.has(gateway.id)
+    this.byId.set(gateway.id, gateway)
+    this.list = replaced ? this.list.map((g) => (g.id === gateway.id ? gateway : g)) : [...this.list, gateway]
+  }
+}
+
 /**
- * A registry holding `gateways`.
+ * A registry holding `gateways` (global).
  *
  * @since 0.1.0
  */
 export const make = (gateways: ReadonlyArray<Gateway>) =>
-  Effect.gen(function*() {
-    const ref = yield* Ref.make<ReadonlyArray<Gateway>>(gateways)
-    return GatewayRegistry.of({
+  Effect.sync(() => {
+    const global = new Ordered(gateways)
+    const tenants = new Map<string, { readonly own: Ordered; merged?: { readonly generation: number; readonly list: ReadonlyArray<Gateway> } | undefined }>()
+    /** Bumped by every global registration: each tenant's merged list is rebuilt on its next read. */
+    let generation = 0
+
+    const notFound = (id: string) => Effect.fail(new GatewayNotFound({ gateway: id }))
+    const getGlobal = (id: string) => {
+      const found = global.byId.get(id)
+      return found === undefined ? notFound(id) : Effect.succeed(found)
+    }
+    const merge = (own: Ordered): ReadonlyArray<Gateway> => [
+      ...global.list.map((g) => own.byId.get(g.id) ?? g),
+      ...own.list.filter((g) => !global.byId.has(g.id))
+    ]
+
+    const forTenant = (tenantId: string): TenantGateways => ({
       get: (id) =>
-        Effect.flatMap(Ref.get(ref), (all) => {
-          const found = all.find((g) => g.id === id)
-          return found === undefined ? Effect.fail(new GatewayNotFound({ gateway: id })) : Effect.succeed(found)
+        Effect.suspend(() => {
+          const found = tenants.get(tenantId)?.own.byId.get(id)
+          return found === undefined ? getGlobal(id) : Effect.succeed(found)
         }),
-      all: Ref.get(ref),
-      register: (gateway) =>
-        Ref.update(ref, (all) =>
-          all.some((g) => g.id === gateway.id)
-            ? all.map((g) => (g.id === gateway.id ? gateway : g)) // a replacement keeps its place
-            : [...all, gateway])
+      all: Effect.sync(() => {
+        const entry = tenants.get(tenantId)
+        if (entry === undefined) return global.list
+        if (entry.merged === undefined || entry.merged.generation !== generation) {
+          entry.merged = { generation, list: merge(entry.own) }
+        }
+        return entry.merged.list
+      })
+    })
+
+    return GatewayRegistry.of({
+      get: (id) => Effect.suspend(() => getGlobal(id)),
+      all: Effect.sync(() => global.list),
+      register: (gateway, options) =>
+        Effect.sync(() => {
+          const tenantId = options?.tenantId
+          if (tenantId === undefined) {
+            global.add(gateway)
+            generation++
+            return
+          }
+          let entry = tenants.get(tenantId)
+          if (entry === undefined) tenants.set(tenantId, entry = { own: new Ordered([]) })
+          entry.own.add(gateway)
+          entry.merged = undefined
+        }),
+      forTenant
     })
   })
 

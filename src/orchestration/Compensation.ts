@@ -103,7 +103,7 @@ export const make = (config: GatewayCall.Config = {}) =>
     /** Sends one PENDING compensation and settles it on a definite answer. */
     const send = (payment: Payment.Payment, compensation: Payment.Compensation) =>
       Effect.gen(function*() {
-        const gateway = yield* registry.get(compensation.gateway)
+        const gateway = yield* registry.forTenant(payment.tenantId).get(compensation.gateway)
         const result = yield* Effect.either(calls.withRetry(
           compensation.operation === "refund"
             ? Effect.map(
@@ -186,7 +186,7 @@ export const make = (config: GatewayCall.Config = {}) =>
           const attempt = payment.attempts.find((a) => a.id === attemptId)
           if (attempt === undefined || Payment.ownsCharge(payment, attempt)) return payment
           if (payment.compensations.some((c) => c.attemptId === attempt.id)) return yield* resumeLocked(payment)
-          const status = yield* calls.status(yield* registry.get(attempt.gateway), attempt.idempotencyKey)
+          const status = yield* calls.status(yield* registry.forTenant(payment.tenantId).get(attempt.gateway), attempt.idempotencyKey)
           // a failed-over attempt is checked once: the answer is recorded in the same write as its
           // consequence (the compensation), so a crash between the two cannot lose the charge
           const record = (current: Payment.Payment, at: DateTime.Utc) =>

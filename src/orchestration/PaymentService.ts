@@ -281,7 +281,7 @@ export const make = (config: Config = {}) =>
 
     /**
      * The gateways that may take this payment, best first: the requested gateway alone if the
-     * request named one, else every registered gateway that supports the currency and capture
+     * request named one, else every gateway of the payment's tenant (`forTenant`) that supports the currency and capture
      * method, without those whose circuit would refuse the call and those already tried for
      * this payment, ordered by the `Router`.
      */
@@ -289,9 +289,10 @@ export const make = (config: Config = {}) =>
       Effect.gen(function*() {
         const criteria = { currency: payment.amount.currency, manualCapture: payment.captureMethod === "manual" }
         const tried = new Set(payment.attempts.map((a) => a.gateway))
+        const gateways = registry.forTenant(payment.tenantId)
         const pool = payment.gatewayPreference !== undefined
-          ? [yield* registry.get(payment.gatewayPreference)]
-          : yield* registry.all
+          ? [yield* gateways.get(payment.gatewayPreference)]
+          : yield* gateways.all
         const usable: Array<Gateway> = []
         for (const gateway of pool) {
           if (!supports(gateway, criteria) || tried.has(gateway.id)) continue
@@ -571,13 +572,15 @@ export const make = (config: Config = {}) =>
             return yield* lastError ?? noGateway(payment)
           }
           if (payment.state === "AUTHENTICATED") {
-            const gateway = yield* payment.gateway === undefined ? selectGateway(payment) : registry.get(payment.gateway)
+            const gateway = yield* payment.gateway === undefined
+              ? selectGateway(payment)
+              : registry.forTenant(payment.tenantId).get(payment.gateway)
             return yield* startAttempt(payment, gateway, (current) => Either.right({ payment: current, events: [] }))
           }
           const attempt = payment.currentAttempt
           if (payment.state === "PROCESSING" && attempt !== undefined) {
             // Found in PROCESSING: a previous call crashed, timed out or is unresolved. Ask first.
-            return yield* reconcile(payment, yield* registry.get(attempt.gateway), attempt)
+            return yield* reconcile(payment, yield* registry.forTenant(payment.tenantId).get(attempt.gateway), attempt)
           }
           return yield* new InvalidTransition({ paymentId, from: payment.state, to: "PROCESSING" })
         })
@@ -595,7 +598,7 @@ export const make = (config: Config = {}) =>
         if (attempt === undefined || transactionId === undefined) {
           return yield* Effect.dieMessage(`payment ${payment.id} holds money without an attempt`)
         }
-        return { attempt, transactionId, gateway: yield* registry.get(attempt.gateway) }
+        return { attempt, transactionId, gateway: yield* registry.forTenant(payment.tenantId).get(attempt.gateway) }
       })
 
     /**
