@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted } from "effect"
-import { CardVault, CircuitBreaker, EventBus, GatewayMetrics, GatewayRegistry, Hooks, Ids, PaymentService, Router } from "aegispay"
+import { CardVault, CircuitBreaker, EventBus, GatewayMetrics, GatewayRegistry, Hooks, Ids, PaymentService, Router, Tenant } from "aegispay"
 import { Embedded } from "aegispay/embedded"
 import { Migrations, SqlLockManager, SqlStorage } from "aegispay/pg"
 import { AegisPayTest, SqlLedgerGateway } from "aegispay/testing"
@@ -26,7 +26,7 @@ const createAndProcess = (tenantId: string | undefined, key: string) =>
       customer: { id: "cus_1", email: "ada@example.com" }
     })
     return yield* payments.processPayment(created.id)
-  })
+  }).pipe(Tenant.with(tenantId ?? Tenant.defaultId))
 
 describe("CardVault.layerMemory", () => {
   it.effect("tokens are per tenant; a token reveals only for its tenant", () =>

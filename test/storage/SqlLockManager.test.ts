@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { Scope } from "effect"
-import { Customer, Ids, LockManager, Money, Payment, PaymentMethod } from "aegispay"
+import { Customer, Ids, LockManager, Money, Payment, PaymentMethod, Tenant } from "aegispay"
 import { Embedded } from "aegispay/embedded"
 import { AegisPayPg, Migrations, SqlLockManager, SqlStorage } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
@@ -122,6 +122,20 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
     vaultToken: "card_x"
   })
 
+  /** A new payment `id` of `tenantId`, to insert. */
+  const newPayment = (id: string, tenantId: string) =>
+    Payment.initiate({
+      id,
+      tenantId,
+      idempotencyKey: id,
+      requestFingerprint: "f",
+      amount: Money.fromMinor("USD", 100n),
+      captureMethod: "automatic",
+      paymentMethod: token,
+      customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("a@example.com") }),
+      metadata: {}
+    }, DateTime.unsafeMake(0))
+
   it.live("a renewal after the holder's last write released the lease does not revive it", () =>
     Effect.scoped(Effect.gen(function*() {
       const pool = yield* Layer.build(client())
@@ -129,18 +143,8 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
       const { repository } = yield* Effect.provide(SqlStorage.make, pool)
       const holder = yield* makeOn(pool)
       const other = yield* makeOn(pool, { waitTimeout: "200 millis" })
-      const created = Payment.initiate({
-        id: "pay_renewed",
-        tenantId: "t",
-        idempotencyKey: "renewed",
-        requestFingerprint: "f",
-        amount: Money.fromMinor("USD", 100n),
-        captureMethod: "automatic",
-        paymentMethod: token,
-        customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("a@example.com") }),
-        metadata: {}
-      }, DateTime.unsafeMake(0))
-      yield* repository.insert(created)
+      yield* repository.insert(newPayment("pay_renewed", "t"))
+      // the payment lock hands over payments of the current tenant only
       yield* holder.paymentLock.withPayment("pay_renewed", (payment) =>
         Effect.gen(function*() {
           const next = Either.getOrThrow(Payment.authenticate(payment, "mock", DateTime.unsafeMake(1)))
@@ -149,7 +153,7 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
           expect(yield* isHeld(sql, "pay_renewed")).toBe(false)
           // ... and the renewal fiber runs before `use` has ended
           yield* holder.renew
-        }))
+        })).pipe(Tenant.with("t"))
       expect(yield* isHeld(sql, "pay_renewed")).toBe(false)
       expect(yield* other.lockManager.withLock("pay_renewed", Effect.succeed("free"))).toBe("free")
     })), 60_000)
@@ -181,11 +185,14 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
    */
   const interruptedWhileAcquiring = (
     key: string,
-    acquire: (manager: Effect.Effect.Success<ReturnType<typeof SqlLockManager.make>>) => Effect.Effect<unknown, unknown>
+    acquire: (manager: Effect.Effect.Success<ReturnType<typeof SqlLockManager.make>>) => Effect.Effect<unknown, unknown>,
+    payment = false
   ) =>
     Effect.scoped(Effect.gen(function*() {
       const pool = yield* Layer.build(client())
       const sql = Context.get(pool, SqlClient.SqlClient)
+      // a payment lock takes a lease only for an existing payment of the current tenant
+      if (payment) yield* (yield* Effect.provide(SqlStorage.make, pool)).repository.insert(newPayment(key, Tenant.defaultId))
       const single = yield* Layer.build(PgClient.layer({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
       const acquirer = yield* makeOn(single)
       const other = yield* makeOn(pool, { waitTimeout: "200 millis" })
@@ -207,5 +214,5 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
     interruptedWhileAcquiring("k-interrupted", (m) => m.lockManager.withLock("k-interrupted", Effect.never)), 60_000)
 
   it.live("PaymentLock: an acquisition interrupted while its statement runs leaves no lease held", () =>
-    interruptedWhileAcquiring("pay_interrupted", (m) => m.paymentLock.withPayment("pay_interrupted", () => Effect.never)), 60_000)
+    interruptedWhileAcquiring("pay_interrupted", (m) => m.paymentLock.withPayment("pay_interrupted", () => Effect.never), true), 60_000)
 })

@@ -6,7 +6,7 @@ import { SqlClient } from "@effect/sql"
 import type { Layer} from "effect";
 import { DateTime, Effect, Either, Option, Redacted, Ref, Schema } from "effect"
 import type { AegisPay} from "aegispay";
-import { EventStore, LockManager, Payment, PaymentLock, PaymentRepository, PaymentService } from "aegispay"
+import { EventStore, LockManager, Payment, PaymentLock, PaymentRepository, PaymentService, Tenant } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayPg } from "aegispay/pg"
 import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
@@ -188,7 +188,10 @@ const contract = (name: string, backend: Backend) => {
         const tenantId = "review-tenant"
         const reviewed: Array<Payment.Payment> = []
         for (let i = 0; i < 3; i++) {
-          const p = yield* payments.processPayment((yield* payments.createPayment(request({ tenantId, idempotencyKey: `review-${i}` }))).id)
+          const p = yield* Effect.flatMap(
+            payments.createPayment(request({ tenantId, idempotencyKey: `review-${i}` })),
+            (created) => payments.processPayment(created.id)
+          ).pipe(Tenant.with(tenantId))
           const at = p.updatedAt
           const requested = Either.getOrThrow(Payment.requestRefund(p, {
             id: `re_review_${i}`,
@@ -201,7 +204,10 @@ const contract = (name: string, backend: Backend) => {
           yield* repository.update(Either.getOrThrow(review), p.version)
           reviewed.push(Either.getOrThrow(review).payment)
         }
-        yield* payments.processPayment((yield* payments.createPayment(request({ tenantId, idempotencyKey: "review-none" }))).id)
+        yield* Effect.flatMap(
+          payments.createPayment(request({ tenantId, idempotencyKey: "review-none" })),
+          (created) => payments.processPayment(created.id)
+        ).pipe(Tenant.with(tenantId))
         const seen: Array<string> = []
         let cursor: string | undefined
         do {
