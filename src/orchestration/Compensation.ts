@@ -70,13 +70,16 @@ export class Compensation extends Context.Tag("aegispay/Compensation")<Compensat
   /**
    * Asks the gateway about one attempt of a payment (by its idempotency key) and compensates a
    * stray charge it reports; records the answer for an attempt that `needsStatusCheck`. Takes
-   * the payment's lock.
+   * the payment's lock; a payment of the current `Tenant` only (else `PaymentNotFound`).
    */
   readonly check: (
     paymentId: string,
     attemptId: string
   ) => Effect.Effect<Payment.Payment, Common | GatewayReadError>
-  /** Resends the payment's PENDING compensations. Takes the payment's lock. */
+  /**
+   * Resends the payment's PENDING compensations. Takes the payment's lock; a payment of the
+   * current `Tenant` only (else `PaymentNotFound`).
+   */
   readonly resume: (paymentId: string) => Effect.Effect<Payment.Payment, Common>
 }>() {}
 

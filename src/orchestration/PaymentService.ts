@@ -3,6 +3,12 @@
  * `cancelPayment`, `refundPayment`, `getPayment`, `getCustomerPayments`.
  *
  * Guarantees:
+ * - **Tenant scoping.** Every operation runs for the current `Tenant` (default `"default"`):
+ *   `createPayment` creates for it, lists list its payments, and an operation on another
+ *   tenant's payment fails with exactly the `PaymentNotFound` of a missing id and changes nothing
+ *   (checked by `PaymentLock` and `getPayment`, before any write or gateway call). A payment's
+ *   card is vaulted and revealed under its own tenant, and its gateways are its tenant's
+ *   (`GatewayRegistry.forTenant`).
  * - **Idempotent creation.** Per (tenant, idempotency key) one payment exists. The same key with
  *   the same request returns it; with a different request fails with `IdempotencyKeyReused`.
  * - **No double charge.** Before a money-moving gateway call, the attempt, its gateway
@@ -94,6 +100,7 @@ export interface Config {
  */
 export interface CustomerPaymentsRequest {
   readonly customerId: string
+  /** Optional: the list is always the current tenant's; naming another tenant gives an empty page. */
   readonly tenantId?: string | undefined
   /** Page size, 1 to 100; default 20. */
   readonly limit?: number | undefined
@@ -143,7 +150,10 @@ type Common = PaymentNotFound | VersionConflict | LockUnavailable | StorageError
  * @since 0.1.0
  */
 export class PaymentService extends Context.Tag("aegispay/PaymentService")<PaymentService, {
-  /** Creates a payment in INITIATED, idempotently per (tenant, idempotency key). */
+  /**
+   * Creates a payment of the current tenant in INITIATED, idempotently per (tenant, idempotency
+   * key). A request `tenantId` other than the current tenant is a `ValidationError`.
+   */
   readonly createPayment: (
     request: Request.CreatePaymentRequest
   ) => Effect.Effect<Payment.Payment, ValidationError | IdempotencyKeyReused | HookRejected | HookFailed | StorageError>
@@ -217,8 +227,12 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
     | ValidationError
     | GatewayNotFound
   >
+  /** The current tenant's payment; another tenant's is `PaymentNotFound`, as a missing one. */
   readonly getPayment: (paymentId: string) => Effect.Effect<Payment.Payment, PaymentNotFound | StorageError>
-  /** A customer's payments, newest first, a page at a time. */
+  /**
+   * A customer's payments of the current tenant, newest first, a page at a time (a `tenantId`
+   * naming another tenant: an empty page).
+   */
   readonly getCustomerPayments: (
     request: CustomerPaymentsRequest
   ) => Effect.Effect<Page<Payment.Payment>, ValidationError | StorageError>
