@@ -142,7 +142,7 @@ export const layerMemory = (options: Options = {}): Layer.Layer<Services> => lay
  * @since 0.1.0
  */
 export const layerSqlStorage = (relay: OutboxRelay.Options | false = {}) =>
-  (relay === false ? SqlStorage.layer : Layer.merge(SqlStorage.layer, OutboxRelay.layer(relay))).pipe(
+  (relay === false ? SqlStorage.layer : OutboxRelay.layer(relay).pipe(Layer.provideMerge(SqlStorage.layer))).pipe(
     Layer.provideMerge(Migrations.layer)
   )
 

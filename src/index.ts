@@ -91,6 +91,8 @@ export * as SqlLockManager from "./storage/SqlLockManager.js"
 /** @since 0.1.0 */
 export * as SqlStorage from "./storage/SqlStorage.js"
 /** @since 0.1.0 */
+export * as OutboxSignal from "./storage/OutboxSignal.js"
+/** @since 0.1.0 */
 export * as IdempotencyStore from "./storage/IdempotencyStore.js"
 /** @since 0.1.0 */
 export * as Fingerprint from "./storage/Fingerprint.js"
