@@ -67,9 +67,10 @@ export interface Options {
   /** Whether to LISTEN for notifications (PostgreSQL); default true. */
   readonly listen?: boolean
   /**
-   * After a wake-up, how long to let messages gather before claiming them; default 20 ms. Under
+   * After a wake-up, how long to let messages gather before claiming them; default 5 ms. Under
    * load this turns one claim per commit into one claim per interval (each claim scans the
-   * pending messages' index); a full batch is followed by the next one at once.
+   * pending messages' index); a full batch is followed by the next one at once. It adds to the
+   * delivery lag of a commit that finds the relay idle.
    */
   readonly linger?: Duration.DurationInput
   /**
@@ -84,7 +85,20 @@ export interface Options {
    * success. Default 100 ms.
    */
   readonly backoff?: Duration.DurationInput
+  /**
+   * Whether the relay's own statements run on one connection reserved from the pool while it
+   * runs, so that they never queue behind the application's statements for a pooled connection
+   * (publications still run without it). Default: when the `PgClient` in context has a pool of
+   * 4 connections or more (not the embedded PGlite's single connection). After a failed round
+   * the connection is given back and another one reserved.
+   */
+  readonly reserveConnection?: boolean
 }
+
+/** Runs one of the relay's own statements (on its reserved connection, if it has one). */
+type On = <A, E, R>(statement: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+const onPool: On = (statement) => statement
 
 
 const Channel = "aegis_outbox"
@@ -152,6 +166,13 @@ export const deliverBatch = <E, R>(
   owner: string,
   publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
   options: Options = {}
+): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> => deliverBatchOn(owner, publish, options, onPool)
+
+const deliverBatchOn = <E, R>(
+  owner: string,
+  publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
+  options: Options,
+  on: On
 ): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -163,7 +184,7 @@ export const deliverBatch = <E, R>(
     // come with it (at most `batchSize` of them in all). `prev_seq` (from the statement's
     // snapshot) lets the relay publish only an unbroken run: a message skipped here because
     // another statement held it, or not yet due, ends the payment's run for this round.
-    const rows = yield* sql`
+    const rows = yield* on(sql`
       WITH heads AS (
         SELECT DISTINCT ON (payment_id) id FROM aegis_outbox
         WHERE status = 'pending'
@@ -190,7 +211,7 @@ export const deliverBatch = <E, R>(
       RETURNING u.id, u.payment_id, u.seq, u.payload, (
         SELECT max(p.seq) FROM aegis_outbox p
         WHERE p.payment_id = u.payment_id AND p.status = 'pending' AND p.seq < u.seq
-      ) AS prev_seq`
+      ) AS prev_seq`)
     const claimed = yield* decodeClaimed(rows)
     if (claimed.length === 0) return 0
     const { publish: ordered, release } = plan(claimed)
@@ -209,11 +230,11 @@ export const deliverBatch = <E, R>(
     let owned = new Set(ordered.map((row) => String(row.id)))
     const renew = (ids: ReadonlyArray<string>) =>
       Effect.map(
-        sql`
+        on(sql`
           UPDATE aegis_outbox SET leased_until = clock_timestamp() + ${lease}::interval
           WHERE id IN ${sql.in(ids)} AND lease_owner = ${owner} AND status = 'pending'
             AND leased_until > clock_timestamp()
-          RETURNING id`,
+          RETURNING id`),
         (kept) => new Set(kept.map((row) => String(row.id)))
       )
     const delivered: Array<string> = []
@@ -222,18 +243,18 @@ export const deliverBatch = <E, R>(
     // delivered twice. Only a crash between publication and this record (or a database that
     // keeps refusing it) repeats a message. Claimed messages left unpublished are released.
     const recordDelivered = Effect.suspend(() =>
-      delivered.length === 0 ? Effect.void : sql`
+      delivered.length === 0 ? Effect.void : on(sql`
         UPDATE aegis_outbox SET status = 'delivered', delivered_at = clock_timestamp(), leased_until = NULL
-        WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner}`.pipe(
+        WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner}`).pipe(
         Effect.tap(() => {
           delivered.length = 0
         })
       )
     )
     const releaseRest = Effect.suspend(() =>
-      release.length === 0 ? Effect.void : sql`
+      release.length === 0 ? Effect.void : on(sql`
         UPDATE aegis_outbox SET leased_until = NULL
-        WHERE id IN ${sql.in(release)} AND lease_owner = ${owner} AND status = 'pending'`.pipe(
+        WHERE id IN ${sql.in(release)} AND lease_owner = ${owner} AND status = 'pending'`).pipe(
         Effect.tap(() => {
           release.length = 0
         })
@@ -275,14 +296,14 @@ export const deliverBatch = <E, R>(
           delivered.push(id)
         } else {
           blocked.add(row.payment_id)
-          yield* sql`
+          yield* on(sql`
             UPDATE aegis_outbox SET
               attempts = attempts + 1,
               last_error = ${outcome.left.slice(0, 2000)},
               status = CASE WHEN attempts + 1 >= ${maxAttempts} THEN 'dead' ELSE 'pending' END,
               available_at = clock_timestamp() + ${retry}::interval,
               leased_until = NULL
-            WHERE id = ${id} AND lease_owner = ${owner}`
+            WHERE id = ${id} AND lease_owner = ${owner}`)
         }
       }
     })
@@ -315,17 +336,21 @@ export const deliverBatch = <E, R>(
 
 /**
  * Runs `body` over and over: after a failure or a defect the cause is logged at Error and the
- * next run waits a backoff that doubles from `initial` up to `max`; a success resets it.
+ * next run waits a backoff that doubles from `initial` up to `max`; a success, or `body` running
+ * the `reset` it is given, resets it.
  */
 const supervised = <E, R>(
   name: string,
-  body: Effect.Effect<void, E, R>,
+  body: (reset: Effect.Effect<void>) => Effect.Effect<void, E, R>,
   initial: Duration.Duration,
   max: Duration.Duration
 ): Effect.Effect<never, never, R> =>
   Effect.suspend(() => {
     let delay = initial
-    return Effect.forever(Effect.matchCauseEffect(body, {
+    const reset = Effect.sync(() => {
+      delay = initial
+    })
+    return Effect.forever(Effect.matchCauseEffect(body(reset), {
       onFailure: (cause) =>
         Effect.suspend(() => Effect.logError(`${name} failed; retrying in ${Duration.format(delay)}`, cause)).pipe(
           Effect.zipRight(Effect.suspend(() => Effect.sleep(delay))),
@@ -366,29 +391,44 @@ export const run = <E, R>(
         Effect.forkScoped
       )
     }
+    const pg = yield* Effect.serviceOption(PgClient.PgClient)
     if (options.listen ?? true) {
-      const pg = yield* Effect.serviceOption(PgClient.PgClient)
       if (Option.isSome(pg)) {
         // (re)listening may have missed notifications: wake once then too
         const listening = Queue.offer(wake, undefined).pipe(
           Effect.zipRight(Stream.runForEach(pg.value.listen(Channel), () => Queue.offer(wake, undefined))),
           Effect.zipRight(Effect.dieMessage("the LISTEN stream ended"))
         )
-        yield* Effect.forkScoped(supervised("outbox relay LISTEN", listening, initial, max))
+        yield* Effect.forkScoped(supervised("outbox relay LISTEN", () => listening, initial, max))
       }
     }
     const batchSize = options.batchSize ?? 100
     const pollInterval = options.pollInterval ?? "1 second"
-    const linger = options.linger ?? "20 millis"
+    const linger = options.linger ?? "5 millis"
     const idle = Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(pollInterval), false)).pipe(
       Effect.flatMap((woken) => woken ? Effect.sleep(linger) : Effect.void)
     )
-    // a wake-up pending when a round starts is covered by that round's claim: drop it first
-    const round = Queue.takeAll(wake).pipe(
-      Effect.zipRight(deliverBatch(owner, publish, options)),
-      Effect.flatMap((handled) => handled >= batchSize ? Effect.void : idle)
-    )
-    return yield* supervised("outbox relay round", round, initial, max)
+    const sql = yield* SqlClient.SqlClient
+    const reserve = options.reserveConnection ??
+      Option.match(pg, { onNone: () => false, onSome: (client) => (client.config.maxConnections ?? 10) >= 4 })
+    // A failed round gives its reserved connection back (it may be the broken part) and the next
+    // run of the loop reserves another one.
+    const rounds = (reset: Effect.Effect<void>) =>
+      Effect.scoped(Effect.gen(function*() {
+        let on = onPool
+        if (reserve) {
+          const connection = yield* sql.reserve
+          on = (statement) => Effect.provideService(statement, SqlClient.TransactionConnection, [connection, 0])
+        }
+        while (true) {
+          // a wake-up pending when a round starts is covered by that round's claim: drop it first
+          yield* Queue.takeAll(wake)
+          const handled = yield* deliverBatchOn(owner, publish, options, on)
+          yield* reset
+          if (handled < batchSize) yield* idle
+        }
+      }))
+    return yield* supervised("outbox relay round", rounds, initial, max)
   })
 
 /**

@@ -205,6 +205,32 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(new Set([...events].map((e) => e.paymentId))).toEqual(new Set(ids))
     })), 60_000)
 
+  it.live("a claim publishes only the unbroken run of a payment's messages; what follows a gap is released", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(withoutRelay())
+      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+      yield* sql`DELETE FROM aegis_outbox`
+      yield* Effect.provide(makePayments(1, "gap"), ctx)
+      const total = yield* Effect.provide(outboxCount, ctx)
+      expect(total).toBeGreaterThanOrEqual(4)
+      // the third message is not due yet: the first two go, the rest waits (unleased) behind it
+      yield* sql`UPDATE aegis_outbox SET available_at = now() + interval '1 hour' WHERE seq = 3`
+      const published = yield* Ref.make<Array<number>>([])
+      const publish = (event: PaymentEvent.PaymentEvent) => Ref.update(published, (all) => [...all, event.seq])
+      const round = Effect.provide(OutboxRelay.deliverBatch("relay-gap", publish), ctx)
+      yield* round
+      expect(yield* Ref.get(published)).toEqual([1, 2])
+      const rows = yield* sql<{ seq: number; status: string; leased: boolean }>`
+        SELECT seq, status, leased_until IS NOT NULL AS leased FROM aegis_outbox ORDER BY seq`
+      expect(rows.map((r) => [r.seq, r.status, r.leased])).toEqual(
+        rows.map((r) => [r.seq, r.seq <= 2 ? "delivered" : "pending", false])
+      )
+      // once it is due, the rest follows in one round
+      yield* sql`UPDATE aegis_outbox SET available_at = now() WHERE seq = 3`
+      yield* round
+      expect(yield* Ref.get(published)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
+    })), 60_000)
+
   it.live("a database error while recording deliveries is logged at Error with its cause; the relay goes on", () =>
     Effect.scoped(Effect.gen(function*() {
       const ctx = yield* Layer.build(withoutRelay())
