@@ -28,6 +28,8 @@
  *   interrupted. Duplicates therefore happen only when a relay dies (or stalls longer than a
  *   lease), or the database keeps refusing that statement, between publishing and marking
  *   delivered; consumers dedupe by `eventId` (see `Inbox`).
+ * - With a pool of 4 connections or more, a relay runs its own statements on one connection
+ *   reserved while it runs (`reserveConnection`), so they never wait behind the application's.
  * - {@link run} never stops on an error: a failed round (or a failed LISTEN) is logged at Error
  *   with its cause and retried after a backoff that doubles from `backoff` up to 30 seconds.
  *
@@ -99,7 +101,6 @@ export interface Options {
 type On = <A, E, R>(statement: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
 const onPool: On = (statement) => statement
-
 
 const Channel = "aegis_outbox"
 
@@ -418,6 +419,8 @@ export const run = <E, R>(
         let on = onPool
         if (reserve) {
           const connection = yield* sql.reserve
+          // `SqlClient` runs a statement on the connection of `TransactionConnection` when there
+          // is one; only the relay's own statements get it (no transaction is opened on it)
           on = (statement) => Effect.provideService(statement, SqlClient.TransactionConnection, [connection, 0])
         }
         while (true) {
