@@ -3,12 +3,12 @@
  * closing composition lets operations in flight finish up to its grace period.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { type Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
 import { PaymentService, Shutdown } from "aegispay"
 import { AegisPayTest, MockGateway } from "aegispay/testing"
 import { request } from "../helpers.js"
 
-const build = (gracePeriod: string) =>
+const build = (gracePeriod: Duration.DurationInput) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const ctx = yield* Layer.buildWithScope(

@@ -9,7 +9,7 @@ import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Option
 import type { Scope } from "effect"
 import { Customer, Ids, LockManager, Money, Payment, PaymentMethod } from "aegispay"
 import { Embedded } from "aegispay/embedded"
-import { AegisPayPg, Migrations, SqlLockManager, SqlStorage } from "aegispay/pg"
+import { AegisPayPg, Migrations, OutboxSignal, SqlLockManager, SqlStorage } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 
@@ -126,7 +126,7 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
     Effect.scoped(Effect.gen(function*() {
       const pool = yield* Layer.build(client())
       const sql = Context.get(pool, SqlClient.SqlClient)
-      const { repository } = yield* Effect.provide(SqlStorage.make, pool)
+      const { repository } = yield* Effect.provide(SqlStorage.make, Layer.merge(Layer.succeedContext(pool), OutboxSignal.layer))
       const holder = yield* makeOn(pool)
       const other = yield* makeOn(pool, { waitTimeout: "200 millis" })
       const created = Payment.initiate({
