@@ -32,12 +32,12 @@ import type * as PaymentLock from "./storage/PaymentLock.js"
 import type { PaymentRepository } from "./storage/PaymentRepository.js"
 
 /**
- * Settings of the recovery worker: {@link Recovery.Config} plus its schedule (default: every 30
+ * Settings of the recovery worker: {@link Recovery.Options} plus its schedule (default: every 30
  * seconds).
  *
  * @since 0.1.0
  */
-export interface RecoveryOptions extends Recovery.Config {
+export interface RecoveryOptions extends Recovery.Options {
   readonly schedule?: Schedule.Schedule<unknown> | undefined
 }
 
@@ -47,14 +47,14 @@ export interface RecoveryOptions extends Recovery.Config {
  * @since 0.1.0
  */
 export interface Options {
-  /** Payment service settings (retries, call timeout, failover); see `PaymentService.Config`. */
-  readonly service?: PaymentService.Config | undefined
+  /** Payment service settings (retries, call timeout, failover); see `PaymentService.Options`. */
+  readonly service?: PaymentService.Options | undefined
   /** Circuit breaker settings, the same for every gateway; see `CircuitBreaker.defaults`. */
   readonly breaker?: CircuitBreaker.Options | undefined
   /** Routing strategy; default: registration order of the gateways. */
-  readonly routing?: Router.Config | undefined
+  readonly routing?: Router.Options | undefined
   /** Merchant hooks (validation, fraud checks, routing, after processing); default none. */
-  readonly hooks?: Hooks.Config | undefined
+  readonly hooks?: Hooks.Options | undefined
   /** `"sequential"` ids (`pay_000001`) for readable, reproducible output; default `"random"`. */
   readonly ids?: "random" | "sequential" | undefined
   /**

@@ -30,7 +30,7 @@ import * as RetryPolicy from "../resilience/RetryPolicy.js"
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   readonly retry?: RetryPolicy.RetrySettings | undefined
   /**
    * Longest wait for one gateway call; default 30 s. `Duration.infinity` sets no bound (and
@@ -38,6 +38,14 @@ export interface Config {
    */
   readonly callTimeout?: Duration.DurationInput | undefined
 }
+
+/**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
 
 /** A gateway's failures count for its circuit; its declines do not. */
 const isGatewayFailure = (error: { readonly _tag: string }) => error._tag !== "GatewayDeclined"

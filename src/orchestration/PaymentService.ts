@@ -71,7 +71,7 @@ const processedTotal = Metric.counter("aegispay_payments_processed_total", {
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   /** Retries of transient gateway errors (same idempotency key). */
   readonly retry?: RetryPolicy.RetrySettings | undefined
   /**
@@ -84,6 +84,14 @@ export interface Config {
   /** Decline codes after which the payment may fail over to another gateway; default none. */
   readonly failoverDeclineCodes?: ReadonlyArray<string> | undefined
 }
+
+/**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
 
 /**
  * The request of `getCustomerPayments`.

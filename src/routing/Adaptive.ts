@@ -43,7 +43,7 @@ import type { Outcome } from "../observability/GatewayMetrics.js"
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   /** Outcomes kept per window (1 to 65,535). Default 200. Smaller forgets faster, larger is steadier. */
   readonly windowSize?: number | undefined
   /**
@@ -65,6 +65,14 @@ export interface Config {
    */
   readonly horizon?: number | undefined
 }
+
+/**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
 
 /**
  * The default settings.
