@@ -186,12 +186,15 @@ export const MAX_GATEWAY_TOKEN_LENGTH = 2048
 
 /**
  * A gateway's registry id in a payment method: compared exactly with the registered ids (never
- * trimmed), 1 to 255 characters, no control characters, no whitespace at either end, storable.
+ * trimmed), 1 to 255 characters, no control characters, no whitespace at either end, storable,
+ * no card number inside (it is echoed in errors such as `NoGatewayAvailable`).
  *
  * @since 0.1.0
  */
 export const GatewayId = Schema.String.pipe(
-  Schema.filter((id) => keyProblem("gateway", 255, id) ?? true)
+  Schema.filter((id) =>
+    keyProblem("gateway", 255, id) ?? (containsCardNumber(id) ? "gateway must not contain a card number" : true)
+  )
 ).annotations({ identifier: "GatewayId" })
 
 /**

@@ -284,6 +284,7 @@ describe("gateway token validation", () => {
       [{ gateway: "" }, "paymentMethod.gateway"],
       [{ gateway: "x".repeat(256) }, "paymentMethod.gateway"],
       [{ gateway: "beta " }, "paymentMethod.gateway"],
+      [{ gateway: "gw_4242424242424242" }, "paymentMethod.gateway"],
       [{ number: "4242424242424242" }, "paymentMethod.number"]
     ]
     for (const [method, path] of cases) {
