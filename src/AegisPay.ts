@@ -23,6 +23,7 @@ import * as ManualReview from "./orchestration/ManualReview.js"
 import * as Notifications from "./orchestration/Notifications.js"
 import * as PaymentService from "./orchestration/PaymentService.js"
 import * as Recovery from "./orchestration/Recovery.js"
+import * as Shutdown from "./orchestration/Shutdown.js"
 import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
 import * as Router from "./routing/Router.js"
 import type { EventStore } from "./storage/EventStore.js"
@@ -31,12 +32,12 @@ import type * as PaymentLock from "./storage/PaymentLock.js"
 import type { PaymentRepository } from "./storage/PaymentRepository.js"
 
 /**
- * Settings of the recovery worker: {@link Recovery.Config} plus its schedule (default: every 30
+ * Settings of the recovery worker: {@link Recovery.Options} plus its schedule (default: every 30
  * seconds).
  *
  * @since 0.1.0
  */
-export interface RecoveryOptions extends Recovery.Config {
+export interface RecoveryOptions extends Recovery.Options {
   readonly schedule?: Schedule.Schedule<unknown> | undefined
 }
 
@@ -46,14 +47,14 @@ export interface RecoveryOptions extends Recovery.Config {
  * @since 0.1.0
  */
 export interface Options {
-  /** Payment service settings (retries, call timeout, failover); see `PaymentService.Config`. */
-  readonly service?: PaymentService.Config | undefined
+  /** Payment service settings (retries, call timeout, failover); see `PaymentService.Options`. */
+  readonly service?: PaymentService.Options | undefined
   /** Circuit breaker settings, the same for every gateway; see `CircuitBreaker.defaults`. */
   readonly breaker?: CircuitBreaker.Options | undefined
   /** Routing strategy; default: registration order of the gateways. */
-  readonly routing?: Router.Config | undefined
+  readonly routing?: Router.Options | undefined
   /** Merchant hooks (validation, fraud checks, routing, after processing); default none. */
-  readonly hooks?: Hooks.Config | undefined
+  readonly hooks?: Hooks.Options | undefined
   /** `"sequential"` ids (`pay_000001`) for readable, reproducible output; default `"random"`. */
   readonly ids?: "random" | "sequential" | undefined
   /**
@@ -62,6 +63,8 @@ export interface Options {
    * `Recovery.runOnce` yourself).
    */
   readonly recovery?: RecoveryOptions | false | undefined
+  /** Graceful shutdown: how long operations in flight may take to finish; default 30 seconds. */
+  readonly shutdown?: Shutdown.ShutdownOptions | undefined
 }
 
 /**
@@ -83,6 +86,7 @@ export type Gateways<GOut = never, E = never, R = never> = Layer.Layer<GatewayRe
  */
 export type Services =
   | PaymentService.PaymentService
+  | Shutdown.InFlight
   | Compensation.Compensation
   | Notifications.Notifications
   | ManualReview.ManualReview
@@ -150,7 +154,13 @@ export const layerWith = <GOut = never, EG = never, RG = never, ES = never, RS =
       base
     ))
   )
-  const core = Layer.mergeAll(PaymentService.layer(options.service), Compensation.layer(options.service)).pipe(
+  // money-moving operations run in fibers owned by the composition: a caller that goes away does
+  // not cut a gateway call from its commit, and shutdown drains them (see Shutdown)
+  const service = Shutdown.layerPaymentService.pipe(
+    Layer.provideMerge(Shutdown.layer(options.shutdown)),
+    Layer.provideMerge(PaymentService.layer(options.service))
+  )
+  const core = Layer.mergeAll(service, Compensation.layer(options.service)).pipe(
     Layer.provideMerge(infrastructure)
   )
   const recovery = options.recovery === undefined || options.recovery === false

@@ -60,6 +60,8 @@ export * as PaymentService from "./orchestration/PaymentService.js"
 /** @since 0.1.0 */
 export * as Recovery from "./orchestration/Recovery.js"
 /** @since 0.1.0 */
+export * as Shutdown from "./orchestration/Shutdown.js"
+/** @since 0.1.0 */
 export * as Compensation from "./orchestration/Compensation.js"
 /** @since 0.1.0 */
 export * as Notifications from "./orchestration/Notifications.js"

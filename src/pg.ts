@@ -12,6 +12,8 @@ export * as Migrations from "./storage/Migrations.js"
 /** @since 0.1.0 */
 export * as OutboxRelay from "./events/OutboxRelay.js"
 /** @since 0.1.0 */
+export * as OutboxSignal from "./storage/OutboxSignal.js"
+/** @since 0.1.0 */
 export * as Retention from "./storage/Retention.js"
 /** @since 0.1.0 */
 export * as SqlLockManager from "./storage/SqlLockManager.js"

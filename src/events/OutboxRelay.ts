@@ -5,26 +5,43 @@
  * - A relay claims a batch with `FOR UPDATE SKIP LOCKED` and a lease, so several relays (in one or
  *   many processes) share the work without blocking each other; a crashed relay's lease expires
  *   and its messages are claimed again.
- * - Only the earliest undelivered message of each payment is claimable, so per-payment order
- *   holds across relays.
- * - It wakes on `pg_notify('aegis_outbox')` but also polls every `pollInterval`: a notification
- *   is only a hint. After a wake-up it lingers (`linger`) so that one claim takes many messages.
- * - A message whose publication fails is retried after `retryDelay`; after `maxAttempts` it goes
- *   to the `dead` state with its last error, and the payment's later messages continue.
+ * - A payment is claimable when its earliest undelivered message is (due, not leased): a claim
+ *   takes that message and the payment's later undelivered messages with it, and publishes them
+ *   in sequence order. Another relay cannot claim the payment while the earliest message is
+ *   leased, so per-payment order holds across relays, and a payment's events are drained in one
+ *   round however many there are. Only an unbroken run of the payment's pending messages is
+ *   published (a message it could not lock ends the run); the rest is released at once.
+ * - It wakes when this process commits events (the {@link OutboxSignal} announced by the SQL
+ *   storage layer in its context), on `pg_notify('aegis_outbox', …)` from other processes
+ *   (PostgreSQL; on PGlite NOTIFY does not cross connections), and polls every `pollInterval`
+ *   anyway: a wake-up is only a hint. After a wake-up it lingers (`linger`) so that one claim
+ *   takes many messages; a round that handled `batchSize` messages or more is followed by the
+ *   next at once.
+ * - A message whose publication fails (or whose publisher dies) is retried after `retryDelay`,
+ *   and the payment's later messages wait behind it; after `maxAttempts` it goes to the `dead`
+ *   state with its last error, and the payment's later messages continue.
  * - A publication is bounded by `publishTimeout` (at most half the lease) and only starts while
  *   it would end within half the batch's lease; otherwise the rest of the batch is renewed first
- *   in one statement and any message whose lease was lost is skipped, never published.
+ *   in one statement and any message whose lease was lost is skipped (with the payment's later
+ *   messages), never published.
  * - Published messages are marked delivered in one statement per batch, also when the relay is
  *   interrupted. Duplicates therefore happen only when a relay dies (or stalls longer than a
- *   lease) between publishing and marking delivered; consumers dedupe by `eventId` (see `Inbox`).
+ *   lease), or the database keeps refusing that statement, between publishing and marking
+ *   delivered; consumers dedupe by `eventId` (see `Inbox`).
+ * - With a pool of 4 connections or more, a relay runs its own statements on one connection
+ *   reserved while it runs (`reserveConnection`), so they never wait behind the application's.
+ * - {@link run} never stops on an error: a failed round (or a failed LISTEN) is logged at Error
+ *   with its cause and retried after a backoff that doubles from `backoff` up to 30 seconds.
  *
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Clock, Duration, Effect, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
+import type { Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
+import { OutboxSignal } from "../storage/OutboxSignal.js"
 import { StorageError } from "../storage/StorageError.js"
 import { EventBus } from "./EventBus.js"
 
@@ -34,7 +51,10 @@ import { EventBus } from "./EventBus.js"
  * @since 0.1.0
  */
 export interface Options {
-  /** Messages claimed per round; default 100. */
+  /**
+   * Payments claimed per round (each with its earliest undelivered message), plus at most as
+   * many of their later messages; default 100.
+   */
   readonly batchSize?: number
   /** How long a claim lasts before another relay may take it; default 30 s. */
   readonly lease?: Duration.DurationInput
@@ -49,9 +69,10 @@ export interface Options {
   /** Whether to LISTEN for notifications (PostgreSQL); default true. */
   readonly listen?: boolean
   /**
-   * After a wake-up, how long to let messages gather before claiming them; default 20 ms. Under
+   * After a wake-up, how long to let messages gather before claiming them; default 5 ms. Under
    * load this turns one claim per commit into one claim per interval (each claim scans the
-   * pending messages' index); a full batch is followed by the next one at once.
+   * pending messages' index); a full batch is followed by the next one at once. It adds to the
+   * delivery lag of a commit that finds the relay idle.
    */
   readonly linger?: Duration.DurationInput
   /**
@@ -60,17 +81,85 @@ export interface Options {
    * a timer per message would be pure cost; `layer` sets it.
    */
   readonly publishMayWait?: boolean
+  /**
+   * The wait after a failed round (or a failed LISTEN) before the next attempt; it doubles with
+   * each further failure, up to 30 seconds (or `backoff` when larger), and resets after a
+   * success. Default 100 ms.
+   */
+  readonly backoff?: Duration.DurationInput
+  /**
+   * Whether the relay's own statements run on one connection reserved from the pool while it
+   * runs, so that they never queue behind the application's statements for a pooled connection
+   * (publications still run without it). Default: when the `PgClient` in context has a pool of
+   * 4 connections or more (not the embedded PGlite's single connection). After a failed round
+   * the connection is given back and another one reserved.
+   */
+  readonly reserveConnection?: boolean
 }
+
+/** Runs one of the relay's own statements (on its reserved connection, if it has one). */
+type On = <A, E, R>(statement: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+const onPool: On = (statement) => statement
+
+const Channel = "aegis_outbox"
 
 const ClaimedRow = Schema.Struct({
   id: Schema.Union(Schema.String, Schema.Number),
+  payment_id: Schema.String,
+  seq: Schema.Number,
+  /** The payment's previous pending message when the claim was made; null for its earliest. */
+  prev_seq: Schema.NullOr(Schema.Number),
   payload: Schema.Unknown
 })
 
+type ClaimedRow = typeof ClaimedRow.Type
+
+const decodeClaimed = Schema.decodeUnknown(Schema.Array(ClaimedRow))
+
 const decodeEvent = Schema.decodeUnknown(PaymentEvent)
 
+const interval = (duration: Duration.DurationInput) => `${Duration.toMillis(Duration.decode(duration))} milliseconds`
+
+const compareIds = (a: ClaimedRow, b: ClaimedRow) => {
+  const x = BigInt(a.id)
+  const y = BigInt(b.id)
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
 /**
- * Claims and delivers one batch; returns how many messages it handled.
+ * The claimed messages in publication order: payments by their earliest claimed message, each
+ * payment's messages by sequence, and of those only the unbroken run from the payment's earliest
+ * pending message (`publish`); what follows a gap (a message another statement held, or one not
+ * yet due) is handed back (`release`).
+ */
+const plan = (claimed: ReadonlyArray<ClaimedRow>) => {
+  const byPayment = new Map<string, Array<ClaimedRow>>()
+  for (const row of [...claimed].sort(compareIds)) {
+    const rows = byPayment.get(row.payment_id)
+    if (rows === undefined) byPayment.set(row.payment_id, [row])
+    else rows.push(row)
+  }
+  const publish: Array<ClaimedRow> = []
+  const release: Array<string> = []
+  for (const rows of byPayment.values()) {
+    rows.sort((a, b) => a.seq - b.seq)
+    let previous: number | null = null
+    let unbroken = true
+    for (const row of rows) {
+      unbroken = unbroken && row.prev_seq === previous
+      if (unbroken) publish.push(row)
+      else release.push(String(row.id))
+      previous = row.seq
+    }
+  }
+  return { publish, release }
+}
+
+/**
+ * Claims and delivers one batch; returns how many messages it claimed. Fails only when the
+ * database does (a failed publication is recorded on its message, not returned). Published
+ * messages are recorded as delivered before it returns, also when it is interrupted or fails.
  *
  * @since 0.1.0
  */
@@ -78,32 +167,55 @@ export const deliverBatch = <E, R>(
   owner: string,
   publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
   options: Options = {}
-) =>
+): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> => deliverBatchOn(owner, publish, options, onPool)
+
+const deliverBatchOn = <E, R>(
+  owner: string,
+  publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
+  options: Options,
+  on: On
+): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const lease = `${Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))} milliseconds`
-    const retry = `${Duration.toMillis(Duration.decode(options.retryDelay ?? "1 second"))} milliseconds`
+    const lease = interval(options.lease ?? "30 seconds")
+    const retry = interval(options.retryDelay ?? "1 second")
     const maxAttempts = options.maxAttempts ?? 10
-    const rows = yield* sql`
+    const batchSize = options.batchSize ?? 100
+    // A payment is claimable when its earliest pending message is; its later pending messages
+    // come with it (at most `batchSize` of them in all). `prev_seq` (from the statement's
+    // snapshot) lets the relay publish only an unbroken run: a message skipped here because
+    // another statement held it, or not yet due, ends the payment's run for this round.
+    const rows = yield* on(sql`
       WITH heads AS (
         SELECT DISTINCT ON (payment_id) id FROM aegis_outbox
         WHERE status = 'pending'
         ORDER BY payment_id, seq
       ), claimable AS (
-        SELECT o.id FROM aegis_outbox o JOIN heads h ON h.id = o.id
+        SELECT o.id, o.payment_id, o.seq FROM aegis_outbox o JOIN heads h ON h.id = o.id
         -- status is checked again here: FOR UPDATE re-evaluates this WHERE on the latest row version,
         -- so a head another relay delivered after our snapshot is skipped, never delivered twice
         WHERE o.status = 'pending' AND o.available_at <= clock_timestamp()
           AND (o.leased_until IS NULL OR o.leased_until < clock_timestamp())
         ORDER BY o.id
-        LIMIT ${options.batchSize ?? 100}
+        LIMIT ${batchSize}
+        FOR UPDATE OF o SKIP LOCKED
+      ), later AS (
+        SELECT o.id FROM aegis_outbox o JOIN claimable c ON o.payment_id = c.payment_id AND o.seq > c.seq
+        WHERE o.status = 'pending' AND o.available_at <= clock_timestamp()
+          AND (o.leased_until IS NULL OR o.leased_until < clock_timestamp())
+        ORDER BY o.payment_id, o.seq
+        LIMIT ${batchSize}
         FOR UPDATE OF o SKIP LOCKED
       )
-      UPDATE aegis_outbox SET lease_owner = ${owner}, leased_until = clock_timestamp() + ${lease}::interval
-      WHERE id IN (SELECT id FROM claimable)
-      RETURNING id, payload`
-    const claimed = yield* Schema.decodeUnknown(Schema.Array(ClaimedRow))(rows)
+      UPDATE aegis_outbox u SET lease_owner = ${owner}, leased_until = clock_timestamp() + ${lease}::interval
+      WHERE u.id IN (SELECT id FROM claimable UNION ALL SELECT id FROM later)
+      RETURNING u.id, u.payment_id, u.seq, u.payload, (
+        SELECT max(p.seq) FROM aegis_outbox p
+        WHERE p.payment_id = u.payment_id AND p.status = 'pending' AND p.seq < u.seq
+      ) AS prev_seq`)
+    const claimed = yield* decodeClaimed(rows)
     if (claimed.length === 0) return 0
+    const { publish: ordered, release } = plan(claimed)
     const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
     // a publication must end well within the lease that covers it
     const publishTimeout = Duration.min(
@@ -116,38 +228,64 @@ export const deliverBatch = <E, R>(
     // renewed first (one statement), and what was lost meanwhile is dropped, never published.
     const budget = leaseMillis / 2 - Duration.toMillis(publishTimeout)
     let leasedAt = yield* Clock.currentTimeMillis
-    let owned = new Set(claimed.map((row) => String(row.id)))
+    let owned = new Set(ordered.map((row) => String(row.id)))
     const renew = (ids: ReadonlyArray<string>) =>
       Effect.map(
-        sql`
+        on(sql`
           UPDATE aegis_outbox SET leased_until = clock_timestamp() + ${lease}::interval
           WHERE id IN ${sql.in(ids)} AND lease_owner = ${owner} AND status = 'pending'
             AND leased_until > clock_timestamp()
-          RETURNING id`,
+          RETURNING id`),
         (kept) => new Set(kept.map((row) => String(row.id)))
       )
     const delivered: Array<string> = []
     // Published messages are recorded as delivered in one statement when the batch ends, also
     // when it is interrupted: a graceful shutdown never leaves a published message to be
-    // delivered twice. Only a crash between publication and this record repeats a message.
+    // delivered twice. Only a crash between publication and this record (or a database that
+    // keeps refusing it) repeats a message. Claimed messages left unpublished are released.
     const recordDelivered = Effect.suspend(() =>
-      delivered.length === 0 ? Effect.void : sql`
+      delivered.length === 0 ? Effect.void : on(sql`
         UPDATE aegis_outbox SET status = 'delivered', delivered_at = clock_timestamp(), leased_until = NULL
-        WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner}`.pipe(Effect.asVoid)
+        WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner}`).pipe(
+        Effect.tap(() => {
+          delivered.length = 0
+        })
+      )
     )
-    yield* Effect.gen(function*() {
-      for (let i = 0; i < claimed.length; i++) {
-        const row = claimed[i]!
+    const releaseRest = Effect.suspend(() =>
+      release.length === 0 ? Effect.void : on(sql`
+        UPDATE aegis_outbox SET leased_until = NULL
+        WHERE id IN ${sql.in(release)} AND lease_owner = ${owner} AND status = 'pending'`).pipe(
+        Effect.tap(() => {
+          release.length = 0
+        })
+      )
+    )
+    const record = Effect.zipRight(recordDelivered, releaseRest)
+    const publishAll = Effect.gen(function*() {
+      // payments whose remaining messages must wait: one of theirs failed, or its lease was lost
+      const blocked = new Set<string>()
+      for (let i = 0; i < ordered.length; i++) {
+        const row = ordered[i]!
         const id = String(row.id)
+        if (blocked.has(row.payment_id)) {
+          if (owned.has(id)) release.push(id)
+          continue
+        }
         if ((yield* Clock.currentTimeMillis) - leasedAt > budget) {
-          const rest = claimed.slice(i).map((r) => String(r.id)).filter((r) => owned.has(r))
+          const rest = ordered.slice(i).map((r) => String(r.id)).filter((r) => owned.has(r))
           leasedAt = yield* Clock.currentTimeMillis
           owned = rest.length === 0 ? new Set() : yield* renew(rest)
         }
-        if (!owned.has(id)) continue
+        if (!owned.has(id)) {
+          blocked.add(row.payment_id)
+          continue
+        }
         const publication = decodeEvent(row.payload).pipe(
           Effect.mapError((e) => e.message),
-          Effect.flatMap((event) => Effect.mapError(publish(event), (e) => String(e)))
+          Effect.flatMap((event) => Effect.mapError(publish(event), (e) => String(e))),
+          // a publisher that dies fails this message (retried, then dead-lettered), not the relay
+          Effect.catchAllDefect((defect) => Effect.fail(`publisher died: ${Cause.pretty(Cause.die(defect))}`))
         )
         const outcome = yield* Effect.either(
           options.publishMayWait === false ? publication : publication.pipe(Effect.timeoutFail({
@@ -158,63 +296,152 @@ export const deliverBatch = <E, R>(
         if (outcome._tag === "Right") {
           delivered.push(id)
         } else {
-          yield* sql`
+          blocked.add(row.payment_id)
+          yield* on(sql`
             UPDATE aegis_outbox SET
               attempts = attempts + 1,
               last_error = ${outcome.left.slice(0, 2000)},
               status = CASE WHEN attempts + 1 >= ${maxAttempts} THEN 'dead' ELSE 'pending' END,
               available_at = clock_timestamp() + ${retry}::interval,
               leased_until = NULL
-            WHERE id = ${id} AND lease_owner = ${owner}`
+            WHERE id = ${id} AND lease_owner = ${owner}`)
         }
       }
-    }).pipe(Effect.ensuring(Effect.orDie(recordDelivered)))
+    })
+    // Interrupted: record what was published (one attempt; on failure it is logged and those
+    // messages are delivered again after their lease). Otherwise record after the batch whatever
+    // its outcome (a failed record is retried twice), then fail with the batch's error if any.
+    const outcome = yield* Effect.exit(publishAll.pipe(
+      Effect.onInterrupt(() =>
+        record.pipe(Effect.catchAllCause((cause) =>
+          Effect.logError("outbox relay: recording deliveries on interruption failed", cause)
+        ))
+      )
+    ))
+    yield* record.pipe(Effect.retry({ schedule: Schedule.exponential("50 millis"), times: 2 }))
+    yield* outcome
     return claimed.length
   }).pipe(
     Effect.catchTags({
-      SqlError: (e) => Effect.fail(new StorageError({ operation: "outbox", reason: e.message })),
+      SqlError: (e) =>
+        Effect.fail(
+          new StorageError({
+            operation: "outbox",
+            // the database's own message (e.g. the violated constraint) is in the cause
+            reason: e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message
+          })
+        ),
       ParseError: (e) => Effect.fail(new StorageError({ operation: "outbox", reason: e.message }))
     })
   )
 
 /**
- * Runs a relay until interrupted: delivers batches while there is work, then waits for a
- * notification or the poll interval. Storage errors are logged and retried on the next round.
- *
- * @since 0.1.0
+ * Runs `body` over and over: after a failure or a defect the cause is logged at Error and the
+ * next run waits a backoff that doubles from `initial` up to `max`; a success, or `body` running
+ * the `reset` it is given, resets it.
  */
-export const run = <E, R>(publish: (event: PaymentEvent) => Effect.Effect<void, E, R>, options: Options = {}) =>
-  Effect.gen(function*() {
-    const owner = yield* (yield* Ids).next("relay")
-    const wake = yield* Queue.sliding<void>(1)
-    if (options.listen ?? true) {
-      const pg = yield* Effect.serviceOption(PgClient.PgClient)
-      if (Option.isSome(pg)) {
-        yield* pg.value.listen("aegis_outbox").pipe(
-          Stream.runForEach(() => Queue.offer(wake, undefined)),
-          Effect.retry(Schedule.spaced("1 second")),
-          Effect.forkScoped
-        )
-      }
-    }
-    const batchSize = options.batchSize ?? 100
-    const round: Effect.Effect<void, never, SqlClient.SqlClient | R> = deliverBatch(owner, publish, options).pipe(
-      Effect.catchAll((error) => Effect.as(Effect.logWarning("outbox relay round failed", error), 0)),
-      Effect.flatMap((handled) => handled >= batchSize ? round : Effect.void)
-    )
-    const idle = Effect.zipRight(
-      Effect.raceFirst(Queue.take(wake), Effect.sleep(options.pollInterval ?? "1 second")),
-      Effect.sleep(options.linger ?? "20 millis")
-    )
-    return yield* Effect.forever(Effect.zipRight(round, idle))
+const supervised = <E, R>(
+  name: string,
+  body: (reset: Effect.Effect<void>) => Effect.Effect<void, E, R>,
+  initial: Duration.Duration,
+  max: Duration.Duration
+): Effect.Effect<never, never, R> =>
+  Effect.suspend(() => {
+    let delay = initial
+    const reset = Effect.sync(() => {
+      delay = initial
+    })
+    return Effect.forever(Effect.matchCauseEffect(body(reset), {
+      onFailure: (cause) =>
+        Effect.suspend(() => Effect.logError(`${name} failed; retrying in ${Duration.format(delay)}`, cause)).pipe(
+          Effect.zipRight(Effect.suspend(() => Effect.sleep(delay))),
+          Effect.zipRight(Effect.sync(() => {
+            delay = Duration.min(Duration.times(delay, 2), max)
+          }))
+        ),
+      onSuccess: () =>
+        Effect.sync(() => {
+          delay = initial
+        })
+    }))
   })
 
 /**
- * A relay that publishes on the {@link EventBus}, running for the lifetime of the layer.
+ * Runs a relay until interrupted: delivers batches while there is work, then waits for a wake-up
+ * (a commit announced on the {@link OutboxSignal} in context, a NOTIFY on PostgreSQL) or the
+ * poll interval. It never stops on an error: a failed round is logged at Error with its cause
+ * and retried after a backoff; so is a failed LISTEN.
  *
  * @since 0.1.0
  */
-export const layer = (options: Options = {}) =>
+export const run = <E, R>(
+  publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
+  options: Options = {}
+): Effect.Effect<never, never, SqlClient.SqlClient | Ids | Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const owner = yield* (yield* Ids).next("relay")
+    const wake = yield* Queue.sliding<void>(1)
+    const initial = Duration.decode(options.backoff ?? "100 millis")
+    const max = Duration.max(initial, Duration.seconds(30))
+    const signal = yield* Effect.serviceOption(OutboxSignal)
+    if (Option.isSome(signal)) {
+      const commits = yield* signal.value.subscribe
+      yield* Queue.take(commits).pipe(
+        Effect.zipRight(Queue.offer(wake, undefined)),
+        Effect.forever,
+        Effect.forkScoped
+      )
+    }
+    const pg = yield* Effect.serviceOption(PgClient.PgClient)
+    if (options.listen ?? true) {
+      if (Option.isSome(pg)) {
+        // (re)listening may have missed notifications: wake once then too
+        const listening = Queue.offer(wake, undefined).pipe(
+          Effect.zipRight(Stream.runForEach(pg.value.listen(Channel), () => Queue.offer(wake, undefined))),
+          Effect.zipRight(Effect.dieMessage("the LISTEN stream ended"))
+        )
+        yield* Effect.forkScoped(supervised("outbox relay LISTEN", () => listening, initial, max))
+      }
+    }
+    const batchSize = options.batchSize ?? 100
+    const pollInterval = options.pollInterval ?? "1 second"
+    const linger = options.linger ?? "5 millis"
+    const idle = Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(pollInterval), false)).pipe(
+      Effect.flatMap((woken) => woken ? Effect.sleep(linger) : Effect.void)
+    )
+    const sql = yield* SqlClient.SqlClient
+    const reserve = options.reserveConnection ??
+      Option.match(pg, { onNone: () => false, onSome: (client) => (client.config.maxConnections ?? 10) >= 4 })
+    // A failed round gives its reserved connection back (it may be the broken part) and the next
+    // run of the loop reserves another one.
+    const rounds = (reset: Effect.Effect<void>) =>
+      Effect.scoped(Effect.gen(function*() {
+        let on = onPool
+        if (reserve) {
+          const connection = yield* sql.reserve
+          // `SqlClient` runs a statement on the connection of `TransactionConnection` when there
+          // is one; only the relay's own statements get it (no transaction is opened on it)
+          on = (statement) => Effect.provideService(statement, SqlClient.TransactionConnection, [connection, 0])
+        }
+        while (true) {
+          // a wake-up pending when a round starts is covered by that round's claim: drop it first
+          yield* Queue.takeAll(wake)
+          const handled = yield* deliverBatchOn(owner, publish, options, on)
+          yield* reset
+          if (handled < batchSize) yield* idle
+        }
+      }))
+    return yield* supervised("outbox relay round", rounds, initial, max)
+  })
+
+/**
+ * A relay that publishes on the {@link EventBus}, running for the lifetime of the layer. Give it
+ * the output of the SQL storage layer (e.g. `Layer.provideMerge(SqlStorage.layer)`) so that it
+ * wakes on this process's commits.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<never, never, EventBus | SqlClient.SqlClient | Ids> =>
   Layer.scopedDiscard(
     Effect.flatMap(EventBus, (bus) =>
       // the EventBus never waits (sliding PubSub): no timer per message

@@ -44,7 +44,8 @@ export interface Options<GOut, EG, RG, EV, RV> extends AegisPay.Options {
  * @internal
  */
 export const layerStorage = (relay: OutboxRelay.Options | false = {}) =>
-  (relay === false ? SqlStorage.layer : Layer.merge(SqlStorage.layer, OutboxRelay.layer(relay))).pipe(
+  // the relay gets the storage's output: its OutboxSignal wakes it after each local commit
+  (relay === false ? SqlStorage.layer : OutboxRelay.layer(relay).pipe(Layer.provideMerge(SqlStorage.layer))).pipe(
     Layer.provideMerge(Migrations.layer)
   )
 

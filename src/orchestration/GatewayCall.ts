@@ -30,7 +30,7 @@ import * as RetryPolicy from "../resilience/RetryPolicy.js"
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   readonly retry?: RetryPolicy.RetrySettings | undefined
   /**
    * Longest wait for one gateway call; default 30 s. `Duration.infinity` sets no bound (and
@@ -38,6 +38,14 @@ export interface Config {
    */
   readonly callTimeout?: Duration.DurationInput | undefined
 }
+
+/**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
 
 /** A gateway's failures count for its circuit; its declines do not. */
 const isGatewayFailure = (error: { readonly _tag: string }) => error._tag !== "GatewayDeclined"
@@ -58,9 +66,12 @@ export const make = (config: Config = {}) =>
     const bounded = <A, E, T>(call: Effect.Effect<A, E>, onTimeout: () => T): Effect.Effect<A, E | T> =>
       Duration.isFinite(callTimeout) ? Effect.timeoutFail(call, { duration: callTimeout, onTimeout }) : call
 
+    // built once: a Schedule is a description, each `retry` runs its own copy of its state
+    const retrySchedule = RetryPolicy.schedule<{ readonly _tag: string }>(retrySettings)
+
     /** Retries transient failures of `call` with the configured schedule (same request). */
     const withRetry = <A, E extends { readonly _tag: string }, R>(call: Effect.Effect<A, E, R>) =>
-      Effect.retry(call, RetryPolicy.schedule<E>(retrySettings))
+      Effect.retry(call, retrySchedule)
 
     const guarded = <A, E extends { readonly _tag: string }, T extends { readonly _tag: string }>(
       gateway: Gateway,

@@ -89,7 +89,7 @@ export interface FraudVerdict {
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   readonly beforeCreate?: ReadonlyArray<
     HookOptions & { readonly run: (request: CreatePaymentInput) => Effect.Effect<void, HookRejected | unknown> }
   >
@@ -106,6 +106,14 @@ export interface Config {
    */
   readonly afterProcess?: ReadonlyArray<HookOptions & { readonly run: (payment: Payment) => Effect.Effect<void, unknown> }>
 }
+
+/**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
 
 /**
  * The installed hooks, run with their priority, timeout and fail mode.

@@ -42,7 +42,7 @@ import { PaymentService } from "./PaymentService.js"
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   /** A payment unchanged for this long is considered stuck; default 1 minute. */
   readonly stuckAfter?: Duration.DurationInput | undefined
   /**
@@ -54,6 +54,14 @@ export interface Config {
   /** How many payments are recovered at once; default 4. */
   readonly concurrency?: number | undefined
 }
+
+/**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
 
 /**
  * The defaults of {@link Config}.

@@ -43,7 +43,7 @@ import type { Outcome } from "../observability/GatewayMetrics.js"
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   /** Outcomes kept per window (1 to 65,535). Default 200. Smaller forgets faster, larger is steadier. */
   readonly windowSize?: number | undefined
   /**
@@ -65,6 +65,14 @@ export interface Config {
    */
   readonly horizon?: number | undefined
 }
+
+/**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
 
 /**
  * The default settings.
@@ -176,15 +184,20 @@ export const make = (config: Config = {}): State => ({
   windows: new Map()
 })
 
+/** The card brand of a payment; `none` for a gateway token (the provider holds the card). */
+const brandOf = (payment: Payment): string =>
+  payment.paymentMethod.type === "card" ? payment.paymentMethod.brand : "none"
+
 /**
- * The dimension keys of a payment: currency, payment method type, card brand.
+ * The dimension keys of a payment: currency, payment method type, card brand (`none` for a
+ * gateway token).
  *
  * @since 0.1.0
  */
 export const dimensions = (payment: Payment): readonly [string, string, string] => [
   `currency:${payment.amount.currency}`,
   `method:${payment.paymentMethod.type}`,
-  `brand:${payment.paymentMethod.brand}`
+  `brand:${brandOf(payment)}`
 ]
 
 /**
@@ -193,7 +206,7 @@ export const dimensions = (payment: Payment): readonly [string, string, string] 
  * @since 0.1.0
  */
 export const segment = (payment: Payment): string =>
-  `segment:${payment.amount.currency}/${payment.paymentMethod.type}/${payment.paymentMethod.brand}`
+  `segment:${payment.amount.currency}/${payment.paymentMethod.type}/${brandOf(payment)}`
 
 const record = (state: State, key: string, size: number, success: boolean): void => {
   let w = state.windows.get(key)

@@ -60,7 +60,7 @@ export interface Fee {
  *
  * @since 0.1.0
  */
-export interface Config {
+export interface Options {
   readonly strategy: Strategy
   /** Fees per gateway id, for COST_OPTIMIZED and INTELLIGENT (a gateway without a fee costs 0). */
   readonly fees?: Readonly<Record<string, Fee>> | undefined
@@ -74,6 +74,14 @@ export interface Config {
    */
   readonly adaptive?: Adaptive.Config | undefined
 }
+
+/**
+ * The former name of {@link Options}.
+ *
+ * @since 0.1.0
+ * @deprecated use {@link Options}
+ */
+export type Config = Options
 
 /**
  * @since 0.1.0

@@ -18,6 +18,7 @@ import idempotency from "./migrations/0004_idempotency.js"
 import lockAndRead from "./migrations/0005_lock_and_read.js"
 import openWork from "./migrations/0006_open_work.js"
 import needsReview from "./migrations/0007_needs_review.js"
+import outboxNotifyPayload from "./migrations/0008_outbox_notify_payload.js"
 import cardVault from "./migrations/0009_card_vault.js"
 import recoveryExamined from "./migrations/0010_recovery_examined.js"
 import tenantLockAndRead from "./migrations/0011_tenant_lock_and_read.js"
@@ -35,6 +36,7 @@ export const loader = Migrator.fromRecord({
   "0005_lock_and_read": lockAndRead,
   "0006_open_work": openWork,
   "0007_needs_review": needsReview,
+  "0008_outbox_notify_payload": outboxNotifyPayload,
   "0009_card_vault": cardVault,
   "0010_recovery_examined": recoveryExamined,
   "0011_tenant_lock_and_read": tenantLockAndRead

@@ -9,6 +9,8 @@
  * - Inserts are unique per (tenant, idempotency key) (`ON CONFLICT DO NOTHING`).
  * - A CHECK keeps `refunded_minor ≤ captured_minor ≤ amount_minor` in the database itself.
  * - No transaction is ever held across a gateway call: the repository is only called between them.
+ * - After a write that committed events, the {@link OutboxSignal} is announced, so an outbox relay
+ *   in this process wakes at once (the outbox's NOTIFY wakes relays in other processes).
  *
  * @since 0.1.0
  */
@@ -21,6 +23,7 @@ import { VersionConflict } from "../domain/PaymentError.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import { EventStore } from "./EventStore.js"
 import { CurrentLease, LockUnavailable } from "./LockManager.js"
+import * as OutboxSignal from "./OutboxSignal.js"
 import { decodeCursor, DuplicateIdempotencyKey, encodeCursor, PaymentRepository } from "./PaymentRepository.js"
 import { StorageError } from "./StorageError.js"
 
@@ -37,12 +40,14 @@ const storageError = (operation: string) => (error: SqlError.SqlError | { readon
 
 
 /**
- * Builds both services over the `SqlClient` in context.
+ * Builds both services over the `SqlClient` in context; writes that commit events announce them
+ * on the {@link OutboxSignal.OutboxSignal} in context.
  *
  * @since 0.1.0
  */
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const signal = yield* OutboxSignal.OutboxSignal
 
   /**
    * Payment writes must commit for real: inside a caller's transaction they would only be
@@ -144,6 +149,7 @@ export const make = Effect.gen(function*() {
         if (inserted.length === 0) {
           return yield* new DuplicateIdempotencyKey({ tenantId: p.tenantId, idempotencyKey: p.idempotencyKey })
         }
+        if (decision.events.length > 0) yield* signal.committed
       })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
     },
     update: (decision, expectedVersion, options) => {
@@ -180,6 +186,7 @@ export const make = Effect.gen(function*() {
           return yield* new VersionConflict({ paymentId: p.id, expectedVersion, actualVersion: actual })
         }
         if (lease !== undefined && options?.lastWrite === true) lease.releasedByWrite = true
+        if (decision.events.length > 0) yield* signal.committed
       })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
     },
     findById: (id) =>
@@ -279,12 +286,18 @@ export const make = Effect.gen(function*() {
 })
 
 /**
- * SQL {@link PaymentRepository} and {@link EventStore}. Needs a `SqlClient` whose database has
- * been migrated (see `Migrations.layer`).
+ * SQL {@link PaymentRepository} and {@link EventStore}, with the {@link OutboxSignal.OutboxSignal}
+ * their writes announce (give the same layer's output to an `OutboxRelay` so that it wakes on
+ * this process's commits). Needs a `SqlClient` whose database has been migrated (see
+ * `Migrations.layer`).
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<PaymentRepository | EventStore, never, SqlClient.SqlClient> = Layer.effectContext(
+export const layer: Layer.Layer<
+  PaymentRepository | EventStore | OutboxSignal.OutboxSignal,
+  never,
+  SqlClient.SqlClient
+> = Layer.effectContext(
   Effect.map(make, ({ eventStore, repository }) =>
     Context.make(PaymentRepository, repository).pipe(Context.add(EventStore, eventStore)))
-)
+).pipe(Layer.provideMerge(OutboxSignal.layer))

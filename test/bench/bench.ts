@@ -6,15 +6,23 @@
  *    raw-SQL floor: the same inserts and updates the project writes per payment (the same
  *    single-statement writes), issued directly on the same pool, with no orchestration.
  * 2. payments per second on the memory layers at 1k, 10k and 100k payments.
+ * 3. event delivery lag: from the moment a committing call (createPayment, processPayment)
+ *    returns to the moment an EventBus subscriber in the same process receives each of the
+ *    events it committed (through the outbox relay), during the project's PostgreSQL runs (a
+ *    line per concurrency and `event delivery lag: p50 X ms  p99 Y ms` over all of them), and on
+ *    the embedded PGlite (500 payments at concurrency 8; BENCH_SKIP_EMBEDDED=1 skips it). An
+ *    event received before its call returned counts as 0 ms; every event must arrive in order
+ *    per payment.
  *
  * The last line is `pg ratio at 32: R` (project ÷ raw floor at concurrency 32: the median of the
  * ratios of 5 rounds, each running the floor and then the project back to back).
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, Schedule, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { AegisPay} from "aegispay";
-import { PaymentService } from "aegispay"
+import { EventBus, type PaymentEvent, PaymentService } from "aegispay"
+import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayPg } from "aegispay/pg"
 import { AegisPayTest, TestCards } from "aegispay/testing"
 
@@ -37,22 +45,101 @@ const median = (xs: ReadonlyArray<number>) => {
   return s[Math.floor(s.length / 2)]!
 }
 
+const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!
+
+/**
+ * Delivery lag of committed events: the return time of each committing call (with the payment's
+ * version then: the last sequence number it committed) and the receipt time of each event.
+ */
+class LagProbe {
+  readonly returned = new Map<string, Array<{ readonly version: number; readonly at: number }>>()
+  /** Every receipt, in order, per payment (duplicates included). */
+  readonly received = new Map<string, Array<{ readonly seq: number; readonly at: number }>>()
+  onReturn(paymentId: string, version: number) {
+    const at = performance.now()
+    const calls = this.returned.get(paymentId)
+    if (calls === undefined) this.returned.set(paymentId, [{ version, at }])
+    else calls.push({ version, at })
+  }
+  onEvent(event: PaymentEvent.PaymentEvent) {
+    const at = performance.now()
+    const events = this.received.get(event.paymentId)
+    if (events === undefined) this.received.set(event.paymentId, [{ seq: event.seq, at }])
+    else events.push({ seq: event.seq, at })
+  }
+  /** Events committed by the calls seen so far and not yet received. */
+  missing() {
+    let missing = 0
+    for (const [paymentId, calls] of this.returned) {
+      const committed = Math.max(...calls.map((c) => c.version))
+      const seen = new Set((this.received.get(paymentId) ?? []).map((e) => e.seq))
+      for (let seq = 1; seq <= committed; seq++) if (!seen.has(seq)) missing++
+    }
+    return missing
+  }
+  /** Lags of first receipts; receipts out of order (a sequence number not one above the previous distinct one) and repeated. */
+  lags() {
+    const lags: Array<number> = []
+    let early = 0
+    let outOfOrder = 0
+    let duplicates = 0
+    for (const [paymentId, calls] of this.returned) {
+      let last = 0
+      for (const event of this.received.get(paymentId) ?? []) {
+        if (event.seq <= last) {
+          duplicates++
+          continue
+        }
+        if (event.seq !== last + 1) outOfOrder++
+        last = event.seq
+        const call = calls.find((c) => c.version >= event.seq)
+        if (call === undefined) continue
+        if (event.at < call.at) early++
+        lags.push(Math.max(0, event.at - call.at))
+      }
+    }
+    return { lags: lags.sort((a, b) => a - b), early, outOfOrder, duplicates }
+  }
+  /** Waits (at most 30 s) until every committed event has arrived, then summarises. */
+  summary = (label: string) =>
+    Effect.gen(this, function*() {
+      const start = performance.now()
+      yield* Effect.sync(() => this.missing()).pipe(
+        Effect.repeat({ until: (n) => n === 0 || performance.now() - start > 30_000, schedule: Schedule.spaced("5 millis") })
+      )
+      const { duplicates, early, lags, outOfOrder } = this.lags()
+      const line = `${label}: p50 ${percentile(lags, 0.5).toFixed(1)} ms  p99 ${percentile(lags, 0.99).toFixed(1)} ms` +
+        `  max ${lags[lags.length - 1]!.toFixed(1)} ms  (${lags.length} events, ${early} received before their call returned, ` +
+        `${this.missing()} missing, ${outOfOrder} out of order, ${duplicates} duplicates)`
+      return { lags, line }
+    })
+}
+
 /** create+process `n` payments at `concurrency`, on an already built runtime context. */
-const paymentsRun = (n: number, concurrency: number, prefix: string) =>
+const paymentsRun = (n: number, concurrency: number, prefix: string, probe?: LagProbe) =>
   Effect.gen(function*() {
     const payments = yield* PaymentService.PaymentService
+    const returned = (p: { readonly id: string; readonly version: number }) =>
+      probe === undefined ? Effect.void : Effect.sync(() => probe.onReturn(p.id, p.version))
     yield* Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) =>
-      Effect.flatMap(
-        payments.createPayment({
-          idempotencyKey: `${prefix}-${i}`,
-          amount: BigInt(100 + (i % 1000)),
-          currency: "USD",
-          paymentMethod: card,
-          customer: { id: `cus_${i % 100}`, email: "bench@example.com" }
-        }),
-        (p) => payments.processPayment(p.id)
+      payments.createPayment({
+        idempotencyKey: `${prefix}-${i}`,
+        amount: BigInt(100 + (i % 1000)),
+        currency: "USD",
+        paymentMethod: card,
+        customer: { id: `cus_${i % 100}`, email: "bench@example.com" }
+      }).pipe(
+        Effect.tap(returned),
+        Effect.flatMap((p) => payments.processPayment(p.id)),
+        Effect.tap(returned)
       ), { concurrency, discard: true })
   })
+
+/** Subscribes to the EventBus of `ctx` for the scope, feeding whichever probe is current. */
+const subscribeProbe = (current: { probe: LagProbe }) =>
+  Effect.flatMap(EventBus.EventBus, (bus) =>
+    Effect.flatMap(bus.subscribe(), (events) =>
+      Effect.forkScoped(Stream.runForEach(events, (event) => Effect.sync(() => current.probe.onEvent(event))))))
 
 /**
  * The writes the project makes per payment, issued directly: 3 statements (an insert and 2
@@ -124,6 +211,7 @@ const pgBench = async (url: string) => {
   const target = new URL(url)
   target.pathname = `/${name}`
   const results: Array<{ concurrency: number; project: number; raw: number; ratio: number }> = []
+  const allLags: Array<number> = []
   try {
     const layer = AegisPayPg.layer({ ...AegisPayTest.parts(),
       url: Redacted.make(target.toString()),
@@ -134,6 +222,8 @@ const pgBench = async (url: string) => {
       const ctx = yield* Layer.build(layer)
       const run = <A, E>(e: Effect.Effect<A, E, AegisPay.Services | SqlClient.SqlClient>) =>
         Effect.runPromise(Effect.provide(e, ctx))
+      const current = { probe: new LagProbe() }
+      yield* Effect.provide(subscribeProbe(current), ctx)
       yield* Effect.promise(() => run(paymentsRun(200, 8, "warm"))) // warm-up: JIT, pool, plans
       yield* Effect.promise(() => run(rawRun(200, 8, "warm")))
       for (const concurrency of [1, 8, 32]) {
@@ -141,10 +231,13 @@ const pgBench = async (url: string) => {
         const rounds = concurrency === 1 ? 3 : 5
         const project: Array<number> = []
         const raw: Array<number> = []
+        current.probe = new LagProbe()
         for (let round = 0; round < rounds; round++) {
           raw.push(n / (yield* Effect.promise(() => timed(() => run(rawRun(n, concurrency, `raw${concurrency}_${round}`)), n, "raw"))))
           project.push(
-            n / (yield* Effect.promise(() => timed(() => run(paymentsRun(n, concurrency, `p${concurrency}_${round}`)), n, "project")))
+            n / (yield* Effect.promise(() =>
+              timed(() => run(paymentsRun(n, concurrency, `p${concurrency}_${round}`, current.probe)), n, "project")
+            ))
           )
         }
         // each round runs the floor, then the project, back to back: the median of the rounds'
@@ -158,7 +251,15 @@ const pgBench = async (url: string) => {
               project.map((p, i) => (p / raw[i]!).toFixed(2)).join(" ")
             })`
         )
+        const { lags, line } = yield* current.probe.summary(`pg  concurrency ${String(concurrency).padStart(2)}: event delivery lag`)
+        allLags.push(...lags)
+        console.log(line)
       }
+      allLags.sort((a, b) => a - b)
+      console.log(
+        `event delivery lag: p50 ${percentile(allLags, 0.5).toFixed(1)} ms  p99 ${percentile(allLags, 0.99).toFixed(1)} ms` +
+          `  (PostgreSQL, all project runs above, ${allLags.length} events)`
+      )
     })))
   } finally {
     await Effect.runPromise(
@@ -177,8 +278,21 @@ const memoryBench = async () => {
   }
 }
 
+/** Delivery lag on the embedded PGlite, where the relay is woken in-process after each commit. */
+const embeddedLag = () =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const ctx = yield* Layer.build(AegisPayEmbedded.layer({ ...AegisPayTest.parts() }))
+    const current = { probe: new LagProbe() }
+    yield* Effect.provide(subscribeProbe(current), ctx)
+    yield* Effect.provide(paymentsRun(100, 8, "warm"), ctx)
+    current.probe = new LagProbe()
+    yield* Effect.provide(paymentsRun(500, 8, "lag", current.probe), ctx)
+    console.log((yield* current.probe.summary("embedded (PGlite) concurrency 8: event delivery lag")).line)
+  })))
+
 const main = async () => {
   if (process.env.BENCH_SKIP_MEMORY !== "1") await memoryBench()
+  if (process.env.BENCH_SKIP_EMBEDDED !== "1") await embeddedLag()
   const url = process.env.DATABASE_URL
   if (url === undefined) {
     console.log("DATABASE_URL is not set: PostgreSQL benchmark skipped")

@@ -3,8 +3,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Deferred, Effect, Fiber, Layer, Redacted, Ref, Schedule, Stream } from "effect"
-import { EventBus, Inbox, type PaymentEvent, PaymentService } from "aegispay"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel, Queue, Redacted, Ref, Schedule, Stream } from "effect"
+import { EventBus, Ids, Inbox, type PaymentEvent, PaymentService } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayPg, Migrations, OutboxRelay, SqlStorage } from "aegispay/pg"
 import { AegisPayTest, TestCards } from "aegispay/testing"
@@ -45,6 +45,25 @@ it.live("PGlite: the relay delivers every committed event to the EventBus, in or
     const events = yield* Stream.runCollect(Stream.take(stream, total))
     expectOrderedPerPayment([...events])
     expect(new Set([...events].map((e) => e.eventId)).size).toBe(total)
+  })), 60_000)
+
+it.live("PGlite: a commit wakes the in-process relay (NOTIFY does not cross connections there; poll interval one hour)", () =>
+  Effect.scoped(Effect.gen(function*() {
+    const ctx = yield* Layer.build(AegisPayEmbedded.layer({ ...AegisPayTest.parts(), ids: "sequential", relay: { pollInterval: "1 hour" } }))
+    const bus = yield* Effect.provide(EventBus.EventBus, ctx)
+    const stream = yield* bus.subscribe()
+    const received = yield* Queue.unbounded<PaymentEvent.PaymentEvent>()
+    yield* Effect.forkScoped(Stream.runForEach(stream, (e) => Queue.offer(received, e)))
+    const payments = yield* Effect.provide(PaymentService.PaymentService, ctx)
+    const created = yield* payments.createPayment(request({ idempotencyKey: "wake-embedded" }))
+    // the first event: delivered by the relay's first round or by a wake-up
+    expect((yield* Queue.take(received).pipe(Effect.timeout("20 seconds"))).seq).toBe(1)
+    // the round that delivered it has claimed already: only a wake-up can deliver what follows
+    const processed = yield* payments.processPayment(created.id)
+    const rest = yield* Queue.takeBetween(received, processed.version - 1, processed.version - 1).pipe(
+      Effect.timeout("20 seconds")
+    )
+    expect([...rest].map((e) => e.seq)).toEqual(Array.from({ length: processed.version - 1 }, (_, i) => i + 2))
   })), 60_000)
 
 describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
@@ -122,6 +141,157 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(dead.map((r) => [r.type, r.attempts, r.last_error])).toEqual([["PaymentAuthenticated", 3, "subscriber down"]])
       expect(yield* Ref.get(delivered)).toEqual(rows.filter((r) => r.status === "delivered").map((r) => r.type))
       expect(rows.filter((r) => r.status === "delivered").length).toBe(total - 1)
+    })), 60_000)
+
+  /** Events a relay publishes, in a queue. */
+  const collector = Effect.map(Queue.unbounded<PaymentEvent.PaymentEvent>(), (queue) => ({
+    queue,
+    publish: (event: PaymentEvent.PaymentEvent) => Queue.offer(queue, event)
+  }))
+
+  const takeUntil = (queue: Queue.Dequeue<PaymentEvent.PaymentEvent>, paymentId: string, seq: number) =>
+    Queue.take(queue).pipe(
+      Effect.repeat({ until: (e) => e.paymentId === paymentId && e.seq === seq }),
+      Effect.timeout("20 seconds")
+    )
+
+  it.live("a relay in another process is woken by NOTIFY (poll interval one hour)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(withoutRelay())
+      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+      yield* sql`DELETE FROM aegis_outbox`
+      // the relay's "process": its own pool and nothing else, so no local wake-up from the writes below
+      const relayCtx = yield* Layer.build(
+        Layer.merge(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 2 }), Ids.layer)
+      )
+      const payments = yield* Effect.provide(PaymentService.PaymentService, ctx)
+      const first = yield* payments.createPayment(request({ idempotencyKey: "notify-0" }))
+      const { publish, queue } = yield* collector
+      yield* Effect.forkScoped(Effect.provide(OutboxRelay.run(publish, { pollInterval: "1 hour" }), relayCtx))
+      // the relay's first round delivers the first payment's event, so it has claimed before the next commit
+      yield* takeUntil(queue, first.id, 1)
+      // and its LISTEN is in place (the listening connection's last statement)
+      yield* sql<{ n: string }>`
+        SELECT count(*) AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND query = 'LISTEN "aegis_outbox"'`.pipe(
+        Effect.repeat({ until: (rows) => Number(rows[0]!.n) > 0, schedule: Schedule.spaced("10 millis") }),
+        Effect.timeout("20 seconds")
+      )
+      const second = yield* payments.createPayment(request({ idempotencyKey: "notify-1" }))
+      const event = yield* takeUntil(queue, second.id, 1)
+      expect(event._tag).toBe("PaymentInitiated")
+    })), 60_000)
+
+  it.live("all of a payment's committed events are delivered in one go, in order (poll interval one hour)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(withoutRelay())
+      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+      yield* sql`DELETE FROM aegis_outbox`
+      const payments = yield* Effect.provide(PaymentService.PaymentService, ctx)
+      // three payments with several events each (create, process, two partial refunds), committed
+      // before the relay starts: its first round is the only one before the hour-long poll
+      const ids = yield* Effect.forEach([1, 2, 3], (i) =>
+        Effect.gen(function*() {
+          const created = yield* payments.createPayment(request({ idempotencyKey: `drain-${i}` }))
+          yield* payments.processPayment(created.id)
+          yield* payments.refundPayment({ paymentId: created.id, idempotencyKey: `drain-${i}-r1`, amount: "10.00" })
+          yield* payments.refundPayment({ paymentId: created.id, idempotencyKey: `drain-${i}-r2`, amount: "10.00" })
+          return created.id
+        }))
+      const total = yield* Effect.provide(outboxCount, ctx)
+      expect(total).toBeGreaterThanOrEqual(ids.length * 6)
+      const { publish, queue } = yield* collector
+      yield* Effect.forkScoped(Effect.provide(OutboxRelay.run(publish, { pollInterval: "1 hour", listen: false }), ctx))
+      const events = yield* Queue.takeBetween(queue, total, total).pipe(Effect.timeout("20 seconds"))
+      expectOrderedPerPayment([...events])
+      expect(new Set([...events].map((e) => e.paymentId))).toEqual(new Set(ids))
+    })), 60_000)
+
+  it.live("a claim publishes only the unbroken run of a payment's messages; what follows a gap is released", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(withoutRelay())
+      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+      yield* sql`DELETE FROM aegis_outbox`
+      yield* Effect.provide(makePayments(1, "gap"), ctx)
+      const total = yield* Effect.provide(outboxCount, ctx)
+      expect(total).toBeGreaterThanOrEqual(4)
+      // the third message is not due yet: the first two go, the rest waits (unleased) behind it
+      yield* sql`UPDATE aegis_outbox SET available_at = now() + interval '1 hour' WHERE seq = 3`
+      const published = yield* Ref.make<Array<number>>([])
+      const publish = (event: PaymentEvent.PaymentEvent) => Ref.update(published, (all) => [...all, event.seq])
+      const round = Effect.provide(OutboxRelay.deliverBatch("relay-gap", publish), ctx)
+      yield* round
+      expect(yield* Ref.get(published)).toEqual([1, 2])
+      const rows = yield* sql<{ seq: number; status: string; leased: boolean }>`
+        SELECT seq, status, leased_until IS NOT NULL AS leased FROM aegis_outbox ORDER BY seq`
+      expect(rows.map((r) => [r.seq, r.status, r.leased])).toEqual(
+        rows.map((r) => [r.seq, r.seq <= 2 ? "delivered" : "pending", false])
+      )
+      // once it is due, the rest follows in one round
+      yield* sql`UPDATE aegis_outbox SET available_at = now() WHERE seq = 3`
+      yield* round
+      expect(yield* Ref.get(published)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
+    })), 60_000)
+
+  it.live("a database error while recording deliveries is logged at Error with its cause; the relay goes on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(withoutRelay())
+      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+      yield* sql`DELETE FROM aegis_outbox`
+      // while test_fail_delivery has a row, marking a message delivered fails in the database
+      yield* Effect.acquireRelease(
+        Effect.gen(function*() {
+          yield* sql`CREATE TABLE test_fail_delivery (on_ boolean)`
+          yield* sql`
+            CREATE FUNCTION test_fail_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.status = 'delivered' AND EXISTS (SELECT 1 FROM test_fail_delivery) THEN
+                RAISE EXCEPTION 'injected delivery failure';
+              END IF;
+              RETURN NEW;
+            END $$`
+          yield* sql`CREATE TRIGGER test_fail_delivery BEFORE UPDATE ON aegis_outbox
+            FOR EACH ROW EXECUTE FUNCTION test_fail_delivery()`
+          yield* sql`INSERT INTO test_fail_delivery VALUES (true)`
+        }),
+        () =>
+          Effect.orDie(Effect.gen(function*() {
+            yield* sql`DROP TRIGGER IF EXISTS test_fail_delivery ON aegis_outbox`
+            yield* sql`DROP FUNCTION IF EXISTS test_fail_delivery()`
+            yield* sql`DROP TABLE IF EXISTS test_fail_delivery`
+          }))
+      )
+      const logged = yield* Deferred.make<string>()
+      const errors = Logger.make(({ cause, logLevel, message }) => {
+        if (LogLevel.greaterThanEqual(logLevel, LogLevel.Error) && Cause.pretty(cause).includes("injected delivery failure")) {
+          Deferred.unsafeDone(logged, Exit.succeed(String(message)))
+        }
+      })
+      const payments = yield* Effect.provide(PaymentService.PaymentService, ctx)
+      const first = yield* payments.createPayment(request({ idempotencyKey: "mark-0" }))
+      const { publish, queue } = yield* collector
+      yield* Effect.forkScoped(
+        OutboxRelay.run(publish, { pollInterval: "100 millis", lease: "2 seconds", publishTimeout: "100 millis" }).pipe(
+          Effect.provide(ctx),
+          Effect.provide(Logger.add(errors))
+        )
+      )
+      yield* takeUntil(queue, first.id, 1)
+      yield* Deferred.await(logged).pipe(Effect.timeout("20 seconds"))
+      yield* sql`DELETE FROM test_fail_delivery`
+      // the relay is still running: a new payment's event is delivered, and the first one again
+      // (published, but its delivery was never recorded) once its lease has expired
+      const second = yield* payments.createPayment(request({ idempotencyKey: "mark-1" }))
+      yield* takeUntil(queue, second.id, 1)
+      const undelivered = Effect.map(
+        sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`,
+        (rows) => Number(rows[0]!.n)
+      )
+      yield* undelivered.pipe(
+        Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("50 millis") }),
+        Effect.timeout("20 seconds")
+      )
+      expect(yield* undelivered).toBe(0)
     })), 60_000)
 })
 

@@ -9,7 +9,7 @@ import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Option
 import type { Scope } from "effect"
 import { Customer, Ids, LockManager, Money, Payment, PaymentMethod, Tenant } from "aegispay"
 import { Embedded } from "aegispay/embedded"
-import { AegisPayPg, Migrations, SqlLockManager, SqlStorage } from "aegispay/pg"
+import { AegisPayPg, Migrations, OutboxSignal, SqlLockManager, SqlStorage } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 
@@ -140,7 +140,7 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
     Effect.scoped(Effect.gen(function*() {
       const pool = yield* Layer.build(client())
       const sql = Context.get(pool, SqlClient.SqlClient)
-      const { repository } = yield* Effect.provide(SqlStorage.make, pool)
+      const { repository } = yield* Effect.provide(SqlStorage.make, Layer.merge(Layer.succeedContext(pool), OutboxSignal.layer))
       const holder = yield* makeOn(pool)
       const other = yield* makeOn(pool, { waitTimeout: "200 millis" })
       yield* repository.insert(newPayment("pay_renewed", "t"))
@@ -192,7 +192,7 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
       const pool = yield* Layer.build(client())
       const sql = Context.get(pool, SqlClient.SqlClient)
       // a payment lock takes a lease only for an existing payment of the current tenant
-      if (payment) yield* (yield* Effect.provide(SqlStorage.make, pool)).repository.insert(newPayment(key, Tenant.defaultId))
+      if (payment) yield* (yield* Effect.provide(SqlStorage.make, Layer.merge(Layer.succeedContext(pool), OutboxSignal.layer))).repository.insert(newPayment(key, Tenant.defaultId))
       const single = yield* Layer.build(PgClient.layer({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
       const acquirer = yield* makeOn(single)
       const other = yield* makeOn(pool, { waitTimeout: "200 millis" })

@@ -1,0 +1,51 @@
+/**
+ * An in-process announcement that outbox rows were committed, so that a relay in the same
+ * process wakes at once instead of waiting for its next poll or for a NOTIFY (which, on the
+ * embedded PGlite, does not cross connections at all).
+ *
+ * The SQL storage layer announces after each write that committed events; an outbox relay
+ * subscribes. It lives in `storage/` so that storage never imports the relay: the relay depends
+ * on this tag, not the other way round.
+ *
+ * - An announcement never waits and never fails: a subscriber that has not yet taken the previous
+ *   one keeps a single pending wake-up (announcements coalesce, none is needed to be exact).
+ * - It is only a hint: a relay still polls, and relays in other processes rely on NOTIFY.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, PubSub } from "effect"
+import type { Queue, Scope } from "effect"
+
+/**
+ * @since 0.1.0
+ */
+export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSignal, {
+  /** Announces that outbox rows were committed. Never waits, never fails. */
+  readonly committed: Effect.Effect<void>
+  /**
+   * Subscribes for the lifetime of the scope: the queue yields once after any number of
+   * announcements made since it was last taken (announcements before the subscription are not
+   * seen).
+   */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<void>, never, Scope.Scope>
+}>() {}
+
+/**
+ * A fresh signal.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<OutboxSignal["Type"]> = Effect.map(
+  // capacity 1, sliding: publishing never waits, and a pending wake-up is all a subscriber needs
+  PubSub.sliding<void>(1),
+  (pubsub) =>
+    OutboxSignal.of({
+      committed: Effect.asVoid(PubSub.publish(pubsub, undefined)),
+      subscribe: PubSub.subscribe(pubsub)
+    })
+)
+
+/**
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<OutboxSignal> = Layer.effect(OutboxSignal, make)
