@@ -63,8 +63,12 @@ export interface Options {
    * `Recovery.runOnce` yourself).
    */
   readonly recovery?: RecoveryOptions | false | undefined
-  /** Graceful shutdown: how long operations in flight may take to finish; default 30 seconds. */
-  readonly shutdown?: Shutdown.ShutdownOptions | undefined
+  /**
+   * Graceful shutdown: how long operations in flight may take to finish; default 30 seconds.
+   * `false`: operations run in their caller's fiber, so interrupting the caller interrupts the
+   * operation wherever it is (the model of a process dying; the simulation uses it).
+   */
+  readonly shutdown?: Shutdown.ShutdownOptions | false | undefined
 }
 
 /**
@@ -156,10 +160,12 @@ export const layerWith = <GOut = never, EG = never, RG = never, ES = never, RS =
   )
   // money-moving operations run in fibers owned by the composition: a caller that goes away does
   // not cut a gateway call from its commit, and shutdown drains them (see Shutdown)
-  const service = Shutdown.layerPaymentService.pipe(
-    Layer.provideMerge(Shutdown.layer(options.shutdown)),
-    Layer.provideMerge(PaymentService.layer(options.service))
-  )
+  const service = options.shutdown === false
+    ? Layer.merge(PaymentService.layer(options.service), Shutdown.layer())
+    : Shutdown.layerPaymentService.pipe(
+      Layer.provideMerge(Shutdown.layer(options.shutdown)),
+      Layer.provideMerge(PaymentService.layer(options.service))
+    )
   const core = Layer.mergeAll(service, Compensation.layer(options.service)).pipe(
     Layer.provideMerge(infrastructure)
   )

@@ -378,6 +378,9 @@ export const layerYieldingStorage: Layer.Layer<
  */
 export const layerOptions: AegisPayTest.Options = {
   ids: "sequential",
+  // a crash interrupts the operation itself wherever it is, as a process dying does (with graceful
+  // shutdown on, interrupting a caller would only stop its wait)
+  shutdown: false,
   mockGateways: [{ id: "alpha" }, { id: "beta" }, { id: "gamma" }],
   service: {
     callTimeout: Duration.infinity,
