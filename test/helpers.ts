@@ -1,5 +1,5 @@
-import { Effect, Schema } from "effect"
-import { EventStore, type Gateway, Payment, PaymentRepository, type PaymentRequest } from "aegispay"
+import { DateTime, Effect, Either, Schema, TestClock } from "effect"
+import { EventStore, type Gateway, Payment, PaymentRepository, type PaymentRequest, PaymentService } from "aegispay"
 import { AegisPayTest, TestCards } from "aegispay/testing"
 
 export const card = (number: string = TestCards.success) => ({
@@ -51,3 +51,17 @@ export const stubGateway = (id: string): Gateway.Gateway => ({
   getStatus: () => Effect.dieMessage(`${id}: not called`),
   healthCheck: Effect.succeed({ healthy: true, latencyMillis: 0 })
 })
+
+/** A process that crashed right after committing the attempt: PROCESSING, the gateway never called. */
+export const crashedAfterAttemptCommit = (key: string) =>
+  Effect.gen(function*() {
+    const payments = yield* PaymentService.PaymentService
+    const repository = yield* PaymentRepository.PaymentRepository
+    const p = yield* payments.createPayment(request({ idempotencyKey: key }))
+    const at = DateTime.unsafeMake(yield* TestClock.currentTimeMillis)
+    const decision = Either.getOrThrow(Either.flatMap(Payment.authenticate(p, "mock", at), (first) =>
+      Payment.andThen(first, (current) =>
+        Payment.startAttempt(current, { id: `att_${key}`, gateway: "mock", idempotencyKey: `${p.id}_att_${key}` }, at))))
+    yield* repository.update(decision, p.version)
+    return decision.payment
+  })

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Either, Layer, Schedule, TestClock } from "effect"
 import { Gateway, GatewayRegistry, Payment, PaymentRepository, PaymentService, Recovery } from "aegispay"
 import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
-import { card, expectFoldEqualsSnapshot, request } from "../helpers.js"
+import { card, crashedAfterAttemptCommit, expectFoldEqualsSnapshot, request } from "../helpers.js"
 
 const base = AegisPayTest.layerMemory({ ids: "sequential" })
 const withRecovery = Recovery.layer({ stuckAfter: "1 minute" }).pipe(Layer.provideMerge(base))
@@ -14,19 +14,6 @@ const ledger = Effect.flatMap(MockGateway.MockGateway, (m) => m.ledger)
 const runOnce = Effect.flatMap(Recovery.Recovery, (r) => r.runOnce)
 
 /** A process that crashed right after committing the attempt: PROCESSING, gateway never called. */
-const crashedAfterAttemptCommit = (key: string) =>
-  Effect.gen(function*() {
-    const payments = yield* PaymentService.PaymentService
-    const repository = yield* PaymentRepository.PaymentRepository
-    const p = yield* payments.createPayment(request({ idempotencyKey: key }))
-    const at = DateTime.unsafeMake(yield* TestClock.currentTimeMillis)
-    const decision = Either.getOrThrow(Either.flatMap(Payment.authenticate(p, "mock", at), (first) =>
-      Payment.andThen(first, (current) =>
-        Payment.startAttempt(current, { id: `att_${key}`, gateway: "mock", idempotencyKey: `${p.id}_att_${key}` }, at))))
-    yield* repository.update(decision, p.version)
-    return decision.payment
-  })
-
 describe("Recovery", () => {
   it.effect("a charge whose answer was lost is settled from the gateway's status after stuckAfter, without a second charge", () =>
     Effect.gen(function*() {

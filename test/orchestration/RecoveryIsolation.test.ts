@@ -4,28 +4,15 @@
  * call, and never stops the worker: it is logged at Error with its cause and the schedule goes on.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, DateTime, Deferred, Effect, Either, Fiber, Layer, Logger, LogLevel, Schedule, TestClock } from "effect"
-import { EventStore, GatewayRegistry, Payment, PaymentRepository, PaymentService, Recovery } from "aegispay"
+import { Context, Deferred, Effect, Fiber, Layer, Logger, LogLevel, Schedule, TestClock } from "effect"
+import { EventStore, GatewayRegistry, PaymentRepository, PaymentService, Recovery } from "aegispay"
 import { AegisPayTest, MemoryStorage, MockGateway } from "aegispay/testing"
-import { request } from "../helpers.js"
+import { crashedAfterAttemptCommit } from "../helpers.js"
 
 const base = AegisPayTest.layerMemory({ ids: "sequential" })
 const withRecovery = Recovery.layer({ stuckAfter: "1 minute" }).pipe(Layer.provideMerge(base))
 
 /** A process that crashed right after committing the attempt: PROCESSING, gateway never called. */
-const crashedAfterAttemptCommit = (key: string) =>
-  Effect.gen(function*() {
-    const payments = yield* PaymentService.PaymentService
-    const repository = yield* PaymentRepository.PaymentRepository
-    const p = yield* payments.createPayment(request({ idempotencyKey: key }))
-    const at = DateTime.unsafeMake(yield* TestClock.currentTimeMillis)
-    const decision = Either.getOrThrow(Either.flatMap(Payment.authenticate(p, "mock", at), (first) =>
-      Payment.andThen(first, (current) =>
-        Payment.startAttempt(current, { id: `att_${key}`, gateway: "mock", idempotencyKey: `${p.id}_att_${key}` }, at))))
-    yield* repository.update(decision, p.version)
-    return decision.payment
-  })
-
 describe("recovery isolation", () => {
   it.effect("a defect in one payment's recovery never interrupts another's gateway call; it is reported as a Defect", () =>
     Effect.gen(function*() {

@@ -5,10 +5,10 @@
  * touched (updated or examined) first, so the open set is walked round-robin.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Either, Fiber, Layer, TestClock } from "effect"
-import { Gateway, GatewayRegistry, Payment, PaymentRepository, PaymentService, Recovery } from "aegispay"
+import { Effect, Fiber, Layer, TestClock } from "effect"
+import { Gateway, GatewayRegistry, PaymentService, Recovery } from "aegispay"
 import { AegisPayTest, MockGateway } from "aegispay/testing"
-import { request } from "../helpers.js"
+import { crashedAfterAttemptCommit, request } from "../helpers.js"
 
 const base = AegisPayTest.layerMemory({ ids: "sequential" })
 const withRecovery = Recovery.layer({ stuckAfter: "1 minute", batchSize: 2 }).pipe(Layer.provideMerge(base))
@@ -21,19 +21,6 @@ const runWithRetries = Effect.gen(function*() {
 })
 
 /** A process that crashed right after committing the attempt: PROCESSING, gateway never called. */
-const crashedAfterAttemptCommit = (key: string) =>
-  Effect.gen(function*() {
-    const payments = yield* PaymentService.PaymentService
-    const repository = yield* PaymentRepository.PaymentRepository
-    const p = yield* payments.createPayment(request({ idempotencyKey: key }))
-    const at = DateTime.unsafeMake(yield* TestClock.currentTimeMillis)
-    const decision = Either.getOrThrow(Either.flatMap(Payment.authenticate(p, "mock", at), (first) =>
-      Payment.andThen(first, (current) =>
-        Payment.startAttempt(current, { id: `att_${key}`, gateway: "mock", idempotencyKey: `${p.id}_att_${key}` }, at))))
-    yield* repository.update(decision, p.version)
-    return decision.payment
-  })
-
 describe("recovery starvation", () => {
   it.effect("payments whose recovery keeps failing without a write never starve the others", () =>
     Effect.gen(function*() {
