@@ -23,11 +23,15 @@ import cardVault from "./migrations/0009_card_vault.js"
 import recoveryExamined from "./migrations/0010_recovery_examined.js"
 
 /**
- * Every migration, by `NNNN_name`.
+ * Every migration by `NNNN_name`, in the order they were written. Forward-only: a released
+ * migration is never edited or removed, and a new one takes a number above every existing one
+ * (`PgMigrator` runs only the ids above the highest applied one, so a lower new number would be
+ * skipped silently on every database already past it). `test/storage/Migrations.test.ts` checks
+ * both against the hashes of the released files.
  *
  * @since 0.1.0
  */
-export const loader = Migrator.fromRecord({
+export const migrations = {
   "0001_payments": payments,
   "0002_locks_and_ledger": locksAndLedger,
   "0003_outbox_delivery": outboxDelivery,
@@ -38,7 +42,14 @@ export const loader = Migrator.fromRecord({
   "0008_outbox_notify_payload": outboxNotifyPayload,
   "0009_card_vault": cardVault,
   "0010_recovery_examined": recoveryExamined
-})
+} as const
+
+/**
+ * Every migration, by `NNNN_name`.
+ *
+ * @since 0.1.0
+ */
+export const loader = Migrator.fromRecord(migrations)
 
 /**
  * Runs pending migrations when built (table `aegis_migrations`).
