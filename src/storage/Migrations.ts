@@ -21,6 +21,7 @@ import needsReview from "./migrations/0007_needs_review.js"
 import outboxNotifyPayload from "./migrations/0008_outbox_notify_payload.js"
 import cardVault from "./migrations/0009_card_vault.js"
 import recoveryExamined from "./migrations/0010_recovery_examined.js"
+import testLedgerOut from "./migrations/0011_test_ledger_out.js"
 
 /**
  * Every migration by `NNNN_name`, in the order they were written. Forward-only: a released
@@ -41,7 +42,8 @@ export const migrations = {
   "0007_needs_review": needsReview,
   "0008_outbox_notify_payload": outboxNotifyPayload,
   "0009_card_vault": cardVault,
-  "0010_recovery_examined": recoveryExamined
+  "0010_recovery_examined": recoveryExamined,
+  "0011_test_ledger_out": testLedgerOut
 } as const
 
 /**

@@ -83,7 +83,9 @@ describe.skipIf(databaseUrl === undefined)("Upgrade from wave 1 on PostgreSQL", 
         const sql = yield* SqlClient.SqlClient
         const payments = yield* PaymentService.PaymentService
         const migrated = yield* sql<{ migration_id: number }>`SELECT migration_id FROM aegis_migrations ORDER BY 1`
-        expect(migrated.map((r) => r.migration_id).slice(0, 10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+        expect(migrated.map((r) => r.migration_id).slice(0, 11)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+        // the wave-1 database got the test ledger's tables from 0002, empty: 0011 dropped them
+        expect(yield* sql`SELECT 1 FROM pg_class WHERE relname LIKE 'aegis_test_ledger%'`).toEqual([])
 
         const rows = yield* sql<{ id: string; idempotency_key: string; state: string }>`
           SELECT id, idempotency_key, state FROM aegis_payments ORDER BY created_at`
