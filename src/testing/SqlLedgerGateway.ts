@@ -2,7 +2,7 @@
  * A test gateway whose ledger lives in PostgreSQL (`aegis_test_ledger`, `aegis_test_ledger_ops`),
  * so that several processes share one ground truth of what was charged, exactly like a real
  * provider would. The test kit owns these tables: {@link setup} creates them (and {@link make}
- * runs it), AegisPay's migrations never do (since migration `0011`; see `Migrations`).
+ * runs it), AegisPay's migrations never do (since migration `0012`; see `Migrations`).
  *
  * It honours idempotency keys with the database's uniqueness: the same key moves money once
  * and returns the first result, whichever process sends it. Outcomes by card:

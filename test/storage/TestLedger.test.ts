@@ -1,6 +1,6 @@
 /**
  * The SQL test gateway's ledger belongs to the test kit: a migrated database has no
- * `aegis_test_ledger*` tables (migration 0011 drops the empty ones 0002 created), the gateway
+ * `aegis_test_ledger*` tables (migration 0012 drops the empty ones 0002 created), the gateway
  * creates them itself, and a database whose ledger holds data keeps it across the migration.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -59,16 +59,17 @@ describe.skipIf(databaseUrl === undefined)("the SQL test ledger on PostgreSQL", 
       )
     }), 60_000)
 
-  it.live("a database whose test ledger holds data keeps it through migration 0011", () =>
+  it.live("a database whose test ledger holds data keeps it through migration 0012", () =>
     Effect.gen(function*() {
       const upTo10 = Migrator.fromRecord(
-        Object.fromEntries(Object.entries(Migrations.migrations).filter(([key]) => key < "0011"))
+        Object.fromEntries(Object.entries(Migrations.migrations).filter(([key]) => key < "0012"))
       )
+      yield* Migrations.prepare
       yield* PgMigrator.run({ loader: upTo10, table: "aegis_migrations" }).pipe(Effect.provide(NodeContext.layer))
       const sql = yield* SqlClient.SqlClient
       yield* sql`INSERT INTO aegis_test_ledger_ops (idempotency_key, transaction_id, kind, amount_minor, result_id)
                  VALUES ('k', 't', 'refund', 1, 'r')`
-      yield* PgMigrator.run({ loader: Migrations.loader, table: "aegis_migrations" }).pipe(Effect.provide(NodeContext.layer))
+      yield* Effect.provide(Layer.build(Migrations.layer), NodeContext.layer).pipe(Effect.scoped)
       expect(yield* ledgerTables).toEqual(["aegis_test_ledger", "aegis_test_ledger_ops"])
       expect((yield* sql`SELECT 1 FROM aegis_test_ledger_ops`).length).toBe(1)
     }).pipe(Effect.provide(clientOn(usedUrl()))), 60_000)

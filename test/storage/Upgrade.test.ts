@@ -10,68 +10,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Redacted, Schedule } from "effect"
-import { readFileSync } from "node:fs"
-import { GatewayRegistry, PaymentService } from "aegispay"
-import { AegisPayPg } from "aegispay/pg"
-import { AegisPayTest, MockGateway } from "aegispay/testing"
+import { Duration, Effect, Schedule } from "effect"
+import { PaymentService } from "aegispay"
+import { Migrations } from "aegispay/pg"
 import { expectFoldEqualsSnapshot, request } from "../helpers.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
-
-const fixture = readFileSync(new URL("../fixtures/wave1.sql", import.meta.url), "utf8")
-
-/** Loads the wave-1 dump on a connection of its own (the dump sets its session's search_path). */
-export const loadWave1 = (url: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(fixture)).pipe(
-    Effect.asVoid,
-    Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 }))
-  )
-
-/** Payment ids and states of the fixture (12 payments). */
-const wave1States: Record<string, string> = {
-  "w1-success": "SUCCESS",
-  "w1-success-2": "SUCCESS",
-  "w1-success-3": "SUCCESS",
-  "w1-declined": "FAILURE",
-  "w1-insufficient": "FAILURE",
-  "w1-manual": "SUCCESS",
-  "w1-authorized": "AUTHORIZED",
-  "w1-void": "CANCELLED",
-  "w1-cancel": "CANCELLED",
-  "w1-timeout": "SUCCESS",
-  "w1-retry": "SUCCESS",
-  "w1-initiated": "INITIATED"
-}
-
-/**
- * The mock gateway, standing in for the provider that still holds the wave-1 charges: the new
- * process's mock ledger does not know them, a real provider does, so a refund of a charge the
- * mock never saw is accepted.
- */
-const gateways = GatewayRegistry.layerFrom([
-  Effect.map(MockGateway.make(), (mock) => ({
-    ...mock.gateway,
-    refund: (refund: Parameters<typeof mock.gateway.refund>[0]) =>
-      mock.gateway.refund(refund).pipe(
-        Effect.catchIf(
-          (e) => e._tag === "GatewayDeclined" && e.code === "resource_missing",
-          () => Effect.succeed({ refundId: `re_provider_${refund.idempotencyKey}` })
-        )
-      )
-  }))
-])
-
-/** The current production composition on `url` with the test parts (its workers but recovery). */
-export const currentOn = (url: string, options: { readonly schema?: string } = {}) =>
-  AegisPayPg.layer({
-    ...AegisPayTest.parts(),
-    gateways,
-    url: Redacted.make(url),
-    maxConnections: 4,
-    recovery: false,
-    ...options
-  })
+import { currentOn, loadWave1, wave1States } from "../support/Wave1.js"
 
 describe.skipIf(databaseUrl === undefined)("Upgrade from wave 1 on PostgreSQL", () => {
   const urlOf = useTestDatabase("upgrade")
@@ -83,8 +27,9 @@ describe.skipIf(databaseUrl === undefined)("Upgrade from wave 1 on PostgreSQL", 
         const sql = yield* SqlClient.SqlClient
         const payments = yield* PaymentService.PaymentService
         const migrated = yield* sql<{ migration_id: number }>`SELECT migration_id FROM aegis_migrations ORDER BY 1`
-        expect(migrated.map((r) => r.migration_id).slice(0, 11)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
-        // the wave-1 database got the test ledger's tables from 0002, empty: 0011 dropped them
+        const all = yield* Migrations.loader
+        expect(migrated.map((r) => r.migration_id)).toEqual(all.map(([id]) => id))
+        // the wave-1 database got the test ledger's tables from 0002, empty: 0012 dropped them
         expect(yield* sql`SELECT 1 FROM pg_class WHERE relname LIKE 'aegis_test_ledger%'`).toEqual([])
 
         const rows = yield* sql<{ id: string; idempotency_key: string; state: string }>`
