@@ -91,6 +91,7 @@ describe.skipIf(databaseUrl === undefined)("schemas on PostgreSQL", () => {
   const sharedUrl = useTestDatabase("schema_shared")
   const upgradeUrl = useTestDatabase("schema_upgrade")
   const publicUrl = useTestDatabase("schema_public")
+  const raceUrl = useTestDatabase("schema_race")
 
   it.live("a fresh database gets every AegisPay table in aegispay and none in public; connections start there", () =>
     Effect.gen(function*() {
@@ -184,6 +185,18 @@ describe.skipIf(databaseUrl === undefined)("schemas on PostgreSQL", () => {
         const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM public.aegis_payments`
         expect(row!.n).toBe(13)
       }).pipe(Effect.provide(currentOn(publicUrl())), Effect.scoped)
+    }), 60_000)
+
+  it.live("processes starting at once on a fresh database take turns: one creates the schema, all migrate", () =>
+    Effect.gen(function*() {
+      const migrate = Layer.build(Migrations.layer.pipe(
+        Layer.provideMerge(AegisPayPg.layerClient({ url: Redacted.make(raceUrl()), schema: "raced", maxConnections: 1 }))
+      )).pipe(Effect.scoped)
+      yield* Effect.all(Array.from({ length: 4 }, () => migrate), { concurrency: "unbounded" })
+      const objects = yield* aegisObjects.pipe(
+        Effect.provide(AegisPayPg.layerClient({ url: Redacted.make(raceUrl()), maxConnections: 1 }))
+      )
+      expect(inSchema(objects, "raced")).toEqual(expected)
     }), 60_000)
 
   it.live("an invalid schema name fails the layer with a ConfigError", () =>
