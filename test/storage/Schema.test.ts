@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Cause, Effect, Exit, Layer, Redacted } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
 import { PaymentService } from "aegispay"
 import { AegisPayPg, Migrations } from "aegispay/pg"
 import { AegisPayTest } from "aegispay/testing"
@@ -117,6 +117,17 @@ describe.skipIf(databaseUrl === undefined)("schemas on PostgreSQL", () => {
         schema: "tenant_x",
         maxConnections: 1
       })),
+      Effect.scoped
+    ), 30_000)
+
+  it.live("from Config: DATABASE_URL and AEGISPAY_PG_SCHEMA", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const [row] = yield* sql<{ path: string }>`SELECT current_setting('search_path') AS path`
+      expect(row).toEqual({ path: "from_env,public" })
+    }).pipe(
+      Effect.provide(AegisPayPg.layerClient({ maxConnections: 1 })),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DATABASE_URL", freshUrl()], ["AEGISPAY_PG_SCHEMA", "from_env"]]))),
       Effect.scoped
     ), 30_000)
 
