@@ -86,6 +86,8 @@ export * as KeyManagement from "./security/KeyManagement.js"
 /** @since 0.1.0 */
 export * as SecurityError from "./security/SecurityError.js"
 /** @since 0.1.0 */
+export * as CommittedEvents from "./storage/CommittedEvents.js"
+/** @since 0.1.0 */
 export * as EventStore from "./storage/EventStore.js"
 /** @since 0.1.0 */
 export * as LockManager from "./storage/LockManager.js"

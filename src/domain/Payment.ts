@@ -23,7 +23,7 @@ import {
   ValidationError
 } from "./PaymentError.js"
 import * as Event from "./PaymentEvent.js"
-import { CardToken } from "./PaymentMethod.js"
+import { pinnedGateway, PaymentMethodToken } from "./PaymentMethod.js"
 import * as State from "./PaymentState.js"
 
 /**
@@ -192,7 +192,8 @@ export class Payment extends Schema.Class<Payment>("Payment")({
   refundedAmount: Money.Money,
   state: State.PaymentState,
   captureMethod: Event.CaptureMethod,
-  paymentMethod: CardToken,
+  /** A card's token, or a gateway token (the payment is then pinned to its gateway). */
+  paymentMethod: PaymentMethodToken,
   customer: Customer,
   metadata: Metadata,
   description: Schema.optional(Schema.String),
@@ -232,6 +233,16 @@ export class Payment extends Schema.Class<Payment>("Payment")({
     return this.reviews.filter((r) => r.state === "OPEN")
   }
 }
+
+/**
+ * The only gateway that may take this payment, if it is restricted to one: the gateway of its
+ * gateway token (pinned: the token is valid nowhere else), else the gateway the request named,
+ * else `undefined` (routing chooses among all gateways).
+ *
+ * @since 0.1.0
+ */
+export const requiredGateway = (payment: Payment): string | undefined =>
+  pinnedGateway(payment.paymentMethod) ?? payment.gatewayPreference
 
 /**
  * The result of a command: the events it produced and the payment after them.
@@ -644,7 +655,7 @@ export interface InitiateInput {
   readonly requestFingerprint: string
   readonly amount: Money.Money
   readonly captureMethod: Event.CaptureMethod
-  readonly paymentMethod: CardToken
+  readonly paymentMethod: PaymentMethodToken
   readonly customer: Customer
   readonly metadata: Metadata
   readonly description?: string | undefined

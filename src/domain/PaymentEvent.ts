@@ -4,7 +4,8 @@
  * Every event carries `eventId` (unique, derived from the payment id and sequence number, so a
  * consumer can dedupe by it), `paymentId`, `tenantId`, `seq` (1, 2, 3… per payment, no gaps)
  * and `occurredAt`, plus a Schema-typed payload. Card numbers and CVVs never appear in events:
- * the payment method is the {@link CardToken}.
+ * the payment method is the {@link PaymentMethodToken} (a card's token, or a gateway token; a card
+ * is encoded as before gateway tokens existed, so older events decode unchanged).
  *
  * @since 0.1.0
  */
@@ -12,7 +13,7 @@ import { Schema } from "effect"
 import { Customer } from "./Customer.js"
 import { Metadata } from "./Metadata.js"
 import { Money } from "./Money.js"
-import { CardToken } from "./PaymentMethod.js"
+import { PaymentMethodToken } from "./PaymentMethod.js"
 
 /**
  * How a payment is captured: `automatic` charges at once, `manual` authorizes and waits for
@@ -53,7 +54,7 @@ export class PaymentInitiated extends Schema.TaggedClass<PaymentInitiated>()("Pa
   requestFingerprint: Schema.String,
   amount: Money,
   captureMethod: CaptureMethod,
-  paymentMethod: CardToken,
+  paymentMethod: PaymentMethodToken,
   customer: Customer,
   metadata: Metadata,
   description: Schema.optional(Schema.String),

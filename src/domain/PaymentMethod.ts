@@ -1,15 +1,21 @@
 /**
- * Payment methods: the card as a caller sends it, and the token AegisPay keeps.
+ * Payment methods: what a caller sends ({@link PaymentMethodInput}) and what a payment keeps
+ * ({@link PaymentMethodToken}).
  *
- * The raw card ({@link CardInput}) exists only at the boundary. Its number and CVV are held in
- * `Redacted` values, so they print as `<redacted>` in logs and errors. What the payment keeps is
- * a {@link CardToken}: brand, last four digits, expiry, a keyed fingerprint and an opaque vault
- * reference. The card number and CVV are never stored in a payment, an event or a log line.
+ * - **Card** ({@link CardInput}): the raw card exists only at the boundary. Its number and CVV
+ *   are held in `Redacted` values, so they print as `<redacted>` in logs and errors. What the
+ *   payment keeps is a {@link CardToken}: brand, last four digits, expiry, a keyed fingerprint
+ *   and an opaque vault reference. The card number and CVV are never stored in a payment, an
+ *   event or a log line; the number is held encrypted in the card vault (PCI DSS scope).
+ * - **Gateway token** ({@link GatewayTokenInput}): a payment method the provider's browser or
+ *   mobile SDK made (a Stripe `pm_…`, say). The payment keeps it as a {@link GatewayToken} and is
+ *   pinned to that gateway: it is sent there and nowhere else (the token is valid only there),
+ *   and no card number ever reaches AegisPay. The recommended mode outside PCI scope.
  *
  * @since 0.1.0
  */
 import { Either, ParseResult, Redacted, Schema } from "effect"
-import { isStorable, luhn as luhnCheck, unstorableMessage } from "./Sanitize.js"
+import { containsCardNumber, isStorable, keyProblem, luhn as luhnCheck, unstorableMessage } from "./Sanitize.js"
 
 /**
  * The Luhn (mod 10) check of a card number given as digits.
@@ -171,13 +177,106 @@ export class CardToken extends Schema.Class<CardToken>("CardToken")({
 }) {}
 
 /**
- * A tokenised payment method.
+ * The longest gateway token accepted, in UTF-16 code units. Provider tokens are short (a Stripe
+ * `pm_…` is under 40 characters); the bound keeps every payment and event small.
  *
  * @since 0.1.0
  */
-export const PaymentMethodToken = CardToken
+export const MAX_GATEWAY_TOKEN_LENGTH = 2048
+
+/**
+ * A gateway's registry id in a payment method: compared exactly with the registered ids (never
+ * trimmed), 1 to 255 characters, no control characters, no whitespace at either end, storable,
+ * no card number inside (it is echoed in errors such as `NoGatewayAvailable`).
+ *
+ * @since 0.1.0
+ */
+export const GatewayId = Schema.String.pipe(
+  Schema.filter((id) =>
+    keyProblem("gateway", 255, id) ?? (containsCardNumber(id) ? "gateway must not contain a card number" : true)
+  )
+).annotations({ identifier: "GatewayId" })
+
+/**
+ * A provider's token of a payment method, kept exactly as sent: 1 to
+ * {@link MAX_GATEWAY_TOKEN_LENGTH} characters, no control characters, no whitespace at either
+ * end, storable, and **no card number inside**: a run of 13 to 19 digits (spaces or dashes
+ * allowed between them) passing the Luhn check is refused, so a card number sent in place of a
+ * token is never stored. The message never quotes the token.
+ *
+ * @since 0.1.0
+ */
+export const GatewayTokenValue = Schema.String.pipe(
+  Schema.filter((token) =>
+    keyProblem("payment method token", MAX_GATEWAY_TOKEN_LENGTH, token) ??
+      (containsCardNumber(token)
+        ? "payment method token must not contain a card number: send the token the provider's SDK made, never the card"
+        : true)
+  )
+).annotations({ identifier: "GatewayTokenValue" })
+
+/**
+ * A gateway token as the caller sends it: `{ type: "gateway_token", gateway, token }`, where
+ * `gateway` is the registry id of the gateway that made `token` (e.g. a Stripe `pm_…` made by
+ * Stripe.js in the customer's browser). The payment is pinned to that gateway.
+ *
+ * @since 0.1.0
+ */
+export const GatewayTokenInput = Schema.Struct({
+  type: Schema.Literal("gateway_token"),
+  gateway: GatewayId,
+  token: GatewayTokenValue
+})
 
 /**
  * @since 0.1.0
  */
-export type PaymentMethodToken = CardToken
+export type GatewayTokenInput = typeof GatewayTokenInput.Type
+
+/**
+ * A payment method as the caller sends it: a card or a gateway token.
+ *
+ * @since 0.1.0
+ */
+export const PaymentMethodInput = Schema.Union(CardInput, GatewayTokenInput)
+
+/**
+ * @since 0.1.0
+ */
+export type PaymentMethodInput = typeof PaymentMethodInput.Type
+
+/**
+ * What a payment keeps of a gateway token: the gateway it is pinned to and the provider's token,
+ * which that gateway's adapter passes to the provider. Not card data (the provider holds the
+ * card); it is kept out of the public payment view all the same.
+ *
+ * @since 0.1.0
+ */
+export class GatewayToken extends Schema.Class<GatewayToken>("GatewayToken")({
+  type: Schema.Literal("gateway_token"),
+  gateway: Schema.String,
+  token: Schema.String
+}) {}
+
+/**
+ * The payment method a payment keeps: a {@link CardToken} or a {@link GatewayToken}, told apart
+ * by `type`. A card is encoded exactly as before gateway tokens existed, so payments and events
+ * stored earlier decode unchanged.
+ *
+ * @since 0.1.0
+ */
+export const PaymentMethodToken = Schema.Union(CardToken, GatewayToken)
+
+/**
+ * @since 0.1.0
+ */
+export type PaymentMethodToken = CardToken | GatewayToken
+
+/**
+ * The gateway a payment method is pinned to: the gateway of a {@link GatewayToken}, `undefined`
+ * for a card (any gateway may charge it).
+ *
+ * @since 0.1.0
+ */
+export const pinnedGateway = (method: PaymentMethodToken): string | undefined =>
+  method.type === "gateway_token" ? method.gateway : undefined

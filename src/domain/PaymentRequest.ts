@@ -10,8 +10,8 @@ import { Metadata } from "./Metadata.js"
 import { AmountInput } from "./Money.js"
 import { ValidationError } from "./PaymentError.js"
 import { CaptureMethod } from "./PaymentEvent.js"
-import { CardInput } from "./PaymentMethod.js"
-import { isStorable, quote, storable, unstorableMessage } from "./Sanitize.js"
+import { PaymentMethodInput } from "./PaymentMethod.js"
+import { keyProblem, quote, storable } from "./Sanitize.js"
 
 /** A required free-text field, trimmed, storable, 1 to `max` characters after trimming. */
 const NonEmpty = (name: string, max: number) =>
@@ -30,9 +30,6 @@ const Text = (name: string, max: number) =>
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/
 
-const CONTROL = /\p{Cc}/u
-const SURROUNDING_SPACE = /^\s|\s$/
-
 /**
  * A key compared exactly, never trimmed or normalised: 1 to `max` UTF-16 code units, no control
  * characters (U+0000–U+001F, U+007F–U+009F), no whitespace at either end, no unpaired surrogate.
@@ -41,19 +38,7 @@ const SURROUNDING_SPACE = /^\s|\s$/
  * @since 0.1.0
  */
 export const ExactKey = (name: string, max: number) =>
-  Schema.String.pipe(
-    Schema.filter((key) =>
-      key.length === 0
-        ? `${name} is required`
-        : key.length > max
-        ? `${name} is at most ${max} characters`
-        : CONTROL.test(key)
-        ? `${name} must not contain control characters`
-        : SURROUNDING_SPACE.test(key)
-        ? `${name} must not start or end with whitespace (keys are compared exactly)`
-        : isStorable(key) || unstorableMessage(name)
-    )
-  )
+  Schema.String.pipe(Schema.filter((key) => keyProblem(name, max, key) ?? true))
 
 /**
  * An idempotency key, compared exactly (see {@link ExactKey}): 1 to 255 characters, no control
@@ -102,7 +87,11 @@ export const CreatePaymentRequest = Schema.Struct({
   amount: AmountInput,
   currency: Currency.CurrencyCode,
   captureMethod: Schema.optionalWith(CaptureMethod, { default: () => "automatic" as const }),
-  paymentMethod: CardInput,
+  /**
+   * A card (`{ type: "card", … }`) or a gateway token (`{ type: "gateway_token", gateway, token }`:
+   * the payment is pinned to that gateway).
+   */
+  paymentMethod: PaymentMethodInput,
   customer: Schema.Struct({
     id: NonEmpty("customer id", 255),
     email: Email,
@@ -113,7 +102,10 @@ export const CreatePaymentRequest = Schema.Struct({
   }),
   metadata: Schema.optionalWith(Metadata, { default: () => ({}) }),
   description: Schema.optional(Text("description", 1000)),
-  /** Send this payment to this gateway (by registry id) instead of letting routing choose. */
+  /**
+   * Send this payment to this gateway (by registry id) instead of letting routing choose. With a
+   * gateway token it may only name the token's gateway.
+   */
   gateway: Schema.optional(Text("gateway", 255))
 })
 

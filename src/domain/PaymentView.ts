@@ -1,7 +1,8 @@
 /**
  * The public JSON shape of a payment: what an API answers or a merchant stores, without the
- * internal fields of the aggregate (request fingerprint, vault token, card fingerprint, attempt
- * and refund idempotency keys sent to gateways, notification ids, compensations' internals).
+ * internal fields of the aggregate (request fingerprint, vault token, card fingerprint, a gateway
+ * token's value, attempt and refund idempotency keys sent to gateways, notification ids,
+ * compensations' internals).
  *
  * Amounts are exact decimal strings with their currency (`{ currency: "USD", amount: "10.05" }`),
  * never floats. `Schema.encodeSync(PaymentView)(fromPayment(payment))` gives plain JSON.
@@ -13,7 +14,7 @@ import * as Money from "./Money.js"
 import type { Payment } from "./Payment.js"
 import { RefundState } from "./Payment.js"
 import { CaptureMethod } from "./PaymentEvent.js"
-import { CardBrand } from "./PaymentMethod.js"
+import { CardBrand, type PaymentMethodToken } from "./PaymentMethod.js"
 import { PaymentState } from "./PaymentState.js"
 
 /**
@@ -32,6 +33,43 @@ export const AmountView = Schema.Struct({
 export type AmountView = typeof AmountView.Type
 
 /**
+ * The public shape of a payment method: a card's brand, last four and expiry, or the gateway a
+ * gateway token belongs to. Never a vault token, a fingerprint or a provider's token: the token is
+ * not card data, but it can pay at its gateway, so the view leaves it out.
+ *
+ * @since 0.1.0
+ */
+export const PaymentMethodView = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("card"),
+    brand: CardBrand,
+    last4: Schema.String,
+    expiryMonth: Schema.Number,
+    expiryYear: Schema.Number
+  }),
+  Schema.Struct({
+    type: Schema.Literal("gateway_token"),
+    gateway: Schema.String
+  })
+)
+
+/**
+ * @since 0.1.0
+ */
+export type PaymentMethodView = typeof PaymentMethodView.Type
+
+const methodView = (method: PaymentMethodToken): PaymentMethodView =>
+  method.type === "card"
+    ? {
+      type: method.type,
+      brand: method.brand,
+      last4: method.last4,
+      expiryMonth: method.expiryMonth,
+      expiryYear: method.expiryYear
+    }
+    : { type: method.type, gateway: method.gateway }
+
+/**
  * The public shape of a payment.
  *
  * @since 0.1.0
@@ -46,13 +84,7 @@ export const PaymentView = Schema.Struct({
   authorizedAmount: AmountView,
   capturedAmount: AmountView,
   refundedAmount: AmountView,
-  paymentMethod: Schema.Struct({
-    type: Schema.Literal("card"),
-    brand: CardBrand,
-    last4: Schema.String,
-    expiryMonth: Schema.Number,
-    expiryYear: Schema.Number
-  }),
+  paymentMethod: PaymentMethodView,
   customer: Schema.Struct({
     id: Schema.String,
     email: Schema.String,
@@ -109,13 +141,7 @@ export const fromPayment = (payment: Payment): PaymentView => ({
   authorizedAmount: amount(payment.authorizedAmount),
   capturedAmount: amount(payment.capturedAmount),
   refundedAmount: amount(payment.refundedAmount),
-  paymentMethod: {
-    type: payment.paymentMethod.type,
-    brand: payment.paymentMethod.brand,
-    last4: payment.paymentMethod.last4,
-    expiryMonth: payment.paymentMethod.expiryMonth,
-    expiryYear: payment.paymentMethod.expiryYear
-  },
+  paymentMethod: methodView(payment.paymentMethod),
   customer: {
     id: payment.customer.id,
     email: payment.customer.email,

@@ -67,6 +67,23 @@ export const couldHoldCardNumber = (digits: string): boolean => {
 }
 
 /**
+ * Tells whether `text` holds a card number: a run of 13 to 19 digits (spaces, dashes or other
+ * whitespace allowed between them, as in {@link maskCardNumbers}) that passes the Luhn check as
+ * a whole. Stricter than {@link couldHoldCardNumber}, which also flags longer runs and Luhn-valid
+ * parts of a run (right for masking, too eager for provider tokens: format-preserving tokens are
+ * digit runs made to fail the Luhn check).
+ *
+ * @since 0.1.0
+ */
+export const containsCardNumber = (text: string): boolean => {
+  for (const run of text.match(DIGIT_RUN) ?? []) {
+    const digits = run.replace(SEPARATORS, "")
+    if (digits.length >= 13 && digits.length <= 19 && luhn(digits)) return true
+  }
+  return false
+}
+
+/**
  * Replaces every run of digits that could be a card number with {@link MASK}. A run is digits
  * with any spaces, dashes or other whitespace between them (`4242 4242-4242 4242`); it is masked
  * whole when it could hold a card number ({@link couldHoldCardNumber}). Shorter runs and runs
@@ -122,6 +139,30 @@ export const isStorable = (text: string): boolean => {
  */
 export const unstorableMessage = (name: string): string =>
   `${name} must not contain NUL characters or unpaired UTF-16 surrogates`
+
+const CONTROL = /\p{Cc}/u
+const SURROUNDING_SPACE = /^\s|\s$/
+
+/**
+ * What is wrong with `key` as a key compared exactly (never trimmed or normalised), or
+ * `undefined` when nothing is: 1 to `max` UTF-16 code units, no control characters
+ * (U+0000–U+001F, U+007F–U+009F), no whitespace at either end, {@link isStorable}. `name` names
+ * the field in the message; the message never quotes the key.
+ *
+ * @since 0.1.0
+ */
+export const keyProblem = (name: string, max: number, key: string): string | undefined =>
+  key.length === 0
+    ? `${name} is required`
+    : key.length > max
+    ? `${name} is at most ${max} characters`
+    : CONTROL.test(key)
+    ? `${name} must not contain control characters`
+    : SURROUNDING_SPACE.test(key)
+    ? `${name} must not start or end with whitespace (keys are compared exactly)`
+    : isStorable(key)
+    ? undefined
+    : unstorableMessage(name)
 
 /**
  * Refines a string schema to {@link isStorable} strings; `name` names the field in the message.

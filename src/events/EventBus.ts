@@ -11,6 +11,7 @@
 import { Context, Effect, Layer, PubSub, Stream } from "effect"
 import type { Scope } from "effect"
 import type { PaymentEvent, PaymentEventType } from "../domain/PaymentEvent.js"
+import { CommittedEvents } from "../storage/CommittedEvents.js"
 
 /**
  * @since 0.1.0
@@ -45,8 +46,12 @@ export const make = (options: { readonly capacity?: number } = {}) =>
     }))
 
 /**
+ * The bus, also as the {@link CommittedEvents} sink of the storage layers.
+ *
  * @since 0.1.0
  */
-export const layer = (options: { readonly capacity?: number } = {}): Layer.Layer<EventBus> =>
-  Layer.effect(EventBus, make(options))
+export const layer = (options: { readonly capacity?: number } = {}): Layer.Layer<EventBus | CommittedEvents> =>
+  Layer.effectContext(
+    Effect.map(make(options), (bus) => Context.make(EventBus, bus).pipe(Context.add(CommittedEvents, { publish: bus.publish })))
+  )
 

@@ -23,7 +23,7 @@ import type { Effect } from "effect"
 import { Schema } from "effect"
 import type { CurrencyCode } from "../domain/Currency.js"
 import type { Money } from "../domain/Money.js"
-import type { CardToken } from "../domain/PaymentMethod.js"
+import type { PaymentMethodToken } from "../domain/PaymentMethod.js"
 
 /**
  * The provider refused the operation. `code` is the provider's decline code normalised to
@@ -124,7 +124,13 @@ export interface ProcessRequest {
   readonly tenantId?: string | undefined
   readonly idempotencyKey: string
   readonly amount: Money
-  readonly paymentMethod: CardToken
+  /**
+   * A card (`type: "card"`: read the card with `CardVault.reveal(vaultToken, tenantId)`) or a
+   * gateway token (`type: "gateway_token"`: pass `token` to the provider as its payment method;
+   * never call the vault for it). A gateway token is only ever sent to the gateway registered
+   * under its `gateway` id.
+   */
+  readonly paymentMethod: PaymentMethodToken
   readonly capture: boolean
   readonly description?: string | undefined
 }
@@ -169,7 +175,8 @@ export interface Gateway {
     /** The payment's tenant: the card vault reveals `paymentMethod` only for it (default `"default"`). */
     readonly tenantId?: string | undefined
     readonly amount: Money
-    readonly paymentMethod: CardToken
+    /** As in {@link ProcessRequest}: a card in the vault, or the provider's own token. */
+    readonly paymentMethod: PaymentMethodToken
   }) => Effect.Effect<void, GatewayDeclined | GatewayReadError>
   /** Charges or authorizes. Money moves. */
   readonly process: (request: ProcessRequest) => Effect.Effect<ProcessResult, GatewayError>

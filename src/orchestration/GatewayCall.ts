@@ -66,9 +66,12 @@ export const make = (config: Config = {}) =>
     const bounded = <A, E, T>(call: Effect.Effect<A, E>, onTimeout: () => T): Effect.Effect<A, E | T> =>
       Duration.isFinite(callTimeout) ? Effect.timeoutFail(call, { duration: callTimeout, onTimeout }) : call
 
+    // built once: a Schedule is a description, each `retry` runs its own copy of its state
+    const retrySchedule = RetryPolicy.schedule<{ readonly _tag: string }>(retrySettings)
+
     /** Retries transient failures of `call` with the configured schedule (same request). */
     const withRetry = <A, E extends { readonly _tag: string }, R>(call: Effect.Effect<A, E, R>) =>
-      Effect.retry(call, RetryPolicy.schedule<E>(retrySettings))
+      Effect.retry(call, retrySchedule)
 
     const guarded = <A, E extends { readonly _tag: string }, T extends { readonly _tag: string }>(
       gateway: Gateway,

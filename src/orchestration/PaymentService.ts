@@ -38,7 +38,7 @@ import {
   ValidationError,
   type VersionConflict
 } from "../domain/PaymentError.js"
-import { isExpired } from "../domain/PaymentMethod.js"
+import { GatewayToken, isExpired, type PaymentMethodToken, pinnedGateway } from "../domain/PaymentMethod.js"
 import * as Request from "../domain/PaymentRequest.js"
 import { CardVault } from "../gateway/CardVault.js"
 import type {
@@ -272,40 +272,46 @@ export const make = (config: Config = {}) =>
       commit(from, decide, true)
 
     /**
-     * The gateways that may take this payment, best first: the requested gateway alone if the
-     * request named one, else every registered gateway that supports the currency and capture
-     * method, without those whose circuit would refuse the call and those already tried for
-     * this payment, ordered by the `Router`.
+     * The gateways that may take this payment, best first: the required gateway alone if there
+     * is one (`Payment.requiredGateway`: the gateway a gateway token is pinned to, or the one the
+     * request named; `GatewayNotFound` when it is not registered), else every registered gateway
+     * that supports the currency and capture method; without those whose circuit would refuse the
+     * call and those already tried for this payment, ordered by the `Router`. A payment with a
+     * required gateway therefore never fails over: once that gateway was tried the list is empty.
      */
     const candidates = (payment: Payment.Payment) =>
       Effect.gen(function*() {
         const criteria = { currency: payment.amount.currency, manualCapture: payment.captureMethod === "manual" }
         const tried = new Set(payment.attempts.map((a) => a.gateway))
-        const pool = payment.gatewayPreference !== undefined
-          ? [yield* registry.get(payment.gatewayPreference)]
-          : yield* registry.all
+        const required = Payment.requiredGateway(payment)
+        const pool = required !== undefined ? [yield* registry.get(required)] : yield* registry.all
         const usable: Array<Gateway> = []
         for (const gateway of pool) {
           if (!supports(gateway, criteria) || tried.has(gateway.id)) continue
           if (!(yield* (yield* breakers.get(gateway.id)).permits)) continue
           usable.push(gateway)
         }
-        // a requested gateway is honoured as is; otherwise the routing strategy orders them
-        const ranked = payment.gatewayPreference !== undefined ? usable : yield* router.rank(payment, usable)
+        // a required gateway is honoured as is; otherwise the routing strategy orders them
+        const ranked = required !== undefined ? usable : yield* router.rank(payment, usable)
         // beforeRoute hooks may reorder or drop candidates, never add one
         const ids = yield* hooks.beforeRoute(payment, ranked.map((g) => g.id))
         return ids.flatMap((id) => ranked.filter((g) => g.id === id))
       })
 
-    const noGateway = (payment: Payment.Payment) =>
-      new NoGatewayAvailable({
+    const noGateway = (payment: Payment.Payment) => {
+      const pinned = pinnedGateway(payment.paymentMethod)
+      const required = Payment.requiredGateway(payment)
+      return new NoGatewayAvailable({
         paymentId: payment.id,
-        reason: payment.gatewayPreference !== undefined
-          ? `${payment.gatewayPreference} cannot take this payment now`
+        reason: pinned !== undefined
+          ? `the payment method is a token of ${pinned}, which cannot take this payment now (currency, capture method, open circuit or already tried); it is valid at no other gateway`
+          : required !== undefined
+          ? `${required} cannot take this payment now`
           : `no gateway with a closed circuit accepts ${payment.amount.currency}${
             payment.captureMethod === "manual" ? " with manual capture" : ""
           }`
       })
+    }
 
     const selectGateway = (payment: Payment.Payment) =>
       Effect.flatMap(candidates(payment), (list) =>
@@ -470,17 +476,32 @@ export const make = (config: Config = {}) =>
       if (!Money.isPositive(amount)) {
         return yield* new ValidationError({ path: "amount", message: "amount must be greater than zero" })
       }
-      const millis = yield* Clock.currentTimeMillis
-      if (isExpired(input.paymentMethod, millis)) {
-        return yield* new ValidationError({ path: "paymentMethod.expiryYear", message: "the card has expired" })
+      const method = input.paymentMethod
+      if (method.type === "card") {
+        const millis = yield* Clock.currentTimeMillis
+        if (isExpired(method, millis)) {
+          return yield* new ValidationError({ path: "paymentMethod.expiryYear", message: "the card has expired" })
+        }
+      } else if (input.gateway !== undefined && input.gateway !== method.gateway) {
+        // a gateway token is valid only at its gateway: a payment cannot be sent anywhere else
+        return yield* new ValidationError({
+          path: "gateway",
+          message: "gateway must be the gateway of the payment method's token (paymentMethod.gateway), or be left out"
+        })
       }
       yield* hooks.beforeCreate(input)
-      const token = yield* vault.tokenize(input.paymentMethod, input.tenantId)
+      // the vault is called for cards only: a gateway token is the provider's, kept as it is
+      const token: PaymentMethodToken = method.type === "card"
+        ? yield* vault.tokenize(method, input.tenantId)
+        : new GatewayToken({ type: "gateway_token", gateway: method.gateway, token: method.token }, true)
       const requestFingerprint = fingerprint({
         tenantId: input.tenantId,
         amount: { currency: amount.currency, minor: amount.minor },
         captureMethod: input.captureMethod,
-        paymentMethod: { fingerprint: token.fingerprint, expiryMonth: token.expiryMonth, expiryYear: token.expiryYear, holderName: token.holderName },
+        // a card's part is unchanged since before gateway tokens, so earlier payments still replay
+        paymentMethod: token.type === "card"
+          ? { fingerprint: token.fingerprint, expiryMonth: token.expiryMonth, expiryYear: token.expiryYear, holderName: token.holderName }
+          : { type: token.type, gateway: token.gateway, token: token.token },
         customer: input.customer,
         metadata: input.metadata,
         description: input.description,

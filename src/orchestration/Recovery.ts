@@ -29,8 +29,9 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, DateTime, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Layer, Schedule } from "effect"
 import * as Payment from "../domain/Payment.js"
+import * as Background from "../internal/Background.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { Compensation } from "./Compensation.js"
@@ -200,15 +201,10 @@ export const layerWorker = (
 ): Layer.Layer<Recovery, never, PaymentRepository | PaymentService | Compensation> =>
   Layer.scopedContext(Effect.gen(function*() {
     const recovery = yield* make(config)
-    yield* recovery.runOnce.pipe(
-      // supervised: whatever ends a run (a storage error, a defect) is logged and the schedule goes on
-      Effect.catchAllCause((cause) =>
-        Option.isSome(Cause.dieOption(cause)) || Cause.isInterruptedOnly(cause)
-          ? Effect.logError("recovery run failed with a defect", cause)
-          : Effect.logWarning("recovery run failed", cause)
-      ),
-      Effect.schedule(config.schedule ?? Schedule.spaced("30 seconds")),
-      Effect.forkScoped
-    )
+    // supervised like every background loop: whatever ends a run (a storage error, a defect) is
+    // logged at Error with its cause, and the schedule goes on after a backoff
+    yield* Background.fork("aegispay recovery", recovery.runOnce, {
+      schedule: config.schedule ?? Schedule.spaced("30 seconds")
+    })
     return Context.make(Recovery, recovery)
   }))

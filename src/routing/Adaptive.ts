@@ -184,15 +184,20 @@ export const make = (config: Config = {}): State => ({
   windows: new Map()
 })
 
+/** The card brand of a payment; `none` for a gateway token (the provider holds the card). */
+const brandOf = (payment: Payment): string =>
+  payment.paymentMethod.type === "card" ? payment.paymentMethod.brand : "none"
+
 /**
- * The dimension keys of a payment: currency, payment method type, card brand.
+ * The dimension keys of a payment: currency, payment method type, card brand (`none` for a
+ * gateway token).
  *
  * @since 0.1.0
  */
 export const dimensions = (payment: Payment): readonly [string, string, string] => [
   `currency:${payment.amount.currency}`,
   `method:${payment.paymentMethod.type}`,
-  `brand:${payment.paymentMethod.brand}`
+  `brand:${brandOf(payment)}`
 ]
 
 /**
@@ -201,7 +206,7 @@ export const dimensions = (payment: Payment): readonly [string, string, string] 
  * @since 0.1.0
  */
 export const segment = (payment: Payment): string =>
-  `segment:${payment.amount.currency}/${payment.paymentMethod.type}/${payment.paymentMethod.brand}`
+  `segment:${payment.amount.currency}/${payment.paymentMethod.type}/${brandOf(payment)}`
 
 const record = (state: State, key: string, size: number, success: boolean): void => {
   let w = state.windows.get(key)

@@ -53,9 +53,9 @@ const fieldOf = (payment: Payment, field: string): Scalar | undefined => {
     case "paymentMethod":
       return payment.paymentMethod.type
     case "cardBrand":
-      return payment.paymentMethod.brand
+      return payment.paymentMethod.type === "card" ? payment.paymentMethod.brand : undefined
     case "bin":
-      return payment.paymentMethod.bin
+      return payment.paymentMethod.type === "card" ? payment.paymentMethod.bin : undefined
     case "customerCountry":
       return payment.customer.country
     case "tenant":

@@ -1,7 +1,7 @@
 /**
  * In-memory {@link PaymentRepository} and {@link EventStore}, sharing one store so that a
  * snapshot and its events are written in one atomic step, exactly as the SQL layer does in one
- * transaction. Committed events are published on the {@link EventBus} right after the write (the
+ * transaction. Committed events are published on the {@link CommittedEvents} sink (the `EventBus`) right after the write (the
  * memory store's outbox delivers at once).
  *
  * Every index is a hash map, so each operation does O(1) work (O(page) for paging), whatever
@@ -14,7 +14,7 @@ import * as Payment from "../domain/Payment.js"
 import { VersionConflict } from "../domain/PaymentError.js"
 import type { PaymentEvent } from "../domain/PaymentEvent.js"
 import type { PaymentState } from "../domain/PaymentState.js"
-import { EventBus } from "../events/EventBus.js"
+import { CommittedEvents } from "./CommittedEvents.js"
 import { EventStore } from "./EventStore.js"
 import { decodeCursor, DuplicateIdempotencyKey, encodeCursor, PaymentRepository } from "./PaymentRepository.js"
 
@@ -27,7 +27,7 @@ const keyOf = (...parts: ReadonlyArray<string>) => parts.join("\u0000")
  * @since 0.1.0
  */
 export const make = Effect.gen(function*() {
-  const bus = yield* EventBus
+  const bus = yield* CommittedEvents
   const payments = new Map<string, Payment.Payment>()
   const events = new Map<string, Array<PaymentEvent>>()
   const byIdempotencyKey = new Map<string, string>()
@@ -183,7 +183,7 @@ export const make = Effect.gen(function*() {
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<PaymentRepository | EventStore, never, EventBus> = Layer.effectContext(
+export const layer: Layer.Layer<PaymentRepository | EventStore, never, CommittedEvents> = Layer.effectContext(
   Effect.map(make, ({ eventStore, repository }) =>
     Context.make(PaymentRepository, repository).pipe(Context.add(EventStore, eventStore)))
 )

@@ -2,7 +2,8 @@
  * A gateway simulator backed by a ledger: the ground truth of what was charged, captured, voided
  * and refunded, readable by tests.
  *
- * Outcomes are chosen by card number, in the style of gateway test cards ({@link TestCards}).
+ * Outcomes are chosen by card number, in the style of gateway test cards ({@link TestCards}),
+ * or, for a gateway token, by the token ({@link TestTokens}); the vault is called for cards only.
  * It honours idempotency like a real provider: the same key with the same request moves money
  * once and returns the first result (declines included); the same key with a different request
  * is a {@link GatewayMisconfigured}; transient failures are not remembered, so a retry may
@@ -13,6 +14,7 @@
 import { Context, Duration, Effect, Either, Layer, Redacted } from "effect"
 import * as Money from "../domain/Money.js"
 import { Ids } from "../domain/Ids.js"
+import type { PaymentMethodToken } from "../domain/PaymentMethod.js"
 import { CardVault } from "../gateway/CardVault.js"
 import { GatewayRegistry, make as makeRegistry } from "../gateway/GatewayRegistry.js"
 import {
@@ -53,6 +55,77 @@ export const TestCards = {
    */
   errorAfterCharge: "4000000000000127"
 } as const
+
+/**
+ * Test gateway tokens (`{ type: "gateway_token", gateway: <the mock's id>, token }`) and what the
+ * mock does with them: the same outcomes as the {@link TestCards} of the same name, without a
+ * card or a vault. Any other token succeeds. A token of another gateway id is refused with
+ * `GatewayMisconfigured` (a gateway token is valid only at its own gateway).
+ *
+ * @since 0.1.0
+ */
+export const TestTokens = {
+  /** Succeeds. */
+  success: "tok_success",
+  /** Declined with `card_declined`. */
+  declined: "tok_declined",
+  /** Declined with `insufficient_funds`. */
+  insufficientFunds: "tok_insufficient_funds",
+  /** Charges, then times out: the caller sees {@link GatewayUnknownOutcome}, the ledger a charge. */
+  timeoutAfterCharge: "tok_timeout_after_charge",
+  /** Fails transiently on the first call of each idempotency key, then succeeds. */
+  retryOnce: "tok_retry_once",
+  /** Charges, then answers every call with a transient error (see `TestCards.errorAfterCharge`). */
+  errorAfterCharge: "tok_error_after_charge"
+} as const
+
+/**
+ * What a test card or test token makes the mock do.
+ *
+ * @since 0.1.0
+ */
+export type TestOutcome = "success" | Exclude<keyof typeof TestTokens, "success">
+
+const cardOutcomes: ReadonlyMap<string, TestOutcome> = new Map<string, TestOutcome>([
+  [TestCards.declined, "declined"],
+  [TestCards.insufficientFunds, "insufficientFunds"],
+  [TestCards.timeoutAfterCharge, "timeoutAfterCharge"],
+  [TestCards.retryOnce, "retryOnce"],
+  [TestCards.errorAfterCharge, "errorAfterCharge"]
+])
+
+const tokenOutcomes: ReadonlyMap<string, TestOutcome> = new Map<string, TestOutcome>([
+  [TestTokens.declined, "declined"],
+  [TestTokens.insufficientFunds, "insufficientFunds"],
+  [TestTokens.timeoutAfterCharge, "timeoutAfterCharge"],
+  [TestTokens.retryOnce, "retryOnce"],
+  [TestTokens.errorAfterCharge, "errorAfterCharge"]
+])
+
+/**
+ * The outcome a test gateway gives a payment method: by card number (read from `vault`, for the
+ * payment's tenant) or by gateway token (no vault call). A token made for another gateway than
+ * `gatewayId`, or a card the vault cannot reveal, is a {@link GatewayMisconfigured}.
+ *
+ * @since 0.1.0
+ */
+export const outcomeOf = (
+  gatewayId: string,
+  vault: CardVault["Type"],
+  method: PaymentMethodToken,
+  tenantId: string | undefined
+): Effect.Effect<TestOutcome, GatewayMisconfigured> =>
+  method.type === "gateway_token"
+    ? method.gateway === gatewayId
+      ? Effect.succeed(tokenOutcomes.get(method.token) ?? "success")
+      : Effect.fail(new GatewayMisconfigured({
+        gateway: gatewayId,
+        reason: `the payment method is a token of gateway ${JSON.stringify(method.gateway)}, not of this one`
+      }))
+    : vault.reveal(method.vaultToken, tenantId).pipe(
+      Effect.mapError((e) => new GatewayMisconfigured({ gateway: gatewayId, reason: e.message })),
+      Effect.map((card) => cardOutcomes.get(Redacted.value(card.number)) ?? "success")
+    )
 
 /**
  * One charge in the ledger.
@@ -215,38 +288,31 @@ export const make = (options: Options = {}) =>
       initiate: (request) => Effect.as(enter("initiate"), { reference: `pi_${request.idempotencyKey}` }),
       authenticate: (request) =>
         enter("authenticate").pipe(
-          Effect.zipRight(
-            vault.reveal(request.paymentMethod.vaultToken, request.tenantId).pipe(
-              Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
-            )
-          ),
+          Effect.zipRight(outcomeOf(id, vault, request.paymentMethod, request.tenantId)),
           Effect.asVoid
         ),
       process: (request) =>
         Effect.gen(function*() {
           yield* enter("process")
-          const card = yield* vault.reveal(request.paymentMethod.vaultToken, request.tenantId).pipe(
-            Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
-          )
-          const number = Redacted.value(card.number)
+          const outcome = yield* outcomeOf(id, vault, request.paymentMethod, request.tenantId)
           const key = request.idempotencyKey
-          if (number === TestCards.retryOnce && !processed.has(key) && !transientSeen.has(key)) {
+          if (outcome === "retryOnce" && !processed.has(key) && !transientSeen.has(key)) {
             transientSeen.add(key)
             return yield* new GatewayTransientError({ gateway: id, operation: "process", reason: "processing_error" })
           }
           const fingerprint = `${request.paymentId}|${request.amount.currency}|${request.amount.minor}|${request.capture}`
           const transactionId = yield* ids.next(`txn_${id}`)
           const result = yield* idempotent(processed, key, fingerprint, () => {
-            if (number === TestCards.declined) return Either.left(declined("card_declined", "the card was declined"))
-            if (number === TestCards.insufficientFunds) {
+            if (outcome === "declined") return Either.left(declined("card_declined", "the card was declined"))
+            if (outcome === "insufficientFunds") {
               return Either.left(declined("insufficient_funds", "the card has insufficient funds"))
             }
             return Either.right(charge(transactionId, request.paymentId, key, request.amount, request.capture))
           })
-          if (number === TestCards.errorAfterCharge) {
+          if (outcome === "errorAfterCharge") {
             return yield* new GatewayTransientError({ gateway: id, operation: "process", reason: "internal error after the charge was applied" })
           }
-          if (number === TestCards.timeoutAfterCharge) {
+          if (outcome === "timeoutAfterCharge") {
             return yield* new GatewayUnknownOutcome({
               gateway: id,
               operation: "process",

@@ -7,7 +7,9 @@
  * step (create → process → capture or void → refunds → retries). The operations of a step run
  * as concurrent fibers; each gateway call and each storage write is a yield point, so fibers
  * interleave, and a share of them is interrupted at a random yield point (a crash: before or
- * after a gateway applied a call, before or after a local commit). Faults injected:
+ * after a gateway applied a call, before or after a local commit). A fifth of the payments pay
+ * with a gateway token (`TestTokens`) pinned to one of the mock gateways, the others with test
+ * cards. Faults injected:
  * - concurrent creates with the same idempotency key (same request), and the key reused with
  *   another request (must be refused with `IdempotencyKeyReused`);
  * - gateway transient errors, timeouts before the call is applied, charge-then-timeout (applied,
@@ -37,7 +39,9 @@
  * - `idempotency`: duplicate creates answer one payment, a reused key with another request is
  *   refused, a refund retried with its key answers the same refund;
  * - `over-refund-refused`: a refund above the refundable amount fails with `RefundExceedsCaptured`;
- * - `no-defect`: no operation dies; `step-settles`: every step's operations finish.
+ * - `no-defect`: no operation dies; `step-settles`: every step's operations finish;
+ * - `pinned-to-gateway`: a gateway-token payment's attempts and ledger charges are all at the
+ *   gateway of its token (never routed or failed over elsewhere).
  *
  * After the last step, faults are switched off, `TestClock` is moved past `stuckAfter` and
  * recovery runs until it finds nothing (at most a few rounds). Then, in addition:
@@ -76,11 +80,12 @@ import * as AegisPayTest from "./AegisPayTest.js"
 import * as Money from "../domain/Money.js"
 import * as Payment from "../domain/Payment.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
+import { pinnedGateway } from "../domain/PaymentMethod.js"
 import type { CreatePaymentRequest } from "../domain/PaymentRequest.js"
 import * as Chaos from "./Chaos.js"
 import type { Gateway, ProcessRequest } from "../gateway/Gateway.js"
 import { GatewayRegistry } from "../gateway/GatewayRegistry.js"
-import { type LedgerCharge, type LedgerRefund, MockGateways, TestCards } from "./MockGateway.js"
+import { type LedgerCharge, type LedgerRefund, MockGateways, TestCards, TestTokens } from "./MockGateway.js"
 import type { Compensation } from "../orchestration/Compensation.js"
 import { type GatewayNotification, Notifications } from "../orchestration/Notifications.js"
 import { PaymentService } from "../orchestration/PaymentService.js"
@@ -234,7 +239,8 @@ export const Invariant = Schema.Literal(
   "no-defect",
   "step-settles",
   "nothing-stuck",
-  "ledger-equals-local"
+  "ledger-equals-local",
+  "pinned-to-gateway"
 )
 
 /**
@@ -465,6 +471,19 @@ const card = (number: string) => ({
   holderName: "Sim Ulation"
 })
 
+/** The test token with the outcome of a test card (see `TestTokens`). */
+const tokenFor = (number: string): string =>
+  number === TestCards.declined
+    ? TestTokens.declined
+    : number === TestCards.insufficientFunds
+    ? TestTokens.insufficientFunds
+    : number === TestCards.retryOnce
+    ? TestTokens.retryOnce
+    : TestTokens.success
+
+/** The share of simulated payments paid with a gateway token (pinned to one mock gateway). */
+const GATEWAY_TOKEN_SHARE = 0.2
+
 /**
  * Deep equality of two values built from the same schema (what `Schema.encode` would compare,
  * without encoding): same prototype, same defined fields, equal leaves; times by their instant.
@@ -523,6 +542,8 @@ const simulate = <E>(options: Options<E>) =>
     const eventStore = yield* EventStore
     const registry = yield* GatewayRegistry
     const mocks = yield* MockGateways
+    /** The mock gateways' ids, in registration order: what gateway tokens are pinned to. */
+    const mockIds = [...mocks.keys()]
     const recovery = yield* Recovery.make({ stuckAfter, batchSize: 100_000, concurrency: 4 })
     // the composition's circuit breakers, when it has them (for the in-flight interruption fault)
     const breakers = yield* Effect.serviceOption(CircuitBreakers)
@@ -695,6 +716,10 @@ const simulate = <E>(options: Options<E>) =>
           : roll < 0.56
           ? TestCards.success
           : TestCards.successMastercard
+        // a share pays with a gateway token, pinned to one of the mock gateways
+        const pinned = mockIds.length > 0 && (yield* chance(GATEWAY_TOKEN_SHARE))
+          ? mockIds[yield* Random.nextIntBetween(0, mockIds.length)]
+          : undefined
         const manual = yield* chance(0.3)
         const race = yield* chance(faults.captureVoidRace)
         const settleRoll = yield* Random.next
@@ -709,7 +734,9 @@ const simulate = <E>(options: Options<E>) =>
             amount: amountMinor,
             currency: "USD",
             captureMethod: manual ? "manual" : "automatic",
-            paymentMethod: card(number),
+            paymentMethod: pinned === undefined
+              ? card(number)
+              : { type: "gateway_token", gateway: pinned, token: tokenFor(number) },
             customer: { id: `cus_${index % 17}`, email: `c${index % 17}@example.com` }
           },
           copies: (yield* chance(faults.duplicateCreate)) ? yield* Random.nextIntBetween(2, 4) : 1,
@@ -1122,6 +1149,16 @@ const simulate = <E>(options: Options<E>) =>
             }
           }
           if (own > 1) violate("no-double-charge", id, `${own} live charges of its own in the ledger`)
+          // a gateway-token payment is sent to its gateway only: attempts and charges
+          const pin = pinnedGateway(p.paymentMethod)
+          if (pin !== undefined) {
+            for (const a of p.attempts) {
+              if (a.gateway !== pin) violate("pinned-to-gateway", id, `attempt ${a.id} at ${a.gateway}, pinned to ${pin}`)
+            }
+            for (const c of charges) {
+              if (c.gateway !== pin) violate("pinned-to-gateway", id, `ledger charge ${c.transactionId} at ${c.gateway}, pinned to ${pin}`)
+            }
+          }
           if (final) {
             if (Payment.hasOpenWork(p)) {
               violate("nothing-stuck", id, `still open after recovery: ${openWork(p)}`)

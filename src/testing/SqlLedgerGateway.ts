@@ -5,14 +5,16 @@
  * runs it), AegisPay's migrations never do (since migration `0012`; see `Migrations`).
  *
  * It honours idempotency keys with the database's uniqueness: the same key moves money once
- * and returns the first result, whichever process sends it. Outcomes by card:
- * `TestCards.declined` and `TestCards.insufficientFunds` decline; every other card succeeds.
+ * and returns the first result, whichever process sends it. Outcomes by card or gateway token:
+ * `TestCards.declined` / `TestTokens.declined` and `TestCards.insufficientFunds` /
+ * `TestTokens.insufficientFunds` decline; every other card or token of this gateway succeeds
+ * (the vault is called for cards only).
  *
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { Ids } from "../domain/Ids.js"
 import { CardVault } from "../gateway/CardVault.js"
 import {
@@ -23,7 +25,7 @@ import {
   GatewayUnknownOutcome,
   type StatusResult
 } from "../gateway/Gateway.js"
-import { TestCards } from "./MockGateway.js"
+import { outcomeOf } from "./MockGateway.js"
 
 const LedgerRow = Schema.Struct({
   transaction_id: Schema.String,
@@ -146,20 +148,13 @@ export const make = (options: { readonly id?: string } = {}) =>
       id,
       capabilities: { currencies: "all", manualCapture: true },
       initiate: (request) => Effect.succeed({ reference: `pi_${request.idempotencyKey}` }),
-      authenticate: (request) =>
-        vault.reveal(request.paymentMethod.vaultToken, request.tenantId).pipe(
-          Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message })),
-          Effect.asVoid
-        ),
+      authenticate: (request) => Effect.asVoid(outcomeOf(id, vault, request.paymentMethod, request.tenantId)),
       process: (request) =>
         Effect.gen(function*() {
-          const card = yield* vault.reveal(request.paymentMethod.vaultToken, request.tenantId).pipe(
-            Effect.mapError((e) => new GatewayMisconfigured({ gateway: id, reason: e.message }))
-          )
-          const number = Redacted.value(card.number)
-          const decline = number === TestCards.declined
+          const outcome = yield* outcomeOf(id, vault, request.paymentMethod, request.tenantId)
+          const decline = outcome === "declined"
             ? "card_declined"
-            : number === TestCards.insufficientFunds
+            : outcome === "insufficientFunds"
             ? "insufficient_funds"
             : null
           const status = decline !== null ? "declined" : request.capture ? "captured" : "authorized"

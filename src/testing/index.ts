@@ -10,7 +10,7 @@ export * as AegisPayTest from "./AegisPayTest.js"
 /** @since 0.1.0 */
 export { layerMemory } from "./AegisPayTest.js"
 /** @since 0.1.0 */
-export { type Ledger, type LedgerCharge, type LedgerRefund, TestCards } from "./MockGateway.js"
+export { type Ledger, type LedgerCharge, type LedgerRefund, TestCards, TestTokens } from "./MockGateway.js"
 /** @since 0.1.0 */
 export * as MockGateway from "./MockGateway.js"
 /** @since 0.1.0 */

@@ -21,6 +21,7 @@ describe("PaymentView", () => {
         expect(text).not.toContain(internal)
       }
       expect(text).not.toContain(payment.requestFingerprint)
+      if (payment.paymentMethod.type !== "card") throw new Error("a card payment was created")
       expect(text).not.toContain(payment.paymentMethod.vaultToken)
       expect(text).not.toContain(payment.paymentMethod.fingerprint)
       for (const attempt of payment.attempts) expect(text).not.toContain(attempt.idempotencyKey)
