@@ -1,6 +1,8 @@
 /**
- * A test gateway whose ledger lives in PostgreSQL (`aegis_test_ledger`), so that several
- * processes share one ground truth of what was charged, exactly like a real provider would.
+ * A test gateway whose ledger lives in PostgreSQL (`aegis_test_ledger`, `aegis_test_ledger_ops`),
+ * so that several processes share one ground truth of what was charged, exactly like a real
+ * provider would. The test kit owns these tables: {@link setup} creates them (and {@link make}
+ * runs it), AegisPay's migrations never do (since migration `0012`; see `Migrations`).
  *
  * It honours idempotency keys with the database's uniqueness: the same key moves money once
  * and returns the first result, whichever process sends it. Outcomes by card or gateway token:
@@ -42,7 +44,48 @@ const OpRow = Schema.Struct({
 })
 
 /**
- * Creates the gateway (registry id `id`, default `"ledger"`) over the `SqlClient` in context.
+ * Creates the ledger's tables where they are missing, in the database (and schema) of the
+ * `SqlClient` in context. Idempotent, and safe when several processes run it at once (they take
+ * a transaction-scoped advisory lock first); the tables of an existing ledger and their rows are
+ * kept. {@link make} runs it; run it yourself to read the ledger before any gateway is made.
+ *
+ * @since 0.1.0
+ */
+export const setup: Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.withTransaction(Effect.gen(function*() {
+    // concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog: serialise them
+    yield* sql`SELECT pg_advisory_xact_lock(hashtext('aegis_test_ledger'))`
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS aegis_test_ledger (
+        idempotency_key text PRIMARY KEY,
+        gateway text NOT NULL,
+        transaction_id text NOT NULL UNIQUE,
+        payment_id text NOT NULL,
+        currency text NOT NULL,
+        amount_minor bigint NOT NULL,
+        outcome text NOT NULL,
+        decline_code text,
+        status text NOT NULL,
+        captured_minor bigint NOT NULL DEFAULT 0,
+        refunded_minor bigint NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        CHECK (refunded_minor <= captured_minor)
+      )`
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS aegis_test_ledger_ops (
+        idempotency_key text PRIMARY KEY,
+        transaction_id text NOT NULL,
+        kind text NOT NULL,
+        amount_minor bigint NOT NULL,
+        result_id text NOT NULL
+      )`
+  }))
+})
+
+/**
+ * Creates the gateway (registry id `id`, default `"ledger"`) over the `SqlClient` in context,
+ * after {@link setup} (its tables exist when this succeeds).
  *
  * @since 0.1.0
  */
@@ -50,6 +93,7 @@ export const make = (options: { readonly id?: string } = {}) =>
   Effect.gen(function*() {
     const id = options.id ?? "ledger"
     const sql = yield* SqlClient.SqlClient
+    yield* setup
     const vault = yield* CardVault
     const ids = yield* Ids
 

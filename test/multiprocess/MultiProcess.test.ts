@@ -8,6 +8,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { AegisPayPg, Migrations } from "aegispay/pg"
+import { SqlLedgerGateway } from "aegispay/testing"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 
 const PROCESSES = 4
@@ -38,7 +39,7 @@ describe.skipIf(databaseUrl === undefined)("several processes on one PostgreSQL 
     ))
 
   beforeAll(async () => {
-    await withDb(Effect.void) // migrate once, before the workers start
+    await withDb(SqlLedgerGateway.setup) // migrate once and create the ledger, before the workers start
   })
 
   it(`${PROCESSES} processes × the same ${PAYMENTS} payments → ${PAYMENTS} payments, ${PAYMENTS} charges`, async () => {
