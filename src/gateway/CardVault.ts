@@ -20,8 +20,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Redacted, Schema } from "effect"
-import { createHmac } from "node:crypto"
+import { Context, Schema } from "effect"
+import type { Effect, Redacted } from "effect"
 import type { CardInput, CardToken } from "../domain/PaymentMethod.js"
 import * as internal from "../internal/cardVault.js"
 import type { StorageError } from "../storage/StorageError.js"
@@ -93,53 +93,3 @@ export class CardVault extends Context.Tag("aegispay/CardVault")<CardVault, {
     tenantId?: string
   ) => Effect.Effect<VaultedCard, CardNotInVault | CardUnreadable | StorageError>
 }>() {}
-
-const hmac = (key: Redacted.Redacted<string>, data: Redacted.Redacted<string>): string =>
-  createHmac("sha256", Redacted.value(key)).update(Redacted.value(data)).digest("hex")
-
-/**
- * A vault in process memory. `fingerprintKey` keys the card fingerprints and vault tokens: with
- * it the fingerprint of a known card can be recomputed, without it the fingerprint reveals
- * nothing. Cards are lost with the process.
- *
- * @since 0.1.0
- */
-export const make = (fingerprintKey: Redacted.Redacted<string>) =>
-  Effect.gen(function*() {
-    // Plain Map mutated inside Effect.sync: each step runs atomically on the JS thread, O(1).
-    const cards = yield* Effect.sync(() => new Map<string, VaultedCard>())
-    const keyOf = (tenantId: string, vaultToken: string) => JSON.stringify([tenantId, vaultToken])
-    return CardVault.of({
-      tokenize: (card, tenantId = internal.defaultTenant) =>
-        Effect.sync(() => {
-          const token = internal.cardToken(
-            card,
-            hmac(fingerprintKey, internal.tokenInput(tenantId, card)),
-            hmac(fingerprintKey, internal.fingerprintInput(card))
-          )
-          const key = keyOf(tenantId, token.vaultToken)
-          if (!cards.has(key)) {
-            cards.set(key, {
-              number: card.number,
-              expiryMonth: card.expiryMonth,
-              expiryYear: card.expiryYear,
-              holderName: card.holderName
-            })
-          }
-          return token
-        }),
-      reveal: (vaultToken, tenantId = internal.defaultTenant) =>
-        Effect.suspend(() => {
-          const card = cards.get(keyOf(tenantId, vaultToken))
-          return card === undefined ? Effect.fail(new CardNotInVault({ vaultToken })) : Effect.succeed(card)
-        })
-    })
-  })
-
-/**
- * A memory vault layer.
- *
- * @since 0.1.0
- */
-export const layerMemory = (fingerprintKey: Redacted.Redacted<string>): Layer.Layer<CardVault> =>
-  Layer.effect(CardVault, make(fingerprintKey))

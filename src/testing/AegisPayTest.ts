@@ -11,7 +11,8 @@
 import type { Layer} from "effect";
 import { Redacted } from "effect"
 import * as AegisPay from "../AegisPay.js"
-import * as CardVault from "../gateway/CardVault.js"
+import type * as CardVault from "../gateway/CardVault.js"
+import * as MemoryCardVault from "./MemoryCardVault.js"
 import * as MemoryStorage from "../storage/MemoryStorage.js"
 import type { EventStore } from "../storage/EventStore.js"
 import * as PaymentLock from "../storage/PaymentLock.js"
@@ -30,7 +31,7 @@ export const testFingerprintKey: Redacted.Redacted<string> = Redacted.make("aegi
  *
  * @since 0.1.0
  */
-export const layerVault: Layer.Layer<CardVault.CardVault> = CardVault.layerMemory(testFingerprintKey)
+export const layerVault: Layer.Layer<CardVault.CardVault> = MemoryCardVault.layer(testFingerprintKey)
 
 /**
  * Settings of the test compositions: the shared `AegisPay.Options` and the mock gateways.
@@ -63,7 +64,7 @@ export const layerGateways = (options: Options = {}) =>
  * @since 0.1.0
  */
 export const vaultOf = (options: Options = {}): Layer.Layer<CardVault.CardVault> =>
-  options.fingerprintKey === undefined ? layerVault : CardVault.layerMemory(options.fingerprintKey)
+  options.fingerprintKey === undefined ? layerVault : MemoryCardVault.layer(options.fingerprintKey)
 
 /**
  * The test parts: mock gateways (with their ledgers) and the test vault.

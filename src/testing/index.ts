@@ -16,6 +16,8 @@ export * as MockGateway from "./MockGateway.js"
 /** @since 0.1.0 */
 export * as Chaos from "./Chaos.js"
 /** @since 0.1.0 */
+export * as MemoryCardVault from "./MemoryCardVault.js"
+/** @since 0.1.0 */
 export * as MemoryStorage from "../storage/MemoryStorage.js"
 /** @since 0.1.0 */
 export * as SqlLedgerGateway from "./SqlLedgerGateway.js"

@@ -6,8 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted, TestClock } from "effect"
 import type { CommittedEvents} from "aegispay";
-import { CardVault, CircuitBreaker, Compensation, EventBus, EventStore, Gateway, GatewayMetrics, GatewayRegistry, Hooks, Ids, ManualReview, Notifications, Payment, PaymentLock, PaymentRepository, PaymentService, Recovery, Router, StorageError } from "aegispay"
-import { MemoryStorage, MockGateway, TestCards } from "aegispay/testing"
+import { CircuitBreaker, Compensation, EventBus, EventStore, Gateway, GatewayMetrics, GatewayRegistry, Hooks, Ids, ManualReview, Notifications, Payment, PaymentLock, PaymentRepository, PaymentService, Recovery, Router, StorageError } from "aegispay"
+import { MemoryCardVault, MemoryStorage, MockGateway, TestCards } from "aegispay/testing"
 import { card, expectFoldEqualsSnapshot, request } from "../helpers.js"
 
 interface Faults {
@@ -41,7 +41,7 @@ const crashBeforeCompensationWrite = Layer.effectContext(Effect.map(MemoryStorag
 }))
 
 const layer = (storage: Layer.Layer<PaymentRepository.PaymentRepository | EventStore.EventStore, never, CommittedEvents.CommittedEvents> = MemoryStorage.layer) => {
-  const base = Layer.mergeAll(CardVault.layerMemory(Redacted.make("k")), Ids.layerSequential)
+  const base = Layer.mergeAll(MemoryCardVault.layer(Redacted.make("k")), Ids.layerSequential)
   const gateways = Layer.effect(
     Gateways,
     Effect.gen(function*() {

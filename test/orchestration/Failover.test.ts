@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
-import { CardVault, CircuitBreaker, EventBus, EventStore, Gateway, GatewayMetrics, GatewayRegistry, Health, Hooks, Ids, PaymentLock, PaymentService, Router } from "aegispay"
-import { MemoryStorage, MockGateway, TestCards } from "aegispay/testing"
+import { CircuitBreaker, EventBus, EventStore, Gateway, GatewayMetrics, GatewayRegistry, Health, Hooks, Ids, PaymentLock, PaymentService, Router } from "aegispay"
+import { MemoryCardVault, MemoryStorage, MockGateway, TestCards } from "aegispay/testing"
 import { card, request } from "../helpers.js"
 
 class Pair extends Context.Tag("test/Pair")<Pair, {
@@ -18,7 +18,7 @@ const layer = (
   breaker: CircuitBreaker.Options = CircuitBreaker.defaults,
   alpha: MockGateway.Options = {}
 ) => {
-  const base = Layer.mergeAll(CardVault.layerMemory(Redacted.make("k")), Ids.layerSequential)
+  const base = Layer.mergeAll(MemoryCardVault.layer(Redacted.make("k")), Ids.layerSequential)
   const pair = Layer.effect(
     Pair,
     Effect.all({ alpha: MockGateway.make({ id: "alpha", ...alpha }), beta: MockGateway.make({ id: "beta" }) })

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
-import { CardVault, CircuitBreaker, Compensation, EventBus, type Gateway, GatewayMetrics, GatewayRegistry, Hooks, Ids, PaymentLock, PaymentService, Recovery, Router } from "aegispay"
-import { MemoryStorage, MockGateway } from "aegispay/testing"
+import { CircuitBreaker, Compensation, EventBus, type Gateway, GatewayMetrics, GatewayRegistry, Hooks, Ids, PaymentLock, PaymentService, Recovery, Router } from "aegispay"
+import { MemoryCardVault, MemoryStorage, MockGateway } from "aegispay/testing"
 import { request } from "../helpers.js"
 
 class Gateways extends Context.Tag("test/InterruptedSend/Gateways")<Gateways, {
@@ -27,7 +27,7 @@ const breaker: CircuitBreaker.Config = {
 }
 
 const layer = () => {
-  const base = Layer.mergeAll(CardVault.layerMemory(Redacted.make("k")), Ids.layerSequential)
+  const base = Layer.mergeAll(MemoryCardVault.layer(Redacted.make("k")), Ids.layerSequential)
   const gateways = Layer.effect(
     Gateways,
     Effect.all({ alpha: MockGateway.make({ id: "alpha" }), beta: MockGateway.make({ id: "beta" }) }).pipe(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 import { CardVault, EventStore, Gateway, GatewayRegistry, Ids, PaymentRepository, PaymentService, Tenant } from "aegispay"
-import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
+import { AegisPayTest, MemoryCardVault, MockGateway, TestCards } from "aegispay/testing"
 import { card, expectFoldEqualsSnapshot, request, TestLayer } from "../helpers.js"
 
 const service = PaymentService.PaymentService
@@ -477,5 +477,5 @@ describe("services", () => {
       expect(a.fingerprint).toBe(b.fingerprint)
       expect(Redacted.value((yield* vault.reveal(a.vaultToken)).number)).toBe(TestCards.success)
       expect((yield* Effect.flip(vault.reveal("card_nope")))._tag).toBe("CardNotInVault")
-    }).pipe(Effect.provide(CardVault.layerMemory(Redacted.make("k")))))
+    }).pipe(Effect.provide(MemoryCardVault.layer(Redacted.make("k")))))
 })

@@ -9,7 +9,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { CardVault, CircuitBreaker, EventBus, GatewayMetrics, GatewayRegistry, Hooks, Ids, PaymentService, Router, Tenant } from "aegispay"
 import { Embedded } from "aegispay/embedded"
 import { Migrations, SqlLockManager, SqlStorage } from "aegispay/pg"
-import { AegisPayTest, SqlLedgerGateway } from "aegispay/testing"
+import { AegisPayTest, MemoryCardVault, SqlLedgerGateway } from "aegispay/testing"
 import * as KeyManagement from "../../src/security/KeyManagement.js"
 import * as SqlCardVault from "../../src/security/SqlCardVault.js"
 import { cardInput, fingerprintKey, kek, numbers } from "./Keys.js"
@@ -44,7 +44,7 @@ describe("CardVault.layerMemory", () => {
       expect(yield* vault.tokenize(card, CardVault.defaultTenant)).toEqual(d)
       expect((yield* Effect.flip(vault.reveal(a.vaultToken, "b")))._tag).toBe("CardNotInVault")
       expect((yield* Effect.flip(vault.reveal(a.vaultToken)))._tag).toBe("CardNotInVault")
-    }).pipe(Effect.provide(CardVault.layerMemory(Redacted.make("k")))))
+    }).pipe(Effect.provide(MemoryCardVault.layer(Redacted.make("k")))))
 
   it.effect("a payment of another tenant than the default is charged (the tenant reaches the gateway's reveal)", () =>
     Effect.gen(function*() {
