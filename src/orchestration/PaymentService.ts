@@ -27,12 +27,13 @@
  *
  * @since 0.1.0
  */
-import type { Duration} from "effect";
-import { Clock, Context, DateTime, Effect, Either, Layer, Metric, Option, Schedule, Schema } from "effect"
+import type { Duration, DateTime} from "effect";
+import { Clock, Context, Effect, Either, Layer, Metric, Option, Schedule, Schema } from "effect"
 import { Customer } from "../domain/Customer.js"
 import { Ids } from "../domain/Ids.js"
 import * as Money from "../domain/Money.js"
 import * as Payment from "../domain/Payment.js"
+import * as Commit from "../internal/orchestration/commit.js"
 import {
   CaptureExceedsAuthorized,
   IdempotencyKeyReused,
@@ -267,7 +268,7 @@ export const make = (config: Config = {}) =>
     const maxAttempts = Math.max(1, config.maxAttempts ?? 3)
     const failoverDeclines = new Set(config.failoverDeclineCodes ?? [])
 
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.unsafeMake(ms))
+    const now = Commit.now
 
     /** `aegispay_payments_processed_total{state}`, built once per state. */
     const processedCounters = new Map<string, Metric.Metric.Counter<number>>()
@@ -292,12 +293,7 @@ export const make = (config: Config = {}) =>
       from: Payment.Payment,
       decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>,
       last = false
-    ) =>
-      Effect.gen(function*() {
-        const decision = yield* Effect.flatMap(now, decide)
-        yield* repository.update(decision, from.version, { lastWrite: last })
-        return decision.payment
-      })
+    ) => Commit.commit(repository, from, decide, last)
     const commitLast = <E>(from: Payment.Payment, decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>) =>
       commit(from, decide, true)
 
