@@ -42,3 +42,14 @@ export const commit = <E>(
   lastWrite = false
 ): Effect.Effect<Payment.Payment, E | VersionConflict | LockUnavailable | StorageError> =>
   Effect.flatMap(Effect.flatMap(now, decide), (decision) => write(repository, from, decision, lastWrite))
+
+/**
+ * {@link commit} bound to a repository: `commit` (more writes may follow under the lock) and
+ * `commitLast` (the last write under the current payment lock).
+ */
+export const committer = (repository: PaymentRepository["Type"]) => ({
+  commit: <E>(from: Payment.Payment, decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>) =>
+    commit(repository, from, decide),
+  commitLast: <E>(from: Payment.Payment, decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>) =>
+    commit(repository, from, decide, true)
+})
