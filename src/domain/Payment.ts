@@ -7,6 +7,10 @@
  * equals {@link fold} of its events by construction. `version` is the sequence number of the
  * last event applied.
  *
+ * This module only re-exports: the rules are written in `src/internal/payment/`, one module per
+ * capability (entities, evolve, command, charge, settlement, refunds, strayCharges, review,
+ * openWork, notifications); `docs/ARCHITECTURE.md` maps each rule to its file.
+ *
  * @since 0.1.0
  */
 export {

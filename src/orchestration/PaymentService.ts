@@ -25,6 +25,10 @@
  *   the storage layer delivers committed events to the `EventBus` (memory: at once; SQL: through
  *   the transactional outbox and `OutboxRelay`).
  *
+ * This module holds the service's tag, `make` and `layer`; the operations are written in
+ * `src/internal/orchestration/` (create, the charge/reconcile core, process, settlement, refunds,
+ * reads, and the shared version-checked `commit`); `docs/ARCHITECTURE.md` maps each rule to its file.
+ *
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
