@@ -21,9 +21,11 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Effect, Either, Layer } from "effect"
+import type { DateTime} from "effect";
+import { Context, Effect, Either, Layer } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Payment from "../domain/Payment.js"
+import * as Commit from "../internal/orchestration/commit.js"
 import { InvalidTransition, type PaymentNotFound, type VersionConflict } from "../domain/PaymentError.js"
 import type { GatewayReadError } from "../gateway/Gateway.js"
 import { type GatewayNotFound, GatewayRegistry } from "../gateway/GatewayRegistry.js"
@@ -97,11 +99,7 @@ export const make = (config: GatewayCall.Config = {}) =>
     const calls = yield* GatewayCall.make(config)
 
     const commit = <E>(from: Payment.Payment, decide: (at: DateTime.Utc) => Either.Either<Payment.Decision, E>) =>
-      Effect.gen(function*() {
-        const decision = yield* decide(DateTime.unsafeMake(yield* Clock.currentTimeMillis))
-        yield* repository.update(decision, from.version)
-        return decision.payment
-      })
+      Commit.commit(repository, from, decide)
 
     /** Sends one PENDING compensation and settles it on a definite answer. */
     const send = (payment: Payment.Payment, compensation: Payment.Compensation) =>

@@ -15,8 +15,9 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import * as Payment from "../domain/Payment.js"
+import * as Commit from "../internal/orchestration/commit.js"
 import { type PaymentNotFound, type ReviewNotOpen, ValidationError, type VersionConflict } from "../domain/PaymentError.js"
 import * as Request from "../domain/PaymentRequest.js"
 import * as Tenant from "../domain/Tenant.js"
@@ -117,12 +118,11 @@ export const make = Effect.gen(function*() {
     const request = yield* Request.decode(ResolveRequest, raw)
     return yield* paymentLock.withPayment(request.paymentId, (payment) =>
       Effect.gen(function*() {
-        const decision = yield* Payment.resolveReview(payment, request, DateTime.unsafeMake(yield* Clock.currentTimeMillis))
-        yield* repository.update(decision, payment.version, { lastWrite: true })
+        const resolved = yield* Commit.commit(repository, payment, (at) => Payment.resolveReview(payment, request, at), true)
         yield* Effect.logInfo("review resolved").pipe(
           Effect.annotateLogs({ paymentId: payment.id, reviewId: request.reviewId, resolution: request.resolution })
         )
-        return decision.payment
+        return resolved
       }))
   })
 

@@ -20,8 +20,10 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Effect, Either, Layer, Option, Schema } from "effect"
+import type { DateTime} from "effect";
+import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import * as Payment from "../domain/Payment.js"
+import * as Commit from "../internal/orchestration/commit.js"
 import type { ValidationError } from "../domain/PaymentError.js";
 import { InvalidTransition, PaymentNotFound } from "../domain/PaymentError.js"
 import { NotificationType } from "../domain/PaymentEvent.js"
@@ -267,13 +269,11 @@ export const make = Effect.gen(function*() {
           )
           return result("Applied", verdict.detail, after)
         }
-        const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
-        const changed = verdict._tag === "change"
-          ? yield* verdict.decide(at)
-          : { payment, events: [] }
-        const decision = record(changed, at)
-        yield* repository.update(decision, payment.version)
-        return result(verdict._tag === "ignore" ? "Ignored" : "Applied", verdict.detail, decision.payment)
+        const after = yield* Commit.commit(repository, payment, (at) =>
+          verdict._tag === "change"
+            ? Either.map(verdict.decide(at), (changed) => record(changed, at))
+            : Either.right(record({ payment, events: [] }, at)))
+        return result(verdict._tag === "ignore" ? "Ignored" : "Applied", verdict.detail, after)
       }))
   })
 

@@ -1,0 +1,121 @@
+/**
+ * Creating a payment: `PaymentService.createPayment`.
+ *
+ * @internal
+ */
+import { Clock, Effect, Option, Schema } from "effect"
+import { Customer } from "../../domain/Customer.js"
+import * as Money from "../../domain/Money.js"
+import * as Payment from "../../domain/Payment.js"
+import * as Commit from "./commit.js"
+import { IdempotencyKeyReused, ValidationError } from "../../domain/PaymentError.js"
+import type { PaymentMethodToken } from "../../domain/PaymentMethod.js"
+import { GatewayToken, isExpired } from "../../domain/PaymentMethod.js"
+import * as Request from "../../domain/PaymentRequest.js"
+import * as Tenant from "../../domain/Tenant.js"
+import { fingerprint } from "../../storage/Fingerprint.js"
+import type { Dependencies } from "./dependencies.js"
+
+/**
+ * The decoded create request for the current `Tenant`: a request without `tenantId` is for the
+ * current tenant; one naming another tenant is refused (`ValidationError` on `tenantId`), so a
+ * request body can never choose a tenant other than the one its caller runs for.
+ */
+const forCurrentTenant = (explicit: string | undefined) => (input: Request.CreatePaymentInput) =>
+  Effect.flatMap(Tenant.current, (tenantId): Effect.Effect<Request.CreatePaymentInput, ValidationError> => {
+    if (explicit !== undefined) {
+      return explicit === tenantId
+        ? Effect.succeed(input)
+        : Effect.fail(new ValidationError({ path: "tenantId", message: "tenantId differs from the tenant this operation runs for" }))
+    }
+    return Effect.map(Request.decode(TenantOnly, { tenantId }), () => ({ ...input, tenantId }))
+  })
+
+const TenantOnly = Schema.Struct({ tenantId: Request.TenantId })
+
+/**
+ * `PaymentService.createPayment`: decodes and checks the request, runs the `beforeCreate` hooks,
+ * vaults a card, and inserts the INITIATED payment idempotently per (tenant, idempotency key).
+ */
+export const createPayment = (deps: Dependencies) => {
+  const { repository, vault, ids, hooks } = deps
+
+  return Effect.fn("PaymentService.createPayment")(function*(raw: Request.CreatePaymentRequest) {
+    // decoded first: `raw` is only read once it is known to be a well-formed request
+    const input = yield* Effect.flatMap(
+      Request.decode(Request.CreatePaymentRequest, raw),
+      (decoded) => forCurrentTenant(raw.tenantId)(decoded)
+    )
+    const amount = yield* Money.fromInput(input.amount, input.currency).pipe(
+      Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message }))
+    )
+    if (!Money.isPositive(amount)) {
+      return yield* new ValidationError({ path: "amount", message: "amount must be greater than zero" })
+    }
+    const method = input.paymentMethod
+    if (method.type === "card") {
+      const millis = yield* Clock.currentTimeMillis
+      if (isExpired(method, millis)) {
+        return yield* new ValidationError({ path: "paymentMethod.expiryYear", message: "the card has expired" })
+      }
+    } else if (input.gateway !== undefined && input.gateway !== method.gateway) {
+      // a gateway token is valid only at its gateway: a payment cannot be sent anywhere else
+      return yield* new ValidationError({
+        path: "gateway",
+        message: "gateway must be the gateway of the payment method's token (paymentMethod.gateway), or be left out"
+      })
+    }
+    yield* hooks.beforeCreate(input)
+    // the vault is called for cards only: a gateway token is the provider's, kept as it is
+    const token: PaymentMethodToken = method.type === "card"
+      ? yield* vault.tokenize(method, input.tenantId)
+      : new GatewayToken({ type: "gateway_token", gateway: method.gateway, token: method.token }, true)
+    const requestFingerprint = fingerprint({
+      tenantId: input.tenantId,
+      amount: { currency: amount.currency, minor: amount.minor },
+      captureMethod: input.captureMethod,
+      // a card's part is unchanged since before gateway tokens, so earlier payments still replay
+      paymentMethod: token.type === "card"
+        ? { fingerprint: token.fingerprint, expiryMonth: token.expiryMonth, expiryYear: token.expiryYear, holderName: token.holderName }
+        : { type: token.type, gateway: token.gateway, token: token.token },
+      customer: input.customer,
+      metadata: input.metadata,
+      description: input.description,
+      gateway: input.gateway
+    })
+    const replay = (existing: Payment.Payment) =>
+      existing.requestFingerprint === requestFingerprint
+        ? Effect.succeed(existing)
+        : Effect.fail(
+          new IdempotencyKeyReused({ tenantId: input.tenantId, idempotencyKey: input.idempotencyKey, existingId: existing.id })
+        )
+    // No read first: the unique (tenant, idempotency key) insert decides; a loser reads the winner.
+    const decision = Payment.initiate(
+      {
+        id: yield* ids.next("pay"),
+        tenantId: input.tenantId,
+        idempotencyKey: input.idempotencyKey,
+        requestFingerprint,
+        amount,
+        captureMethod: input.captureMethod,
+        paymentMethod: token,
+        customer: new Customer(input.customer, true),
+        metadata: input.metadata,
+        description: input.description,
+        gatewayPreference: input.gateway
+      },
+      yield* Commit.now
+    )
+    return yield* repository.insert(decision).pipe(
+      Effect.as(decision.payment),
+      Effect.catchTag("DuplicateIdempotencyKey", () =>
+        // Lost a race with an identical (or conflicting) create: answer as the winner did.
+        repository.findByIdempotencyKey(input.tenantId, input.idempotencyKey).pipe(
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.dieMessage("idempotency key vanished after a duplicate insert"),
+            onSome: replay
+          }))
+        ))
+    )
+  })
+}

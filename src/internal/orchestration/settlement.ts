@@ -1,0 +1,145 @@
+/**
+ * Settling an authorization: capture and void (cancel).
+ *
+ * @internal
+ */
+import { Effect, Either } from "effect"
+import * as Money from "../../domain/Money.js"
+import * as Payment from "../../domain/Payment.js"
+import * as Commit from "./commit.js"
+import { CaptureExceedsAuthorized, OperationPending, ValidationError } from "../../domain/PaymentError.js"
+import type { CapturePaymentRequest, CancelPaymentRequest } from "./options.js"
+import type { Dependencies } from "./dependencies.js"
+
+/**
+ * The gateway, attempt and transaction of a payment that holds money (AUTHORIZED or SUCCESS).
+ */
+export const makeChargedAt = (deps: Dependencies) => {
+  const { registry } = deps
+
+  return (payment: Payment.Payment) =>
+    Effect.gen(function*() {
+      const attempt = payment.currentAttempt
+      const transactionId = payment.gatewayTransactionId
+      if (attempt === undefined || transactionId === undefined) {
+        return yield* Effect.dieMessage(`payment ${payment.id} holds money without an attempt`)
+      }
+      return { attempt, transactionId, gateway: yield* registry.forTenant(payment.tenantId).get(attempt.gateway) }
+    })
+}
+
+/**
+ * `PaymentService.capturePayment`, `cancelPayment` and `resumeOperation`: a capture or void is
+ * committed before the gateway is asked, and resent with its own key after a lost answer.
+ */
+export const make = (deps: Dependencies) => {
+  const { paymentLock, ids } = deps
+  const { moving, withRetry } = deps.calls
+  const { commit } = Commit.committer(deps.repository)
+  const chargedAt = makeChargedAt(deps)
+
+  /**
+   * Sends the pending capture or void (committed before this call) and settles it on a
+   * definite answer: success captures or cancels, a decline or misconfiguration ends the
+   * operation (the authorization stays). Anything else leaves it pending: calling again
+   * resends the same operation with the same key.
+   */
+  const sendOperation = (payment: Payment.Payment, pending: Payment.PendingOperation, reason: string) =>
+    Effect.gen(function*() {
+      const { gateway, transactionId } = yield* chargedAt(payment)
+      const result = yield* Effect.either(withRetry(
+        pending.operation === "capture"
+          ? Effect.asVoid(moving(gateway, "capture", gateway.capture({
+            transactionId,
+            idempotencyKey: pending.idempotencyKey,
+            amount: pending.amount
+          })))
+          : moving(gateway, "void", gateway.void({ transactionId, idempotencyKey: pending.idempotencyKey }))
+      ))
+      if (Either.isRight(result)) {
+        return yield* commit(payment, (at) =>
+          pending.operation === "capture"
+            ? Payment.capture(payment, pending.amount, at)
+            : Payment.cancel(payment, reason, at))
+      }
+      const error = result.left
+      if (error._tag === "GatewayDeclined" || error._tag === "GatewayMisconfigured") {
+        yield* commit(payment, (at) => Payment.operationFailed(payment, error.message, at))
+      }
+      return yield* error
+    })
+
+  /** Commits a new capture or void, then sends it. */
+  const startOperation = (payment: Payment.Payment, operation: "capture" | "void", amount: Money.Money, reason: string) =>
+    Effect.gen(function*() {
+      const opId = yield* ids.next("op")
+      const requested = yield* commit(payment, (at) =>
+        Payment.requestOperation(payment, operation, amount, `${payment.id}_${opId}_${operation}`, at))
+      const pending = requested.pendingOperation
+      if (pending === undefined) return yield* Effect.dieMessage("operation missing after commit")
+      return yield* sendOperation(requested, pending, reason)
+    })
+
+  const capturePayment = Effect.fn("PaymentService.capturePayment")(function*(request: CapturePaymentRequest) {
+    return yield* paymentLock.withPayment(
+      request.paymentId,
+      (payment) => Effect.gen(function*() {
+        const amount = request.amount === undefined
+          ? undefined
+          : yield* Money.fromInput(request.amount, payment.amount.currency).pipe(
+            Effect.mapError((e) => new ValidationError({ path: "amount", message: e.message })),
+            Effect.flatMap((asked) => Payment.checkAmount(payment, asked))
+          )
+        const pending = payment.pendingOperation
+        if (pending !== undefined) {
+          // an earlier capture's answer was lost: resend exactly it; anything else must wait
+          if (pending.operation !== "capture" || (amount !== undefined && !Money.equals(amount, pending.amount))) {
+            return yield* new OperationPending({ paymentId: payment.id, operation: pending.operation, amount: pending.amount })
+          }
+          return yield* sendOperation(payment, pending, "")
+        }
+        return yield* startOperation(payment, "capture", amount ?? payment.authorizedAmount, "")
+      })
+    )
+  })
+
+  /** A void has no amount to exceed: that error cannot happen on this path. */
+  const voidCannotExceed = <A, E, R>(self: Effect.Effect<A, E | CaptureExceedsAuthorized, R>) =>
+    Effect.catchIf(
+      self,
+      (e): e is CaptureExceedsAuthorized => e instanceof CaptureExceedsAuthorized,
+      () => Effect.dieMessage("a void cannot exceed the authorization")
+    )
+
+  const cancelPayment = Effect.fn("PaymentService.cancelPayment")(function*(request: CancelPaymentRequest) {
+    return yield* paymentLock.withPayment(
+      request.paymentId,
+      (payment) => Effect.gen(function*() {
+        const reason = request.reason ?? "cancelled by merchant"
+        if (payment.state !== "AUTHORIZED") {
+          // nothing held at a gateway: INITIATED / AUTHENTICATED cancel at once, others refuse
+          return yield* commit(payment, (at) => Payment.cancel(payment, reason, at))
+        }
+        const pending = payment.pendingOperation
+        if (pending !== undefined) {
+          if (pending.operation !== "void") {
+            return yield* new OperationPending({ paymentId: payment.id, operation: pending.operation, amount: pending.amount })
+          }
+          return yield* sendOperation(payment, pending, reason).pipe(voidCannotExceed)
+        }
+        return yield* startOperation(payment, "void", payment.authorizedAmount, reason).pipe(voidCannotExceed)
+      })
+    )
+  })
+
+  const resumeOperation = Effect.fn("PaymentService.resumeOperation")(function*(paymentId: string) {
+    return yield* paymentLock.withPayment(paymentId, (payment) => {
+      const pending = payment.pendingOperation
+      return pending === undefined
+        ? Effect.succeed(payment)
+        : sendOperation(payment, pending, pending.operation === "void" ? "void resumed after a lost answer" : "")
+    })
+  })
+
+  return { capturePayment, cancelPayment, resumeOperation }
+}
