@@ -7,7 +7,7 @@
  * equals {@link fold} of its events by construction. `version` is the sequence number of the
  * last event applied.
  *
- * This module only re-exports: the rules are written in `src/internal/payment/`, one module per
+ * This module only re-exports: the rules are written in `src/domain/payment/`, one module per
  * capability (entities, evolve, command, charge, settlement, refunds, strayCharges, review,
  * openWork, notifications); `docs/ARCHITECTURE.md` maps each rule to its file.
  *
@@ -26,19 +26,19 @@ export {
   ReviewItem,
   Payment,
   requiredGateway
-} from "../internal/payment/entities.js"
-export type { Decision } from "../internal/payment/entities.js"
+} from "./payment/entities.js"
+export type { Decision } from "./payment/entities.js"
 export {
   reviewIdOf,
   MalformedEventLog,
   start,
   apply,
   fold
-} from "../internal/payment/evolve.js"
-export type { ChangeEvent } from "../internal/payment/evolve.js"
+} from "./payment/evolve.js"
+export type { ChangeEvent } from "./payment/evolve.js"
 export {
   andThen
-} from "../internal/payment/command.js"
+} from "./payment/command.js"
 export {
   initiate,
   authenticate,
@@ -52,8 +52,8 @@ export {
   fail,
   findAttemptByKey,
   attemptStatusChecked
-} from "../internal/payment/charge.js"
-export type { InitiateInput } from "../internal/payment/charge.js"
+} from "./payment/charge.js"
+export type { InitiateInput } from "./payment/charge.js"
 export {
   checkAmount,
   checkCapture,
@@ -61,27 +61,27 @@ export {
   cancel,
   requestOperation,
   operationFailed
-} from "../internal/payment/settlement.js"
+} from "./payment/settlement.js"
 export {
   requestRefund,
   findRefundByKey,
   refundSucceeded,
   refundFailed,
   refundNeedsReview
-} from "../internal/payment/refunds.js"
+} from "./payment/refunds.js"
 export {
   ownsCharge,
   requestCompensation,
   compensationSucceeded,
   compensationNeedsReview
-} from "../internal/payment/strayCharges.js"
+} from "./payment/strayCharges.js"
 export {
   needsReview,
   resolveReview
-} from "../internal/payment/review.js"
+} from "./payment/review.js"
 export {
   hasOpenWork
-} from "../internal/payment/openWork.js"
+} from "./payment/openWork.js"
 export {
   recordNotification
-} from "../internal/payment/notifications.js"
+} from "./payment/notifications.js"

@@ -4,7 +4,7 @@
  * @internal
  */
 import type { DateTime } from "effect"
-import * as Event from "../../domain/PaymentEvent.js"
+import * as Event from "../PaymentEvent.js"
 import { emit } from "./command.js"
 import type { Decision } from "./entities.js"
 

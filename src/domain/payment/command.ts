@@ -6,9 +6,9 @@
  */
 import type { DateTime } from "effect"
 import { Either } from "effect"
-import { InvalidTransition } from "../../domain/PaymentError.js"
-import * as Event from "../../domain/PaymentEvent.js"
-import * as State from "../../domain/PaymentState.js"
+import { InvalidTransition } from "../PaymentError.js"
+import * as Event from "../PaymentEvent.js"
+import * as State from "../PaymentState.js"
 import type { Decision, Payment } from "./entities.js"
 import type { ChangeEvent } from "./evolve.js"
 import { apply } from "./evolve.js"

@@ -6,8 +6,8 @@
  */
 import type { DateTime } from "effect"
 import { Either } from "effect"
-import { InvalidTransition } from "../../domain/PaymentError.js"
-import * as Event from "../../domain/PaymentEvent.js"
+import { InvalidTransition } from "../PaymentError.js"
+import * as Event from "../PaymentEvent.js"
 import { emit } from "./command.js"
 import type { Attempt, Decision, Payment } from "./entities.js"
 

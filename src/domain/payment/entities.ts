@@ -6,12 +6,12 @@
  * @internal
  */
 import { Schema } from "effect"
-import { Customer } from "../../domain/Customer.js"
-import { Metadata } from "../../domain/Metadata.js"
-import * as Money from "../../domain/Money.js"
-import * as Event from "../../domain/PaymentEvent.js"
-import { pinnedGateway, PaymentMethodToken } from "../../domain/PaymentMethod.js"
-import * as State from "../../domain/PaymentState.js"
+import { Customer } from "../Customer.js"
+import { Metadata } from "../Metadata.js"
+import * as Money from "../Money.js"
+import * as Event from "../PaymentEvent.js"
+import { pinnedGateway, PaymentMethodToken } from "../PaymentMethod.js"
+import * as State from "../PaymentState.js"
 
 /**
  * One try at a gateway. Its `idempotencyKey` is sent with every money-moving call of the

@@ -7,8 +7,8 @@
  */
 import type { DateTime } from "effect"
 import { Either, Option, Schema } from "effect"
-import * as Money from "../../domain/Money.js"
-import type * as Event from "../../domain/PaymentEvent.js"
+import * as Money from "../Money.js"
+import type * as Event from "../PaymentEvent.js"
 import { Attempt, Compensation, MAX_NOTIFICATION_IDS, Payment, PendingOperation, Refund, ReviewItem } from "./entities.js"
 
 const update = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment =>

@@ -5,8 +5,8 @@
  */
 import type { DateTime } from "effect"
 import { Either } from "effect"
-import { ReviewNotOpen } from "../../domain/PaymentError.js"
-import * as Event from "../../domain/PaymentEvent.js"
+import { ReviewNotOpen } from "../PaymentError.js"
+import * as Event from "../PaymentEvent.js"
 import { emit } from "./command.js"
 import type { Decision, Payment, ReviewResolution } from "./entities.js"
 

@@ -6,9 +6,9 @@
  */
 import type { DateTime } from "effect"
 import { Either } from "effect"
-import type * as Money from "../../domain/Money.js"
-import { CaptureExceedsAuthorized, InvalidTransition, ValidationError } from "../../domain/PaymentError.js"
-import * as Event from "../../domain/PaymentEvent.js"
+import type * as Money from "../Money.js"
+import { CaptureExceedsAuthorized, InvalidTransition, ValidationError } from "../PaymentError.js"
+import * as Event from "../PaymentEvent.js"
 import { emit, guard } from "./command.js"
 import type { Decision, Payment } from "./entities.js"
 
