@@ -40,6 +40,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Clock, Duration, Effect, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
+import * as Background from "../internal/Background.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import { OutboxSignal } from "../storage/OutboxSignal.js"
 import { StorageError } from "../storage/StorageError.js"
@@ -336,37 +337,6 @@ const deliverBatchOn = <E, R>(
   )
 
 /**
- * Runs `body` over and over: after a failure or a defect the cause is logged at Error and the
- * next run waits a backoff that doubles from `initial` up to `max`; a success, or `body` running
- * the `reset` it is given, resets it.
- */
-const supervised = <E, R>(
-  name: string,
-  body: (reset: Effect.Effect<void>) => Effect.Effect<void, E, R>,
-  initial: Duration.Duration,
-  max: Duration.Duration
-): Effect.Effect<never, never, R> =>
-  Effect.suspend(() => {
-    let delay = initial
-    const reset = Effect.sync(() => {
-      delay = initial
-    })
-    return Effect.forever(Effect.matchCauseEffect(body(reset), {
-      onFailure: (cause) =>
-        Effect.suspend(() => Effect.logError(`${name} failed; retrying in ${Duration.format(delay)}`, cause)).pipe(
-          Effect.zipRight(Effect.suspend(() => Effect.sleep(delay))),
-          Effect.zipRight(Effect.sync(() => {
-            delay = Duration.min(Duration.times(delay, 2), max)
-          }))
-        ),
-      onSuccess: () =>
-        Effect.sync(() => {
-          delay = initial
-        })
-    }))
-  })
-
-/**
  * Runs a relay until interrupted: delivers batches while there is work, then waits for a wake-up
  * (a commit announced on the {@link OutboxSignal} in context, a NOTIFY on PostgreSQL) or the
  * poll interval. It never stops on an error: a failed round is logged at Error with its cause
@@ -381,8 +351,7 @@ export const run = <E, R>(
   Effect.gen(function*() {
     const owner = yield* (yield* Ids).next("relay")
     const wake = yield* Queue.sliding<void>(1)
-    const initial = Duration.decode(options.backoff ?? "100 millis")
-    const max = Duration.max(initial, Duration.seconds(30))
+    const backoff: Background.Options = { backoff: options.backoff ?? "100 millis", maxBackoff: "30 seconds" }
     const signal = yield* Effect.serviceOption(OutboxSignal)
     if (Option.isSome(signal)) {
       const commits = yield* signal.value.subscribe
@@ -400,7 +369,7 @@ export const run = <E, R>(
           Effect.zipRight(Stream.runForEach(pg.value.listen(Channel), () => Queue.offer(wake, undefined))),
           Effect.zipRight(Effect.dieMessage("the LISTEN stream ended"))
         )
-        yield* Effect.forkScoped(supervised("outbox relay LISTEN", () => listening, initial, max))
+        yield* Effect.forkScoped(Background.supervise("outbox relay LISTEN", () => listening, backoff))
       }
     }
     const batchSize = options.batchSize ?? 100
@@ -431,7 +400,7 @@ export const run = <E, R>(
           if (handled < batchSize) yield* idle
         }
       }))
-    return yield* supervised("outbox relay round", rounds, initial, max)
+    return yield* Background.supervise("outbox relay round", rounds, backoff)
   })
 
 /**

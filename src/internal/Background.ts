@@ -3,7 +3,8 @@
  * retention jobs, …).
  *
  * An iteration that fails or dies is logged at Error with its full cause and the loop goes on,
- * after an exponential backoff that resets on the next success; only interruption of the loop
+ * after an exponential backoff that resets on the next success (the outbox relay's rounds and
+ * LISTEN use {@link supervise} directly); only interruption of the loop
  * (the end of its scope) stops it. Time comes from Effect's `Clock`, so `TestClock` drives it.
  *
  * @internal
@@ -26,34 +27,44 @@ export interface Options {
 }
 
 /**
- * One iteration guarded: its failure or defect is logged at Error with the cause, then an
- * exponential backoff is waited. Succeeds with whether the iteration succeeded.
+ * Runs `body` over and over, supervised: after a failure or a defect the cause is logged at Error
+ * and the next run waits a backoff that doubles from `backoff` up to `maxBackoff`; a success, or
+ * `body` running the `reset` it is given (for a body that lives long), resets it. Never fails.
  *
  * @internal
  */
-export const guard = <A, E, R>(name: string, iteration: Effect.Effect<A, E, R>, options: Options = {}) => {
-  const base = Duration.toMillis(Duration.decode(options.backoff ?? "1 second"))
-  const max = Duration.toMillis(Duration.decode(options.maxBackoff ?? "1 minute"))
-  let failures = 0
-  return iteration.pipe(
-    Effect.as(true),
-    Effect.tap(() => {
+export const supervise = <E, R>(
+  name: string,
+  body: (reset: Effect.Effect<void>) => Effect.Effect<unknown, E, R>,
+  options: Pick<Options, "backoff" | "maxBackoff"> = {}
+): Effect.Effect<never, never, R> =>
+  Effect.suspend(() => {
+    const initial = Duration.decode(options.backoff ?? "1 second")
+    const max = Duration.max(initial, Duration.decode(options.maxBackoff ?? "1 minute"))
+    let delay = initial
+    let failures = 0
+    const reset = Effect.sync(() => {
+      delay = initial
       failures = 0
-    }),
-    Effect.catchAllCause((cause) => {
-      failures = failures + 1
-      const delay = Math.min(max, base * 2 ** Math.min(failures - 1, 30))
-      return Effect.logError(`${name} failed; retrying in ${delay} ms`, cause).pipe(
-        Effect.annotateLogs({ worker: name, consecutiveFailures: failures }),
-        Effect.zipRight(Effect.sleep(Duration.millis(delay))),
-        Effect.as(false)
-      )
     })
-  )
-}
+    return Effect.forever(Effect.matchCauseEffect(body(reset), {
+      onFailure: (cause) =>
+        Effect.suspend(() => {
+          failures = failures + 1
+          const wait = delay
+          delay = Duration.min(Duration.times(delay, 2), max)
+          return Effect.logError(`${name} failed; retrying in ${Duration.format(wait)}`, cause).pipe(
+            Effect.annotateLogs({ worker: name, consecutiveFailures: failures }),
+            Effect.zipRight(Effect.sleep(wait))
+          )
+        }),
+      onSuccess: () => reset
+    }))
+  })
 
 /**
- * Runs `iteration` forever on `schedule`, supervised (see the module doc). Never fails.
+ * Runs `iteration` forever on `schedule`, supervised (see {@link supervise}): after a failed
+ * iteration, the backoff and then the schedule's delay. Never fails.
  *
  * @internal
  */
@@ -62,10 +73,24 @@ export const loop = <A, E, R>(
   iteration: Effect.Effect<A, E, R>,
   options: Options = {}
 ): Effect.Effect<never, never, R> =>
-  Effect.repeat(guard(name, iteration, options), options.schedule ?? Schedule.spaced("30 seconds")).pipe(
-    Effect.zipRight(Effect.never),
-    Effect.withLogSpan(name)
-  )
+  Effect.suspend(() => {
+    let restarted = false
+    const schedule = options.schedule ?? Schedule.spaced("30 seconds")
+    // a schedule that ends leaves the loop idle, as `Effect.repeat` would
+    const body = (reset: Effect.Effect<void>) =>
+      Effect.gen(function*() {
+        const driver = yield* Schedule.driver(schedule)
+        const next = driver.next(undefined).pipe(Effect.catchAll(() => Effect.never))
+        if (restarted) yield* next
+        restarted = true
+        while (true) {
+          yield* iteration
+          yield* reset
+          yield* next
+        }
+      })
+    return supervise(name, body, options)
+  }).pipe(Effect.withLogSpan(name))
 
 /**
  * {@link loop} forked into the current scope: it stops when the scope closes.
