@@ -11,6 +11,8 @@
 export * as AegisPay from "./AegisPay.js"
 /** @since 0.1.0 */
 export * as Currency from "./domain/Currency.js"
+/** @since 0.2.0 */
+export * as CustomerAction from "./domain/CustomerAction.js"
 /** @since 0.1.0 */
 export * as Customer from "./domain/Customer.js"
 /** @since 0.1.0 */
@@ -47,6 +49,8 @@ export * as CardVault from "./gateway/CardVault.js"
 export * as Gateway from "./gateway/Gateway.js"
 /** @since 0.1.0 */
 export * as GatewayRegistry from "./gateway/GatewayRegistry.js"
+/** @since 0.2.0 */
+export * as Webhook from "./gateway/Webhook.js"
 /** @since 0.1.0 */
 export * as GatewayMetrics from "./observability/GatewayMetrics.js"
 /** @since 0.1.0 */

@@ -188,6 +188,8 @@ export const make = (config: GatewayCall.Config = {}) =>
           if (attempt === undefined || Payment.ownsCharge(payment, attempt)) return payment
           if (payment.compensations.some((c) => c.attemptId === attempt.id)) return yield* resumeLocked(payment)
           const status = yield* calls.status(yield* registry.forTenant(payment.tenantId).get(attempt.gateway), attempt.idempotencyKey)
+          // TODO(issue 13): a stray attempt still waiting for the customer or pending: ask again later
+          if (status.status === "action_required" || status.status === "pending") return payment
           // a failed-over attempt is checked once: the answer is recorded in the same write as its
           // consequence (the compensation), so a crash between the two cannot lose the charge
           const record = (current: Payment.Payment, at: DateTime.Utc) =>

@@ -21,12 +21,12 @@
  * @since 0.1.0
  */
 import type { DateTime} from "effect";
-import { Context, Effect, Either, Layer, Option, Schema } from "effect"
+import { Context, Effect, Either, Layer, Option } from "effect"
 import * as Payment from "../domain/Payment.js"
 import * as Commit from "../internal/orchestration/commit.js"
 import type { ValidationError } from "../domain/PaymentError.js";
 import { InvalidTransition, PaymentNotFound } from "../domain/PaymentError.js"
-import { NotificationType } from "../domain/PaymentEvent.js"
+import { GatewayNotification } from "../gateway/Webhook.js"
 import * as Request from "../domain/PaymentRequest.js"
 import * as Tenant from "../domain/Tenant.js"
 import { PaymentLock } from "../storage/PaymentLock.js"
@@ -35,33 +35,11 @@ import { Compensation } from "./Compensation.js"
 import { PaymentService } from "./PaymentService.js"
 
 /**
- * A gateway notification, as an adapter hands it over.
+ * A gateway notification, as an adapter hands it over (defined with the gateway contract).
  *
  * @since 0.1.0
  */
-export const GatewayNotification = Schema.Struct({
-  /** The gateway's event id: with `gateway`, the deduplication key. */
-  id: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255)),
-  gateway: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255)),
-  /** The payment the gateway echoes back (adapters send it as metadata). */
-  paymentId: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255)),
-  type: NotificationType,
-  /** The gateway idempotency key of the attempt, refund or compensation it is about. */
-  idempotencyKey: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255)),
-  /** The gateway's transaction id (required for `charge.succeeded` / `charge.authorized`). */
-  transactionId: Schema.optional(Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255))),
-  /** The gateway's refund id (for `refund.succeeded`). */
-  refundId: Schema.optional(Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255))),
-  code: Schema.optional(Schema.String.pipe(Schema.maxLength(255))),
-  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(1000))),
-  /** Whether the adapter verified the notification's signature. */
-  verified: Schema.Boolean
-})
-
-/**
- * @since 0.1.0
- */
-export type GatewayNotification = typeof GatewayNotification.Encoded
+export { GatewayNotification } from "../gateway/Webhook.js"
 
 /**
  * What `apply` did: `Applied` (the payment moved on), `Ignored` (recorded, nothing to change),

@@ -380,7 +380,9 @@ export const make = (options: Options = {}) =>
             if (previous === undefined) return { status: "not_found" }
             return Either.match(previous.result, {
               onLeft: (e): StatusResult => ({ status: "failed", code: e.code, reason: e.reason }),
-              onRight: (r): StatusResult => ({ status: r.status, transactionId: r.transactionId })
+              onRight: (r): StatusResult => r.status === "succeeded" || r.status === "authorized"
+                ? { status: r.status, transactionId: r.transactionId }
+                : r
             })
           })
         ),

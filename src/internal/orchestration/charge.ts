@@ -156,11 +156,15 @@ export const make = (deps: Dependencies) => {
           )
         }
         if (Either.isRight(result)) {
-          const { status, transactionId } = result.right
+          const answer = result.right
+          // TODO(issue 13): customer action and provider-pending results get their own states
+          if (answer.status === "action_required" || answer.status === "pending") {
+            return yield* commitLast(current, (at) => Payment.outcomeUnknown(current, `gateway answered ${answer.status}`, at))
+          }
           return yield* commitLast(current, (at) =>
-            status === "succeeded"
-              ? Payment.succeed(current, transactionId, at)
-              : Payment.authorize(current, transactionId, at))
+            answer.status === "succeeded"
+              ? Payment.succeed(current, answer.transactionId, at)
+              : Payment.authorize(current, answer.transactionId, at))
         }
         const error = result.left
         switch (error._tag) {
@@ -190,6 +194,8 @@ export const make = (deps: Dependencies) => {
     Effect.gen(function*() {
       // Asked even when the circuit is open: reconciliation must be able to learn the truth.
       const status = yield* calls.status(gateway, attempt.idempotencyKey)
+      // TODO(issue 13): waiting for the customer or pending at the provider: nothing to settle yet
+      if (status.status === "action_required" || status.status === "pending") return payment
       const reconciled = yield* commit(payment, (at) => Payment.reconciled(payment, status.status, at))
       switch (status.status) {
         case "succeeded":
