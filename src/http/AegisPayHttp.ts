@@ -8,10 +8,9 @@
  * import { NodeHttpServer } from "@effect/platform-node"
  * import { AegisPayHttp } from "aegispay/http"
  *
- * AegisPayHttp.serve().pipe(
- *   Layer.provide(AegisPayHttp.layer()),                   // the API, its middleware and docs
+ * AegisPayHttp.serve().pipe(                               // the API, its middleware and docs
  *   Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })),
- *   Layer.provide(authenticator), Layer.provide(AegisPayLive), Layer.launch
+ *   Layer.provide(apiKeys), Layer.provide(AegisPayLive), Layer.launch
  * )
  * ```
  *
@@ -21,7 +20,8 @@
  * Needs what the handlers use: `PaymentService`, `Notifications`, `GatewayRegistry`,
  * `CircuitBreakers`, `GatewayMetrics`, `Ids` (every `AegisPay` composition provides them), the
  * `IdempotencyStore` (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
- * `IdempotencyStore.layerMemory`), and an `Auth.Authenticator` (the tenancy module's API keys).
+ * `IdempotencyStore.layerMemory`), and the tenancy module's `ApiKeys` (or, with
+ * `layerWithAuthenticator`, your own `Auth.Authenticator`).
  *
  * @since 0.2.0
  */
@@ -58,13 +58,11 @@ export interface Options extends RequestMiddleware.Options {
 export const layerGroups = Layer.mergeAll(layerPayments, layerCustomers, layerGateways, layerWebhooks, layerSeed, layerOps)
 
 /**
- * The API with its handlers, authentication (per-process memory rate limiter), readiness,
- * request middleware, `/openapi.json` and Swagger UI. Provide it to `HttpApiBuilder.serve()`
- * (or use {@link serve}).
+ * {@link layer} with your own `Auth.Authenticator` instead of the tenancy module's `ApiKeys`.
  *
  * @since 0.2.0
  */
-export const layer = (options: Options = {}) => {
+export const layerWithAuthenticator = (options: Options = {}) => {
   const api = HttpApiBuilder.api(AegisPayApi).pipe(
     Layer.provide(layerGroups),
     Layer.provide(Auth.layer(options.rateLimit)),
@@ -79,9 +77,27 @@ export const layer = (options: Options = {}) => {
 }
 
 /**
- * Serves the API on the `HttpServer` you provide (e.g. `NodeHttpServer.layer`).
+ * The API with its handlers, authentication by the tenancy module's `ApiKeys` (a per-process
+ * memory rate limiter per key), readiness, request middleware, `/openapi.json` and Swagger UI.
+ * Provide it to `HttpApiBuilder.serve()` (or use {@link serve}).
+ *
+ * @since 0.2.0
+ */
+export const layer = (options: Options = {}) => layerWithAuthenticator(options).pipe(Layer.provide(Auth.layerApiKeys))
+
+/**
+ * Serves the API on the `HttpServer` you provide (e.g. `NodeHttpServer.layer`); API keys from
+ * `ApiKeys`.
  *
  * @since 0.2.0
  */
 export const serve = (options: Options = {}) =>
   HttpApiBuilder.serve().pipe(Layer.provide(layer(options)))
+
+/**
+ * {@link serve} with your own `Auth.Authenticator`.
+ *
+ * @since 0.2.0
+ */
+export const serveWithAuthenticator = (options: Options = {}) =>
+  HttpApiBuilder.serve().pipe(Layer.provide(layerWithAuthenticator(options)))

@@ -3,8 +3,8 @@
  *
  * Every `/v1` and `/api/v1` route (except incoming webhooks, which providers sign instead) needs
  * `Authorization: Bearer <api key>`. The {@link Authentication} middleware hands the raw key to
- * the {@link Authenticator} (the tenancy module's `ApiKeys` in a full installation), which answers
- * with the key's {@link Principal}: its id, its tenant and its scopes.
+ * the {@link Authenticator}: the tenancy module's `ApiKeys.authenticate` ({@link layerApiKeys}),
+ * or your own. It answers with the key's {@link Principal}: its id, its tenant and its scopes.
  *
  * Guarantees:
  * - **The tenant comes from the key only.** Handlers run under `Tenant.with(principal.tenantId)`
@@ -25,31 +25,29 @@ import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
 import { Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
 import * as Tenant from "../domain/Tenant.js"
+import * as ApiKeys from "../tenancy/ApiKeys.js"
 import { Forbidden, InternalError, RateLimited, Unauthenticated } from "./ApiError.js"
 import * as RequestLog from "./RequestLog.js"
 
 /**
- * The scopes an API key can carry.
+ * The scopes an API key can carry (`ApiKeys.Scope`).
  *
  * @since 0.2.0
  */
-export const Scope = Schema.Literal("payments:read", "payments:write", "refunds:write", "admin")
+export const Scope = ApiKeys.Scope
 
 /**
  * @since 0.2.0
  */
-export type Scope = typeof Scope.Type
+export type Scope = ApiKeys.Scope
 
 /**
- * Who is calling: the API key's id (its public prefix), its tenant and its scopes.
+ * Who is calling: the API key's id (its public prefix), its tenant and its scopes
+ * (`ApiKeys.ApiKeyPrincipal`).
  *
  * @since 0.2.0
  */
-export interface ApiKeyPrincipal {
-  readonly keyId: string
-  readonly tenantId: string
-  readonly scopes: ReadonlyArray<string>
-}
+export type ApiKeyPrincipal = ApiKeys.ApiKeyPrincipal
 
 /**
  * The caller of the current request, provided by {@link Authentication}.
@@ -88,6 +86,26 @@ export class Authenticator extends Context.Tag("aegispay/http/Authenticator")<Au
     raw: Redacted.Redacted<string>
   ) => Effect.Effect<ApiKeyPrincipal, InvalidApiKey | AuthenticatorUnavailable>
 }>() {}
+
+/**
+ * The {@link Authenticator} of the tenancy module's `ApiKeys`: every way a key fails
+ * (`ApiKeys.InvalidApiKey`) is a 401; a storage failure is a 500, never a 401.
+ *
+ * @since 0.2.0
+ */
+export const layerApiKeys: Layer.Layer<Authenticator, never, ApiKeys.ApiKeys> = Layer.effect(
+  Authenticator,
+  Effect.map(ApiKeys.ApiKeys, (keys) =>
+    Authenticator.of({
+      authenticate: (raw) =>
+        keys.authenticate(raw).pipe(
+          Effect.catchTags({
+            InvalidApiKey: () => Effect.fail(new InvalidApiKey({ reason: "invalid API key" })),
+            StorageError: (e) => Effect.fail(new AuthenticatorUnavailable({ reason: e.message }))
+          })
+        )
+    }))
+)
 
 /**
  * The bearer-token middleware: authenticates, then takes one unit of the key's rate limit.
@@ -175,8 +193,7 @@ export const layer = (
  *
  * @since 0.2.0
  */
-export const hasScope = (principal: ApiKeyPrincipal, scope: Scope): boolean =>
-  principal.scopes.includes(scope) || principal.scopes.includes("admin")
+export const hasScope = (principal: ApiKeyPrincipal, scope: Scope): boolean => ApiKeys.allows(principal.scopes, scope)
 
 /**
  * Runs `effect` for the caller if its key holds `scope`: under `Tenant.with(principal.tenantId)`,

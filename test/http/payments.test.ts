@@ -6,7 +6,7 @@ import { Effect, Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TestCards } from "aegispay/testing"
 import { ApiError } from "aegispay/http"
-import { call, cardBody, client, keys, start, type Started } from "./support.js"
+import { call, cardBody, client, start, type Started } from "./support.js"
 
 let server: Started
 beforeAll(async () => {
@@ -35,7 +35,7 @@ const expectError = (answer: { status: number; json: Record<string, unknown> }, 
   if (code !== undefined) expect(answer.json.code).toBe(code)
 }
 
-const customerPayments = async (customerId: string, key: string = keys.acme.raw) =>
+const customerPayments = async (customerId: string, key: string = server.keys.acme) =>
   call(server, "GET", `/v1/customers/${customerId}/payments?limit=100`, { key })
 
 describe("create", () => {
@@ -162,25 +162,25 @@ describe("auth", () => {
   })
 
   it("a revoked key: 401", async () => {
-    const answer = await create(cardBody(), { key: keys.revoked.raw })
+    const answer = await create(cardBody(), { key: server.keys.revoked })
     expect(answer.status).toBe(201)
-    server.revoke(keys.revoked.raw)
-    expectError(await call(server, "GET", `/v1/payments/${answer.json.id}`, { key: keys.revoked.raw }), 401)
+    await server.revoke("revoked")
+    expectError(await call(server, "GET", `/v1/payments/${answer.json.id}`, { key: server.keys.revoked }), 401)
   })
 
   it("a key without the scope: 403, and nothing happens", async () => {
-    const denied = await create(cardBody(TestCards.success, { customer: { id: "cus_scope", email: "s@example.com" } }), { key: keys.acmeRead.raw })
+    const denied = await create(cardBody(TestCards.success, { customer: { id: "cus_scope", email: "s@example.com" } }), { key: server.keys.acmeRead })
     expectError(denied, 403, "missing_scope")
     expect((await customerPayments("cus_scope")).json.data).toHaveLength(0)
     const id = await created()
-    expectError(await call(server, "POST", `/v1/payments/${id}/confirm`, { key: keys.acmeRead.raw }), 403)
+    expectError(await call(server, "POST", `/v1/payments/${id}/confirm`, { key: server.keys.acmeRead }), 403)
     expect((await call(server, "GET", `/v1/payments/${id}`)).json.state).toBe("INITIATED")
-    expect((await call(server, "GET", `/v1/payments/${id}`, { key: keys.acmeRead.raw })).status).toBe(200)
+    expect((await call(server, "GET", `/v1/payments/${id}`, { key: server.keys.acmeRead })).status).toBe(200)
   })
 
   it("another tenant's payment is a 404 on every route, exactly like a missing one, and nothing changes", async () => {
     const id = await created()
-    const other = keys.globex.raw
+    const other = server.keys.globex
     const routes: ReadonlyArray<readonly [string, string, unknown, Record<string, string>?]> = [
       ["GET", `/v1/payments/${id}`, undefined],
       ["POST", `/v1/payments/${id}/confirm`, undefined],
@@ -212,12 +212,12 @@ describe("auth", () => {
     const limited = await start({ rateLimit: { limit: 3, window: "1 minute" } })
     try {
       const answers = []
-      for (let i = 0; i < 4; i++) answers.push(await call(limited, "GET", "/v1/payments/pay_x", { key: keys.limited.raw }))
+      for (let i = 0; i < 4; i++) answers.push(await call(limited, "GET", "/v1/payments/pay_x", { key: limited.keys.limited }))
       expect(answers.slice(0, 3).map((a) => a.status)).toEqual([404, 404, 404])
       expectError(answers[3]!, 429, "rate_limited")
       expect(Number(answers[3]!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
       // another key has its own limit
-      expect((await call(limited, "GET", "/v1/payments/pay_x", { key: keys.acme.raw })).status).toBe(404)
+      expect((await call(limited, "GET", "/v1/payments/pay_x", { key: limited.keys.acme })).status).toBe(404)
     } finally {
       await limited.close()
     }

@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { PaymentService, Tenant } from "aegispay"
 import { TestCards } from "aegispay/testing"
-import { call, cardBody, keys, sign, start, type Started } from "./support.js"
+import { call, cardBody, sign, start, type Started } from "./support.js"
 
 let server: Started
 beforeAll(async () => {
@@ -113,6 +113,11 @@ describe("the seed's paths", () => {
   it("credentials need the admin scope", async () => {
     const answer = await call(server, "POST", "/api/v1/providers/credentials", { body: { provider: "stripe", credentials: { secretKey: "sk" } } })
     expect(answer.status).toBe(403)
+    const admin = await call(server, "POST", "/api/v1/providers/credentials", {
+      key: server.keys.acmeAdmin,
+      body: { provider: "stripe", credentials: { secretKey: "sk" } }
+    })
+    expect(admin.status).toBe(501)
   })
 })
 
@@ -177,7 +182,7 @@ describe("webhooks in", () => {
 
   it("an unknown provider is a 404; webhooks need no API key but a key does not help a forgery", async () => {
     expect((await postWebhook("{}", sign("{}"), "/v1/webhooks/nobody")).status).toBe(404)
-    const answer = await call(server, "POST", "/v1/webhooks/mock", { key: keys.acme.raw, raw: "{}", headers: { "x-test-signature": "00" } })
+    const answer = await call(server, "POST", "/v1/webhooks/mock", { key: server.keys.acme, raw: "{}", headers: { "x-test-signature": "00" } })
     expect(answer.status).toBe(400)
   })
 })

@@ -2,43 +2,26 @@
  * The HTTP service on a real loopback server (port 0) over the memory composition, with a memory
  * API-key authenticator: what every HTTP test runs against.
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto"
+import { createHmac, timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Schema } from "effect"
-import { type Gateway, GatewayRegistry, IdempotencyStore, Webhook } from "aegispay"
-import { AegisPayApi, AegisPayHttp, Auth } from "aegispay/http"
-import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
+import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, Webhook } from "aegispay"
+import { AegisPayApi, AegisPayHttp } from "aegispay/http"
+import { AegisPayTest, MockGateway, TenancyTest, TestCards } from "aegispay/testing"
 
-export const allScopes = ["payments:read", "payments:write", "refunds:write"] as const
+/** The API keys every test server has, by name: tenant and scopes. */
+export const keySpecs = {
+  acme: { tenantId: "acme", scopes: ["payments:read", "payments:write", "refunds:write"] },
+  acmeRead: { tenantId: "acme", scopes: ["payments:read"] },
+  acmeAdmin: { tenantId: "acme", scopes: ["admin"] },
+  globex: { tenantId: "globex", scopes: ["payments:read", "payments:write", "refunds:write"] },
+  revoked: { tenantId: "acme", scopes: ["payments:read", "payments:write", "refunds:write"] },
+  limited: { tenantId: "acme", scopes: ["payments:read", "payments:write", "refunds:write"] }
+} satisfies Record<string, { readonly tenantId: string; readonly scopes: ReadonlyArray<ApiKeys.Scope> }>
 
-export interface TestKey {
-  readonly raw: string
-  readonly principal: Auth.ApiKeyPrincipal
-}
-
-/** Memory API keys: raw key → principal; `revoke` removes one. */
-export const makeKeys = (keys: ReadonlyArray<TestKey>) => {
-  const byHash = new Map<string, Auth.ApiKeyPrincipal>()
-  const hash = (raw: string) => createHash("sha256").update(raw).digest("hex")
-  for (const key of keys) byHash.set(hash(key.raw), key.principal)
-  const authenticator = Auth.Authenticator.of({
-    authenticate: (raw) => {
-      const found = byHash.get(hash(Redacted.value(raw)))
-      return found === undefined ? Effect.fail(new Auth.InvalidApiKey({ reason: "unknown key" })) : Effect.succeed(found)
-    }
-  })
-  return { authenticator, revoke: (raw: string) => byHash.delete(hash(raw)) }
-}
-
-export const keys = {
-  acme: { raw: "sk_test_acme_all", principal: { keyId: "key_acme", tenantId: "acme", scopes: [...allScopes] } },
-  acmeRead: { raw: "sk_test_acme_read", principal: { keyId: "key_acme_read", tenantId: "acme", scopes: ["payments:read"] } },
-  globex: { raw: "sk_test_globex_all", principal: { keyId: "key_globex", tenantId: "globex", scopes: [...allScopes] } },
-  revoked: { raw: "sk_test_acme_revoked", principal: { keyId: "key_acme_revoked", tenantId: "acme", scopes: [...allScopes] } },
-  limited: { raw: "sk_test_acme_limited", principal: { keyId: "key_acme_limited", tenantId: "acme", scopes: [...allScopes] } }
-} satisfies Record<string, TestKey>
+export type KeyName = keyof typeof keySpecs
 
 export const webhookSecret = "whsec_test_secret"
 
@@ -69,16 +52,13 @@ const withWebhooks = (gateway: Gateway.Gateway): Gateway.Gateway => ({
   }
 })
 
-export interface StartOptions extends AegisPayHttp.Options {
-  readonly keys?: ReadonlyArray<TestKey>
-}
+export type StartOptions = AegisPayHttp.Options
 
 /** Starts the service on 127.0.0.1:0; returns its base URL, the runtime and helpers. */
 export const start = async (options: StartOptions = {}) => {
-  const { authenticator, revoke } = makeKeys(options.keys ?? Object.values(keys))
   const app = AegisPayHttp.serve(options).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-    Layer.provide(Layer.succeed(Auth.Authenticator, authenticator)),
+    Layer.provideMerge(TenancyTest.layerApiKeys),
     Layer.provideMerge(IdempotencyStore.layerMemory),
     Layer.provideMerge(AegisPayTest.layerMemory()),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
@@ -93,10 +73,23 @@ export const start = async (options: StartOptions = {}) => {
     const registry = yield* GatewayRegistry.GatewayRegistry
     yield* registry.register(withWebhooks(mock.gateway))
   }))
+  const created = await runtime.runPromise(Effect.gen(function*() {
+    const apiKeys = yield* ApiKeys.ApiKeys
+    const out: Partial<Record<KeyName, { readonly raw: string; readonly keyId: string }>> = {}
+    for (const [name, spec] of Object.entries(keySpecs)) {
+      const key = yield* apiKeys.create({ tenantId: spec.tenantId, scopes: spec.scopes, name })
+      out[name as KeyName] = { raw: Redacted.value(key.key), keyId: key.info.keyId }
+    }
+    return out as Record<KeyName, { readonly raw: string; readonly keyId: string }>
+  }))
+  const keys = Object.fromEntries(Object.entries(created).map(([name, k]) => [name, k.raw])) as Record<KeyName, string>
   return {
     baseUrl,
     runtime,
-    revoke,
+    keys,
+    revoke: (name: KeyName) =>
+      runtime.runPromise(Effect.flatMap(ApiKeys.ApiKeys, (apiKeys) =>
+        apiKeys.revoke({ tenantId: keySpecs[name].tenantId, keyId: created[name].keyId }))),
     close: () => runtime.dispose()
   }
 }
@@ -119,7 +112,7 @@ export const call = async (
   options: { readonly key?: string | null; readonly body?: unknown; readonly raw?: string; readonly headers?: Record<string, string> } = {}
 ): Promise<Answer> => {
   const headers: Record<string, string> = { ...options.headers }
-  const key = options.key === undefined ? keys.acme.raw : options.key
+  const key = options.key === undefined ? server.keys.acme : options.key
   if (key !== null) headers.authorization = `Bearer ${key}`
   let body: string | undefined
   if (options.raw !== undefined) body = options.raw
@@ -147,7 +140,7 @@ export const cardBody = (number: string = TestCards.success, overrides: Record<s
 })
 
 /** The typed client against the server. */
-export const client = (server: Started, key: string = keys.acme.raw) =>
+export const client = (server: Started, key: string = server.keys.acme) =>
   HttpApiClient.make(AegisPayApi.AegisPayApi, {
     baseUrl: server.baseUrl,
     transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(key))
