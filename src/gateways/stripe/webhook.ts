@@ -14,7 +14,8 @@
  *
  * @internal
  */
-import { Clock, Duration, Effect, Either, Option, Redacted, Schema } from "effect"
+import type { Redacted} from "effect";
+import { Clock, Duration, Effect, Either, Option, Schema } from "effect"
 import type { GatewayReadError } from "../../gateway/Gateway.js"
 import { type GatewayNotification, WebhookRejected, type WebhookRequest } from "../../gateway/Webhook.js"
 import { constantTimeEqual, header, hmacSha256Hex, parseJson, utf8 } from "../internal/http.js"

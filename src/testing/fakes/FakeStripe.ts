@@ -289,6 +289,15 @@ const matches = (match: FaultMatch, method: string, route: string, path: string)
   (match.path === undefined || (typeof match.path === "string" ? match.path === route || match.path === path : match.path.test(path)))
 
 /**
+ * Stripe's webhook signature: HMAC-SHA256, keyed with the endpoint secret, of
+ * `${timestamp}.${body}` over the body's exact bytes, hex encoded (the `v1` of `Stripe-Signature`).
+ *
+ * @since 0.2.0
+ */
+export const signature = (secret: string, timestamp: number, body: Uint8Array): string =>
+  createHmac("sha256", secret).update(Buffer.concat([Buffer.from(`${timestamp}.`, "utf8"), body])).digest("hex")
+
+/**
  * Builds a fake Stripe.
  *
  * @since 0.2.0
@@ -722,15 +731,12 @@ export const make = (options: Options = {}): Effect.Effect<FakeStripe> =>
       )
     )
 
-    const signWith = (secret: string, timestamp: number, body: Uint8Array) =>
-      createHmac("sha256", secret).update(Buffer.concat([Buffer.from(`${timestamp}.`, "utf8"), body])).digest("hex")
-
     const sign: FakeStripe["sign"] = (event, signOptions) =>
       Effect.gen(function*() {
         const timestamp = signOptions?.timestamp ?? (yield* nowSeconds)
         const body = new TextEncoder().encode(JSON.stringify(event))
-        const signature = signWith(signOptions?.secret ?? webhookSecret, timestamp, body)
-        return { headers: { "stripe-signature": `t=${timestamp},v1=${signature}`, "content-type": "application/json; charset=utf-8" }, body }
+        const signed = signature(signOptions?.secret ?? webhookSecret, timestamp, body)
+        return { headers: { "stripe-signature": `t=${timestamp},v1=${signed}`, "content-type": "application/json; charset=utf-8" }, body }
       })
 
     const objectId = (event: StripeEvent): string | undefined => {
