@@ -7,3 +7,4 @@
  * @since 0.2.0
  */
 export {}
+export * as PayPal from "./gateways/paypal/PayPal.js"
