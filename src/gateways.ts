@@ -6,5 +6,7 @@
  *
  * @since 0.2.0
  */
-export {}
+/** @since 0.2.0 */
 export * as PayPal from "./gateways/paypal/PayPal.js"
+/** @since 0.2.0 */
+export * as Stripe from "./gateways/stripe/Stripe.js"
