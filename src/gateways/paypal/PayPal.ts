@@ -667,25 +667,25 @@ export const fromConfig = (overrides: Partial<Options> = {}): Effect.Effect<Gate
 
 /**
  * The PayPal gateway as a service (use the tag itself as a source:
- * `GatewayRegistry.layerFrom([PayPal.PayPalGateway])`).
+ * `GatewayRegistry.layerFrom([PayPal.PayPal])`).
  *
  * @since 0.2.0
  */
-export class PayPalGateway extends Context.Tag("aegispay/gateways/PayPal")<PayPalGateway, Gateway>() {}
+export class PayPal extends Context.Tag("aegispay/gateways/PayPal")<PayPal, Gateway>() {}
 
 /**
  * @since 0.2.0
  */
-export const layer = (options: Options): Layer.Layer<PayPalGateway, never, HttpClient.HttpClient> =>
-  Layer.effect(PayPalGateway, make(options))
+export const layer = (options: Options): Layer.Layer<PayPal, never, HttpClient.HttpClient> =>
+  Layer.effect(PayPal, make(options))
 
 /**
  * The gateway from `PAYPAL_*` settings ({@link config}).
  *
  * @since 0.2.0
  */
-export const layerConfig = (overrides: Partial<Options> = {}): Layer.Layer<PayPalGateway, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(PayPalGateway, fromConfig(overrides))
+export const layerConfig = (overrides: Partial<Options> = {}): Layer.Layer<PayPal, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(PayPal, fromConfig(overrides))
 
 /**
  * Builds a tenant's PayPal gateway from its stored credentials: `clientId`, `clientSecret`

@@ -395,7 +395,7 @@ describe("PayPal adapter (against FakePayPal over HTTP)", () => {
         ["PAYPAL_CLIENT_SECRET", fake.clientSecret],
         ["PAYPAL_ENVIRONMENT", "sandbox"]
       ]))
-      const gateway = yield* PayPal.PayPalGateway.pipe(
+      const gateway = yield* PayPal.PayPal.pipe(
         Effect.provide(PayPal.layerConfig({ apiBase: fake.url }).pipe(Layer.provide(FetchHttpClient.layer))),
         Effect.withConfigProvider(provider)
       )
