@@ -186,8 +186,9 @@ export class CustomerActionRequired extends Schema.TaggedClass<CustomerActionReq
 
 /**
  * The provider accepted the attempt without settling it (Pagadito `VERIFYING`, a payment under
- * review): the payment is PROCESSING and waits for the provider's status or webhook until
- * `expiresAt`, after which the provider is asked to cancel it. Never failed over, never failed
+ * review): the payment (PROCESSING, or ACTION_REQUIRED when the customer finished; the state
+ * does not change) waits for the provider's status or webhook until `expiresAt`, after which the
+ * provider is asked to cancel it. Never failed over, never failed
  * without the provider's definite answer.
  *
  * @since 0.2.0

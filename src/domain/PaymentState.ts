@@ -5,9 +5,9 @@
  * (manual capture: `PROCESSING → AUTHORIZED → SUCCESS` by capture), `CANCELLED` (a payment
  * abandoned before processing, or the void of an authorization) and `ACTION_REQUIRED` (the
  * provider waits for the customer: 3-D Secure, an approval page, a hosted checkout;
- * `PROCESSING → ACTION_REQUIRED → SUCCESS | AUTHORIZED | FAILURE`, or back to `PROCESSING` when
- * the customer finished and the provider has not settled yet). SUCCESS, FAILURE and CANCELLED
- * are terminal. The table {@link transitions} is the single source of truth: the type-level
+ * `PROCESSING → ACTION_REQUIRED → SUCCESS | AUTHORIZED | FAILURE`). SUCCESS, FAILURE and
+ * CANCELLED are terminal. The table has no cycle: every path ends in a terminal state (or waits
+ * in AUTHORIZED for a capture or void). The table {@link transitions} is the single source of truth: the type-level
  * {@link CanTransition} and the runtime {@link canTransition} both read it.
  *
  * @since 0.1.0
@@ -47,10 +47,11 @@ export const PaymentState = Schema.Literal(...states)
  * terminal.
  *
  * `ACTION_REQUIRED` is left for the charge the customer finished (`SUCCESS`, or `AUTHORIZED`
- * with manual capture), for a definite "nothing was charged" (`FAILURE`: declined, or cancelled
- * at the provider after the expiry), or for `PROCESSING` when the customer finished and the
- * provider accepted the payment without settling it yet (provider-pending). It is never left
- * for `CANCELLED` or another gateway: the provider may still charge until it says otherwise.
+ * with manual capture) or for a definite "nothing was charged" (`FAILURE`: declined, or
+ * cancelled at the provider after the expiry). When the customer finished and the provider has
+ * not settled yet (provider-pending), the payment stays ACTION_REQUIRED with `providerPending`
+ * (no way back to PROCESSING: no cycle). It is never left for `CANCELLED` or another gateway:
+ * the provider may still charge until it says otherwise.
  *
  * @since 0.1.0
  */
@@ -58,7 +59,7 @@ export const transitions = {
   INITIATED: ["AUTHENTICATED", "FAILURE", "CANCELLED"],
   AUTHENTICATED: ["PROCESSING", "FAILURE", "CANCELLED"],
   PROCESSING: ["SUCCESS", "FAILURE", "AUTHORIZED", "ACTION_REQUIRED"],
-  ACTION_REQUIRED: ["SUCCESS", "AUTHORIZED", "FAILURE", "PROCESSING"],
+  ACTION_REQUIRED: ["SUCCESS", "AUTHORIZED", "FAILURE"],
   AUTHORIZED: ["SUCCESS", "CANCELLED"],
   SUCCESS: [],
   FAILURE: [],

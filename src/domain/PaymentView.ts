@@ -190,14 +190,14 @@ export const fromPayment = (payment: Payment): PaymentView => ({
     state: r.state,
     ...(r.reason === undefined ? {} : { reason: r.reason }),
     ...(r.failureReason === undefined ? {} : { failureReason: r.failureReason }),
-    ...(r.external ? { external: true } : {}),
+    ...(r.external === true ? { external: true } : {}),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt
   })),
   ...(payment.customerAction === undefined ? {} : { customerAction: payment.customerAction }),
   ...(payment.actionExpiresAt === undefined ? {} : { actionExpiresAt: payment.actionExpiresAt }),
-  ...(payment.providerPending ? { providerPending: true } : {}),
-  ...(payment.disputes.length === 0 ? {} : {
+  ...(payment.providerPending === true ? { providerPending: true } : {}),
+  ...(payment.disputes === undefined || payment.disputes.length === 0 ? {} : {
     disputes: payment.disputes.map((d) => ({
       id: d.id,
       gateway: d.gateway,

@@ -187,8 +187,14 @@ export const make = (config: GatewayCall.Config = {}) =>
           const attempt = payment.attempts.find((a) => a.id === attemptId)
           if (attempt === undefined || Payment.ownsCharge(payment, attempt)) return payment
           if (payment.compensations.some((c) => c.attemptId === attempt.id)) return yield* resumeLocked(payment)
-          const status = yield* calls.status(yield* registry.forTenant(payment.tenantId).get(attempt.gateway), attempt.idempotencyKey)
-          // TODO(issue 13): a stray attempt still waiting for the customer or pending: ask again later
+          const status = yield* calls.status(
+            yield* registry.forTenant(payment.tenantId).get(attempt.gateway),
+            attempt.idempotencyKey,
+            attempt.reference
+          )
+          // A stray attempt its provider still holds open (waiting for the customer, or pending):
+          // nothing is charged yet and it may still be; the attempt keeps `needsStatusCheck` and
+          // is asked again on the next recovery round.
           if (status.status === "action_required" || status.status === "pending") return payment
           // a failed-over attempt is checked once: the answer is recorded in the same write as its
           // consequence (the compensation), so a crash between the two cannot lose the charge

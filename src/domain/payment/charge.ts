@@ -140,7 +140,7 @@ export const requireAction = (
 ) =>
   Either.flatMap(inFlight(payment, "ACTION_REQUIRED"), (attempt) => {
     if (payment.state === "ACTION_REQUIRED") {
-      const same = attempt.reference === input.reference && payment.actionExpiresAt !== undefined &&
+      const same = payment.providerPending !== true && attempt.reference === input.reference && payment.actionExpiresAt !== undefined &&
         DateTime.Equivalence(payment.actionExpiresAt, input.expiresAt) &&
         JSON.stringify(payment.customerAction) === JSON.stringify(input.action)
       if (same) return Either.right<Decision>({ payment, events: [] })
@@ -158,9 +158,10 @@ export const requireAction = (
   })
 
 /**
- * → PROCESSING, provider-pending: the provider accepted the attempt and settles it later
- * (status or webhook); after `expiresAt` it is asked to cancel. From PROCESSING, or from
- * ACTION_REQUIRED when the customer finished. No event when already pending with this reference.
+ * Provider-pending: the provider accepted the attempt and settles it later (status or webhook);
+ * after `expiresAt` it is asked to cancel. In PROCESSING, or in ACTION_REQUIRED when the customer
+ * finished (the state stays; the customer action is dropped). No event when already pending with
+ * this reference.
  *
  * @since 0.2.0
  */
@@ -169,8 +170,8 @@ export const pendingAtProvider = (
   input: { readonly reference: string; readonly reason?: string | undefined; readonly expiresAt: DateTime.Utc },
   now: DateTime.Utc
 ) =>
-  Either.map(inFlight(payment, "PROCESSING"), (attempt): Decision =>
-    payment.state === "PROCESSING" && payment.providerPending && attempt.reference === input.reference
+  Either.map(inFlight(payment, payment.state), (attempt): Decision =>
+    payment.providerPending === true && attempt.reference === input.reference
       ? { payment, events: [] }
       : emit(payment, now, (base) =>
         new Event.PaymentPendingAtProvider({

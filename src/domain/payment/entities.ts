@@ -74,7 +74,7 @@ export class Refund extends Schema.Class<Refund>("Refund")({
   gatewayRefundId: Schema.optional(Schema.String),
   failureReason: Schema.optional(Schema.String),
   /** Made outside AegisPay (the provider's dashboard) and recorded from its notification (0.2). */
-  external: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  external: Schema.optional(Schema.Boolean),
   createdAt: Schema.DateTimeUtc,
   updatedAt: Schema.DateTimeUtc
 }) {}
@@ -230,17 +230,20 @@ export class Payment extends Schema.Class<Payment>("Payment")({
   notificationIds: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** Review items, open and resolved. */
   reviews: Schema.optionalWith(Schema.Array(ReviewItem), { default: () => [] }),
-  /** What the customer must do (ACTION_REQUIRED only). */
+  /** What the customer must do (ACTION_REQUIRED only; dropped once the provider holds the payment pending). */
   customerAction: Schema.optional(CustomerAction),
   /**
    * Until when the payment waits for the customer (ACTION_REQUIRED) or for the provider
    * (`providerPending`); after it, recovery asks the provider to cancel.
    */
   actionExpiresAt: Schema.optional(Schema.DateTimeUtc),
-  /** PROCESSING, accepted by the provider and not settled yet (a provider-pending result). */
-  providerPending: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  /** Disputes the provider reported (at most {@link MAX_DISPUTES}). */
-  disputes: Schema.optionalWith(Schema.Array(Dispute), { default: () => [] }),
+  /**
+   * Accepted by the provider and not settled yet (a provider-pending result): in PROCESSING, or
+   * in ACTION_REQUIRED when the customer finished.
+   */
+  providerPending: Schema.optional(Schema.Boolean),
+  /** Disputes the provider reported (at most {@link MAX_DISPUTES}); absent when none. */
+  disputes: Schema.optional(Schema.Array(Dispute)),
   failureReason: Schema.optional(Schema.String),
   declineCode: Schema.optional(Schema.String),
   requiresReconciliation: Schema.Boolean,
@@ -266,7 +269,7 @@ export class Payment extends Schema.Class<Payment>("Payment")({
   }
   /** Whether the payment waits for the customer or for the provider (see `actionExpiresAt`). */
   get waiting(): boolean {
-    return this.state === "ACTION_REQUIRED" || (this.state === "PROCESSING" && this.providerPending)
+    return this.state === "ACTION_REQUIRED" || this.providerPending === true
   }
   /** The review items still open. */
   get openReviews(): ReadonlyArray<ReviewItem> {

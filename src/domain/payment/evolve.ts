@@ -26,14 +26,14 @@ const update = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Pay
 
 /** `update` that also ends a pending capture or void, and any wait for the customer or provider. */
 const settle = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment => {
-  const { actionExpiresAt: _e, customerAction: _a, pendingOperation: _, ...rest } = payment
-  return new Payment({ ...rest, ...fields, providerPending: false, version: event.seq, updatedAt: event.occurredAt }, true)
+  const { actionExpiresAt: _e, customerAction: _a, pendingOperation: _, providerPending: _p, ...rest } = payment
+  return new Payment({ ...rest, ...fields, version: event.seq, updatedAt: event.occurredAt }, true)
 }
 
 /** `update` that ends any wait for the customer or the provider (the charge is settled or failed). */
 const endWait = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment => {
-  const { actionExpiresAt: _e, customerAction: _a, ...rest } = payment
-  return new Payment({ ...rest, ...fields, providerPending: false, version: event.seq, updatedAt: event.occurredAt }, true)
+  const { actionExpiresAt: _e, customerAction: _a, providerPending: _p, ...rest } = payment
+  return new Payment({ ...rest, ...fields, version: event.seq, updatedAt: event.occurredAt }, true)
 }
 
 const updateAttempt = (payment: Payment, attemptId: string, fields: Partial<Attempt>): ReadonlyArray<Attempt> =>
@@ -179,18 +179,21 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
         attempts: updateAttempt(payment, event.attemptId, { reference: event.reference })
       })
     case "CustomerActionRequired":
-      return update(payment, event, {
-        state: "ACTION_REQUIRED",
-        customerAction: event.action,
-        actionExpiresAt: event.expiresAt,
-        providerPending: false,
-        attempts: updateAttempt(payment, event.attemptId, { reference: event.reference })
-      })
+      return (({ providerPending: _, ...rest }) =>
+        new Payment({
+          ...rest,
+          state: "ACTION_REQUIRED",
+          customerAction: event.action,
+          actionExpiresAt: event.expiresAt,
+          attempts: updateAttempt(payment, event.attemptId, { reference: event.reference }),
+          version: event.seq,
+          updatedAt: event.occurredAt
+        }, true))(payment)
     case "PaymentPendingAtProvider":
       return (({ customerAction: _, ...rest }) =>
         new Payment({
           ...rest,
-          state: "PROCESSING",
+          // the customer finished (ACTION_REQUIRED stays: the table has no way back), or PROCESSING
           providerPending: true,
           actionExpiresAt: event.expiresAt,
           attempts: updateAttempt(payment, event.attemptId, { reference: event.reference }),
@@ -198,7 +201,8 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
           updatedAt: event.occurredAt
         }, true))(payment)
     case "DisputeRecorded": {
-      const existing = payment.disputes.find((d) => d.id === event.disputeId)
+      const disputes = payment.disputes ?? []
+      const existing = disputes.find((d) => d.id === event.disputeId)
       const fields = {
         state: event.status === "opened" ? "OPEN" as const : "CLOSED" as const,
         ...(event.amount === undefined ? {} : { amount: event.amount }),
@@ -208,10 +212,10 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
       }
       return update(payment, event, {
         disputes: existing !== undefined
-          ? payment.disputes.map((d) => d.id === event.disputeId ? new Dispute({ ...d, ...fields }, true) : d)
-          : payment.disputes.length >= MAX_DISPUTES
-          ? payment.disputes
-          : [...payment.disputes, new Dispute({ id: event.disputeId, gateway: event.gateway, openedAt: event.occurredAt, ...fields }, true)]
+          ? disputes.map((d) => d.id === event.disputeId ? new Dispute({ ...d, ...fields }, true) : d)
+          : disputes.length >= MAX_DISPUTES
+          ? disputes
+          : [...disputes, new Dispute({ id: event.disputeId, gateway: event.gateway, openedAt: event.occurredAt, ...fields }, true)]
       })
     }
     case "ExternalRefundRecorded":

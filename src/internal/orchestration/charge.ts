@@ -52,8 +52,9 @@ export const make = (deps: Dependencies) => {
    * status or cancel call) makes: charged → SUCCESS or AUTHORIZED (with the provider's reference
    * when it gave one); waiting for the customer → ACTION_REQUIRED until the gateway's expiry, or
    * the expiry already set, or `customerActionTimeout` from now; pending at the provider →
-   * PROCESSING, provider-pending, until the expiry already set or `providerPendingTimeout` from
-   * now. `failed` and `not_found` are not answered here (see `reconcile`).
+   * provider-pending (PROCESSING, or ACTION_REQUIRED when the customer finished), until the
+   * expiry already set or `providerPendingTimeout` from now. `failed` and `not_found` are not
+   * answered here (see `reconcile`).
    */
   const settleWith = (
     payment: Payment.Payment,
@@ -86,7 +87,7 @@ export const make = (deps: Dependencies) => {
         return Payment.pendingAtProvider(payment, {
           reference: answer.reference,
           reason: answer.reason,
-          expiresAt: payment.providerPending && payment.actionExpiresAt !== undefined
+          expiresAt: payment.providerPending === true && payment.actionExpiresAt !== undefined
             ? payment.actionExpiresAt
             : DateTime.add(at, { millis: deps.providerPendingTimeoutMillis })
         }, at)
@@ -332,11 +333,11 @@ export const make = (deps: Dependencies) => {
       const recorded = (at: DateTime.Utc) => Payment.reconciled(payment, status.status, at)
       switch (status.status) {
         case "action_required":
-          if (payment.state === "ACTION_REQUIRED" && !payment.requiresReconciliation) return payment
+          if (payment.state === "ACTION_REQUIRED" && payment.providerPending !== true && !payment.requiresReconciliation) return payment
           return yield* commit(payment, (at) =>
             Either.flatMap(recorded(at), (first) => Payment.andThen(first, (current) => settleWith(current, status, at))))
         case "pending":
-          if (payment.state === "PROCESSING" && payment.providerPending && !payment.requiresReconciliation) return payment
+          if (payment.providerPending === true && !payment.requiresReconciliation) return payment
           return yield* commit(payment, (at) =>
             Either.flatMap(recorded(at), (first) => Payment.andThen(first, (current) => settleWith(current, status, at))))
         case "succeeded":
