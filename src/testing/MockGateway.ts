@@ -613,13 +613,10 @@ export const make = (options: Options = {}) =>
             if (signature === undefined || signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature, "utf8"), expected)) {
               return yield* new WebhookRejected({ gateway: id, reason: "bad_signature", detail: "the mock signature does not match" })
             }
-            const json = yield* Effect.try({
-              try: () => JSON.parse(new TextDecoder().decode(request.body)) as unknown,
-              catch: () => new WebhookRejected({ gateway: id, reason: "malformed", detail: "the body is not JSON" })
-            })
-            const notification = yield* Schema.decodeUnknown(GatewayNotification)(
-              typeof json === "object" && json !== null ? { ...json, gateway: id, verified: true } : json
-            ).pipe(
+            const json = yield* Schema.decodeUnknown(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))(
+              new TextDecoder().decode(request.body)
+            ).pipe(Effect.mapError(() => new WebhookRejected({ gateway: id, reason: "malformed", detail: "the body is not a JSON object" })))
+            const notification = yield* Schema.decodeUnknown(GatewayNotification)({ ...json, gateway: id, verified: true }).pipe(
               Effect.mapError(() => new WebhookRejected({ gateway: id, reason: "malformed", detail: "not a mock notification" }))
             )
             return [notification]
