@@ -6,4 +6,5 @@
  *
  * @since 0.2.0
  */
-export {}
+/** @since 0.2.0 */
+export * as Stripe from "./gateways/stripe/Stripe.js"
