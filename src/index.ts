@@ -43,6 +43,14 @@ export * as Tenant from "./domain/Tenant.js"
 export * as EventBus from "./events/EventBus.js"
 /** @since 0.1.0 */
 export * as Inbox from "./events/Inbox.js"
+/** @since 0.2.0 */
+export * as MerchantEvent from "./events/MerchantEvent.js"
+/** @since 0.2.0 */
+export * as MerchantWebhooks from "./events/MerchantWebhooks.js"
+/** @since 0.2.0 */
+export * as WebhookDelivery from "./events/WebhookDelivery.js"
+/** @since 0.2.0 */
+export * as WebhookSignature from "./events/WebhookSignature.js"
 /** @since 0.1.0 */
 export * as CardVault from "./gateway/CardVault.js"
 /** @since 0.1.0 */

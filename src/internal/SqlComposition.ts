@@ -7,8 +7,10 @@
 import { Layer } from "effect"
 import type { ConfigError } from "effect"
 import * as AegisPay from "../AegisPay.js"
+import * as MerchantWebhooks from "../events/MerchantWebhooks.js"
 import * as OutboxRelay from "../events/OutboxRelay.js"
 import type * as CardVault from "../gateway/CardVault.js"
+import * as KeyManagement from "../security/KeyManagement.js"
 import * as SqlCardVault from "../security/SqlCardVault.js"
 import type { SqlClient } from "@effect/sql"
 import * as IdempotencyStore from "../storage/IdempotencyStore.js"
@@ -35,6 +37,36 @@ export interface Options<GOut, EG, RG, EV, RV> extends AegisPay.Options {
   readonly relay?: OutboxRelay.Options | false | undefined
   /** The retention jobs of this process, or `false` for none; default on. */
   readonly retention?: Retention.RetentionOptions | false | undefined
+  /**
+   * Webhooks to merchants (`MerchantWebhooks`): `true` or its options to add the service and
+   * this process's delivery worker (`worker: false` for the service alone); default off. Endpoint
+   * secrets are sealed under `KeyManagement.layerConfig` (the card vault's keys from `Config`)
+   * unless `keys` is given.
+   */
+  readonly merchantWebhooks?: boolean | MerchantWebhooksOptions | undefined
+}
+
+/**
+ * Settings of merchant webhooks in a SQL composition: `MerchantWebhooks.Options` and the keys
+ * sealing endpoint secrets.
+ *
+ * @internal
+ */
+export interface MerchantWebhooksOptions extends MerchantWebhooks.Options {
+  /** The key management sealing endpoint secrets; default `KeyManagement.layerConfig`. */
+  readonly keys?: Layer.Layer<KeyManagement.KeyManagement, ConfigError.ConfigError> | undefined
+}
+
+/**
+ * The `MerchantWebhooks` layer of `option` (`false`/absent: nothing), on the composition's
+ * `SqlClient` and `Ids`.
+ *
+ * @internal
+ */
+export const layerMerchantWebhooks = (option: boolean | MerchantWebhooksOptions | undefined) => {
+  if (option === undefined || option === false) return Layer.empty
+  const options: MerchantWebhooksOptions = option === true ? {} : option
+  return MerchantWebhooks.layerSql(options).pipe(Layer.provide(options.keys ?? KeyManagement.layerConfig))
 }
 
 /**
@@ -61,7 +93,7 @@ export const layer = <GOut, EG, RG, EV, RV, EL, RL>(
   // the vault queries nothing when built; its table is migrated with the storage, before any payment
   const vault: Layer.Layer<CardVault.CardVault, EV | ConfigError.ConfigError, RV | SqlClient.SqlClient> = options.vault ??
     SqlCardVault.layerConfig
-  return AegisPay.layerWith({
+  const services = AegisPay.layerWith({
     gateways: options.gateways,
     storage: layerStorage(options.relay ?? {}),
     locks,
@@ -74,4 +106,6 @@ export const layer = <GOut, EG, RG, EV, RV, EL, RL>(
       )
     )
   )
+  // on top: migrated tables, and this process's commits (OutboxSignal) wake its worker
+  return layerMerchantWebhooks(options.merchantWebhooks).pipe(Layer.provideMerge(services))
 }
