@@ -4,7 +4,7 @@
  * order per payment, signatures verify, dead letters after the last attempt, replays resend.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Option, Redacted, Schedule, Schema, TestClock } from "effect"
+import { Effect, Either, Layer, Option, Queue, Redacted, Schedule, Schema, TestClock } from "effect"
 import {
   EventStore,
   MerchantEvent,
@@ -258,4 +258,16 @@ describe("MerchantWebhooks (memory, TestClock, real HTTP receiver)", () => {
       expect(yield* webhooks.listEndpoints).toEqual([])
       expect(WebhookSignature.parse("t=1,v1=zz")).toBeUndefined()
     }), 60_000)
+
+  it.live("the layer's worker, woken by the commit (poll interval one hour), delivers on its own", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const receiver = yield* Receiver.start()
+      const ctx = yield* Layer.build(layer({ worker: true, pollInterval: "1 hour" }))
+      const webhooks = yield* Effect.provide(MerchantWebhooks.MerchantWebhooks, ctx)
+      yield* webhooks.createEndpoint({ url: receiver.url(), events: ["payment.created", "payment.succeeded"] })
+      yield* Effect.provide(pay(1, "worker"), ctx)
+      const first = yield* Queue.take(receiver.requests).pipe(Effect.timeout("20 seconds"))
+      const second = yield* Queue.take(receiver.requests).pipe(Effect.timeout("20 seconds"))
+      expect([decodeBody(first.body).type, decodeBody(second.body).type]).toEqual(["payment.created", "payment.succeeded"])
+    })), 60_000)
 })
