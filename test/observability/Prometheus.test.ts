@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { HttpApp } from "@effect/platform"
-import { Effect, Layer, Logger, Metric, MetricBoundaries, Redacted } from "effect"
+import { Effect, FiberRef, HashSet, Layer, Logger, Metric, MetricBoundaries, Redacted } from "effect"
 import { AegisPayMetrics, Logging, PaymentService, Prometheus } from "aegispay"
 import { Otel } from "aegispay/otel"
 import { AegisPayTest, TestCards } from "aegispay/testing"
@@ -135,5 +135,27 @@ describe("Logging", () => {
       expect(line.annotations).toMatchObject({ requestId: "req_1", tenantId: "acme", paymentId: "pay_1", note: "pan=<redacted>" })
       expect(lines[0]).not.toContain("whsec_abc")
       expect(lines[0]).not.toContain(TestCards.success)
+    }))
+
+  it.effect("a composition keeps the logger the program chose (outermost), instead of adding its masking default", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const capture = Logger.map(Logging.jsonLine, (line) => void lines.push(line))
+      const chosen = Logger.replace(Logger.defaultLogger, capture)
+      const before = yield* FiberRef.get(FiberRef.currentLoggers).pipe(Effect.provide(chosen))
+      const loggers = yield* FiberRef.get(FiberRef.currentLoggers).pipe(
+        Effect.tap(() => Effect.logInfo("inside")),
+        Effect.provide(AegisPayTest.layerMemory()),
+        Effect.provide(chosen)
+      )
+      expect(HashSet.has(loggers, capture)).toBe(true)
+      expect(HashSet.size(loggers)).toBe(HashSet.size(before))
+      expect(lines.length).toBe(1)
+      // without a chosen logger, the composition masks the default one
+      const masked = yield* FiberRef.get(FiberRef.currentLoggers).pipe(
+        Effect.provide(AegisPayTest.layerMemory()),
+        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.defaultLogger))
+      )
+      expect(HashSet.has(masked, Logger.defaultLogger)).toBe(false)
     }))
 })
