@@ -1,0 +1,10 @@
+/**
+ * `aegispay/gateways`: the real provider adapters (Stripe, PayPal, Razorpay, Pagadito), each on
+ * `@effect/platform`'s `HttpClient` (no vendor SDK), each a `Gateway` with its settings from
+ * `Config` and a `GatewayProvider` to build it from one tenant's stored credentials.
+ * See `docs/GATEWAYS.md`.
+ *
+ * @since 0.2.0
+ */
+/** @since 0.2.0 */
+export * as Stripe from "./gateways/stripe/Stripe.js"
