@@ -226,8 +226,10 @@ export class MerchantWebhooks extends Context.Tag("aegispay/MerchantWebhooks")<M
   /** A delivery's attempts, first to last. */
   readonly listAttempts: (deliveryId: string) => Effect.Effect<ReadonlyArray<Attempt>, WebhookDeliveryNotFound | StorageError>
   /**
-   * Sends a delivery again (delivered or dead): pending and due now, with a fresh retry schedule.
-   * It goes before the payment's later pending events to that endpoint.
+   * Sends a delivery again (delivered, dead, or pending and waiting for a retry): pending and due
+   * now, with a fresh retry schedule. It goes before the payment's later pending events to that
+   * endpoint. A delivery whose attempt is in flight is returned as it is (no second attempt beside
+   * it).
    */
   readonly replayDelivery: (id: string) => Effect.Effect<Delivery, WebhookDeliveryNotFound | StorageError>
   /** {@link replayDelivery} for every dead delivery of an endpoint; how many. */

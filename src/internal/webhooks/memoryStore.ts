@@ -246,6 +246,8 @@ export const make: Effect.Effect<
       locked(() => {
         const row = rows.get(id)
         if (row === undefined || row.delivery.tenantId !== tenantId) return Option.none<DeliveryRecord>()
+        // an attempt in flight is left alone: a second one must not start beside it
+        if (row.delivery.status === "pending" && row.leasedUntil > millis(now)) return Option.some(row.delivery)
         return Option.some(requeue(row, now))
       }),
     replayDead: (tenantId, endpointId, now) =>

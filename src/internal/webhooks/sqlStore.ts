@@ -323,7 +323,13 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
         UPDATE aegis_webhook_deliveries SET status = 'pending', retries_from = attempts, next_attempt_at = ${date(now)},
           lease_owner = NULL, leased_until = NULL, delivered_at = NULL
         WHERE id = ${id} AND tenant_id = ${tenantId}
-        RETURNING ${columns}`).pipe(Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toDelivery))),
+          -- an attempt in flight is left alone: a second one must not start beside it
+          AND NOT (status = 'pending' AND leased_until IS NOT NULL AND leased_until >= clock_timestamp())
+        RETURNING ${columns}`).pipe(
+        Effect.flatMap((rows) =>
+          rows[0] !== undefined ? Effect.succeed(Option.some(toDelivery(rows[0]))) : store.findDelivery(tenantId, id)
+        )
+      ),
     replayDead: (tenantId, endpointId, now) =>
       run("replayDead", IdRow, sql`
         UPDATE aegis_webhook_deliveries SET status = 'pending', retries_from = attempts, next_attempt_at = ${date(now)},
