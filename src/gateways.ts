@@ -7,3 +7,5 @@
  * @since 0.2.0
  */
 export {}
+/** @since 0.2.0 */
+export * as Pagadito from "./gateways/pagadito/Pagadito.js"
