@@ -32,6 +32,7 @@ import { NodeHttpServerRequest } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { DateTime, Effect, Either, Option } from "effect"
 import { generateKeyPairSync, sign } from "node:crypto"
+import type { KeyObject } from "node:crypto"
 import { crc32 } from "node:zlib"
 import { isCurrencyCode } from "../../domain/Currency.js"
 import * as Money from "../../domain/Money.js"
@@ -185,6 +186,16 @@ const messages: Readonly<Record<string, string>> = {
   PG3009: "Amount is lower than the minimum allowed."
 }
 
+/** One signing key for every fake of the process (an RSA key takes a while to make). */
+let signingKeyPair: { readonly privateKey: KeyObject; readonly certificatePem: string } | undefined
+const signingKey = () => {
+  if (signingKeyPair === undefined) {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
+    signingKeyPair = { privateKey, certificatePem: publicKey.export({ type: "spki", format: "pem" }).toString() }
+  }
+  return signingKeyPair
+}
+
 const hex32 = (prefix: string, n: number) => `${prefix}${n.toString(16)}`.padStart(32, "0")
 
 /**
@@ -199,8 +210,7 @@ const build = (options: Options) =>
     const uid = options.uid ?? "fake-uid"
     const wsk = options.wsk ?? "fake-wsk"
     const currencies = options.currencies ?? defaultCurrencies
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
-    const certificatePem = publicKey.export({ type: "spki", format: "pem" }).toString()
+    const { privateKey, certificatePem } = yield* Effect.sync(signingKey)
     const lock = yield* Effect.makeSemaphore(1)
     const locked = <A, E, R>(effect: Effect.Effect<A, E, R>) => lock.withPermits(1)(effect)
     const faults: Array<{ readonly fault: Fault; readonly operation: Operation | undefined }> = []
