@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, ConfigProvider, DateTime, Effect, Exit, Layer, Option, Redacted } from "effect"
-import { Gateway, GatewayRegistry, Money, PaymentMethod } from "aegispay"
+import type { Gateway} from "aegispay";
+import { GatewayRegistry, Money, PaymentMethod } from "aegispay"
 import { Pagadito } from "aegispay/gateways"
 import type { FakePagadito } from "aegispay/testing/fakes"
 import { charge, HttpLive, setup, usd } from "./support.js"

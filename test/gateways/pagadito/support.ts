@@ -4,7 +4,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Redacted } from "effect"
-import { Gateway, Money, PaymentMethod } from "aegispay"
+import type { Gateway, PaymentMethod } from "aegispay";
+import { Money } from "aegispay"
 import { Pagadito } from "aegispay/gateways"
 import { FakePagadito } from "aegispay/testing/fakes"
 
