@@ -6,6 +6,7 @@
  *
  * @since 0.2.0
  */
-export {}
 /** @since 0.2.0 */
 export * as Pagadito from "./gateways/pagadito/Pagadito.js"
+/** @since 0.2.0 */
+export * as Stripe from "./gateways/stripe/Stripe.js"
