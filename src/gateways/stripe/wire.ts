@@ -76,6 +76,12 @@ export const IntentPage = Schema.Struct({
   data: Schema.Array(PaymentIntent)
 })
 
+/** `GET /v1/refunds`: a page of Refunds. */
+export const RefundPage = Schema.Struct({
+  object: Schema.Literal("list"),
+  data: Schema.Array(Refund)
+})
+
 /** An error body: `{ error: { type, code, decline_code, message, … } }`. */
 export const ErrorBody = Schema.Struct({
   error: Schema.Struct({
