@@ -809,7 +809,8 @@ export const make = (options: Options = {}): Effect.Effect<FakeStripe> =>
           const dispute = state.disputes.get(disputeId)
           if (dispute === undefined) return yield* Effect.dieMessage(`no dispute ${disputeId}`)
           dispute.status = status
-          yield* emit("charge.dispute.closed", { id: dispute.id, object: "dispute", amount: Number(dispute.amount), charge: dispute.chargeId, payment_intent: dispute.intentId, reason: "fraudulent", status })
+          const currency = state.intents.get(dispute.intentId)?.currency ?? "usd"
+          yield* emit("charge.dispute.closed", { id: dispute.id, object: "dispute", amount: Number(dispute.amount), charge: dispute.chargeId, payment_intent: dispute.intentId, reason: "fraudulent", status, currency })
         })),
       indexSearch: locked(Effect.sync(() => state.hidden.clear())),
       sign,
