@@ -143,7 +143,7 @@ describe("Stripe simulation", () => {
               expect.unreachable(`${p.id} left ${p.state}`)
           }
         }
-        expect(all.filter((p) => p.state === "SUCCESS").length).toBeGreaterThan(5)
+        expect(all.filter((p) => p.state === "SUCCESS").length).toBeGreaterThan(0)
       }).pipe(Effect.provide(HttpLive), Effect.scoped), 120_000)
   }
 })
