@@ -7,4 +7,6 @@
  * @since 0.2.0
  */
 /** @since 0.2.0 */
+export * as PayPal from "./gateways/paypal/PayPal.js"
+/** @since 0.2.0 */
 export * as Stripe from "./gateways/stripe/Stripe.js"

@@ -250,6 +250,8 @@ export const make = (options: Options): Effect.Effect<StripeGateway, never, Http
       Effect.gen(function*() {
         yield* checkMethod(method)
         if (method.type === "gateway_token") return [["payment_method", method.token]] as const
+        // a checkout (0.2 payment method) never reaches here: checkMethod refused it
+        if (method.type !== "card") return yield* misconfigured("unsupported payment method")
         if (Option.isNone(vault)) return yield* misconfigured("raw card access needs the card vault in the context")
         const card = yield* vault.value.reveal(method.vaultToken, tenantId).pipe(
           Effect.catchTags({
