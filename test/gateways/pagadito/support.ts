@@ -4,8 +4,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Redacted } from "effect"
-import type { Gateway, PaymentMethod } from "aegispay";
-import { Money } from "aegispay"
+import type { Gateway } from "aegispay"
+import { Money, PaymentMethod } from "aegispay"
 import { Pagadito } from "aegispay/gateways"
 import { FakePagadito } from "aegispay/testing/fakes"
 
@@ -38,8 +38,7 @@ export const setup = (
 export const usd = (minor: bigint) => Money.fromMinor("USD", minor)
 
 /** A checkout payment method. */
-// TODO(core merge): new PaymentMethod.CheckoutMethod({ type: "checkout" }) once it is on main
-export const checkout = { type: "checkout" } as unknown as PaymentMethod.PaymentMethodToken
+export const checkout: PaymentMethod.PaymentMethodToken = new PaymentMethod.CheckoutMethod({ type: "checkout" })
 
 let counter = 0
 /** A charge request with a fresh payment id and attempt key. */
