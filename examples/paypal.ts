@@ -24,7 +24,7 @@ const request: Gateway.ProcessRequest = {
   paymentId: "pay_example_1",
   idempotencyKey: `pay_example_1_att_${randomUUID()}`,
   amount: Money.fromMinor("USD", 2500n),
-  paymentMethod: new PaymentMethod.GatewayToken({ type: "gateway_token", gateway: "paypal", token: "checkout" }),
+  paymentMethod: new PaymentMethod.CheckoutMethod({ type: "checkout", gateway: "paypal" }),
   capture: true,
   description: "AegisPay example order",
   checkout: {

@@ -51,6 +51,7 @@ import type {
 import { GatewayDeclined, GatewayMisconfigured, GatewayTransientError, GatewayUnknownOutcome } from "../../gateway/Gateway.js"
 import type { GatewayNotification, WebhookRequest } from "../../gateway/Webhook.js"
 import { WebhookRejected } from "../../gateway/Webhook.js"
+import { isCurrencyCode } from "../../domain/Currency.js"
 import type * as Money from "../../domain/Money.js"
 import * as Http from "../internal/http.js"
 import * as Api from "./client.js"
@@ -289,7 +290,7 @@ export const make = (options: Options): Effect.Effect<Gateway, never, HttpClient
     /** `POST /v2/checkout/orders` with `PayPal-Request-Id` = the key: a repeat answers the same order. */
     const createOrder = (request: InitiateRequest, operation: string): Effect.Effect<Wire.Order, GatewayReadError> =>
       asRead(Effect.gen(function*() {
-        if (request.paymentMethod.type === "card") {
+        if (request.paymentMethod.type !== "checkout") {
           return yield* misconfigured(`PayPal takes checkout payments only, not ${request.paymentMethod.type}`)
         }
         const body = yield* orderBody(request)
@@ -580,16 +581,26 @@ export const make = (options: Options): Effect.Effect<Gateway, never, HttpClient
         onRight: Effect.succeed
       })
 
-    /** The payment id (custom_id) of a capture, read from PayPal when a refund does not carry it. */
-    const captureOfRefund = (refunded: Wire.Refund): Effect.Effect<Wire.Capture | undefined, GatewayReadError> =>
+    /** A capture read from PayPal (for the payment id and key a webhook's resource lacks). */
+    const captureById = (captureId: string): Effect.Effect<Wire.Capture | undefined, GatewayReadError> =>
       asRead(Effect.gen(function*() {
-        const up = Wire.link(refunded.links, "up")
-        const captureId = up === undefined ? undefined : Wire.lastSegment(up)
-        if (captureId === undefined) return undefined
         const answer = yield* api.call({ method: "GET", path: `/v2/payments/captures/${encodeURIComponent(captureId)}`, operation: "webhooks.parse", moneyMoving: false })
         if (answer.status === 404) return undefined
         return yield* expect(answer, Wire.Capture, api.options("webhooks.parse", false))
       }))
+
+    /** The capture a refund refunds (its `up` link). */
+    const captureOfRefund = (refunded: Wire.Refund): Effect.Effect<Wire.Capture | undefined, GatewayReadError> => {
+      const up = Wire.link(refunded.links, "up")
+      const captureId = up === undefined ? undefined : Wire.lastSegment(up)
+      return captureId === undefined ? Effect.succeed(undefined) : captureById(captureId)
+    }
+
+    /** PayPal's amount as the notification's exact decimal amount and currency (none when unknown). */
+    const amountOf = (amount: { readonly currency_code: string; readonly value: string } | undefined) =>
+      amount !== undefined && isCurrencyCode(amount.currency_code) && /^\d+(\.\d+)?$/.test(amount.value)
+        ? { amount: amount.value, currency: amount.currency_code }
+        : {}
 
     const notification = (event: Wire.Event, fields: Omit<GatewayNotification, "id" | "gateway" | "verified">): ReadonlyArray<GatewayNotification> =>
       [{ id: event.id, gateway: id, verified: true, ...fields }]
@@ -603,30 +614,85 @@ export const make = (options: Options): Effect.Effect<Gateway, never, HttpClient
         })
         yield* verify(request, text)
         switch (event.event_type) {
+          case "CHECKOUT.ORDER.APPROVED": {
+            // the buyer approved: the payment is asked about (Notifications applies
+            // `charge.action_required` by asking the provider); capturing is `completePayment`'s
+            const order = yield* decodeResource(Wire.Order, event)
+            const unit = order.purchase_units?.[0]
+            if (unit?.custom_id === undefined || unit.invoice_id === undefined) return []
+            return notification(event, { paymentId: unit.custom_id, idempotencyKey: unit.invoice_id, type: "charge.action_required", reference: order.id })
+          }
           case "PAYMENT.CAPTURE.COMPLETED":
+          case "PAYMENT.CAPTURE.PENDING":
           case "PAYMENT.CAPTURE.DENIED": {
             const captured = yield* decodeResource(Wire.Capture, event)
             // not a payment of AegisPay (no custom_id/invoice_id): nothing to apply
             if (captured.custom_id === undefined || captured.invoice_id === undefined) return []
-            return event.event_type === "PAYMENT.CAPTURE.COMPLETED"
-              ? notification(event, { paymentId: captured.custom_id, idempotencyKey: captured.invoice_id, type: "charge.succeeded", transactionId: captured.id })
-              : notification(event, { paymentId: captured.custom_id, idempotencyKey: captured.invoice_id, type: "charge.failed", code: "capture_denied", reason: "PayPal denied the capture" })
+            const orderId = orderIdOf(captured)
+            const common = { paymentId: captured.custom_id, idempotencyKey: captured.invoice_id, ...(orderId === undefined ? {} : { reference: orderId }) }
+            switch (event.event_type) {
+              case "PAYMENT.CAPTURE.COMPLETED":
+                return notification(event, { ...common, type: "charge.succeeded", transactionId: captured.id })
+              case "PAYMENT.CAPTURE.PENDING":
+                return notification(event, { ...common, type: "charge.pending", reason: captured.status_details?.reason ?? "capture pending at PayPal" })
+              default:
+                return notification(event, { ...common, type: "charge.failed", code: "capture_denied", reason: "PayPal denied the capture" })
+            }
           }
           case "PAYMENT.AUTHORIZATION.CREATED": {
             const authorization = yield* decodeResource(Wire.Authorization, event)
             if (authorization.custom_id === undefined || authorization.invoice_id === undefined) return []
-            return notification(event, { paymentId: authorization.custom_id, idempotencyKey: authorization.invoice_id, type: "charge.authorized", transactionId: authorization.id })
+            const orderId = orderIdOf(authorization)
+            return notification(event, {
+              paymentId: authorization.custom_id,
+              idempotencyKey: authorization.invoice_id,
+              type: "charge.authorized",
+              transactionId: authorization.id,
+              ...(orderId === undefined ? {} : { reference: orderId })
+            })
           }
           case "PAYMENT.CAPTURE.REFUNDED": {
             const refunded = yield* decodeResource(Wire.Refund, event)
-            const paymentId = refunded.custom_id ?? (yield* captureOfRefund(refunded))?.custom_id
+            const capture = yield* captureOfRefund(refunded)
+            const paymentId = refunded.custom_id ?? capture?.custom_id
             if (paymentId === undefined) return []
+            // ours (a refund or compensation of AegisPay) carries its key as invoice_id; a refund
+            // made in PayPal's dashboard has none (or the capture's own): an outside refund
+            const ours = refunded.invoice_id !== undefined && refunded.invoice_id !== capture?.invoice_id
+            if (ours && refunded.invoice_id !== undefined) {
+              return notification(event, { paymentId, idempotencyKey: refunded.invoice_id, type: "refund.succeeded", refundId: refunded.id })
+            }
+            const amount = amountOf(refunded.amount)
             return notification(event, {
               paymentId,
-              // our refunds carry their key as invoice_id; a refund made elsewhere matches none
-              idempotencyKey: refunded.invoice_id ?? refunded.id,
-              type: "refund.succeeded",
-              refundId: refunded.id
+              idempotencyKey: refunded.id,
+              type: "refund.external",
+              refundId: refunded.id,
+              ...(capture === undefined ? {} : { transactionId: capture.id }),
+              ...amount
+            })
+          }
+          case "CUSTOMER.DISPUTE.CREATED":
+          case "CUSTOMER.DISPUTE.UPDATED":
+          case "CUSTOMER.DISPUTE.RESOLVED": {
+            const dispute = yield* decodeResource(Wire.Dispute, event)
+            const disputed = dispute.disputed_transactions?.[0]
+            const captureId = disputed?.seller_transaction_id
+            const capture = disputed?.custom === undefined && captureId !== undefined ? yield* captureById(captureId) : undefined
+            const paymentId = disputed?.custom ?? capture?.custom_id
+            const key = disputed?.invoice_number ?? capture?.invoice_id ?? captureId
+            if (paymentId === undefined || key === undefined) return []
+            const resolved = event.event_type === "CUSTOMER.DISPUTE.RESOLVED"
+            const outcome = dispute.dispute_outcome?.outcome_code
+            return notification(event, {
+              paymentId,
+              idempotencyKey: key,
+              type: resolved ? "dispute.closed" : "dispute.opened",
+              disputeId: dispute.dispute_id,
+              ...(captureId === undefined ? {} : { transactionId: captureId }),
+              ...(dispute.reason === undefined ? {} : { reason: dispute.reason.toLowerCase() }),
+              ...(resolved && outcome !== undefined ? { code: outcome.toLowerCase() } : {}),
+              ...amountOf(dispute.dispute_amount)
             })
           }
           default:

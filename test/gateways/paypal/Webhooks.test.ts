@@ -21,7 +21,7 @@ const captured = Effect.gen(function*() {
 describe("PayPal webhooks (verified by PayPal's verify-webhook-signature)", () => {
   it.scoped("PAYMENT.CAPTURE.COMPLETED → charge.succeeded naming the payment (custom_id) and attempt (invoice_id)", () =>
     Effect.gen(function*() {
-      const { captureId, fake, gateway, request } = yield* captured
+      const { captureId, fake, gateway, reference, request } = yield* captured
       const hook = yield* fake.webhook("PAYMENT.CAPTURE.COMPLETED", yield* fake.resource("capture", captureId))
       const notifications = yield* gateway.webhooks!.parse(hook)
       expect(notifications).toEqual([{
@@ -31,7 +31,8 @@ describe("PayPal webhooks (verified by PayPal's verify-webhook-signature)", () =
         paymentId: request.paymentId,
         idempotencyKey: request.idempotencyKey,
         type: "charge.succeeded",
-        transactionId: captureId
+        transactionId: captureId,
+        reference
       }])
       // the event went back to PayPal exactly as received
       const verify = (yield* fake.received).find((r) => r.path === "/v1/notifications/verify-webhook-signature")
@@ -97,5 +98,60 @@ describe("PayPal webhooks (verified by PayPal's verify-webhook-signature)", () =
       expect(yield* gateway.webhooks!.parse(hook)).toHaveLength(1)
       const unconfigured = yield* setup({ webhookId: null })
       expect(rejection(yield* Effect.exit(unconfigured.gateway.webhooks!.parse(hook)))).toMatchObject({ reason: "not_configured" })
+    }))
+
+  it.scoped("CHECKOUT.ORDER.APPROVED → charge.action_required (asks PayPal); PAYMENT.CAPTURE.PENDING → charge.pending", () =>
+    Effect.gen(function*() {
+      const { fake, gateway } = yield* setup()
+      const request = charge()
+      const { reference } = yield* gateway.initiate(request)
+      yield* fake.approve(reference)
+      const approved = yield* fake.webhook("CHECKOUT.ORDER.APPROVED", yield* fake.resource("order", reference))
+      expect(yield* gateway.webhooks!.parse(approved)).toMatchObject([{
+        type: "charge.action_required", paymentId: request.paymentId, idempotencyKey: request.idempotencyKey, reference
+      }])
+      const pending = yield* fake.webhook("PAYMENT.CAPTURE.PENDING", {
+        id: "CAPPEND1", status: "PENDING", status_details: { reason: "ECHECK" }, custom_id: request.paymentId, invoice_id: request.idempotencyKey,
+        supplementary_data: { related_ids: { order_id: reference } }
+      })
+      expect(yield* gateway.webhooks!.parse(pending)).toMatchObject([{ type: "charge.pending", reason: "ECHECK", reference }])
+    }))
+
+  it.scoped("a refund made in PayPal's dashboard is refund.external with its exact amount; HUF in whole units", () =>
+    Effect.gen(function*() {
+      const { captureId, fake, gateway, request } = yield* captured
+      const hook = yield* fake.webhook("PAYMENT.CAPTURE.REFUNDED", {
+        id: "REFDASH1", status: "COMPLETED", amount: { currency_code: "USD", value: "3.25" },
+        links: [{ href: `${fake.url}/v2/payments/captures/${captureId}`, rel: "up", method: "GET" }]
+      })
+      expect(yield* gateway.webhooks!.parse(hook)).toMatchObject([{
+        type: "refund.external", paymentId: request.paymentId, refundId: "REFDASH1", amount: "3.25", currency: "USD", transactionId: captureId
+      }])
+      // carrying the capture's own invoice id is not one of ours either
+      const copied = yield* fake.webhook("PAYMENT.CAPTURE.REFUNDED", {
+        id: "REFDASH2", status: "COMPLETED", amount: { currency_code: "HUF", value: "1000" }, invoice_id: request.idempotencyKey,
+        links: [{ href: `${fake.url}/v2/payments/captures/${captureId}`, rel: "up", method: "GET" }]
+      })
+      expect(yield* gateway.webhooks!.parse(copied)).toMatchObject([{ type: "refund.external", amount: "1000", currency: "HUF" }])
+    }))
+
+  it.scoped("CUSTOMER.DISPUTE.CREATED / RESOLVED → dispute.opened / dispute.closed with the disputed amount and outcome", () =>
+    Effect.gen(function*() {
+      const { captureId, fake, gateway, request } = yield* captured
+      const dispute = (outcome?: string) => ({
+        dispute_id: "PP-D-1",
+        reason: "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
+        status: outcome === undefined ? "OPEN" : "RESOLVED",
+        dispute_amount: { currency_code: "USD", value: "10.50" },
+        disputed_transactions: [{ seller_transaction_id: captureId }],
+        ...(outcome === undefined ? {} : { dispute_outcome: { outcome_code: outcome } })
+      })
+      const opened = yield* fake.webhook("CUSTOMER.DISPUTE.CREATED", dispute())
+      expect(yield* gateway.webhooks!.parse(opened)).toMatchObject([{
+        type: "dispute.opened", disputeId: "PP-D-1", paymentId: request.paymentId, idempotencyKey: request.idempotencyKey,
+        amount: "10.50", currency: "USD", reason: "merchandise_or_service_not_received"
+      }])
+      const closed = yield* fake.webhook("CUSTOMER.DISPUTE.RESOLVED", dispute("RESOLVED_SELLER_FAVOUR"))
+      expect(yield* gateway.webhooks!.parse(closed)).toMatchObject([{ type: "dispute.closed", code: "resolved_seller_favour" }])
     }))
 })

@@ -6,7 +6,7 @@ import { PayPal } from "aegispay/gateways"
 import { FakePayPal } from "aegispay/testing/fakes"
 
 /** A checkout payment method (the customer pays at PayPal). */
-export const checkout = new PaymentMethod.GatewayToken({ type: "gateway_token", gateway: "paypal", token: "checkout" })
+export const checkout = new PaymentMethod.CheckoutMethod({ type: "checkout", gateway: "paypal" })
 
 export const usd = (minor: bigint) => Money.fromMinor("USD", minor)
 
