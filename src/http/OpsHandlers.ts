@@ -13,6 +13,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Context, Duration, Effect, Layer, Metric, MetricState } from "effect"
 import { PaymentService } from "../orchestration/PaymentService.js"
 import * as Tenant from "../domain/Tenant.js"
+import * as Prometheus from "../observability/Prometheus.js"
 import { AegisPayApi } from "./AegisPayApi.js"
 import { Unavailable } from "./ApiError.js"
 
@@ -107,12 +108,12 @@ export const renderPrometheus: Effect.Effect<string> = Effect.map(Metric.snapsho
 })
 
 /**
- * How `/metrics` renders; default {@link renderPrometheus}.
+ * How `/metrics` renders; default `Prometheus.scrape` (the observability module's renderer).
  *
  * @since 0.2.0
  */
 export class MetricsRenderer extends Context.Reference<MetricsRenderer>()("aegispay/http/MetricsRenderer", {
-  defaultValue: (): Effect.Effect<string> => renderPrometheus
+  defaultValue: (): Effect.Effect<string> => Prometheus.scrape
 }) {}
 
 /**
