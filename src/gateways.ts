@@ -6,4 +6,5 @@
  *
  * @since 0.2.0
  */
-export {}
+/** @since 0.2.0 */
+export * as Razorpay from "./gateways/razorpay/Razorpay.js"

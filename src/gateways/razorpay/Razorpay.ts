@@ -65,6 +65,7 @@ import { GatewayDeclined, GatewayMisconfigured, GatewayTransientError } from "..
 import * as Api from "./api.js"
 import { isSuccess } from "./errors.js"
 import * as Flows from "./flows.js"
+import * as Signatures from "./signatures.js"
 import { receiptFor, refundIdempotencyKey, verifyCheckout } from "./signatures.js"
 import * as Webhooks from "./webhooks.js"
 import * as Wire from "./wire.js"
@@ -550,3 +551,29 @@ export const provider: GatewayProvider<HttpClient.HttpClient> = {
  * @since 0.2.0
  */
 export const accepts = (code: string): boolean => isCurrencyCode(code) && currencies.includes(code)
+
+/**
+ * The checkout signature Razorpay hands the customer's browser for a payment of an order
+ * (HMAC-SHA256, hex, of `${orderId}|${paymentId}` with the key secret): for tests and tools.
+ *
+ * @since 0.2.0
+ */
+export const checkoutSignature: (keySecret: Redacted.Redacted<string>, orderId: string, paymentId: string) => string =
+  Signatures.checkoutSignature
+
+/**
+ * The `X-Razorpay-Signature` of a webhook body (HMAC-SHA256, hex, of the exact bytes with the
+ * webhook secret): for tests and tools.
+ *
+ * @since 0.2.0
+ */
+export const webhookSignature: (webhookSecret: Redacted.Redacted<string>, body: Uint8Array | string) => string =
+  Signatures.webhookSignature
+
+/**
+ * The Razorpay webhook events the adapter handles: subscribe the webhook to these (any other is
+ * refused as `unknown_event`, and Razorpay disables a webhook that keeps failing for 24 hours).
+ *
+ * @since 0.2.0
+ */
+export const webhookEvents: ReadonlyArray<string> = Webhooks.handledEvents

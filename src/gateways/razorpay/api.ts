@@ -18,7 +18,7 @@ import { GatewayMisconfigured, GatewayTransientError } from "../../gateway/Gatew
 import type { Answer, CallOptions } from "../internal/http.js"
 import { call, decode } from "../internal/http.js"
 import type { AnswerError } from "./errors.js"
-import { classify, isSuccess } from "./errors.js"
+import { classify, isSuccess, isUnknownId } from "./errors.js"
 import * as Wire from "./wire.js"
 
 /** What every call needs. */
@@ -73,10 +73,13 @@ export const make = (client: HttpClient.HttpClient, settings: Settings) => {
     Effect.flatMap(exchange(c), (answer) =>
       isSuccess(answer) ? decode(schema, answer, options(c)) : Effect.fail(classify(answer, options(c))))
 
-  /** Like {@link request}, but a 404 is `undefined` (the id does not exist). */
+  /**
+   * Like {@link request}, but an id Razorpay does not know is `undefined`: Razorpay answers 400
+   * `BAD_REQUEST_ERROR` "The id provided does not exist" (a 404 is taken the same way).
+   */
   const find = <A, I>(c: Call, schema: Schema.Schema<A, I>): Effect.Effect<A | undefined, AnswerError> =>
     Effect.flatMap(exchange(c), (answer): Effect.Effect<A | undefined, AnswerError> =>
-      answer.status === 404
+      isUnknownId(answer)
         ? Effect.succeed(undefined)
         : isSuccess(answer)
         ? decode(schema, answer, options(c))

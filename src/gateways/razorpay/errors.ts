@@ -6,6 +6,7 @@
  * |---|---|
  * | 400 `BAD_REQUEST_ERROR` about the payment (`source` customer, bank, issuer, gateway, network…, or `step` payment_authentication / payment_authorization / …) | `GatewayDeclined` (`code` = Razorpay's `reason`) |
  * | 400 `BAD_REQUEST_ERROR` about the request (`source` business / internal / NA, validation) | `GatewayMisconfigured` |
+ * | 400 "The id provided does not exist" / 404 on a read by id | not found (`undefined`: `not_found` for a status) |
  * | 401 (key id or secret wrong), 403, 404, other 4xx | `GatewayMisconfigured` |
  * | 409 (an idempotent refund with the same key is still being processed) | unknown outcome on a money-moving call, transient on a read |
  * | 429 (rate limited: not applied) | `GatewayTransientError` |
@@ -76,6 +77,18 @@ export const classify = (answer: Answer, options: CallOptions): AnswerError => {
   if (status >= 400 && status < 500) return new GatewayMisconfigured({ gateway: options.gateway, reason: detail })
   // 1xx, 3xx or anything else Razorpay does not answer: we cannot tell what happened.
   return doubt(options, `${options.operation}: unexpected HTTP ${status}`)
+}
+
+/**
+ * Whether an answer says the id in the path does not exist: Razorpay's 400 `BAD_REQUEST_ERROR`
+ * "The id provided does not exist" (also what an id of the other mode, test or live, gets), or a
+ * 404.
+ */
+export const isUnknownId = (answer: Answer): boolean => {
+  if (answer.status === 404) return true
+  if (answer.status !== 400) return false
+  const error = errorOf(answer)
+  return error !== undefined && /id provided does not exist/i.test(error.description ?? "")
 }
 
 /** Whether an answer is a success (2xx). */

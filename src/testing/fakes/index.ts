@@ -8,3 +8,5 @@
  */
 /** @since 0.2.0 */
 export * as FakeServer from "./FakeServer.js"
+/** @since 0.2.0 */
+export * as FakeRazorpay from "./FakeRazorpay.js"
