@@ -508,6 +508,14 @@ export const fromConfig = (
 export class Razorpay extends Context.Tag("aegispay/gateways/Razorpay")<Razorpay, Gateway>() {}
 
 /**
+ * {@link Razorpay} from explicit settings.
+ *
+ * @since 0.2.0
+ */
+export const layer = (options: Options): Layer.Layer<Razorpay, GatewayMisconfigured, HttpClient.HttpClient> =>
+  Layer.effect(Razorpay, make(options))
+
+/**
  * {@link Razorpay} from {@link config} (see {@link fromConfig}).
  *
  * @since 0.2.0
