@@ -68,7 +68,7 @@ import * as Flows from "./flows.js"
 import * as Signatures from "./signatures.js"
 import { receiptFor, refundIdempotencyKey, verifyCheckout } from "./signatures.js"
 import * as Webhooks from "./webhooks.js"
-import * as Wire from "./wire.js"
+import type * as Wire from "./wire.js"
 
 /**
  * Razorpay's production API.
@@ -335,8 +335,7 @@ export const make = (options: Options): Effect.Effect<Gateway, GatewayMisconfigu
       switch (found._tag) {
         case "Captured":
         case "Authorized": {
-          const capture = Wire.note(order.notes, Flows.NOTE.capture) === "automatic"
-          const charged = yield* Flows.finish(ctx, operation, order.id, found, capture)
+          const charged = yield* Flows.finish(ctx, operation, order.id, found, Flows.capturesAutomatically(order))
           const result: StatusResult = { status: charged.status, transactionId: charged.transactionId }
           return result
         }

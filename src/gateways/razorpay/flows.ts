@@ -185,13 +185,28 @@ export const paymentsOf = (
       ? Effect.fail(new GatewayMisconfigured({ gateway: ctx.gateway, reason: `${operation}: Razorpay has no order ${orderId}` }))
       : Effect.succeed(collection.items))
 
-/** What a status lookup answers for an order's payments (never moves money). */
+/** Whether an order asked for automatic capture (the note the adapter wrote on it). */
+export const capturesAutomatically = (order: Wire.Order): boolean => Wire.note(order.notes, NOTE.capture) === "automatic"
+
+/**
+ * What a status lookup answers for an order's payments (never moves money). An authorized
+ * payment of an order that asked for automatic capture is `pending`, not `authorized`: Razorpay
+ * captures it by itself within the order's window, and `complete` or the expiry check captures
+ * a late one; answering `authorized` would settle the payment as an authorization that then
+ * never hears of its capture.
+ */
 export const statusOf = (ctx: Context, order: Wire.Order, found: Look): StatusResult => {
   switch (found._tag) {
     case "Captured":
       return { status: "succeeded", transactionId: found.payment.id }
     case "Authorized":
-      return { status: "authorized", transactionId: found.payment.id }
+      return capturesAutomatically(order)
+        ? {
+          status: "pending",
+          reference: order.id,
+          reason: `payment ${found.payment.id} is authorized; the order asked for automatic capture`
+        }
+        : { status: "authorized", transactionId: found.payment.id }
     default:
       return checkoutActionForOrder(ctx, order)
   }

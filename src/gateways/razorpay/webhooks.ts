@@ -13,7 +13,7 @@
  * | Razorpay event | notification |
  * |---|---|
  * | `payment.captured`, `order.paid` | `charge.succeeded` |
- * | `payment.authorized` | `charge.authorized` |
+ * | `payment.authorized` | `charge.authorized` for a manual-capture order; none for an automatic one (its capture follows, or `complete` / the expiry check captures it) |
  * | `payment.failed` | none: the order stays payable (Razorpay documents a `payment.failed` followed by `payment.captured` for UPI retries and late authorizations); the payment fails at its expiry if nothing was paid |
  * | `refund.processed` / `refund.failed` of a refund AegisPay made (its key in the refund's notes) | `refund.succeeded` / `refund.failed` |
  * | `refund.processed` of a refund made elsewhere (dashboard) | `refund.external` when the contract has it, else none |
@@ -76,12 +76,16 @@ const typeNamed = (name: string): NotificationType | undefined =>
 interface Owner {
   readonly paymentId: string
   readonly attemptKey: string
+  /** Whether the attempt asked for automatic capture. */
+  readonly automatic: boolean
 }
 
 const ownerOf = (notes: Wire.Notes | null | undefined): Owner | undefined => {
   const paymentId = Wire.note(notes, NOTE.paymentId)
   const attemptKey = Wire.note(notes, NOTE.idempotencyKey)
-  return paymentId !== undefined && attemptKey !== undefined ? { paymentId, attemptKey } : undefined
+  return paymentId !== undefined && attemptKey !== undefined
+    ? { paymentId, attemptKey, automatic: Wire.note(notes, NOTE.capture) === "automatic" }
+    : undefined
 }
 
 const MAX_ID = 255
@@ -179,6 +183,9 @@ export const parse = (
         const p = yield* needPayment()
         const who = yield* owner(p)
         if (who === undefined) return []
+        // An authorization of an order that asked for automatic capture is not the end of it:
+        // Razorpay captures it (payment.captured follows), or complete / the expiry check does.
+        if (event.event === "payment.authorized" && who.automatic) return []
         const type: NotificationType = event.event === "payment.authorized" ? "charge.authorized" : "charge.succeeded"
         return [make(type, who, { transactionId: p.id })]
       }

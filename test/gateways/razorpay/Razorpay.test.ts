@@ -271,6 +271,29 @@ describe("Razorpay adapter against FakeRazorpay", () => {
       expect((yield* fake.received).filter((r) => r.path.endsWith("/capture")).length).toBe(1)
     }).pipe(Effect.provide(Http)))
 
+  it.scopedLive("a capture that failed before applying: the status of an automatic-capture order's authorization is pending, never a bare authorization", () =>
+    Effect.gen(function*() {
+      const { fake, gateway } = yield* setup()
+      const { request, reference } = yield* start(gateway)
+      const returned = yield* fake.pay(reference, { outcome: "authorized" })
+      yield* fake.inject({ _tag: "Status", status: 504, match: { path: "/capture" } })
+      const lost = yield* Effect.either(complete(gateway, request, reference, returned))
+      expect(Either.isLeft(lost) && lost.left._tag).toBe("GatewayUnknownOutcome")
+      expect(yield* gateway.getStatus({ idempotencyKey: request.idempotencyKey, reference })).toMatchObject({ status: "pending", reference })
+      // the expiry check captures it, as complete would have
+      expect(yield* gateway.customerAction!.cancel({ paymentId: request.paymentId, idempotencyKey: request.idempotencyKey, reference })).toEqual({
+        status: "succeeded",
+        transactionId: returned.razorpay_payment_id
+      })
+      // a manual-capture order's authorization is authorized
+      const manual = yield* start(gateway, { key: "pay_aegis_1_att_2", capture: false })
+      const held = yield* fake.pay(manual.reference)
+      expect(yield* gateway.getStatus({ idempotencyKey: "pay_aegis_1_att_2", reference: manual.reference })).toEqual({
+        status: "authorized",
+        transactionId: held.razorpay_payment_id
+      })
+    }).pipe(Effect.provide(Http)))
+
   it.scopedLive("a 5xx after a capture was applied is an unknown outcome, a 5xx on a read is transient", () =>
     Effect.gen(function*() {
       const { fake, gateway } = yield* setup()
@@ -436,12 +459,14 @@ describe("Razorpay webhooks", () => {
       expect(reason(result)).toBe("not_configured")
     }).pipe(Effect.provide(Http)))
 
-  it.scopedLive("payment.failed is acknowledged with nothing to apply (the order stays payable)", () =>
+  it.scopedLive("payment.failed, and payment.authorized of an automatic-capture order, are acknowledged with nothing to apply", () =>
     Effect.gen(function*() {
       const { fake, gateway } = yield* setup()
       const { reference } = yield* start(gateway)
       const failed = yield* fake.pay(reference, { outcome: "failed" })
       expect(yield* gateway.webhooks!.parse(yield* fake.webhook("payment.failed", { paymentId: failed.razorpay_payment_id }))).toEqual([])
+      const late = yield* fake.pay(reference, { outcome: "authorized" })
+      expect(yield* gateway.webhooks!.parse(yield* fake.webhook("payment.authorized", { paymentId: late.razorpay_payment_id }))).toEqual([])
     }).pipe(Effect.provide(Http)))
 
   it.scopedLive("refunds: ours → refund.succeeded with its key; a dashboard refund is not ours", () =>
