@@ -7,4 +7,6 @@
  * @since 0.2.0
  */
 /** @since 0.2.0 */
+export * as Stripe from "./gateways/stripe/Stripe.js"
+/** @since 0.2.0 */
 export * as Razorpay from "./gateways/razorpay/Razorpay.js"

@@ -85,6 +85,12 @@ export * as Router from "./routing/Router.js"
 export * as RoutingRules from "./routing/Rules.js"
 /** @since 0.1.0 */
 export * as AdaptiveRouting from "./routing/Adaptive.js"
+/** @since 0.2.0 */
+export * as ApiKeyHash from "./security/ApiKeyHash.js"
+/** @since 0.2.0 */
+export * as SecureRandom from "./security/SecureRandom.js"
+/** @since 0.2.0 */
+export * as ApiKeys from "./tenancy/ApiKeys.js"
 /** @since 0.1.0 */
 export * as Envelope from "./security/Envelope.js"
 /** @since 0.1.0 */

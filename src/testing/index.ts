@@ -23,3 +23,5 @@ export * as MemoryStorage from "../storage/MemoryStorage.js"
 export * as SqlLedgerGateway from "./SqlLedgerGateway.js"
 /** @since 0.1.0 */
 export * as Simulation from "./Simulation.js"
+/** @since 0.2.0 */
+export * as TenancyTest from "./TenancyTest.js"

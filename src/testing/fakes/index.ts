@@ -9,4 +9,6 @@
 /** @since 0.2.0 */
 export * as FakeServer from "./FakeServer.js"
 /** @since 0.2.0 */
+export * as FakeStripe from "./FakeStripe.js"
+/** @since 0.2.0 */
 export * as FakeRazorpay from "./FakeRazorpay.js"
