@@ -91,6 +91,12 @@ export * as ApiKeyHash from "./security/ApiKeyHash.js"
 export * as SecureRandom from "./security/SecureRandom.js"
 /** @since 0.2.0 */
 export * as ApiKeys from "./tenancy/ApiKeys.js"
+/** @since 0.2.0 */
+export * as Tenants from "./tenancy/Tenants.js"
+/** @since 0.2.0 */
+export * as TenantCredentials from "./tenancy/TenantCredentials.js"
+/** @since 0.2.0 */
+export * as TenantGateways from "./tenancy/TenantGateways.js"
 /** @since 0.1.0 */
 export * as Envelope from "./security/Envelope.js"
 /** @since 0.1.0 */

@@ -21,3 +21,9 @@ export * as SqlLockManager from "./storage/SqlLockManager.js"
 export * as SqlStorage from "./storage/SqlStorage.js"
 /** @since 0.1.0 */
 export * as SqlCardVault from "./security/SqlCardVault.js"
+/** @since 0.2.0 */
+export * as SqlApiKeys from "./tenancy/SqlApiKeys.js"
+/** @since 0.2.0 */
+export * as SqlTenants from "./tenancy/SqlTenants.js"
+/** @since 0.2.0 */
+export * as SqlTenantCredentials from "./tenancy/SqlTenantCredentials.js"

@@ -80,6 +80,12 @@ export class GatewayRegistry extends Context.Tag("aegispay/GatewayRegistry")<Gat
    * or, with `tenantId`, for that tenant only (see {@link RegisterOptions}).
    */
   readonly register: (gateway: Gateway, options?: RegisterOptions) => Effect.Effect<void>
+  /**
+   * Removes the tenant's own gateway registered as `id` (e.g. when its credentials were
+   * removed): the tenant falls back to the global gateway of that id, if any. Nothing happens when
+   * the tenant has none. Global gateways are not removable.
+   */
+  readonly unregister: (id: string, options: { readonly tenantId: string }) => Effect.Effect<void>
   /** The gateways the payments of `tenantId` may use; always current (it reads the registry per call). */
   readonly forTenant: (tenantId: string) => TenantGateways
 }>() {}
@@ -90,6 +96,11 @@ class Ordered {
   list: ReadonlyArray<Gateway> = []
   constructor(gateways: ReadonlyArray<Gateway>) {
     for (const gateway of gateways) this.add(gateway)
+  }
+  remove(id: string): boolean {
+    if (!this.byId.delete(id)) return false
+    this.list = this.list.filter((g) => g.id !== id)
+    return true
   }
   add(gateway: Gateway): void {
     const replaced = this.byId.has(gateway.id)
@@ -151,6 +162,11 @@ export const make = (gateways: ReadonlyArray<Gateway>) =>
           if (entry === undefined) tenants.set(tenantId, entry = { own: new Ordered([]) })
           entry.own.add(gateway)
           entry.merged = undefined
+        }),
+      unregister: (id, options) =>
+        Effect.sync(() => {
+          const entry = tenants.get(options.tenantId)
+          if (entry !== undefined && entry.own.remove(id)) entry.merged = undefined
         }),
       forTenant
     })

@@ -33,6 +33,8 @@ import cardVault from "./migrations/0009_card_vault.js"
 import recoveryExamined from "./migrations/0010_recovery_examined.js"
 import tenantLockAndRead from "./migrations/0011_tenant_lock_and_read.js"
 import testLedgerOut from "./migrations/0012_test_ledger_out.js"
+import apiKeys from "./migrations/0013_api_keys.js"
+import tenantCredentials from "./migrations/0014_tenant_credentials.js"
 
 /**
  * Every migration by `NNNN_name`, in the order they were written. Forward-only: a released
@@ -55,7 +57,9 @@ export const migrations = {
   "0009_card_vault": cardVault,
   "0010_recovery_examined": recoveryExamined,
   "0011_tenant_lock_and_read": tenantLockAndRead,
-  "0012_test_ledger_out": testLedgerOut
+  "0012_test_ledger_out": testLedgerOut,
+  "0013_api_keys": apiKeys,
+  "0014_tenant_credentials": tenantCredentials
 } as const
 
 /**

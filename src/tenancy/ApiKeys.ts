@@ -26,6 +26,7 @@ import { ValidationError } from "../domain/PaymentError.js"
 import { decode, ExactKey, TenantId } from "../domain/PaymentRequest.js"
 import * as ApiKeyHash from "../security/ApiKeyHash.js"
 import type { StorageError } from "../storage/StorageError.js"
+import * as Tenants from "./Tenants.js"
 
 /**
  * What a key may do. `admin` allows everything, including managing keys and credentials.
@@ -205,14 +206,26 @@ export interface StoredKey {
 }
 
 /**
+ * A stored key as `find` returns it.
+ *
+ * @since 0.2.0
+ */
+export interface FoundKey extends StoredKey {
+  readonly tenantActive: boolean
+}
+
+/**
  * What an implementation stores; {@link make} holds every rule, so memory and SQL behave alike.
  *
  * @since 0.2.0
  */
 export interface Store {
   readonly insert: (key: StoredKey) => Effect.Effect<void, StorageError>
-  /** The key `keyId` of any tenant. */
-  readonly find: (keyId: string) => Effect.Effect<Option.Option<StoredKey>, StorageError>
+  /**
+   * The key `keyId` of any tenant, and whether its tenant may authenticate (not a registered
+   * tenant with status `suspended`).
+   */
+  readonly find: (keyId: string) => Effect.Effect<Option.Option<FoundKey>, StorageError>
   /** Sets `lastUsedAt` when it is absent or before `staleBefore`. */
   readonly touch: (keyId: string, at: Date, staleBefore: Date) => Effect.Effect<void, StorageError>
   /**
@@ -287,7 +300,7 @@ export const make = (store: Store): Effect.Effect<ApiKeys["Type"], never, ApiKey
       const { keyId, secret } = parsed.value
       const found = yield* store.find(keyId)
       const ok = yield* ApiKeyHash.verify(keyId, secret, Option.isSome(found) ? found.value.hash : undefined).pipe(withPepper)
-      if (!ok || Option.isNone(found)) return yield* invalid
+      if (!ok || Option.isNone(found) || !found.value.tenantActive) return yield* invalid
       const info = found.value.info
       const at = yield* now
       if (info.revokedAt !== undefined && info.revokedAt.getTime() <= at.getTime()) return yield* invalid
@@ -339,15 +352,22 @@ export const make = (store: Store): Effect.Effect<ApiKeys["Type"], never, ApiKey
 // memory
 
 /**
- * A store in process memory (tests, single-process demos).
+ * A store in process memory (tests, single-process demos); with `tenants`, a suspended tenant's
+ * keys do not authenticate.
  *
  * @since 0.2.0
  */
-export const memoryStore: Effect.Effect<Store> = Effect.sync(() => {
+export const memoryStore = (tenants?: Tenants.Tenants["Type"] | undefined): Effect.Effect<Store> => Effect.sync(() => {
   const keys = new Map<string, StoredKey>()
   return {
     insert: (key) => Effect.sync(() => void keys.set(key.info.keyId, key)),
-    find: (keyId) => Effect.sync(() => Option.fromNullable(keys.get(keyId))),
+    find: (keyId) =>
+      Effect.suspend(() => {
+        const key = keys.get(keyId)
+        if (key === undefined) return Effect.succeedNone
+        const active = tenants === undefined ? Effect.succeed(true) : Tenants.keysAllowed(tenants, key.info.tenantId)
+        return Effect.map(active, (tenantActive) => Option.some({ ...key, tenantActive }))
+      }),
     touch: (keyId, at, staleBefore) =>
       Effect.sync(() => {
         const key = keys.get(keyId)
@@ -381,11 +401,15 @@ export const memoryStore: Effect.Effect<Store> = Effect.sync(() => {
 
 /**
  * API keys in process memory; needs the pepper (`ApiKeyHash.layer`, or the test kit's
- * `TenancyTest.layerPepper`).
+ * `TenancyTest.layerPepper`). When a `Tenants` registry is in the layer's context, a suspended
+ * tenant's keys do not authenticate.
  *
  * @since 0.2.0
  */
 export const layerMemory: Layer.Layer<ApiKeys, never, ApiKeyHash.ApiKeyPepper> = Layer.effect(
   ApiKeys,
-  Effect.flatMap(memoryStore, make)
+  Effect.gen(function*() {
+    const tenants = yield* Effect.serviceOption(Tenants.Tenants)
+    return yield* make(yield* memoryStore(Option.getOrUndefined(tenants)))
+  })
 )

@@ -1,10 +1,11 @@
 /**
  * The contract of every ApiKeys implementation (memory, PGlite, PostgreSQL).
  */
-import { expect, it } from "@effect/vitest"
-import { Effect, Either, type Layer, Redacted, TestClock } from "effect"
+import { expect, type Vitest } from "@effect/vitest"
+import { Effect, Either, Redacted, TestClock } from "effect"
 import * as ApiKeyHash from "../../src/security/ApiKeyHash.js"
 import { ApiKeys, type ApiKeyPrincipal } from "../../src/tenancy/ApiKeys.js"
+import * as Tenants from "../../src/tenancy/Tenants.js"
 
 const failureTag = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.either(self), (result) => Either.isLeft(result) ? result.left._tag : "success")
@@ -16,13 +17,20 @@ export const withOtherSecret = (key: Redacted.Redacted<string>): Redacted.Redact
   return Redacted.make(raw.slice(0, -1) + last)
 }
 
-/** Runs the contract on `layer`; `fresh` isolates each test (a new store, or a new tenant prefix). */
-export const apiKeysContract = (layer: Layer.Layer<ApiKeys>, tenant: (name: string) => string) => {
-  const run = <A, E>(self: Effect.Effect<A, E, ApiKeys>) => Effect.provide(self, layer)
+let counter = 0
+/** Tenant ids no other test uses (the backends are shared by the tests of a file). */
+export const freshTenants = () => {
+  const n = counter++
+  return (name: string) => `${name}-${n}`
+}
+
+/** Runs the contract on the `ApiKeys` of `it` (from `it.layer`). */
+export const apiKeysContract = (it: Vitest.MethodsNonLive<ApiKeys>) => {
 
   it.effect("create returns the key once; authenticate gives its tenant and scopes", () =>
-    run(Effect.gen(function*() {
+    Effect.gen(function*() {
       const keys = yield* ApiKeys
+      const tenant = freshTenants()
       const t = tenant("acme")
       const created = yield* keys.create({ tenantId: t, scopes: ["payments:read", "payments:write"], name: "backend" })
       const raw = Redacted.value(created.key)
@@ -37,11 +45,12 @@ export const apiKeysContract = (layer: Layer.Layer<ApiKeys>, tenant: (name: stri
       expect(listed.map((k) => k.keyId)).toEqual([created.info.keyId])
       expect(listed[0]?.lastUsedAt).toBeInstanceOf(Date)
       expect(JSON.stringify(listed)).not.toContain(raw.slice(-43))
-    })))
+    }))
 
   it.effect("a wrong secret, an unknown key id and a malformed key all fail with the same InvalidApiKey", () =>
-    run(Effect.gen(function*() {
+    Effect.gen(function*() {
       const keys = yield* ApiKeys
+      const tenant = freshTenants()
       const created = yield* keys.create({ tenantId: tenant("acme"), scopes: ["admin"] })
       const wrongSecret = yield* Effect.flip(keys.authenticate(withOtherSecret(created.key)))
       const unknownId = yield* Effect.flip(
@@ -54,11 +63,12 @@ export const apiKeysContract = (layer: Layer.Layer<ApiKeys>, tenant: (name: stri
         expect(e.message).toBe("invalid API key")
         expect(JSON.stringify(e)).toBe(JSON.stringify(wrongSecret))
       }
-    })))
+    }))
 
   it.effect("revoke is immediate, idempotent and scoped to the tenant", () =>
-    run(Effect.gen(function*() {
+    Effect.gen(function*() {
       const keys = yield* ApiKeys
+      const tenant = freshTenants()
       const t = tenant("acme")
       const other = tenant("globex")
       const created = yield* keys.create({ tenantId: t, scopes: ["payments:read"] })
@@ -77,11 +87,12 @@ export const apiKeysContract = (layer: Layer.Layer<ApiKeys>, tenant: (name: stri
       const again = yield* keys.revoke({ tenantId: t, keyId })
       expect(again.revokedAt?.getTime()).toBe(revoked.revokedAt?.getTime())
       expect(yield* failureTag(keys.rotate({ tenantId: t, keyId }))).toBe("ApiKeyRevoked")
-    })))
+    }))
 
   it.effect("rotate: a new key with the same scopes; the old one revoked now, or after the grace period", () =>
-    run(Effect.gen(function*() {
+    Effect.gen(function*() {
       const keys = yield* ApiKeys
+      const tenant = freshTenants()
       const t = tenant("acme")
       const first = yield* keys.create({ tenantId: t, scopes: ["refunds:write"], name: "ops" })
       const second = yield* keys.rotate({ tenantId: t, keyId: first.info.keyId })
@@ -105,11 +116,12 @@ export const apiKeysContract = (layer: Layer.Layer<ApiKeys>, tenant: (name: stri
       const listed = yield* keys.list(t)
       expect(listed).toHaveLength(3)
       expect(listed.filter((k) => k.revokedAt === undefined).map((k) => k.keyId)).toEqual([third.info.keyId])
-    })))
+    }))
 
   it.effect("create validates its input", () =>
-    run(Effect.gen(function*() {
+    Effect.gen(function*() {
       const keys = yield* ApiKeys
+      const tenant = freshTenants()
       const bad = [
         { tenantId: "", scopes: ["admin"] },
         { tenantId: " acme", scopes: ["admin"] },
@@ -124,19 +136,49 @@ export const apiKeysContract = (layer: Layer.Layer<ApiKeys>, tenant: (name: stri
         expect(e._tag).toBe("ValidationError")
       }
       expect(yield* keys.list(tenant("acme"))).toEqual([])
-    })))
+    }))
 
   it.effect("lists only the tenant's keys, newest first", () =>
-    run(Effect.gen(function*() {
+    Effect.gen(function*() {
       const keys = yield* ApiKeys
+      const tenant = freshTenants()
       const t = tenant("acme")
       const a = yield* keys.create({ tenantId: t, scopes: ["admin"] })
       yield* TestClock.adjust("1 second")
       const b = yield* keys.create({ tenantId: t, scopes: ["payments:read"] })
       yield* keys.create({ tenantId: tenant("globex"), scopes: ["admin"] })
       expect((yield* keys.list(t)).map((k) => k.keyId)).toEqual([b.info.keyId, a.info.keyId])
-    })))
+    }))
 }
 
 /** The key format parses exactly. */
 export const parses = (raw: string) => ApiKeyHash.parse(Redacted.make(raw))
+
+/** The contract of the tenant registry, and its effect on keys. */
+export const tenantsContract = (it: Vitest.MethodsNonLive<ApiKeys | Tenants.Tenants>) => {
+  it.effect("create, get, list, exists; a suspended tenant's keys stop authenticating until it is active", () =>
+    Effect.gen(function*() {
+      const tenants = yield* Tenants.Tenants
+      const keys = yield* ApiKeys
+      const tenant = freshTenants()
+      const acme = yield* tenants.create({ id: tenant("acme"), name: "Acme Inc." })
+      expect(acme).toMatchObject({ id: tenant("acme"), name: "Acme Inc.", status: "active" })
+      expect(yield* tenants.get(acme.id)).toEqual(acme)
+      expect(yield* failureTag(tenants.create({ id: acme.id, name: "Other" }))).toBe("TenantExists")
+      expect((yield* tenants.get(acme.id)).name).toBe("Acme Inc.")
+      expect(yield* failureTag(tenants.get(tenant("nobody")))).toBe("TenantNotFound")
+      expect(yield* failureTag(tenants.create({ id: " x", name: "X" }))).toBe("ValidationError")
+      expect(yield* failureTag(tenants.setStatus({ id: tenant("nobody"), status: "suspended" }))).toBe("TenantNotFound")
+      expect((yield* tenants.list).map((t) => t.id)).toContain(acme.id)
+
+      const created = yield* keys.create({ tenantId: acme.id, scopes: ["admin"] })
+      yield* keys.authenticate(created.key)
+      expect((yield* tenants.setStatus({ id: acme.id, status: "suspended" })).status).toBe("suspended")
+      expect(yield* failureTag(keys.authenticate(created.key))).toBe("InvalidApiKey")
+      yield* tenants.setStatus({ id: acme.id, status: "active" })
+      yield* keys.authenticate(created.key)
+      // a key of a tenant the registry does not list authenticates
+      const unlisted = yield* keys.create({ tenantId: tenant("unlisted"), scopes: ["payments:read"] })
+      expect((yield* keys.authenticate(unlisted.key)).tenantId).toBe(tenant("unlisted"))
+    }))
+}
