@@ -110,6 +110,11 @@ export const run = <A, I, E, R>(
     readonly success: Schema.Schema<A, I>
     /** How long a running record is protected before another caller may take it over; default 60 s. */
     readonly lease?: Duration.DurationInput
+    /**
+     * Keeps these records apart from those of other callers using the same keys (e.g. `"http:"`
+     * for the HTTP API's `Idempotency-Key`s): prepended to `key` after `key` was validated.
+     */
+    readonly namespace?: string
   },
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | ValidationError | IdempotencyKeyReused | IdempotencyKeyInUse | StorageError, R | IdempotencyStore> =>
@@ -117,11 +122,12 @@ export const run = <A, I, E, R>(
     Effect.gen(function*() {
       yield* decode(Keys, { tenantId: options.tenantId, key: options.key })
       const store = yield* IdempotencyStore
+      const key = `${options.namespace ?? ""}${options.key}`
       const lease = options.lease ?? "60 seconds"
       // `begin` runs uninterruptibly: interrupted in flight, its statement could still commit and
       // leave the record held by nobody for a whole lease; an interruption waits for it instead,
       // and the record it took is released below
-      const begun = yield* store.begin(options.tenantId, options.key, fingerprint(options.request), lease)
+      const begun = yield* store.begin(options.tenantId, key, fingerprint(options.request), lease)
       if (begun._tag === "Completed") {
         return yield* Schema.decodeUnknown(options.success)(begun.response).pipe(
           Effect.mapError((e) => new StorageError({ operation: "idempotency replay", reason: e.message }))
@@ -129,23 +135,23 @@ export const run = <A, I, E, R>(
       }
       const { owner } = begun
       const every = Duration.millis(Math.max(1, Duration.toMillis(Duration.decode(lease)) / 3))
-      const renewal = store.renew(options.tenantId, options.key, owner, lease).pipe(
+      const renewal = store.renew(options.tenantId, key, owner, lease).pipe(
         Effect.ignore,
         Effect.repeat(Schedule.spaced(every)),
         Effect.delay(every)
       )
       // on failure and on interruption alike (`tapErrorCause` would skip interruption)
       const result = yield* restore(Effect.scoped(Effect.zipRight(Effect.forkScoped(renewal), effect))).pipe(
-        Effect.onError(() => Effect.ignore(store.release(options.tenantId, options.key, owner)))
+        Effect.onError(() => Effect.ignore(store.release(options.tenantId, key, owner)))
       )
       const encoded = yield* Schema.encode(options.success)(result).pipe(
         Effect.mapError((e) => new StorageError({ operation: "idempotency store", reason: e.message }))
       )
-      const stored = yield* store.complete(options.tenantId, options.key, owner, encoded)
+      const stored = yield* store.complete(options.tenantId, key, owner, encoded)
       if (!stored) {
         return yield* new StorageError({
           operation: "idempotency complete",
-          reason: `the record of ${options.key} was taken over while this call ran; its result was not stored`
+          reason: `the record of ${key} was taken over while this call ran; its result was not stored`
         })
       }
       return result

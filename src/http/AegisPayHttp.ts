@@ -1,0 +1,103 @@
+/**
+ * The HTTP service of AegisPay, ready to mount: the {@link AegisPayApi} with its handlers, the
+ * bearer-key middleware and its rate limiter, the request middleware (request ids, the 1 MB body
+ * limit, one error body, access logs), `/openapi.json` and Swagger UI at `/docs`.
+ *
+ * ```ts
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { NodeHttpServer } from "@effect/platform-node"
+ * import { AegisPayHttp } from "aegispay/http"
+ *
+ * AegisPayHttp.serve().pipe(                               // the API, its middleware and docs
+ *   Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })),
+ *   Layer.provide(apiKeys), Layer.provide(AegisPayLive), Layer.launch
+ * )
+ * ```
+ *
+ * or, in your own server with your own routes, `HttpApiBuilder.serve()` with `layer()` provided
+ * (extend the API by adding groups to `AegisPayApi` and their handlers next to `layerGroups`).
+ *
+ * Needs what the handlers use: `PaymentService`, `Notifications`, `GatewayRegistry`,
+ * `CircuitBreakers`, `GatewayMetrics`, `Ids` (every `AegisPay` composition provides them), the
+ * `IdempotencyStore` (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
+ * `IdempotencyStore.layerMemory`), and the tenancy module's `ApiKeys` (or, with
+ * `layerWithAuthenticator`, your own `Auth.Authenticator`).
+ *
+ * @since 0.2.0
+ */
+import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
+import { RateLimiter } from "@effect/experimental"
+import { Layer } from "effect"
+import { AegisPayApi } from "./AegisPayApi.js"
+import * as Auth from "./Auth.js"
+import { layerOps, layerReadiness, type ReadinessCheck } from "./OpsHandlers.js"
+import { layerCustomers, layerGateways, layerPayments } from "./PaymentsHandlers.js"
+import * as RequestMiddleware from "./RequestMiddleware.js"
+import { layerSeed } from "./SeedHandlers.js"
+import { layerWebhooks } from "./WebhookHandlers.js"
+
+/**
+ * Options of the HTTP service.
+ *
+ * @since 0.2.0
+ */
+export interface Options extends RequestMiddleware.Options {
+  /** Per API key; default 100 requests per second. */
+  readonly rateLimit?: Auth.RateLimitOptions | undefined
+  /** Readiness checks of `/ready` besides the storage check (e.g. the outbox relay). */
+  readonly readiness?: ReadonlyArray<ReadinessCheck> | undefined
+  /** Swagger UI path; default `/docs`. */
+  readonly docsPath?: `/${string}` | undefined
+}
+
+/**
+ * The handlers of every group of {@link AegisPayApi}.
+ *
+ * @since 0.2.0
+ */
+export const layerGroups = Layer.mergeAll(layerPayments, layerCustomers, layerGateways, layerWebhooks, layerSeed, layerOps)
+
+/**
+ * {@link layer} with your own `Auth.Authenticator` instead of the tenancy module's `ApiKeys`.
+ *
+ * @since 0.2.0
+ */
+export const layerWithAuthenticator = (options: Options = {}) => {
+  const api = HttpApiBuilder.api(AegisPayApi).pipe(
+    Layer.provide(layerGroups),
+    Layer.provide(Auth.layer(options.rateLimit)),
+    Layer.provide(RateLimiter.layer.pipe(Layer.provide(RateLimiter.layerStoreMemory))),
+    Layer.provide(layerReadiness(options.readiness))
+  )
+  return Layer.mergeAll(
+    HttpApiSwagger.layer({ path: options.docsPath ?? "/docs" }),
+    HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
+    RequestMiddleware.layer(options)
+  ).pipe(Layer.provideMerge(api))
+}
+
+/**
+ * The API with its handlers, authentication by the tenancy module's `ApiKeys` (a per-process
+ * memory rate limiter per key), readiness, request middleware, `/openapi.json` and Swagger UI.
+ * Provide it to `HttpApiBuilder.serve()` (or use {@link serve}).
+ *
+ * @since 0.2.0
+ */
+export const layer = (options: Options = {}) => layerWithAuthenticator(options).pipe(Layer.provide(Auth.layerApiKeys))
+
+/**
+ * Serves the API on the `HttpServer` you provide (e.g. `NodeHttpServer.layer`); API keys from
+ * `ApiKeys`.
+ *
+ * @since 0.2.0
+ */
+export const serve = (options: Options = {}) =>
+  HttpApiBuilder.serve().pipe(Layer.provide(layer(options)))
+
+/**
+ * {@link serve} with your own `Auth.Authenticator`.
+ *
+ * @since 0.2.0
+ */
+export const serveWithAuthenticator = (options: Options = {}) =>
+  HttpApiBuilder.serve().pipe(Layer.provide(layerWithAuthenticator(options)))

@@ -1,0 +1,164 @@
+/**
+ * The payment operations as the HTTP API runs them, shared by the `/v1` routes and the seed's
+ * `/api/v1` routes: `PaymentService` calls, their errors mapped to HTTP errors
+ * (`ErrorMapping.fromDomain`), and the payment's state mapped to a status where
+ * `processPayment` answers with a payment rather than an error.
+ *
+ * All of them run for the current tenant (set from the API key by `Auth.authorized`).
+ *
+ * @since 0.2.0
+ */
+import { HttpServerResponse } from "@effect/platform"
+import { Effect, Ref, Schema } from "effect"
+import type * as Payment from "../domain/Payment.js"
+import * as PaymentView from "../domain/PaymentView.js"
+import * as Tenant from "../domain/Tenant.js"
+import * as Money from "../domain/Money.js"
+import { PaymentService } from "../orchestration/PaymentService.js"
+import * as IdempotencyStore from "../storage/IdempotencyStore.js"
+import { InternalError, OutcomeUnknown, PaymentDeclined } from "./ApiError.js"
+import type { CreatePaymentBody, RefundView } from "./ApiSchemas.js"
+import { fromDomain } from "./ErrorMapping.js"
+import * as RequestLog from "./RequestLog.js"
+
+/**
+ * The header marking a replayed response of an idempotent create.
+ *
+ * @since 0.2.0
+ */
+export const replayedHeader = "idempotent-replayed"
+
+const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
+  HttpServerResponse.json(body, { status, headers }).pipe(
+    Effect.catchAll(() => Effect.fail(new InternalError({ code: "internal_error", message: "internal error" })))
+  )
+
+const encodeView = (view: PaymentView.PaymentView) =>
+  Schema.encode(PaymentView.PaymentView)(view).pipe(
+    Effect.catchAll(() => Effect.fail(new InternalError({ code: "internal_error", message: "internal error" })))
+  )
+
+/**
+ * Creates a payment with Stripe's `Idempotency-Key` semantics, per (tenant, key), over the
+ * `IdempotencyStore` (namespace `http:payments:`): the first response is stored and replayed for
+ * the same key and body (`replayed: true`); while the first request runs, 409; the same key with
+ * another body, 422. A request that fails stores nothing, so it may be retried.
+ *
+ * @since 0.2.0
+ */
+export const createPayment = (idempotencyKey: string, body: CreatePaymentBody) =>
+  Effect.gen(function*() {
+    const payments = yield* PaymentService
+    const tenantId = yield* Tenant.current
+    const ran = yield* Ref.make(false)
+    const view = yield* IdempotencyStore.run(
+      { tenantId, key: idempotencyKey, namespace: "http:payments:", request: body, success: PaymentView.PaymentView },
+      Effect.zipRight(
+        Ref.set(ran, true),
+        Effect.map(payments.createPayment({ ...body, idempotencyKey }), PaymentView.fromPayment)
+      )
+    ).pipe(Effect.mapError((e) => fromDomain(e)))
+    yield* RequestLog.set({ paymentId: view.id })
+    return { view, replayed: !(yield* Ref.get(ran)) }
+  })
+
+/**
+ * The answer of `POST /v1/payments`: 201 with the payment; a replay carries
+ * `Idempotent-Replayed: true`.
+ *
+ * @since 0.2.0
+ */
+export const createResponse = (
+  created: { readonly view: PaymentView.PaymentView; readonly replayed: boolean }
+): Effect.Effect<PaymentView.PaymentView | HttpServerResponse.HttpServerResponse, InternalError> =>
+  created.replayed
+    ? Effect.flatMap(encodeView(created.view), (body) => json(body, 201, { [replayedHeader]: "true" }))
+    : Effect.succeed(created.view)
+
+/**
+ * The answer for a payment `processPayment` (or `completePayment`) returned, by its state:
+ * SUCCESS, AUTHORIZED and others 200 with the payment; waiting for the customer 202 with the
+ * payment (which holds the action); FAILURE 402 (`PaymentDeclined`, the decline code and the
+ * payment); still PROCESSING (outcome unknown) 504 (`OutcomeUnknown` with the payment).
+ *
+ * @since 0.2.0
+ */
+export const processedResponse = (
+  payment: Payment.Payment
+): Effect.Effect<PaymentView.PaymentView | HttpServerResponse.HttpServerResponse, PaymentDeclined | OutcomeUnknown | InternalError> => {
+  const view = PaymentView.fromPayment(payment)
+  switch (payment.state) {
+    case "FAILURE":
+      return Effect.fail(
+        new PaymentDeclined({
+          code: payment.declineCode ?? "declined",
+          message: `the payment was declined${payment.declineCode === undefined ? "" : ` (${payment.declineCode})`}`,
+          paymentId: payment.id,
+          payment: view
+        })
+      )
+    case "PROCESSING":
+      return Effect.fail(
+        new OutcomeUnknown({
+          code: "outcome_unknown",
+          message: "the gateway's answer is not known yet: the payment settles later (confirm again to reconcile); it is never charged twice",
+          paymentId: payment.id,
+          payment: view
+        })
+      )
+    default:
+      return isWaitingForCustomer(payment.state)
+        ? Effect.flatMap(encodeView(view), (body) => json(body, 202))
+        : Effect.succeed(view)
+  }
+}
+
+/** Whether the payment waits for its customer (a state of issue 13's domain). */
+const isWaitingForCustomer = (state: string): boolean => state === "ACTION_REQUIRED"
+
+/**
+ * `processPayment`, answered by {@link processedResponse}.
+ *
+ * @since 0.2.0
+ */
+export const confirm = (paymentId: string) =>
+  Effect.flatMap(PaymentService, (payments) =>
+    payments.processPayment(paymentId).pipe(
+      Effect.mapError((e) => fromDomain(e, paymentId)),
+      Effect.flatMap(processedResponse)
+    )).pipe(RequestLog.aboutPayment(paymentId))
+
+/**
+ * The public view of a refund.
+ *
+ * @since 0.2.0
+ */
+export const refundView = (refund: Payment.Refund): RefundView => ({
+  id: refund.id,
+  paymentId: refund.paymentId,
+  amount: { currency: refund.amount.currency, amount: Money.toDecimalString(refund.amount) },
+  state: refund.state,
+  ...(refund.reason === undefined ? {} : { reason: refund.reason }),
+  ...(refund.failureReason === undefined ? {} : { failureReason: refund.failureReason }),
+  createdAt: refund.createdAt,
+  updatedAt: refund.updatedAt
+})
+
+/**
+ * `refundPayment`, idempotent per (payment, key): a repeat answers the same refund.
+ *
+ * @since 0.2.0
+ */
+export const refund = (
+  request: { readonly paymentId: string; readonly idempotencyKey: string; readonly amount?: string | undefined; readonly reason?: string | undefined }
+) =>
+  Effect.flatMap(PaymentService, (payments) =>
+    payments.refundPayment({
+      paymentId: request.paymentId,
+      idempotencyKey: request.idempotencyKey,
+      ...(request.amount === undefined ? {} : { amount: request.amount }),
+      ...(request.reason === undefined ? {} : { reason: request.reason })
+    }).pipe(
+      Effect.map(refundView),
+      Effect.mapError((e) => fromDomain(e, request.paymentId))
+    )).pipe(RequestLog.aboutPayment(request.paymentId))
