@@ -8,6 +8,7 @@ export default defineConfig({
       { find: /^aegispay\/gateways$/, replacement: fileURLToPath(new URL("./src/gateways.ts", import.meta.url)) },
       { find: /^aegispay\/testing$/, replacement: fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)) },
       { find: /^aegispay\/pg$/, replacement: fileURLToPath(new URL("./src/pg.ts", import.meta.url)) },
+      { find: /^aegispay\/otel$/, replacement: fileURLToPath(new URL("./src/otel.ts", import.meta.url)) },
       { find: /^aegispay\/http$/, replacement: fileURLToPath(new URL("./src/http.ts", import.meta.url)) },
       { find: /^aegispay\/embedded$/, replacement: fileURLToPath(new URL("./src/embedded.ts", import.meta.url)) },
       { find: /^aegispay$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }

@@ -70,12 +70,13 @@ const offline = Effect.gen(function*() {
     yield* basics("offline")
     const payments = yield* PaymentService.PaymentService
     // 3-D Secure: the payment waits for the customer, who finishes on Stripe's page
-    const threeDs = yield* payments.createPayment(order("offline-3ds", FakeStripe.TestPaymentMethods.threeDSecure))
+    const threeDs = yield* payments.createPayment({ ...order("offline-3ds", FakeStripe.TestPaymentMethods.threeDSecure), returnUrl: "https://shop.example/return" })
     const waiting = yield* payments.processPayment(threeDs.id)
-    yield* Console.log(`3-D Secure: ${waiting.state} (the customer is asked to authenticate)`)
+    yield* Console.log(`3-D Secure: ${waiting.state}, send the customer to ${waiting.customerAction?.type === "redirect" ? waiting.customerAction.url : "Stripe.js"}`)
     const intent = (yield* fake.intents).find((i) => i.metadata["aegispay_payment_id"] === threeDs.id)
     if (intent !== undefined) yield* fake.finishAction(intent.id, "succeed")
-    yield* Console.log(`3-D Secure: ${(yield* payments.processPayment(threeDs.id)).state} after the customer finished`)
+    // the customer is back on the return URL: completePayment asks Stripe and settles
+    yield* Console.log(`3-D Secure: ${(yield* payments.completePayment(threeDs.id)).state} after the customer finished`)
 
     // chaos: faults injected into the fake, recovery drives every payment to Stripe's truth
     const faults: ReadonlyArray<FakeStripe.Fault> = ["error500", "error500AfterApply", "timeoutAfterApply", "resetAfterApply", "rateLimit", "notJson"]

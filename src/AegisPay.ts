@@ -16,6 +16,7 @@ import * as Sanitize from "./domain/Sanitize.js"
 import * as EventBus from "./events/EventBus.js"
 import type * as CardVault from "./gateway/CardVault.js"
 import type * as GatewayRegistry from "./gateway/GatewayRegistry.js"
+import * as AegisPayMetrics from "./observability/AegisPayMetrics.js"
 import * as GatewayMetrics from "./observability/GatewayMetrics.js"
 import * as Compensation from "./orchestration/Compensation.js"
 import * as Hooks from "./orchestration/Hooks.js"
@@ -69,6 +70,11 @@ export interface Options {
    * operation wherever it is (the model of a process dying; the simulation uses it).
    */
   readonly shutdown?: Shutdown.ShutdownOptions | false | undefined
+  /**
+   * AegisPay's metrics from the committed events and circuit changes (`AegisPayMetrics`:
+   * payments by state, events by type, outbox lag, circuit states); default on, `false` for none.
+   */
+  readonly metrics?: boolean | undefined
 }
 
 /**
@@ -172,7 +178,8 @@ export const layerWith = <GOut = never, EG = never, RG = never, ES = never, RS =
   const recovery = options.recovery === undefined || options.recovery === false
     ? Recovery.layer()
     : Recovery.layerWorker(options.recovery)
-  return Layer.mergeAll(Notifications.layer, ManualReview.layer, recovery).pipe(
+  const metrics = options.metrics === false ? Layer.empty : AegisPayMetrics.layer
+  return Layer.mergeAll(Notifications.layer, ManualReview.layer, recovery, metrics).pipe(
     Layer.provideMerge(core),
     // Effect's default logger masks card numbers in every log line of the composition's fibers and,
     // where the composition is provided, of the program (a custom logger: wrap it with `Sanitize.maskLogger`)

@@ -27,8 +27,14 @@ import * as PaymentLock from "./storage/PaymentLock.js"
  *
  * @since 0.1.0
  */
-export interface Options<GOut = never, EG = never, RG = never, EV = never, RV = never>
-  extends SqlComposition.Options<GOut, EG, RG, EV, RV>, Embedded.Options
+export interface Options<
+  GOut = never,
+  EG = never,
+  RG = never,
+  EV = never,
+  RV = never,
+  W extends SqlComposition.MerchantWebhooksSetting = undefined
+> extends SqlComposition.Options<GOut, EG, RG, EV, RV, W>, Embedded.Options
 {}
 
 /**
@@ -38,6 +44,13 @@ export interface Options<GOut = never, EG = never, RG = never, EV = never, RV = 
  *
  * @since 0.1.0
  */
-export const layer = <GOut = never, EG = never, RG = never, EV = never, RV = never>(
-  options: Options<GOut, EG, RG, EV, RV>
+export const layer = <
+  GOut = never,
+  EG = never,
+  RG = never,
+  EV = never,
+  RV = never,
+  W extends SqlComposition.MerchantWebhooksSetting = undefined
+>(
+  options: Options<GOut, EG, RG, EV, RV, W>
 ) => SqlComposition.layer(options, PaymentLock.layerMemory).pipe(Layer.provideMerge(Embedded.layerClient(options)))

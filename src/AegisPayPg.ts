@@ -91,8 +91,14 @@ const schemaConfig = (options: ClientOptions): Config.Config<string> =>
  *
  * @since 0.1.0
  */
-export interface Options<GOut = never, EG = never, RG = never, EV = never, RV = never>
-  extends SqlComposition.Options<GOut, EG, RG, EV, RV>, ClientOptions
+export interface Options<
+  GOut = never,
+  EG = never,
+  RG = never,
+  EV = never,
+  RV = never,
+  W extends SqlComposition.MerchantWebhooksSetting = undefined
+> extends SqlComposition.Options<GOut, EG, RG, EV, RV, W>, ClientOptions
 {
   /** Lease settings of the lock manager. */
   readonly locks?: SqlLockManager.Options | undefined
@@ -130,6 +136,13 @@ export const layerStorage = SqlComposition.layerStorage
  *
  * @since 0.1.0
  */
-export const layer = <GOut = never, EG = never, RG = never, EV = never, RV = never>(
-  options: Options<GOut, EG, RG, EV, RV>
+export const layer = <
+  GOut = never,
+  EG = never,
+  RG = never,
+  EV = never,
+  RV = never,
+  W extends SqlComposition.MerchantWebhooksSetting = undefined
+>(
+  options: Options<GOut, EG, RG, EV, RV, W>
 ) => SqlComposition.layer(options, SqlLockManager.layer(options.locks)).pipe(Layer.provideMerge(layerClient(options)))

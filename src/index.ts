@@ -43,6 +43,14 @@ export * as Tenant from "./domain/Tenant.js"
 export * as EventBus from "./events/EventBus.js"
 /** @since 0.1.0 */
 export * as Inbox from "./events/Inbox.js"
+/** @since 0.2.0 */
+export * as MerchantEvent from "./events/MerchantEvent.js"
+/** @since 0.2.0 */
+export * as MerchantWebhooks from "./events/MerchantWebhooks.js"
+/** @since 0.2.0 */
+export * as WebhookDelivery from "./events/WebhookDelivery.js"
+/** @since 0.2.0 */
+export * as WebhookSignature from "./events/WebhookSignature.js"
 /** @since 0.1.0 */
 export * as CardVault from "./gateway/CardVault.js"
 /** @since 0.1.0 */
@@ -51,10 +59,16 @@ export * as Gateway from "./gateway/Gateway.js"
 export * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 /** @since 0.2.0 */
 export * as Webhook from "./gateway/Webhook.js"
+/** @since 0.2.0 */
+export * as AegisPayMetrics from "./observability/AegisPayMetrics.js"
 /** @since 0.1.0 */
 export * as GatewayMetrics from "./observability/GatewayMetrics.js"
 /** @since 0.1.0 */
 export * as Health from "./observability/Health.js"
+/** @since 0.2.0 */
+export * as Logging from "./observability/Logging.js"
+/** @since 0.2.0 */
+export * as Prometheus from "./observability/Prometheus.js"
 /** @since 0.1.0 */
 export * as Hooks from "./orchestration/Hooks.js"
 /** @since 0.1.0 */

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { HashMap, Logger, Schema } from "effect"
+import { Effect, FiberRef, HashMap, HashSet, Layer, Logger, Schema } from "effect"
 
 /**
  * What a masked card number is replaced with.
@@ -201,8 +201,18 @@ export const maskLogger = <Output>(self: Logger.Logger<unknown, Output>): Logger
 
 /**
  * Replaces Effect's default logger with a {@link maskLogger} of it. Provide it where the program
- * runs (e.g. to the `ManagedRuntime` or at the edge of `main`) to mask every log line.
+ * runs (e.g. to the `ManagedRuntime` or at the edge of `main`) to mask every log line. When the
+ * default logger is not installed where it is built (the program chose its own, e.g.
+ * `Logging.layerJson`), it changes nothing.
  *
  * @since 0.1.0
  */
-export const layerLogger = Logger.replace(Logger.defaultLogger, maskLogger(Logger.defaultLogger))
+export const layerLogger: Layer.Layer<never> = Layer.unwrapEffect(
+  Effect.map(
+    FiberRef.get(FiberRef.currentLoggers),
+    (loggers) =>
+      HashSet.has(loggers, Logger.defaultLogger)
+        ? Logger.replace(Logger.defaultLogger, maskLogger(Logger.defaultLogger))
+        : Layer.empty
+  )
+)

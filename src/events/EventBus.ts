@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, PubSub, Stream } from "effect"
-import type { Scope } from "effect"
+import type { Queue, Scope } from "effect"
 import type { PaymentEvent, PaymentEventType } from "../domain/PaymentEvent.js"
 import { CommittedEvents } from "../storage/CommittedEvents.js"
 
@@ -25,6 +25,13 @@ export class EventBus extends Context.Tag("aegispay/EventBus")<EventBus, {
   readonly subscribe: (
     types?: ReadonlyArray<PaymentEventType>
   ) => Effect.Effect<Stream.Stream<PaymentEvent>, never, Scope.Scope>
+  /**
+   * Subscribes for the lifetime of the scope and hands over the subscription's queue itself: a
+   * consumer that must see, at a point of its choosing, every event published before it
+   * (`Queue.takeAll`) without a fiber in between. The queue holds up to `capacity` events, then
+   * drops the oldest.
+   */
+  readonly subscribeQueue: Effect.Effect<Queue.Dequeue<PaymentEvent>, never, Scope.Scope>
 }>() {}
 
 /**
@@ -42,7 +49,8 @@ export const make = (options: { readonly capacity?: number } = {}) =>
           if (types === undefined) return all
           const wanted = new Set<string>(types)
           return Stream.filter(all, (event) => wanted.has(event._tag))
-        })
+        }),
+      subscribeQueue: PubSub.subscribe(pubsub)
     }))
 
 /**

@@ -7,10 +7,14 @@
 import { Layer } from "effect"
 import type { ConfigError } from "effect"
 import * as AegisPay from "../AegisPay.js"
+import * as MerchantWebhooks from "../events/MerchantWebhooks.js"
 import * as OutboxRelay from "../events/OutboxRelay.js"
 import type * as CardVault from "../gateway/CardVault.js"
+import * as KeyManagement from "../security/KeyManagement.js"
 import * as SqlCardVault from "../security/SqlCardVault.js"
 import type { SqlClient } from "@effect/sql"
+import type * as Ids from "../domain/Ids.js"
+import type { StorageError } from "../storage/StorageError.js"
 import * as IdempotencyStore from "../storage/IdempotencyStore.js"
 import type * as LockManager from "../storage/LockManager.js"
 import * as Migrations from "../storage/Migrations.js"
@@ -23,7 +27,7 @@ import * as SqlStorage from "../storage/SqlStorage.js"
  *
  * @internal
  */
-export interface Options<GOut, EG, RG, EV, RV> extends AegisPay.Options {
+export interface Options<GOut, EG, RG, EV, RV, W extends MerchantWebhooksSetting = undefined> extends AegisPay.Options {
   /** Your gateways: `GatewayRegistry.layerFrom([...])`, in routing and failover order. */
   readonly gateways: AegisPay.Gateways<GOut, EG, RG>
   /**
@@ -35,6 +39,60 @@ export interface Options<GOut, EG, RG, EV, RV> extends AegisPay.Options {
   readonly relay?: OutboxRelay.Options | false | undefined
   /** The retention jobs of this process, or `false` for none; default on. */
   readonly retention?: Retention.RetentionOptions | false | undefined
+  /**
+   * Webhooks to merchants (`MerchantWebhooks`): `true` or its options to add the service and
+   * this process's delivery worker (`worker: false` for the service alone); default off. Endpoint
+   * secrets are sealed under `KeyManagement.layerConfig` (the card vault's keys from `Config`)
+   * unless `keys` is given.
+   */
+  readonly merchantWebhooks?: W
+}
+
+/**
+ * Settings of merchant webhooks in a SQL composition: `MerchantWebhooks.Options` and the keys
+ * sealing endpoint secrets.
+ *
+ * @internal
+ */
+export interface MerchantWebhooksOptions extends MerchantWebhooks.Options {
+  /** The key management sealing endpoint secrets; default `KeyManagement.layerConfig`. */
+  readonly keys?: Layer.Layer<KeyManagement.KeyManagement, ConfigError.ConfigError> | undefined
+}
+
+/**
+ * The `merchantWebhooks` option of a SQL composition.
+ *
+ * @internal
+ */
+export type MerchantWebhooksSetting = boolean | MerchantWebhooksOptions | undefined
+
+/**
+ * What a composition with the `merchantWebhooks` option `W` provides besides the rest:
+ * `MerchantWebhooks` when `W` is `true` or options, nothing otherwise.
+ *
+ * @internal
+ */
+export type MerchantWebhooksOut<W> = [Exclude<W, undefined>] extends [never] ? never
+  : [Exclude<W, undefined>] extends [true | MerchantWebhooksOptions] ? MerchantWebhooks.MerchantWebhooks
+  : never
+
+type WebhooksLayer<ROut> = Layer.Layer<
+  ROut,
+  StorageError | ConfigError.ConfigError,
+  SqlClient.SqlClient | Ids.Ids
+>
+
+/**
+ * The `MerchantWebhooks` layer of `option` (`false`/absent: nothing), on the composition's
+ * `SqlClient` and `Ids`.
+ *
+ * @internal
+ */
+export function layerMerchantWebhooks<W extends MerchantWebhooksSetting>(option: W): WebhooksLayer<MerchantWebhooksOut<W>>
+export function layerMerchantWebhooks(option: MerchantWebhooksSetting): WebhooksLayer<MerchantWebhooks.MerchantWebhooks> | WebhooksLayer<never> {
+  if (option === undefined || option === false) return Layer.empty
+  const options: MerchantWebhooksOptions = option === true ? {} : option
+  return MerchantWebhooks.layerSql(options).pipe(Layer.provide(options.keys ?? KeyManagement.layerConfig))
 }
 
 /**
@@ -54,14 +112,14 @@ export const layerStorage = (relay: OutboxRelay.Options | false = {}) =>
  *
  * @internal
  */
-export const layer = <GOut, EG, RG, EV, RV, EL, RL>(
-  options: Options<GOut, EG, RG, EV, RV>,
+export const layer = <GOut, EG, RG, EV, RV, EL, RL, W extends MerchantWebhooksSetting = undefined>(
+  options: Options<GOut, EG, RG, EV, RV, W>,
   locks: Layer.Layer<LockManager.LockManager | PaymentLock.PaymentLock, EL, RL>
 ) => {
   // the vault queries nothing when built; its table is migrated with the storage, before any payment
   const vault: Layer.Layer<CardVault.CardVault, EV | ConfigError.ConfigError, RV | SqlClient.SqlClient> = options.vault ??
     SqlCardVault.layerConfig
-  return AegisPay.layerWith({
+  const services = AegisPay.layerWith({
     gateways: options.gateways,
     storage: layerStorage(options.relay ?? {}),
     locks,
@@ -74,4 +132,6 @@ export const layer = <GOut, EG, RG, EV, RV, EL, RL>(
       )
     )
   )
+  // on top: migrated tables, and this process's commits (OutboxSignal) wake its worker
+  return layerMerchantWebhooks(options.merchantWebhooks).pipe(Layer.provideMerge(services))
 }

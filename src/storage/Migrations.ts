@@ -35,6 +35,7 @@ import tenantLockAndRead from "./migrations/0011_tenant_lock_and_read.js"
 import testLedgerOut from "./migrations/0012_test_ledger_out.js"
 import apiKeys from "./migrations/0013_api_keys.js"
 import tenantCredentials from "./migrations/0014_tenant_credentials.js"
+import merchantWebhooks from "./migrations/0015_merchant_webhooks.js"
 
 /**
  * Every migration by `NNNN_name`, in the order they were written. Forward-only: a released
@@ -59,7 +60,8 @@ export const migrations = {
   "0011_tenant_lock_and_read": tenantLockAndRead,
   "0012_test_ledger_out": testLedgerOut,
   "0013_api_keys": apiKeys,
-  "0014_tenant_credentials": tenantCredentials
+  "0014_tenant_credentials": tenantCredentials,
+  "0015_merchant_webhooks": merchantWebhooks
 } as const
 
 /**

@@ -47,6 +47,16 @@ describe("PaymentState", () => {
     )
   })
 
+  it("ACTION_REQUIRED: entered from PROCESSING only, left for a charge or a definite failure, never CANCELLED or PROCESSING", () => {
+    expect(states.filter((s) => canTransition(s, "ACTION_REQUIRED"))).toEqual(["PROCESSING"])
+    expect(transitions.ACTION_REQUIRED).toEqual(["SUCCESS", "AUTHORIZED", "FAILURE"])
+    expect(canTransition("ACTION_REQUIRED", "CANCELLED")).toBe(false)
+    expect(canTransition("ACTION_REQUIRED", "PROCESSING")).toBe(false)
+    expect(PaymentState.transition("PROCESSING", "ACTION_REQUIRED")).toBe("ACTION_REQUIRED")
+    // @ts-expect-error a waiting payment is never cancelled: the provider may still charge
+    PaymentState.transition("ACTION_REQUIRED", "CANCELLED")
+  })
+
   it("checks transitions at compile time", () => {
     expect(PaymentState.transition("INITIATED", "AUTHENTICATED")).toBe("AUTHENTICATED")
     // @ts-expect-error INITIATED cannot move to SUCCESS

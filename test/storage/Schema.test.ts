@@ -42,6 +42,7 @@ const inSchema = (objects: ReadonlyArray<string>, schema: string) =>
 
 /** What a fresh migrated database holds (the test ledger is the test kit's, not here). */
 const expected = [
+  "aegis_api_keys",
   "aegis_card_vault",
   "aegis_events",
   "aegis_events_position_seq",
@@ -55,7 +56,14 @@ const expected = [
   "aegis_outbox",
   "aegis_outbox_id_seq",
   "aegis_outbox_notify",
-  "aegis_payments"
+  "aegis_payments",
+  "aegis_tenant_credentials",
+  "aegis_tenants",
+  "aegis_webhook_attempts",
+  "aegis_webhook_deliveries",
+  "aegis_webhook_deliveries_id_seq",
+  "aegis_webhook_endpoints",
+  "aegis_webhook_fan_out"
 ]
 
 const createAndProcess = (key: string) =>

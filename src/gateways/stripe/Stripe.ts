@@ -250,6 +250,8 @@ export const make = (options: Options): Effect.Effect<StripeGateway, never, Http
       Effect.gen(function*() {
         yield* checkMethod(method)
         if (method.type === "gateway_token") return [["payment_method", method.token]] as const
+        // a checkout (0.2 payment method) never reaches here: checkMethod refused it
+        if (method.type !== "card") return yield* misconfigured("unsupported payment method")
         if (Option.isNone(vault)) return yield* misconfigured("raw card access needs the card vault in the context")
         const card = yield* vault.value.reveal(method.vaultToken, tenantId).pipe(
           Effect.catchTags({
@@ -441,66 +443,112 @@ export const make = (options: Options): Effect.Effect<StripeGateway, never, Http
         return statusOf(yield* retrieve(first.id, "getStatus"))
       })
 
+    /** Whether an answer is Stripe replaying a saved 5xx: the key can never succeed again. */
+    const replayed5xx = (answer: Http.Answer) =>
+      answer.status >= 500 && Http.header(answer.headers, "idempotent-replayed") === "true"
+
+    /**
+     * A POST on a PaymentIntent that its status guards (capture, cancel): Stripe applies it at
+     * most once whatever the key. An answer that the intent is not in a state for it, or a
+     * replayed 5xx, is resolved by reading the intent; an intent still `waiting` for the call
+     * after a replayed 5xx gets it once more under a second key.
+     */
+    const onIntent = (call: {
+      readonly intentId: string
+      readonly action: "capture" | "cancel"
+      readonly operation: string
+      readonly idempotencyKey: string
+      readonly form: Form.Form
+      readonly waiting: (intent: Wire.PaymentIntent) => boolean
+    }): Effect.Effect<Wire.PaymentIntent, GatewayError> =>
+      Effect.gen(function*() {
+        const send = (idempotencyKey: string) =>
+          exchange({
+            method: "POST",
+            path: `/v1/payment_intents/${encodeURIComponent(call.intentId)}/${call.action}`,
+            operation: call.operation,
+            moneyMoving: true,
+            schema: Wire.PaymentIntent,
+            idempotencyKey,
+            form: call.form
+          })
+        const first = yield* send(call.idempotencyKey)
+        if (Either.isRight(first)) return first.right
+        if (unexpectedState(first.left.answer)) return yield* retrieve(call.intentId, call.operation)
+        if (!replayed5xx(first.left.answer)) return yield* first.left.error
+        const intent = yield* retrieve(call.intentId, call.operation)
+        if (!call.waiting(intent)) return intent
+        const second = yield* send(`${call.idempotencyKey}:after-5xx`)
+        if (Either.isRight(second)) return second.right
+        if (unexpectedState(second.left.answer)) return yield* retrieve(call.intentId, call.operation)
+        return yield* second.left.error
+      })
+
     const capture = (request: { readonly transactionId: string; readonly idempotencyKey: string; readonly amount: Money }) =>
       Effect.gen(function*() {
         const amount = yield* amountOf(request.amount)
-        const outcome = yield* exchange({
-          method: "POST",
-          path: `/v1/payment_intents/${encodeURIComponent(request.transactionId)}/capture`,
+        const intent = yield* onIntent({
+          intentId: request.transactionId,
+          action: "capture",
           operation: "capture",
-          moneyMoving: true,
-          schema: Wire.PaymentIntent,
           idempotencyKey: request.idempotencyKey,
-          form: [["amount_to_capture", amount]]
+          form: [["amount_to_capture", amount]],
+          waiting: (i) => i.status === "requires_capture"
         })
-        const intent = Either.isRight(outcome)
-          ? outcome.right
-          : unexpectedState(outcome.left.answer)
-          ? yield* retrieve(request.transactionId, "capture")
-          : yield* outcome.left.error
         if (intent.status === "succeeded") return { transactionId: intent.id }
-        if (Either.isLeft(outcome)) return yield* outcome.left.error
-        return yield* Http.doubt(callOptions("capture", true), `capture answered status ${intent.status}`)
+        if (intent.status === "requires_capture") return yield* Http.doubt(callOptions("capture", true), "the PaymentIntent still requires capture")
+        return yield* misconfigured(`a PaymentIntent in status ${intent.status} cannot be captured`)
       })
 
     const voidAuthorization = (request: { readonly transactionId: string; readonly idempotencyKey: string }) =>
       Effect.gen(function*() {
-        const outcome = yield* exchange({
-          method: "POST",
-          path: `/v1/payment_intents/${encodeURIComponent(request.transactionId)}/cancel`,
+        const intent = yield* onIntent({
+          intentId: request.transactionId,
+          action: "cancel",
           operation: "void",
-          moneyMoving: true,
-          schema: Wire.PaymentIntent,
           idempotencyKey: request.idempotencyKey,
-          form: []
+          form: [],
+          waiting: (i) => i.status === "requires_capture"
         })
-        const intent = Either.isRight(outcome)
-          ? outcome.right
-          : unexpectedState(outcome.left.answer)
-          ? yield* retrieve(request.transactionId, "void")
-          : yield* outcome.left.error
         if (intent.status === "canceled") return
         if (intent.status === "succeeded") return yield* misconfigured("the PaymentIntent is captured: it cannot be voided (refund it)")
-        if (Either.isLeft(outcome)) return yield* outcome.left.error
-        return yield* Http.doubt(callOptions("void", true), `cancel answered status ${intent.status}`)
+        return yield* Http.doubt(callOptions("void", true), `cancel left the PaymentIntent in status ${intent.status}`)
       })
 
     const refund = (request: { readonly transactionId: string; readonly idempotencyKey: string; readonly amount: Money }) =>
       Effect.gen(function*() {
         const amount = yield* amountOf(request.amount)
-        const refund = yield* expect({
-          method: "POST",
-          path: "/v1/refunds",
-          operation: "refund",
-          moneyMoving: true,
-          schema: Wire.Refund,
-          idempotencyKey: request.idempotencyKey,
-          form: [
-            ["payment_intent", request.transactionId],
-            ["amount", amount],
-            ["metadata[aegispay_idempotency_key]", request.idempotencyKey]
-          ]
-        })
+        const send = (idempotencyKey: string) =>
+          exchange({
+            method: "POST",
+            path: "/v1/refunds",
+            operation: "refund",
+            moneyMoving: true,
+            schema: Wire.Refund,
+            idempotencyKey,
+            form: [
+              ["payment_intent", request.transactionId],
+              ["amount", amount],
+              ["metadata[aegispay_idempotency_key]", request.idempotencyKey]
+            ]
+          })
+        let outcome = yield* send(request.idempotencyKey)
+        if (Either.isLeft(outcome) && replayed5xx(outcome.left.answer)) {
+          // a refund is not guarded by a status: look for the refund of this key first (the list
+          // is strongly consistent), and only when there is none send it under a second key
+          const page = yield* expect({
+            method: "GET",
+            path: "/v1/refunds",
+            operation: "refund",
+            moneyMoving: false,
+            schema: Wire.RefundPage,
+            query: { payment_intent: request.transactionId, limit: "100" }
+          }).pipe(Effect.mapError(asRead))
+          const made = page.data.find((r) => r.metadata?.[Wire.metadataKeys.idempotencyKey] === request.idempotencyKey)
+          outcome = made !== undefined ? Either.right(made) : yield* send(`${request.idempotencyKey}:after-5xx`)
+        }
+        if (Either.isLeft(outcome)) return yield* outcome.left.error
+        const refund = outcome.right
         if (refund.status === "failed" || refund.status === "canceled") {
           return yield* new GatewayDeclined({ gateway: id, code: `refund_${refund.status}`, reason: refund.failure_reason ?? `refund ${refund.status}` })
         }
@@ -519,16 +567,14 @@ export const make = (options: Options): Effect.Effect<StripeGateway, never, Http
 
     const cancel: CustomerActionOperations["cancel"] = (request) =>
       Effect.gen(function*() {
-        const outcome = yield* exchange({
-          method: "POST",
-          path: `/v1/payment_intents/${encodeURIComponent(request.reference)}/cancel`,
+        yield* onIntent({
+          intentId: request.reference,
+          action: "cancel",
           operation: "cancel",
-          moneyMoving: true,
-          schema: Wire.PaymentIntent,
           idempotencyKey: `${request.idempotencyKey}:cancel`,
-          form: [["cancellation_reason", "abandoned"]]
+          form: [["cancellation_reason", "abandoned"]],
+          waiting: (i) => i.status !== "succeeded" && i.status !== "canceled" && i.status !== "processing"
         })
-        if (Either.isLeft(outcome) && !unexpectedState(outcome.left.answer)) return yield* outcome.left.error
         // canceled now, or not cancelable (succeeded late, already canceled): the intent says which
         return statusOf(yield* retrieve(request.reference, "cancel"))
       })

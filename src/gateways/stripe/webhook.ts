@@ -19,6 +19,9 @@ import { Clock, Duration, Effect, Either, Option, Schema } from "effect"
 import type { GatewayReadError } from "../../gateway/Gateway.js"
 import { type GatewayNotification, WebhookRejected, type WebhookRequest } from "../../gateway/Webhook.js"
 import { constantTimeEqual, header, hmacSha256Hex, parseJson, utf8 } from "../internal/http.js"
+import * as Currency from "../../domain/Currency.js"
+import * as Money from "../../domain/Money.js"
+import { fromStripe } from "./amount.js"
 import * as Wire from "./wire.js"
 
 /** What parsing needs besides the request. */
@@ -113,42 +116,58 @@ const bounded = (text: string, max: number) => (text.length > max ? text.slice(0
 /** Stripe event types acknowledged with nothing to apply (the notification carries no new state). */
 export const acknowledged: ReadonlySet<string> = new Set([
   "payment_intent.created",
-  "payment_intent.processing",
-  "payment_intent.requires_action",
   "payment_intent.partially_funded",
   "charge.refunded",
-  "charge.dispute.created",
   "charge.dispute.updated",
-  "charge.dispute.closed",
   "charge.dispute.funds_withdrawn",
   "charge.dispute.funds_reinstated"
 ])
 
+/** Stripe's `amount` in `currency` as AegisPay's exact decimal and currency code, when the currency is known. */
+const exactAmount = (amount: number, currency: string | null | undefined) => {
+  const code = (currency ?? "").toUpperCase()
+  if (!Currency.isCurrencyCode(code) || !Number.isSafeInteger(amount) || amount < 0) return {}
+  return { amount: Money.toDecimalString(Money.fromMinor(code, fromStripe(code, BigInt(amount)))), currency: code }
+}
+
 /**
- * The notifications of a verified event: the table from Stripe's event types to AegisPay's.
+ * The notifications of a verified event: the table from Stripe event types to AegisPay's.
  *
  * | Stripe event | notification |
  * |---|---|
  * | `payment_intent.succeeded` | `charge.succeeded` (transaction id: the PaymentIntent id) |
  * | `payment_intent.amount_capturable_updated` (status `requires_capture`) | `charge.authorized` |
  * | `payment_intent.payment_failed` | `charge.failed` (`decline_code` or `code`) |
- * | `payment_intent.canceled` | `charge.failed` (`canceled`) |
- * | `refund.created`, `refund.updated`, `charge.refund.updated` with a refund of ours | `refund.succeeded` / `refund.failed` (pending: nothing yet) |
- * | {@link acknowledged} types, refunds and intents not made by AegisPay | nothing (accepted) |
+ * | `payment_intent.canceled` | `charge.canceled` |
+ * | `payment_intent.requires_action` | `charge.action_required` (AegisPay asks Stripe for the action) |
+ * | `payment_intent.processing` | `charge.pending` |
+ * | `refund.created`, `refund.updated`, `charge.refund.updated`, a refund of ours | `refund.succeeded` / `refund.failed` (pending: nothing yet) |
+ * | the same, a refund made elsewhere (the Dashboard), succeeded | `refund.external` (amount, currency, refund id) |
+ * | `charge.dispute.created` / `charge.dispute.closed` | `dispute.opened` / `dispute.closed` (`code`: Stripe's status, e.g. `won`, `lost`) |
+ * | {@link acknowledged} types; intents, refunds and disputes not about an AegisPay payment | nothing (accepted) |
  * | anything else | `WebhookRejected("unknown_event")` |
+ *
+ * Every notification about a payment carries the PaymentIntent's id as `reference`; the payment
+ * id and attempt key come from the PaymentIntent's metadata (read with a `GET` for refunds and
+ * disputes, whose objects do not carry it).
  */
 export const route = (ctx: Context, event: Wire.Event): Effect.Effect<ReadonlyArray<Notification>, WebhookRejected | GatewayReadError> =>
   Effect.gen(function*() {
     const base = { id: bounded(event.id, 255), gateway: ctx.gateway, verified: true as const }
+    /** The payment and attempt of a PaymentIntent named by id (an intent not made by AegisPay: none). */
+    const ownerOf = (intentId: string | null | undefined) =>
+      intentId == null || intentId === "" ? Effect.succeed(Option.none()) : Effect.map(ctx.intentMetadata(intentId), ours)
     switch (event.type) {
       case "payment_intent.succeeded":
       case "payment_intent.amount_capturable_updated":
       case "payment_intent.payment_failed":
-      case "payment_intent.canceled": {
+      case "payment_intent.canceled":
+      case "payment_intent.requires_action":
+      case "payment_intent.processing": {
         const intent = yield* decodeObject(ctx, Wire.PaymentIntent, event)
         const owner = ours(intent.metadata)
         if (Option.isNone(owner)) return []
-        const about = { ...base, ...owner.value }
+        const about = { ...base, ...owner.value, reference: intent.id }
         switch (event.type) {
           case "payment_intent.succeeded":
             return [{ ...about, type: "charge.succeeded", transactionId: intent.id }]
@@ -163,10 +182,14 @@ export const route = (ctx: Context, event: Wire.Event): Effect.Effect<ReadonlyAr
               reason: bounded(error?.message ?? "payment failed at Stripe", 1000)
             }]
           }
+          case "payment_intent.requires_action":
+            return [{ ...about, type: "charge.action_required" }]
+          case "payment_intent.processing":
+            return [{ ...about, type: "charge.pending", reason: "processing at Stripe" }]
           default:
             return [{
               ...about,
-              type: "charge.failed",
+              type: "charge.canceled",
               code: "canceled",
               reason: bounded(`canceled at Stripe${intent.cancellation_reason ? ` (${intent.cancellation_reason})` : ""}`, 1000)
             }]
@@ -176,22 +199,40 @@ export const route = (ctx: Context, event: Wire.Event): Effect.Effect<ReadonlyAr
       case "refund.updated":
       case "charge.refund.updated": {
         const refund = yield* decodeObject(ctx, Wire.Refund, event)
-        const key = refund.metadata?.[Wire.metadataKeys.idempotencyKey]
-        // a refund made elsewhere (the Dashboard) carries no key of ours: there is no AegisPay
-        // notification type for an outside refund yet, so it is accepted with nothing to apply
-        if (key === undefined || key === "" || refund.payment_intent == null) return []
         if (refund.status !== "succeeded" && refund.status !== "failed" && refund.status !== "canceled") return []
-        const metadata = yield* ctx.intentMetadata(refund.payment_intent)
-        const paymentId = metadata[Wire.metadataKeys.paymentId] ?? refund.metadata?.[Wire.metadataKeys.paymentId]
-        if (paymentId === undefined || paymentId === "") return []
+        const owner = yield* ownerOf(refund.payment_intent)
+        if (Option.isNone(owner)) return []
+        const key = refund.metadata?.[Wire.metadataKeys.idempotencyKey]
+        const about = { ...base, paymentId: owner.value.paymentId, refundId: refund.id, reference: refund.payment_intent ?? undefined }
+        if (key === undefined || key === "") {
+          // a refund made elsewhere (the Dashboard): recorded on the payment, about its attempt
+          return refund.status === "succeeded"
+            ? [{ ...about, idempotencyKey: owner.value.idempotencyKey, type: "refund.external" as const, ...exactAmount(refund.amount, refund.currency) }]
+            : []
+        }
         return [{
-          ...base,
-          paymentId,
+          ...about,
           idempotencyKey: key,
-          refundId: refund.id,
           ...(refund.status === "succeeded"
             ? { type: "refund.succeeded" as const }
             : { type: "refund.failed" as const, code: refund.status, reason: bounded(refund.failure_reason ?? `refund ${refund.status}`, 1000) })
+        }]
+      }
+      case "charge.dispute.created":
+      case "charge.dispute.closed": {
+        const dispute = yield* decodeObject(ctx, Wire.Dispute, event)
+        const owner = yield* ownerOf(dispute.payment_intent)
+        if (Option.isNone(owner)) return []
+        return [{
+          ...base,
+          ...owner.value,
+          reference: dispute.payment_intent ?? undefined,
+          disputeId: bounded(dispute.id, 255),
+          ...exactAmount(dispute.amount, dispute.currency),
+          ...(dispute.reason == null ? {} : { reason: bounded(dispute.reason, 1000) }),
+          ...(event.type === "charge.dispute.created"
+            ? { type: "dispute.opened" as const }
+            : { type: "dispute.closed" as const, code: bounded(dispute.status ?? "closed", 255) })
         }]
       }
       default:

@@ -62,6 +62,7 @@ export const Refund = Schema.Struct({
   id: Schema.String,
   object: Schema.Literal("refund"),
   amount: Schema.Number,
+  currency: Schema.optional(Schema.NullOr(Schema.String)),
   status: Schema.optional(Schema.NullOr(Schema.String)),
   payment_intent: Schema.optional(Schema.NullOr(Schema.String)),
   charge: Schema.optional(Schema.NullOr(Schema.String)),
@@ -74,6 +75,12 @@ export type Refund = typeof Refund.Type
 export const IntentPage = Schema.Struct({
   object: Schema.Literal("search_result", "list"),
   data: Schema.Array(PaymentIntent)
+})
+
+/** `GET /v1/refunds`: a page of Refunds. */
+export const RefundPage = Schema.Struct({
+  object: Schema.Literal("list"),
+  data: Schema.Array(Refund)
 })
 
 /** An error body: `{ error: { type, code, decline_code, message, … } }`. */
@@ -103,6 +110,7 @@ export const Dispute = Schema.Struct({
   id: Schema.String,
   object: Schema.Literal("dispute"),
   amount: Schema.Number,
+  currency: Schema.optional(Schema.NullOr(Schema.String)),
   charge: Schema.optional(Schema.NullOr(Schema.String)),
   payment_intent: Schema.optional(Schema.NullOr(Schema.String)),
   reason: Schema.optional(Schema.NullOr(Schema.String)),

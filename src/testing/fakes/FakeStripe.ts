@@ -717,6 +717,13 @@ export const make = (options: Options = {}): Effect.Effect<FakeStripe> =>
       HttpRouter.post("/v1/payment_intents/:intent/capture", route("POST", "/v1/payment_intents/{intent}/capture", ({ form, params }) => captureIntent(param(params, "intent"), form))),
       HttpRouter.post("/v1/payment_intents/:intent/cancel", route("POST", "/v1/payment_intents/{intent}/cancel", ({ form, params }) => cancelIntent(param(params, "intent"), form))),
       HttpRouter.post("/v1/refunds", route("POST", "/v1/refunds", ({ form }) => createRefund(form))),
+      HttpRouter.get("/v1/refunds", route("GET", "/v1/refunds", ({ query }) =>
+        Effect.sync(() => {
+          const intent = query.get("payment_intent")
+          const limit = Math.max(1, Math.min(100, Number(query.get("limit") ?? "10")))
+          const data = [...state.refunds.values()].filter((r) => intent === null || r.intentId === intent).reverse().slice(0, limit).map(refundJson)
+          return { status: 200, body: { object: "list", data, has_more: false, url: "/v1/refunds" }, save: false }
+        }))),
       HttpRouter.get("/v1/refunds/:refund", route("GET", "/v1/refunds/{refund}", ({ params }) =>
         Effect.sync(() => {
           const refund = state.refunds.get(param(params, "refund"))
@@ -802,7 +809,8 @@ export const make = (options: Options = {}): Effect.Effect<FakeStripe> =>
           const dispute = state.disputes.get(disputeId)
           if (dispute === undefined) return yield* Effect.dieMessage(`no dispute ${disputeId}`)
           dispute.status = status
-          yield* emit("charge.dispute.closed", { id: dispute.id, object: "dispute", amount: Number(dispute.amount), charge: dispute.chargeId, payment_intent: dispute.intentId, reason: "fraudulent", status })
+          const currency = state.intents.get(dispute.intentId)?.currency ?? "usd"
+          yield* emit("charge.dispute.closed", { id: dispute.id, object: "dispute", amount: Number(dispute.amount), charge: dispute.chargeId, payment_intent: dispute.intentId, reason: "fraudulent", status, currency })
         })),
       indexSearch: locked(Effect.sync(() => state.hidden.clear())),
       sign,

@@ -9,6 +9,10 @@
 /** @since 0.2.0 */
 export * as FakeServer from "./FakeServer.js"
 /** @since 0.2.0 */
+export * as FakePagadito from "./FakePagadito.js"
+/** @since 0.2.0 */
+export * as FakePayPal from "./FakePayPal.js"
+/** @since 0.2.0 */
 export * as FakeStripe from "./FakeStripe.js"
 /** @since 0.2.0 */
 export * as FakeRazorpay from "./FakeRazorpay.js"

@@ -172,6 +172,10 @@ describe("Stripe requests against the OpenAPI description", () => {
       yield* gateway.capture({ transactionId: held.transactionId, idempotencyKey: "cap", amount: usd(1000n) })
       yield* gateway.void({ transactionId: voidable.transactionId, idempotencyKey: "void" })
       yield* gateway.refund({ transactionId: paid.transactionId, idempotencyKey: "refund", amount: usd(500n) })
+      // a replayed 5xx on a refund: the refund list, then a second key
+      yield* fake.inject("error500", { path: "/v1/refunds" })
+      yield* Effect.either(gateway.refund({ transactionId: paid.transactionId, idempotencyKey: "refund-2", amount: usd(100n) }))
+      yield* gateway.refund({ transactionId: paid.transactionId, idempotencyKey: "refund-2", amount: usd(100n) })
       // 3-D Secure: redirect, complete, cancel
       const threeDs = charge({ paymentMethod: token(FakeStripe.TestPaymentMethods.threeDSecure), returnUrl: "https://shop.example/r" })
       const waiting = yield* gateway.process(threeDs)
@@ -204,6 +208,7 @@ describe("Stripe requests against the OpenAPI description", () => {
         "POST /v1/refunds",
         "GET /v1/payment_intents/{intent}",
         "GET /v1/payment_intents/search",
+        "GET /v1/refunds",
         "GET /v1/payment_intents"
       ]))
       expect(requests.flatMap(check)).toEqual([])

@@ -6,11 +6,12 @@
  * settles it; and many payments under injected faults all settle with at most one charge each.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Random, Redacted } from "effect"
+import { Effect, Random, Redacted, TestClock } from "effect"
 import { AegisPay, GatewayRegistry, Notifications, PaymentLock, PaymentService, Recovery } from "aegispay"
 import { Stripe } from "aegispay/gateways"
 import { AegisPayTest, MemoryStorage } from "aegispay/testing"
 import { FakeStripe } from "aegispay/testing/fakes"
+import { expectFoldEqualsSnapshot } from "../../helpers.js"
 import { HttpLive } from "./support.js"
 
 const { TestPaymentMethods } = FakeStripe
@@ -117,6 +118,115 @@ describe("PaymentService with the Stripe adapter", () => {
         expect(parsed).toHaveLength(1)
         for (const n of parsed) yield* notifications.apply(n)
         expect((yield* payments.getPayment(created.id)).state).toBe("SUCCESS")
+      }).pipe(Effect.provide(composition(fake, url)))
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("3-D Secure: create → ACTION_REQUIRED (redirect) → the customer finishes → completePayment → SUCCESS", () =>
+    Effect.gen(function*() {
+      const { fake, url } = yield* FakeStripe.serve()
+      yield* Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const created = yield* payments.createPayment({ ...pay("order-3ds", TestPaymentMethods.threeDSecure), returnUrl: "https://shop.example/return" })
+        const waiting = yield* payments.processPayment(created.id)
+        expect(waiting.state).toBe("ACTION_REQUIRED")
+        expect(waiting.customerAction).toEqual({ type: "redirect", url: expect.stringContaining("hooks.stripe.com") })
+        expect(waiting.actionExpiresAt).toBeDefined()
+        const confirm = (yield* fake.requests).find((r) => r.route === "/v1/payment_intents/{intent}/confirm")
+        expect(new Map(confirm?.form).get("return_url")).toBe("https://shop.example/return")
+        // back too early: still waiting
+        expect((yield* payments.completePayment(created.id)).state).toBe("ACTION_REQUIRED")
+        const intent = (yield* fake.intents).find((i) => i.metadata["aegispay_payment_id"] === created.id)
+        if (intent === undefined) return expect.unreachable()
+        yield* fake.finishAction(intent.id, "succeed")
+        const done = yield* payments.completePayment(created.id)
+        expect([done.state, done.gatewayTransactionId]).toEqual(["SUCCESS", intent.id])
+        expect((yield* payments.completePayment(created.id)).state).toBe("SUCCESS")
+        expect(chargesPerPayment(yield* fake.ledger).get(created.id)).toBe(1)
+        yield* expectFoldEqualsSnapshot(created.id).pipe(Effect.map(({ rebuilt, stored }) => expect(stored).toEqual(rebuilt)))
+      }).pipe(Effect.provide(composition(fake, url)))
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("3-D Secure with Stripe.js (client secret), manual capture; a failed authentication fails the payment", () =>
+    Effect.gen(function*() {
+      const { fake, url } = yield* FakeStripe.serve()
+      yield* Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const created = yield* payments.createPayment(pay("order-sdk", TestPaymentMethods.threeDSecure, { captureMethod: "manual" }))
+        const waiting = yield* payments.processPayment(created.id)
+        expect(waiting.customerAction?.type).toBe("client_secret")
+        const intent = (yield* fake.intents).find((i) => i.metadata["aegispay_payment_id"] === created.id)
+        if (intent === undefined) return expect.unreachable()
+        yield* fake.finishAction(intent.id, "succeed")
+        expect((yield* payments.completePayment(created.id)).state).toBe("AUTHORIZED")
+        expect((yield* payments.capturePayment({ paymentId: created.id })).state).toBe("SUCCESS")
+
+        const failing = yield* payments.createPayment(pay("order-sdk-fail", TestPaymentMethods.threeDSecure))
+        yield* payments.processPayment(failing.id)
+        const other = (yield* fake.intents).find((i) => i.metadata["aegispay_payment_id"] === failing.id)
+        if (other === undefined) return expect.unreachable()
+        yield* fake.finishAction(other.id, "fail")
+        const failed = yield* payments.completePayment(failing.id)
+        expect([failed.state, failed.declineCode]).toEqual(["FAILURE", "payment_intent_authentication_failure"])
+      }).pipe(Effect.provide(composition(fake, url)))
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("expiry: past it, recovery cancels the intent at Stripe and fails the payment; a late 3-D Secure success settles as SUCCESS", () =>
+    Effect.gen(function*() {
+      const { fake, url } = yield* FakeStripe.serve()
+      yield* Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const recovery = yield* Recovery.make({})
+        const abandoned = yield* payments.createPayment({ ...pay("order-abandoned", TestPaymentMethods.threeDSecure), returnUrl: "https://shop.example/r" })
+        const late = yield* payments.createPayment({ ...pay("order-late", TestPaymentMethods.threeDSecure), returnUrl: "https://shop.example/r" })
+        expect((yield* payments.processPayment(abandoned.id)).state).toBe("ACTION_REQUIRED")
+        expect((yield* payments.processPayment(late.id)).state).toBe("ACTION_REQUIRED")
+        const lateIntent = (yield* fake.intents).find((i) => i.metadata["aegispay_payment_id"] === late.id)
+        if (lateIntent === undefined) return expect.unreachable()
+        // the customer finishes just as the payment expires
+        yield* fake.finishAction(lateIntent.id, "succeed")
+        yield* TestClock.adjust("2 hours")
+        yield* recovery.runOnce
+        const expired = yield* payments.getPayment(abandoned.id)
+        expect([expired.state, expired.declineCode]).toEqual(["FAILURE", "canceled"])
+        const abandonedIntent = (yield* fake.intents).find((i) => i.metadata["aegispay_payment_id"] === abandoned.id)
+        expect(abandonedIntent?.status).toBe("canceled")
+        expect((yield* payments.getPayment(late.id)).state).toBe("SUCCESS")
+        expect([...chargesPerPayment(yield* fake.ledger).entries()]).toEqual([[late.id, 1]])
+      }).pipe(Effect.provide(composition(fake, url)))
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("webhooks of a waiting payment, a dispute and a Dashboard refund are applied and recorded", () =>
+    Effect.gen(function*() {
+      const { fake, url } = yield* FakeStripe.serve()
+      yield* Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const notifications = yield* Notifications.Notifications
+        const stripe = yield* (yield* GatewayRegistry.GatewayRegistry).get("stripe")
+        const deliver = (type: string, id?: string) =>
+          Effect.flatMap(fake.webhook(type, id), (w) =>
+            Effect.flatMap(stripe.webhooks!.parse(w), (ns) => Effect.forEach(ns, (n) => notifications.apply(n))))
+        const created = yield* payments.createPayment({ ...pay("order-hook", TestPaymentMethods.threeDSecure), returnUrl: "https://shop.example/r" })
+        yield* payments.processPayment(created.id)
+        const intent = (yield* fake.intents).find((i) => i.metadata["aegispay_payment_id"] === created.id)
+        if (intent === undefined) return expect.unreachable()
+        yield* deliver("payment_intent.requires_action", intent.id)
+        expect((yield* payments.getPayment(created.id)).state).toBe("ACTION_REQUIRED")
+        // the customer finishes and never comes back: Stripe's webhook settles the payment
+        yield* fake.finishAction(intent.id, "succeed")
+        yield* deliver("payment_intent.succeeded", intent.id)
+        expect((yield* payments.getPayment(created.id)).state).toBe("SUCCESS")
+        const refundId = yield* fake.dashboardRefund(intent.id, 500n)
+        yield* deliver("refund.created", refundId)
+        yield* deliver("refund.created", refundId)
+        const dispute = yield* fake.openDispute(intent.id)
+        yield* deliver("charge.dispute.created", dispute)
+        yield* fake.closeDispute(dispute, "won")
+        yield* deliver("charge.dispute.closed", dispute)
+        const after = yield* payments.getPayment(created.id)
+        expect(after.refundedAmount.minor).toBe(500n)
+        expect(after.refunds.map((r) => r.gatewayRefundId)).toEqual([refundId])
+        expect(after.disputes?.map((d) => [d.id, d.state, d.outcome, d.amount?.minor])).toEqual([[dispute, "CLOSED", "won", 1999n]])
+        yield* expectFoldEqualsSnapshot(created.id).pipe(Effect.map(({ rebuilt, stored }) => expect(stored).toEqual(rebuilt)))
       }).pipe(Effect.provide(composition(fake, url)))
     }).pipe(Effect.provide(HttpLive)))
 

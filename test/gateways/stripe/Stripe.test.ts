@@ -198,6 +198,41 @@ describe("Stripe adapter", () => {
       expect((yield* fake.requests).map((r) => r.idempotencyKey).filter((k) => k?.includes("after-5xx"))).toHaveLength(1)
     }).pipe(Effect.provide(HttpLive)))
 
+  it.scoped("a saved 5xx on capture, void and refund: resolved from the intent or the refund list; money moves once", () =>
+    Effect.gen(function*() {
+      const { fake, gateway } = yield* setup()
+      const held = yield* gateway.process(charge({ capture: false, amount: usd(3000n) }))
+      if (held.status !== "authorized") return expect.unreachable()
+      // capture: a 5xx saved before applying, then the retry meets its replay and captures under a second key
+      yield* fake.inject("error500", { path: "/v1/payment_intents/{intent}/capture" })
+      const captureRequest = { transactionId: held.transactionId, idempotencyKey: "cap-5xx", amount: usd(3000n) }
+      expect((yield* failure(gateway.capture(captureRequest)))._tag).toBe("GatewayUnknownOutcome")
+      expect(yield* gateway.capture(captureRequest)).toEqual({ transactionId: held.transactionId })
+      expect((yield* fake.ledger).charges[0]?.captured).toBe(3000n)
+      // refund: a 5xx saved after applying; the retry finds the refund of its key in the list
+      yield* fake.inject("error500AfterApply", { path: "/v1/refunds" })
+      const refundRequest = { transactionId: held.transactionId, idempotencyKey: "ref-5xx", amount: usd(1000n) }
+      expect((yield* failure(gateway.refund(refundRequest)))._tag).toBe("GatewayUnknownOutcome")
+      const refunded = yield* gateway.refund(refundRequest)
+      expect(refunded.refundId).toMatch(/^re_/)
+      // refund: a 5xx saved before applying; the retry finds none and refunds under a second key
+      yield* fake.inject("error500", { path: "/v1/refunds" })
+      const second = { transactionId: held.transactionId, idempotencyKey: "ref-5xx-2", amount: usd(500n) }
+      expect((yield* failure(gateway.refund(second)))._tag).toBe("GatewayUnknownOutcome")
+      yield* gateway.refund(second)
+      yield* gateway.refund(second)
+      expect((yield* fake.ledger).charges[0]?.refunded).toBe(1500n)
+      expect((yield* fake.ledger).refunds.map((r) => r.metadata["aegispay_idempotency_key"])).toEqual(["ref-5xx", "ref-5xx-2"])
+      // void: a 5xx saved before applying, then canceled under a second key
+      const other = yield* gateway.process(charge({ capture: false }))
+      if (other.status !== "authorized") return expect.unreachable()
+      yield* fake.inject("error500", { path: "/v1/payment_intents/{intent}/cancel" })
+      const voidRequest = { transactionId: other.transactionId, idempotencyKey: "void-5xx" }
+      expect((yield* failure(gateway.void(voidRequest)))._tag).toBe("GatewayUnknownOutcome")
+      yield* gateway.void(voidRequest)
+      expect((yield* fake.ledger).charges[1]?.voided).toBe(true)
+    }).pipe(Effect.provide(HttpLive)))
+
   it.scoped("a 5xx after Stripe applied the confirm: unknown outcome; status by reference finds the charge; a retry answers it", () =>
     Effect.gen(function*() {
       const { fake, gateway } = yield* setup()

@@ -4,7 +4,7 @@
  * `WebhookRejected` and yields nothing. Time is the TestClock's.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Redacted, TestClock } from "effect"
+import { Effect, Exit, Option, Redacted, TestClock } from "effect"
 import type { Gateway, Webhook } from "aegispay"
 import { Stripe } from "aegispay/gateways"
 import { FakeStripe } from "aegispay/testing/fakes"
@@ -33,11 +33,12 @@ describe("Stripe webhooks", () => {
         idempotencyKey: request.idempotencyKey,
         type: "charge.succeeded",
         transactionId: result.transactionId,
+        reference: result.transactionId,
         verified: true
       }])
     }).pipe(Effect.provide(HttpLive)))
 
-  it.scoped("authorized, failed and canceled intents; refunds of ours with their ids; outside refunds and disputes apply nothing", () =>
+  it.scoped("authorized, failed and canceled intents; refunds of ours with their ids; outside refunds and disputes recorded", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(1_800_000_000_000)
       const { fake, gateway } = yield* setup()
@@ -49,7 +50,7 @@ describe("Stripe webhooks", () => {
       ])
       yield* gateway.void({ transactionId: authorized.transactionId, idempotencyKey: "void-1" })
       expect(yield* gateway.webhooks.parse(yield* fake.webhook("payment_intent.canceled", authorized.transactionId))).toMatchObject([
-        { type: "charge.failed", code: "canceled", idempotencyKey: held.idempotencyKey }
+        { type: "charge.canceled", code: "canceled", idempotencyKey: held.idempotencyKey, reference: authorized.transactionId }
       ])
       const declined = charge({ paymentMethod: token(FakeStripe.TestPaymentMethods.insufficientFunds) })
       yield* Effect.either(gateway.process(declined))
@@ -67,6 +68,7 @@ describe("Stripe webhooks", () => {
         paymentId: paid.paymentId,
         idempotencyKey: "refund-key-1",
         refundId: refund.refundId,
+        reference: result.transactionId,
         type: "refund.succeeded",
         verified: true
       }])
@@ -74,12 +76,34 @@ describe("Stripe webhooks", () => {
 
       const other = yield* gateway.process(charge())
       if (other.status !== "succeeded") return expect.unreachable()
+      const otherKey = (yield* fake.intent(other.transactionId)).pipe(Option.map((i) => i.metadata["aegispay_idempotency_key"]), Option.getOrUndefined)
       const outside = yield* fake.dashboardRefund(other.transactionId, 100n)
-      expect(yield* gateway.webhooks.parse(yield* fake.webhook("refund.created", outside))).toEqual([])
+      expect(yield* gateway.webhooks.parse(yield* fake.webhook("refund.created", outside))).toEqual([{
+        id: expect.stringMatching(/^evt_/),
+        gateway: "stripe",
+        paymentId: expect.stringMatching(/^pay_/),
+        idempotencyKey: otherKey,
+        reference: other.transactionId,
+        refundId: outside,
+        type: "refund.external",
+        amount: "1.00",
+        currency: "USD",
+        verified: true
+      }])
       const dispute = yield* fake.openDispute(other.transactionId)
-      expect(yield* gateway.webhooks.parse(yield* fake.webhook("charge.dispute.created", dispute))).toEqual([])
+      expect(yield* gateway.webhooks.parse(yield* fake.webhook("charge.dispute.created", dispute))).toMatchObject([
+        { type: "dispute.opened", disputeId: dispute, amount: "19.99", currency: "USD", reason: "fraudulent", idempotencyKey: otherKey, reference: other.transactionId }
+      ])
       yield* fake.closeDispute(dispute, "lost")
-      expect(yield* gateway.webhooks.parse(yield* fake.webhook("charge.dispute.closed", dispute))).toEqual([])
+      expect(yield* gateway.webhooks.parse(yield* fake.webhook("charge.dispute.closed", dispute))).toMatchObject([
+        { type: "dispute.closed", disputeId: dispute, code: "lost" }
+      ])
+      // 3-D Secure: the payment waits for the customer
+      const threeDs = yield* gateway.process(charge({ paymentMethod: token(FakeStripe.TestPaymentMethods.threeDSecure) }))
+      if (threeDs.status !== "action_required") return expect.unreachable()
+      expect(yield* gateway.webhooks.parse(yield* fake.webhook("payment_intent.requires_action", threeDs.reference))).toMatchObject([
+        { type: "charge.action_required", reference: threeDs.reference }
+      ])
       // events about intents AegisPay did not create apply nothing
       const foreign = yield* fake.sign({ id: "evt_foreign", object: "event", type: "payment_intent.succeeded", livemode: false, data: { object: { id: "pi_x", object: "payment_intent", status: "succeeded", amount: 1, currency: "usd", metadata: {} } } })
       expect(yield* gateway.webhooks.parse(foreign)).toEqual([])
