@@ -9,7 +9,7 @@
  *
  * This module only re-exports: the rules are written in `src/domain/payment/`, one module per
  * capability (entities, evolve, command, charge, settlement, refunds, strayCharges, review,
- * openWork, notifications); `docs/ARCHITECTURE.md` maps each rule to its file.
+ * openWork, notifications, external); `docs/ARCHITECTURE.md` maps each rule to its file.
  *
  * @since 0.1.0
  */
@@ -17,6 +17,8 @@ export {
   Attempt,
   RefundState,
   Refund,
+  Dispute,
+  MAX_DISPUTES,
   MAX_REFUNDS,
   MAX_NOTIFICATION_IDS,
   PendingOperation,
@@ -51,7 +53,10 @@ export {
   authorize,
   fail,
   findAttemptByKey,
-  attemptStatusChecked
+  attemptStatusChecked,
+  recordReference,
+  requireAction,
+  pendingAtProvider
 } from "./payment/charge.js"
 export type { InitiateInput } from "./payment/charge.js"
 export {
@@ -85,3 +90,8 @@ export {
 export {
   recordNotification
 } from "./payment/notifications.js"
+export {
+  recordDispute,
+  externalRefundable,
+  recordExternalRefund
+} from "./payment/external.js"

@@ -11,6 +11,7 @@
  */
 import { Schema } from "effect"
 import { Customer } from "./Customer.js"
+import { CustomerAction } from "./CustomerAction.js"
 import { Metadata } from "./Metadata.js"
 import { Money } from "./Money.js"
 import { PaymentMethodToken } from "./PaymentMethod.js"
@@ -44,6 +45,39 @@ const base = {
 export type EventBase = Schema.Struct.Type<typeof base>
 
 /**
+ * One line of an order as stored: `price` is the exact unit price in the payment's currency.
+ *
+ * @since 0.2.0
+ */
+export const CheckoutLineItem = Schema.Struct({
+  quantity: Schema.Int,
+  description: Schema.String,
+  price: Money,
+  url: Schema.optional(Schema.String)
+})
+
+/**
+ * What a payment tells the provider besides the amount (see the gateway contract's
+ * `CheckoutDetails`): the pages the customer returns to, the order's lines, whether a
+ * provider-pending result is acceptable, the merchant's external reference. Every field is
+ * optional; a payment created before 0.2 has none.
+ *
+ * @since 0.2.0
+ */
+export const CheckoutInfo = Schema.Struct({
+  returnUrl: Schema.optional(Schema.String),
+  cancelUrl: Schema.optional(Schema.String),
+  lineItems: Schema.optional(Schema.Array(CheckoutLineItem)),
+  allowPending: Schema.optional(Schema.Boolean),
+  externalReference: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.2.0
+ */
+export type CheckoutInfo = typeof CheckoutInfo.Type
+
+/**
  * A payment was created (seed event). Carries everything needed to rebuild the payment.
  *
  * @since 0.1.0
@@ -58,7 +92,9 @@ export class PaymentInitiated extends Schema.TaggedClass<PaymentInitiated>()("Pa
   customer: Customer,
   metadata: Metadata,
   description: Schema.optional(Schema.String),
-  gatewayPreference: Schema.optional(Schema.String)
+  gatewayPreference: Schema.optional(Schema.String),
+  /** Absent before 0.2 and when the request named none of the checkout fields. */
+  checkout: Schema.optional(CheckoutInfo)
 }) {}
 
 /**
@@ -120,6 +156,52 @@ export class AttemptStatusChecked extends Schema.TaggedClass<AttemptStatusChecke
 }) {}
 
 /**
+ * The provider's reference of the current attempt (e.g. a PaymentIntent id) became known: from
+ * `initiate` of a gateway that looks status up by reference (committed on its own, before the
+ * money-moving call), or from the answer of `process`. Every later status, complete and cancel
+ * call of the attempt uses it.
+ *
+ * @since 0.2.0
+ */
+export class AttemptReferenceRecorded extends Schema.TaggedClass<AttemptReferenceRecorded>()("AttemptReferenceRecorded", {
+  ...base,
+  attemptId: Schema.String,
+  reference: Schema.String
+}) {}
+
+/**
+ * The provider waits for the customer (3-D Secure, an approval page, a hosted checkout): the
+ * payment moves to ACTION_REQUIRED (or, already there, gets the provider's newer action) until
+ * `expiresAt`. The action is what the customer's browser needs; it never holds card data.
+ *
+ * @since 0.2.0
+ */
+export class CustomerActionRequired extends Schema.TaggedClass<CustomerActionRequired>()("CustomerActionRequired", {
+  ...base,
+  attemptId: Schema.String,
+  reference: Schema.String,
+  action: CustomerAction,
+  expiresAt: Schema.DateTimeUtc
+}) {}
+
+/**
+ * The provider accepted the attempt without settling it (Pagadito `VERIFYING`, a payment under
+ * review): the payment (PROCESSING, or ACTION_REQUIRED when the customer finished; the state
+ * does not change) waits for the provider's status or webhook until `expiresAt`, after which the
+ * provider is asked to cancel it. Never failed over, never failed
+ * without the provider's definite answer.
+ *
+ * @since 0.2.0
+ */
+export class PaymentPendingAtProvider extends Schema.TaggedClass<PaymentPendingAtProvider>()("PaymentPendingAtProvider", {
+  ...base,
+  attemptId: Schema.String,
+  reference: Schema.String,
+  reason: Schema.optional(Schema.String),
+  expiresAt: Schema.DateTimeUtc
+}) {}
+
+/**
  * The gateway did not answer a money-moving call in time: the charge may or may not have
  * happened. The payment stays PROCESSING until the gateway's own status tells.
  *
@@ -139,7 +221,8 @@ export class PaymentOutcomeUnknown extends Schema.TaggedClass<PaymentOutcomeUnkn
 export class PaymentReconciled extends Schema.TaggedClass<PaymentReconciled>()("PaymentReconciled", {
   ...base,
   attemptId: Schema.String,
-  gatewayStatus: Schema.Literal("succeeded", "authorized", "failed", "not_found")
+  /** `action_required` and `pending` since 0.2 (the provider still waits). */
+  gatewayStatus: Schema.Literal("succeeded", "authorized", "failed", "not_found", "action_required", "pending")
 }) {}
 
 /**
@@ -326,8 +409,27 @@ export const NotificationType = Schema.Literal(
   "charge.authorized",
   "charge.failed",
   "refund.succeeded",
-  "refund.failed"
+  "refund.failed",
+  /** The provider accepted the charge without settling it (0.2). */
+  "charge.pending",
+  /** The provider waits for the customer (0.2): applied by asking the provider for the action. */
+  "charge.action_required",
+  /** The checkout expired at the provider: nothing was charged (0.2). */
+  "charge.expired",
+  /** The checkout or charge was cancelled at the provider before any money moved (0.2). */
+  "charge.canceled",
+  /** The customer disputed the charge (0.2): recorded, no workflow. */
+  "dispute.opened",
+  /** The dispute ended (0.2): `code` carries the provider's outcome (`won`, `lost`, …). */
+  "dispute.closed",
+  /** A refund made outside AegisPay, e.g. in the provider's dashboard (0.2). */
+  "refund.external"
 )
+
+/**
+ * @since 0.2.0
+ */
+export type NotificationType = typeof NotificationType.Type
 
 /**
  * A verified gateway notification was received and applied (or found to change nothing: an
@@ -343,6 +445,40 @@ export class NotificationReceived extends Schema.TaggedClass<NotificationReceive
   notificationType: NotificationType,
   outcome: Schema.Literal("applied", "ignored"),
   detail: Schema.String
+}) {}
+
+/**
+ * A dispute notification was recorded (no dispute workflow: the record is for people and
+ * reports). `amount` is the disputed amount when the provider said it.
+ *
+ * @since 0.2.0
+ */
+export class DisputeRecorded extends Schema.TaggedClass<DisputeRecorded>()("DisputeRecorded", {
+  ...base,
+  disputeId: Schema.String,
+  gateway: Schema.String,
+  status: Schema.Literal("opened", "closed"),
+  amount: Schema.optional(Money),
+  reason: Schema.optional(Schema.String),
+  /** The provider's outcome of a closed dispute (`won`, `lost`, …). */
+  outcome: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * A refund made outside AegisPay (in the provider's dashboard) was recorded: it is a SUCCEEDED
+ * refund of `amount` (what was left refundable of the amount the provider reported, never more:
+ * the refunded amount never exceeds the captured one).
+ *
+ * @since 0.2.0
+ */
+export class ExternalRefundRecorded extends Schema.TaggedClass<ExternalRefundRecorded>()("ExternalRefundRecorded", {
+  ...base,
+  refundId: Schema.String,
+  gateway: Schema.String,
+  gatewayRefundId: Schema.String,
+  amount: Money,
+  /** What the provider reported, when more than could be recorded. */
+  reportedAmount: Schema.optional(Money)
 }) {}
 
 /**
@@ -371,7 +507,12 @@ export const PaymentEvent = Schema.Union(
   CompensationRequested,
   CompensationSucceeded,
   NotificationReceived,
-  AttemptStatusChecked
+  AttemptStatusChecked,
+  AttemptReferenceRecorded,
+  CustomerActionRequired,
+  PaymentPendingAtProvider,
+  DisputeRecorded,
+  ExternalRefundRecorded
 )
 
 /**

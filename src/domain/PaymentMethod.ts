@@ -11,6 +11,10 @@
  *   mobile SDK made (a Stripe `pm_…`, say). The payment keeps it as a {@link GatewayToken} and is
  *   pinned to that gateway: it is sent there and nowhere else (the token is valid only there),
  *   and no card number ever reaches AegisPay. The recommended mode outside PCI scope.
+ * - **Checkout** ({@link CheckoutInput}, 0.2): the customer chooses how to pay at the provider
+ *   (PayPal approval, Pagadito or Razorpay hosted checkout). The payment keeps a
+ *   {@link CheckoutMethod}; it goes only to gateways that take checkouts, and only to `gateway`
+ *   when the caller named one. No card data at all.
  *
  * @since 0.1.0
  */
@@ -234,11 +238,27 @@ export const GatewayTokenInput = Schema.Struct({
 export type GatewayTokenInput = typeof GatewayTokenInput.Type
 
 /**
- * A payment method as the caller sends it: a card or a gateway token.
+ * A checkout the customer finishes at the provider: `{ type: "checkout" }` (routing chooses a
+ * gateway that takes checkouts) or `{ type: "checkout", gateway }` (that gateway only).
+ *
+ * @since 0.2.0
+ */
+export const CheckoutInput = Schema.Struct({
+  type: Schema.Literal("checkout"),
+  gateway: Schema.optional(GatewayId)
+})
+
+/**
+ * @since 0.2.0
+ */
+export type CheckoutInput = typeof CheckoutInput.Type
+
+/**
+ * A payment method as the caller sends it: a card, a gateway token or a checkout.
  *
  * @since 0.1.0
  */
-export const PaymentMethodInput = Schema.Union(CardInput, GatewayTokenInput)
+export const PaymentMethodInput = Schema.Union(CardInput, GatewayTokenInput, CheckoutInput)
 
 /**
  * @since 0.1.0
@@ -259,18 +279,37 @@ export class GatewayToken extends Schema.Class<GatewayToken>("GatewayToken")({
 }) {}
 
 /**
- * The payment method a payment keeps: a {@link CardToken} or a {@link GatewayToken}, told apart
- * by `type`. A card is encoded exactly as before gateway tokens existed, so payments and events
- * stored earlier decode unchanged.
+ * What a payment keeps of a checkout: the gateway the caller named, if any.
+ *
+ * @since 0.2.0
+ */
+export class CheckoutMethod extends Schema.Class<CheckoutMethod>("CheckoutMethod")({
+  type: Schema.Literal("checkout"),
+  gateway: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The payment method a payment keeps: a {@link CardToken}, a {@link GatewayToken} or a
+ * {@link CheckoutMethod}, told apart by `type`. A card is encoded exactly as before gateway tokens
+ * existed, so payments and events stored earlier decode unchanged.
  *
  * @since 0.1.0
  */
-export const PaymentMethodToken = Schema.Union(CardToken, GatewayToken)
+export const PaymentMethodToken = Schema.Union(CardToken, GatewayToken, CheckoutMethod)
 
 /**
  * @since 0.1.0
  */
-export type PaymentMethodToken = CardToken | GatewayToken
+export type PaymentMethodToken = CardToken | GatewayToken | CheckoutMethod
+
+/**
+ * The gateway a payment method must go to: the gateway of a {@link GatewayToken} (pinned: valid
+ * nowhere else) or the gateway a {@link CheckoutMethod} names; `undefined` otherwise.
+ *
+ * @since 0.2.0
+ */
+export const methodGateway = (method: PaymentMethodToken): string | undefined =>
+  method.type === "card" ? undefined : method.gateway
 
 /**
  * The gateway a payment method is pinned to: the gateway of a {@link GatewayToken}, `undefined`

@@ -76,6 +76,41 @@ export const PositiveAmountInput = AmountInput.pipe(
 )
 
 /**
+ * A page the provider sends the customer back to: an absolute `http(s)` URL, at most 2,048
+ * characters.
+ *
+ * @since 0.2.0
+ */
+export const ReturnUrl = (name: string) =>
+  Schema.String.pipe(
+    Schema.maxLength(2048, { message: () => `${name} is at most 2048 characters` }),
+    Schema.filter((url) => /^https?:\/\/[^\s]+$/.test(url) || `${name} must be an absolute http(s) URL`),
+    storable(name)
+  )
+
+/**
+ * One line of an order as the caller sends it: `price` is the unit price as an exact decimal
+ * string in the payment's currency (checked where the currency is known).
+ *
+ * @since 0.2.0
+ */
+export const LineItemInput = Schema.Struct({
+  quantity: Schema.Int.pipe(
+    Schema.between(1, 1_000_000, { message: () => "line item quantity must be a whole number from 1 to 1000000" })
+  ),
+  description: NonEmpty("line item description", 255),
+  price: Schema.String.pipe(
+    Schema.filter((price) => /^\d+(\.\d+)?$/.test(price) || "line item price must be a decimal string such as \"10.50\"")
+  ),
+  url: Schema.optional(ReturnUrl("line item url"))
+})
+
+/**
+ * @since 0.2.0
+ */
+export type LineItemInput = typeof LineItemInput.Type
+
+/**
  * The request of `createPayment`. `amount` is major units as a decimal string ("10.50") or an
  * exactly convertible number (10.5), or minor units as a bigint (1050n).
  *
@@ -88,8 +123,9 @@ export const CreatePaymentRequest = Schema.Struct({
   currency: Currency.CurrencyCode,
   captureMethod: Schema.optionalWith(CaptureMethod, { default: () => "automatic" as const }),
   /**
-   * A card (`{ type: "card", … }`) or a gateway token (`{ type: "gateway_token", gateway, token }`:
-   * the payment is pinned to that gateway).
+   * A card (`{ type: "card", … }`), a gateway token (`{ type: "gateway_token", gateway, token }`:
+   * the payment is pinned to that gateway) or a checkout (`{ type: "checkout", gateway? }`: the
+   * customer pays at the provider).
    */
   paymentMethod: PaymentMethodInput,
   customer: Schema.Struct({
@@ -106,7 +142,22 @@ export const CreatePaymentRequest = Schema.Struct({
    * Send this payment to this gateway (by registry id) instead of letting routing choose. With a
    * gateway token it may only name the token's gateway.
    */
-  gateway: Schema.optional(Text("gateway", 255))
+  gateway: Schema.optional(Text("gateway", 255)),
+  /** Where the provider sends the customer back after a customer action (0.2). */
+  returnUrl: Schema.optional(ReturnUrl("returnUrl")),
+  /** Where the provider sends a customer who abandons the checkout (0.2). */
+  cancelUrl: Schema.optional(ReturnUrl("cancelUrl")),
+  /**
+   * The order's lines (0.2), at most 100; when given, their total (quantity × price) must equal
+   * `amount` exactly: a provider that charges the lines then charges the payment's amount.
+   */
+  lineItems: Schema.optional(Schema.Array(LineItemInput).pipe(
+    Schema.maxItems(100, { message: () => "at most 100 line items" })
+  )),
+  /** Accept a provider-pending result, settled later by status or webhook (0.2); default false. */
+  allowPending: Schema.optional(Schema.Boolean),
+  /** The merchant's order reference sent to the provider (Pagadito's ERN; 0.2); default the payment id. */
+  externalReference: Schema.optional(ExactKey("externalReference", 255))
 })
 
 /**

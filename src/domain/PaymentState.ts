@@ -2,9 +2,12 @@
  * The payment lifecycle and its transition table.
  *
  * `INITIATED → AUTHENTICATED → PROCESSING → SUCCESS | FAILURE`, extended with `AUTHORIZED`
- * (manual capture: `PROCESSING → AUTHORIZED → SUCCESS` by capture) and `CANCELLED` (a payment
- * abandoned before processing, or the void of an authorization). SUCCESS, FAILURE and CANCELLED
- * are terminal. The table {@link transitions} is the single source of truth: the type-level
+ * (manual capture: `PROCESSING → AUTHORIZED → SUCCESS` by capture), `CANCELLED` (a payment
+ * abandoned before processing, or the void of an authorization) and `ACTION_REQUIRED` (the
+ * provider waits for the customer: 3-D Secure, an approval page, a hosted checkout;
+ * `PROCESSING → ACTION_REQUIRED → SUCCESS | AUTHORIZED | FAILURE`). SUCCESS, FAILURE and
+ * CANCELLED are terminal. The table has no cycle: every path ends in a terminal state (or waits
+ * in AUTHORIZED for a capture or void). The table {@link transitions} is the single source of truth: the type-level
  * {@link CanTransition} and the runtime {@link canTransition} both read it.
  *
  * @since 0.1.0
@@ -20,6 +23,7 @@ export const states = [
   "INITIATED",
   "AUTHENTICATED",
   "PROCESSING",
+  "ACTION_REQUIRED",
   "AUTHORIZED",
   "SUCCESS",
   "FAILURE",
@@ -42,12 +46,20 @@ export const PaymentState = Schema.Literal(...states)
  * The transition table: for each state, the states it may move to. A state with no successor is
  * terminal.
  *
+ * `ACTION_REQUIRED` is left for the charge the customer finished (`SUCCESS`, or `AUTHORIZED`
+ * with manual capture) or for a definite "nothing was charged" (`FAILURE`: declined, or
+ * cancelled at the provider after the expiry). When the customer finished and the provider has
+ * not settled yet (provider-pending), the payment stays ACTION_REQUIRED with `providerPending`
+ * (no way back to PROCESSING: no cycle). It is never left for `CANCELLED` or another gateway:
+ * the provider may still charge until it says otherwise.
+ *
  * @since 0.1.0
  */
 export const transitions = {
   INITIATED: ["AUTHENTICATED", "FAILURE", "CANCELLED"],
   AUTHENTICATED: ["PROCESSING", "FAILURE", "CANCELLED"],
-  PROCESSING: ["SUCCESS", "FAILURE", "AUTHORIZED"],
+  PROCESSING: ["SUCCESS", "FAILURE", "AUTHORIZED", "ACTION_REQUIRED"],
+  ACTION_REQUIRED: ["SUCCESS", "AUTHORIZED", "FAILURE"],
   AUTHORIZED: ["SUCCESS", "CANCELLED"],
   SUCCESS: [],
   FAILURE: [],

@@ -13,6 +13,7 @@ import { Schema } from "effect"
 import * as Money from "./Money.js"
 import type { Payment } from "./Payment.js"
 import { RefundState } from "./Payment.js"
+import { CustomerAction } from "./CustomerAction.js"
 import { CaptureMethod } from "./PaymentEvent.js"
 import { CardBrand, type PaymentMethodToken } from "./PaymentMethod.js"
 import { PaymentState } from "./PaymentState.js"
@@ -50,6 +51,10 @@ export const PaymentMethodView = Schema.Union(
   Schema.Struct({
     type: Schema.Literal("gateway_token"),
     gateway: Schema.String
+  }),
+  Schema.Struct({
+    type: Schema.Literal("checkout"),
+    gateway: Schema.optional(Schema.String)
   })
 )
 
@@ -67,7 +72,9 @@ const methodView = (method: PaymentMethodToken): PaymentMethodView =>
       expiryMonth: method.expiryMonth,
       expiryYear: method.expiryYear
     }
-    : { type: method.type, gateway: method.gateway }
+    : method.type === "gateway_token"
+    ? { type: method.type, gateway: method.gateway }
+    : { type: method.type, ...(method.gateway === undefined ? {} : { gateway: method.gateway }) }
 
 /**
  * The public shape of a payment.
@@ -108,9 +115,27 @@ export const PaymentView = Schema.Struct({
     state: RefundState,
     reason: Schema.optional(Schema.String),
     failureReason: Schema.optional(Schema.String),
+    /** Made outside AegisPay (the provider's dashboard). */
+    external: Schema.optional(Schema.Boolean),
     createdAt: Schema.DateTimeUtc,
     updatedAt: Schema.DateTimeUtc
   })),
+  /** What the customer must do (ACTION_REQUIRED): a redirect URL, a client secret or checkout parameters. */
+  customerAction: Schema.optional(CustomerAction),
+  /** Until when the payment waits for the customer or the provider. */
+  actionExpiresAt: Schema.optional(Schema.DateTimeUtc),
+  /** PROCESSING, accepted by the provider and not settled yet. */
+  providerPending: Schema.optional(Schema.Boolean),
+  disputes: Schema.optional(Schema.Array(Schema.Struct({
+    id: Schema.String,
+    gateway: Schema.String,
+    state: Schema.Literal("OPEN", "CLOSED"),
+    amount: Schema.optional(AmountView),
+    reason: Schema.optional(Schema.String),
+    outcome: Schema.optional(Schema.String),
+    openedAt: Schema.DateTimeUtc,
+    updatedAt: Schema.DateTimeUtc
+  }))),
   failureReason: Schema.optional(Schema.String),
   declineCode: Schema.optional(Schema.String),
   requiresReconciliation: Schema.Boolean,
@@ -165,9 +190,25 @@ export const fromPayment = (payment: Payment): PaymentView => ({
     state: r.state,
     ...(r.reason === undefined ? {} : { reason: r.reason }),
     ...(r.failureReason === undefined ? {} : { failureReason: r.failureReason }),
+    ...(r.external === true ? { external: true } : {}),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt
   })),
+  ...(payment.customerAction === undefined ? {} : { customerAction: payment.customerAction }),
+  ...(payment.actionExpiresAt === undefined ? {} : { actionExpiresAt: payment.actionExpiresAt }),
+  ...(payment.providerPending === true ? { providerPending: true } : {}),
+  ...(payment.disputes === undefined || payment.disputes.length === 0 ? {} : {
+    disputes: payment.disputes.map((d) => ({
+      id: d.id,
+      gateway: d.gateway,
+      state: d.state,
+      ...(d.amount === undefined ? {} : { amount: amount(d.amount) }),
+      ...(d.reason === undefined ? {} : { reason: d.reason }),
+      ...(d.outcome === undefined ? {} : { outcome: d.outcome }),
+      openedAt: d.openedAt,
+      updatedAt: d.updatedAt
+    }))
+  }),
   ...(payment.failureReason === undefined ? {} : { failureReason: payment.failureReason }),
   ...(payment.declineCode === undefined ? {} : { declineCode: payment.declineCode }),
   requiresReconciliation: payment.requiresReconciliation,

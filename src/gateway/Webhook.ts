@@ -13,6 +13,7 @@
  * @since 0.2.0
  */
 import { Schema } from "effect"
+import { CurrencyCode } from "../domain/Currency.js"
 import { NotificationType } from "../domain/PaymentEvent.js"
 
 /**
@@ -73,6 +74,16 @@ export const GatewayNotification = Schema.Struct({
   refundId: Schema.optional(Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255))),
   code: Schema.optional(Schema.String.pipe(Schema.maxLength(255))),
   reason: Schema.optional(Schema.String.pipe(Schema.maxLength(1000))),
+  /** The provider's reference of the attempt (0.2). */
+  reference: Schema.optional(Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255))),
+  /** The provider's dispute id (0.2; `dispute.opened` / `dispute.closed`). */
+  disputeId: Schema.optional(Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(255))),
+  /**
+   * An exact decimal amount in `currency` (0.2): the disputed amount, or the amount of a
+   * `refund.external` (required for it). Never a float.
+   */
+  amount: Schema.optional(Schema.String.pipe(Schema.pattern(/^\d+(\.\d+)?$/))),
+  currency: Schema.optional(CurrencyCode),
   /** Whether the adapter verified the notification's signature. */
   verified: Schema.Boolean
 })

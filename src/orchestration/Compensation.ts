@@ -70,8 +70,10 @@ export class Compensation extends Context.Tag("aegispay/Compensation")<Compensat
     payment: Payment.Payment
   ) => Effect.Effect<Payment.Payment, VersionConflict | LockUnavailable | StorageError | GatewayNotFound>
   /**
-   * Asks the gateway about one attempt of a payment (by its idempotency key) and compensates a
-   * stray charge it reports; records the answer for an attempt that `needsStatusCheck`. Takes
+   * Asks the gateway about one attempt of a payment (by its reference, else its idempotency key)
+   * and compensates a stray charge it reports; records the answer for an attempt that
+   * `needsStatusCheck`. A stray attempt the provider still holds open for the customer (or
+   * pending) is cancelled there first. Takes
    * the payment's lock; a payment of the current `Tenant` only (else `PaymentNotFound`).
    */
   readonly check: (
@@ -187,8 +189,22 @@ export const make = (config: GatewayCall.Config = {}) =>
           const attempt = payment.attempts.find((a) => a.id === attemptId)
           if (attempt === undefined || Payment.ownsCharge(payment, attempt)) return payment
           if (payment.compensations.some((c) => c.attemptId === attempt.id)) return yield* resumeLocked(payment)
-          const status = yield* calls.status(yield* registry.forTenant(payment.tenantId).get(attempt.gateway), attempt.idempotencyKey)
-          // TODO(issue 13): a stray attempt still waiting for the customer or pending: ask again later
+          const gateway = yield* registry.forTenant(payment.tenantId).get(attempt.gateway)
+          const asked = yield* calls.status(gateway, attempt.idempotencyKey, attempt.reference)
+          // A stray attempt its provider still holds open (waiting for the customer, or pending):
+          // nothing is charged yet, but it may still be. It is not the payment's attempt any more,
+          // so it is cancelled at the provider; the cancel answers what the provider says now (a
+          // charge that landed meanwhile is compensated). While the provider still holds it (or
+          // cannot cancel), the attempt keeps `needsStatusCheck` and is asked again next round.
+          const cancel = gateway.customerAction?.cancel
+          const status = (asked.status === "action_required" || asked.status === "pending") && cancel !== undefined
+            ? yield* calls.reading(gateway, "cancel", cancel({
+              paymentId: payment.id,
+              tenantId: payment.tenantId,
+              idempotencyKey: attempt.idempotencyKey,
+              reference: attempt.reference ?? asked.reference
+            })).pipe(Effect.orElseSucceed(() => asked))
+            : asked
           if (status.status === "action_required" || status.status === "pending") return payment
           // a failed-over attempt is checked once: the answer is recorded in the same write as its
           // consequence (the compensation), so a crash between the two cannot lose the charge

@@ -105,12 +105,17 @@ export const make = (config: Config = {}) =>
       guarded(gateway, operation, call, () => new GatewayTransientError({ gateway: gateway.id, operation, reason: "timed out" }))
 
     /**
-     * The gateway's status of the request sent with `idempotencyKey`, retried when transient.
-     * Asked even when the circuit is open: reconciliation must be able to learn the truth.
+     * The gateway's status of the request sent with `idempotencyKey` (found by the provider's
+     * `reference` when the attempt has one), retried when transient. Asked even when the circuit
+     * is open: reconciliation must be able to learn the truth.
      */
-    const status = (gateway: Gateway, idempotencyKey: string): Effect.Effect<StatusResult, GatewayReadError> =>
+    const status = (
+      gateway: Gateway,
+      idempotencyKey: string,
+      reference?: string | undefined
+    ): Effect.Effect<StatusResult, GatewayReadError> =>
       withRetry(bounded(
-        gateway.getStatus({ idempotencyKey }),
+        gateway.getStatus(reference === undefined ? { idempotencyKey } : { idempotencyKey, reference }),
         () => new GatewayTransientError({ gateway: gateway.id, operation: "getStatus", reason: "timed out" })
       ))
 

@@ -12,6 +12,15 @@
  * - **Stray charges are returned.** A charge reported for an attempt that is not the payment's
  *   own (failed over, or its payment failed or was cancelled) is compensated automatically
  *   (see `Compensation`).
+ * - **Waiting payments.** A verified charge of the attempt waiting for the customer
+ *   (ACTION_REQUIRED) or the provider settles it; `charge.failed`, `charge.expired` and
+ *   `charge.canceled` of it fail it (nothing was charged); `charge.pending` and
+ *   `charge.action_required` carry no action of their own and are applied by asking the provider
+ *   (as `processPayment` does).
+ * - **Recorded, not acted upon.** `dispute.opened` / `dispute.closed` are recorded on the payment
+ *   (`DisputeRecorded`); `refund.external` (a refund made in the provider's dashboard) is recorded
+ *   as a SUCCEEDED refund (`ExternalRefundRecorded`) of at most what is left refundable, once per
+ *   provider refund id; one that is a refund of ours settles it instead.
  * - **Unverified means "go and ask".** A notification whose signature could not be verified
  *   never changes anything by itself: it only triggers a status check with the gateway (the
  *   attempt's status, a resent refund with its own key, a resent compensation).
@@ -22,6 +31,7 @@
  */
 import type { DateTime} from "effect";
 import { Context, Effect, Either, Layer, Option } from "effect"
+import * as Money from "../domain/Money.js"
 import * as Payment from "../domain/Payment.js"
 import * as Commit from "../internal/orchestration/commit.js"
 import type { ValidationError } from "../domain/PaymentError.js";
@@ -90,6 +100,12 @@ type Verdict =
 
 const ignore = (detail: string): Verdict => ({ _tag: "ignore", detail })
 
+/** The notification's exact amount in its currency, when it carries a valid one. */
+const moneyOf = (n: typeof GatewayNotification.Type): Money.Money | undefined =>
+  n.amount === undefined || n.currency === undefined
+    ? undefined
+    : Either.getOrUndefined(Money.fromDecimalString(n.amount, n.currency))
+
 /**
  * What a verified notification means for the payment as it is now (pure).
  */
@@ -116,16 +132,79 @@ const judge = (payment: Payment.Payment, n: typeof GatewayNotification.Type): Ve
       if (payment.compensations.some((c) => c.attemptId === attempt.id)) return ignore("stray charge already compensated")
       return { _tag: "compensate", attempt, charge: { status, transactionId }, detail: `stray charge of attempt ${attempt.id}` }
     }
-    case "charge.failed": {
+    case "charge.failed":
+    case "charge.expired":
+    case "charge.canceled": {
       const attempt = payment.currentAttempt
-      if (payment.state !== "PROCESSING" || attempt === undefined || attempt.idempotencyKey !== n.idempotencyKey) {
+      if (
+        (payment.state !== "PROCESSING" && payment.state !== "ACTION_REQUIRED") || attempt === undefined ||
+        attempt.idempotencyKey !== n.idempotencyKey
+      ) {
         return ignore("not the attempt in progress: an older status never moves a payment back")
       }
-      const reason = n.reason ?? "failed (gateway notification)"
+      const what = n.type === "charge.failed" ? "failed" : n.type === "charge.expired" ? "expired" : "canceled"
+      const reason = n.reason ?? `${what} (gateway notification)`
+      const code = n.code ?? (n.type === "charge.failed" ? undefined : what)
       return {
         _tag: "change",
-        detail: `attempt ${attempt.id} failed`,
-        decide: (at) => Payment.fail(payment, reason, n.code, at)
+        detail: `attempt ${attempt.id} ${what}`,
+        decide: (at) => Payment.fail(payment, reason, code, at)
+      }
+    }
+    case "charge.pending":
+    case "charge.action_required":
+      // handled by asking the provider (see `applyFor`): never judged here
+      return ignore("answered by the provider's status")
+    case "dispute.opened":
+    case "dispute.closed": {
+      const disputeId = n.disputeId ?? n.transactionId ?? n.id
+      const amount = moneyOf(n)
+      return {
+        _tag: "change",
+        detail: `dispute ${disputeId} ${n.type === "dispute.opened" ? "opened" : "closed"}`,
+        decide: (at) =>
+          Either.right(Payment.recordDispute(payment, {
+            disputeId,
+            gateway: n.gateway,
+            status: n.type === "dispute.opened" ? "opened" : "closed",
+            amount,
+            reason: n.reason,
+            outcome: n.type === "dispute.closed" ? n.code : undefined
+          }, at))
+      }
+    }
+    case "refund.external": {
+      const ours = payment.refunds.find((r) => r.gatewayIdempotencyKey === n.idempotencyKey)
+      if (ours !== undefined) {
+        // a refund of ours after all: settled like `refund.succeeded`
+        if (ours.state !== "PENDING") return ignore(`refund ${ours.id} already ${ours.state}`)
+        const gatewayRefundId = n.refundId ?? n.idempotencyKey
+        return {
+          _tag: "change",
+          detail: `refund ${ours.id} succeeded`,
+          decide: (at) => Either.right(Payment.refundSucceeded(payment, ours.id, gatewayRefundId, at))
+        }
+      }
+      const gatewayRefundId = n.refundId
+      const amount = moneyOf(n)
+      if (gatewayRefundId === undefined || amount === undefined) return ignore("an outside refund needs its refund id and amount")
+      if (amount.currency !== payment.amount.currency) return ignore("an outside refund in another currency")
+      if (payment.refunds.some((r) => r.gatewayRefundId === gatewayRefundId)) return ignore(`refund ${gatewayRefundId} already recorded`)
+      const recordable = Payment.externalRefundable(payment, amount)
+      if (!Money.isPositive(recordable)) return ignore("nothing left to refund: the refunded amount never exceeds the captured one")
+      return {
+        _tag: "change",
+        detail: `outside refund ${gatewayRefundId} of ${Money.toDecimalString(recordable)} ${recordable.currency} recorded`,
+        decide: (at) =>
+          Either.fromNullable(
+            Payment.recordExternalRefund(payment, {
+              refundId: `ext_${payment.id}_${payment.refunds.length + 1}`,
+              gateway: n.gateway,
+              gatewayRefundId,
+              amount
+            }, at),
+            () => new InvalidTransition({ paymentId: payment.id, from: payment.state, to: payment.state })
+          )
       }
     }
     case "refund.succeeded":
@@ -188,7 +267,9 @@ export const make = Effect.gen(function*() {
       const payment = yield* payments.getPayment(n.paymentId)
       const attempt = payment.attempts.find((a) => a.idempotencyKey === n.idempotencyKey)
       if (attempt !== undefined) {
-        if (payment.state === "PROCESSING" && payment.currentAttempt?.id === attempt.id) {
+        if (
+          (payment.state === "PROCESSING" || payment.state === "ACTION_REQUIRED") && payment.currentAttempt?.id === attempt.id
+        ) {
           const after = yield* payments.processPayment(payment.id).pipe(
             Effect.catchIf((e): e is InvalidTransition => e instanceof InvalidTransition, () => payments.getPayment(payment.id))
           )
@@ -221,7 +302,8 @@ export const make = Effect.gen(function*() {
 
   /** Applies a notification, as the tenant of its payment. */
   const applyFor = (n: typeof GatewayNotification.Type) => Effect.gen(function*() {
-    if (!n.verified) return yield* check(n)
+    // Unverified, or a wait that carries no action of its own: ask the provider (idempotent).
+    if (!n.verified || n.type === "charge.pending" || n.type === "charge.action_required") return yield* check(n)
     const notificationId = `${n.gateway}:${n.id}`
     return yield* paymentLock.withPayment(n.paymentId, (payment) =>
       Effect.gen(function*() {

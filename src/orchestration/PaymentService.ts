@@ -1,6 +1,6 @@
 /**
- * The public payment operations: `createPayment`, `processPayment`, `capturePayment`,
- * `cancelPayment`, `refundPayment`, `getPayment`, `getCustomerPayments`.
+ * The public payment operations: `createPayment`, `processPayment`, `completePayment`,
+ * `capturePayment`, `cancelPayment`, `refundPayment`, `getPayment`, `getCustomerPayments`.
  *
  * Guarantees:
  * - **Tenant scoping.** Every operation runs for the current `Tenant` (default `"default"`):
@@ -16,6 +16,11 @@
  *   attempt, so retries and restarts resend the same key. A payment found in PROCESSING is first
  *   reconciled with the gateway's status, never charged again blindly. Operations on one payment
  *   are serialised by the {@link PaymentLock} and every write is version-checked.
+ * - **Waiting for the customer.** A payment the provider holds for the customer (3-D Secure, an
+ *   approval page, a hosted checkout) is ACTION_REQUIRED with the action and an expiry;
+ *   `completePayment`, a verified webhook, `processPayment` or recovery settle it from the
+ *   provider's answer; past the expiry the provider is asked to cancel, and the payment fails
+ *   only when the provider confirms nothing was charged.
  * - **Unknown outcomes stay open.** A timeout after the request may have been applied leaves the
  *   payment PROCESSING with `requiresReconciliation`; calling `processPayment` again asks the
  *   gateway what happened.
@@ -55,6 +60,7 @@ import type { NoGatewayAvailable } from "./Errors.js"
 import { type FraudRejected, type HookFailed, type HookRejected, runAfterProcess } from "./Hooks.js"
 import * as Charge from "../internal/orchestration/charge.js"
 import * as Create from "../internal/orchestration/create.js"
+import * as CustomerAction from "../internal/orchestration/customerAction.js"
 import * as Dependencies from "../internal/orchestration/dependencies.js"
 import type { CancelPaymentRequest, CapturePaymentRequest, Config, CustomerPaymentsRequest } from "../internal/orchestration/options.js"
 import * as Process from "../internal/orchestration/process.js"
@@ -100,6 +106,29 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
     | GatewayMisconfigured
     | CircuitOpen
     | FraudRejected
+    | HookFailed
+  >
+  /**
+   * The customer is back from the provider (its return page, or a webhook said so): asks the
+   * gateway to finish the payment waiting in ACTION_REQUIRED (`customerAction.complete` with the
+   * attempt's committed idempotency key and reference, and `params`: what the provider appended
+   * to the return URL) and settles it: SUCCESS or AUTHORIZED, FAILURE on a decline, still
+   * ACTION_REQUIRED while the customer has not finished, provider-pending (`providerPending`) when the
+   * provider settles later. An unknown outcome stays ACTION_REQUIRED with
+   * `requiresReconciliation`, never failed. Past the payment's expiry the provider is asked to
+   * cancel instead (a late charge settles). A settled payment is returned unchanged.
+   */
+  readonly completePayment: (
+    paymentId: string,
+    params?: Readonly<Record<string, string>>
+  ) => Effect.Effect<
+    Payment.Payment,
+    | Common
+    | InvalidTransition
+    | GatewayNotFound
+    | GatewayTransientError
+    | GatewayMisconfigured
+    | CircuitOpen
     | HookFailed
   >
   /** Captures all or part of an authorization: AUTHORIZED → SUCCESS. */
@@ -178,6 +207,7 @@ export const make = (config: Config = {}) =>
     return PaymentService.of({
       createPayment: Create.createPayment(deps),
       processPayment: Process.processPayment(deps, core),
+      completePayment: CustomerAction.completePayment(deps, core),
       capturePayment: settlement.capturePayment,
       cancelPayment: settlement.cancelPayment,
       resumeOperation: settlement.resumeOperation,

@@ -12,6 +12,12 @@
  *   for the attempt's status by its idempotency key and the payment moves to the gateway's truth.
  *   Where the gateway never saw the request, the same attempt is sent again with the same key
  *   (never a new key: a delayed original could otherwise also be applied).
+ * - **Waiting for the customer or the provider** (ACTION_REQUIRED, or PROCESSING provider-pending):
+ *   the gateway is asked for the attempt's status (by its reference); a charge settles the
+ *   payment, a definite failure fails it, a wait changes nothing. Past the payment's expiry the
+ *   gateway is asked to cancel (`customerAction.cancel`): the payment fails only when the
+ *   provider answers `failed` or `not_found`; a late charge (3-D Secure finished late) settles
+ *   it as SUCCESS or AUTHORIZED; a provider that still waits is asked again on the next run.
  * - **A pending capture or void**: that very operation is sent again with its key.
  * - **A refund left PENDING**: it is resumed with its own key (the gateway dedupes by it).
  * - **A compensation left PENDING** (the return of a stray charge): it is resent with its own key.
@@ -115,7 +121,7 @@ export const make = (config: Config = {}) =>
     /** Drives one payment on; answers the payment as it is afterwards. */
     const recoverOne = (payment: Payment.Payment): Effect.Effect<Payment.Payment, { readonly _tag: string }> =>
       Effect.gen(function*() {
-        if (payment.state === "AUTHENTICATED" || payment.state === "PROCESSING") {
+        if (payment.state === "AUTHENTICATED" || payment.state === "PROCESSING" || payment.state === "ACTION_REQUIRED") {
           yield* payments.processPayment(payment.id)
         } else if (payment.pendingOperation !== undefined) {
           // decided again under the lock: the operation may have been settled since the scan

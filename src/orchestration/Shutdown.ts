@@ -1,7 +1,7 @@
 /**
  * Graceful shutdown of money-moving operations.
  *
- * Every operation of {@link PaymentService} that can move money (`processPayment`,
+ * Every operation of {@link PaymentService} that can move money (`processPayment`, `completePayment`,
  * `capturePayment`, `cancelPayment`, `refundPayment`, `resumeOperation`) runs in a fiber owned by
  * the composition, not by its caller:
  *
@@ -109,6 +109,7 @@ export const layerPaymentService: Layer.Layer<PaymentService, never, PaymentServ
     return PaymentService.of({
       ...inner,
       processPayment: (paymentId) => inFlight.run(inner.processPayment(paymentId)),
+      completePayment: (paymentId, params) => inFlight.run(inner.completePayment(paymentId, params)),
       capturePayment: (request) => inFlight.run(inner.capturePayment(request)),
       cancelPayment: (request) => inFlight.run(inner.cancelPayment(request)),
       resumeOperation: (paymentId) => inFlight.run(inner.resumeOperation(paymentId)),

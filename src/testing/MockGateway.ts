@@ -11,7 +11,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Either, Layer, Redacted } from "effect"
+import { createHmac, timingSafeEqual } from "node:crypto"
+import { Context, DateTime, Duration, Effect, Either, Layer, Redacted, Schema } from "effect"
 import * as Money from "../domain/Money.js"
 import { Ids } from "../domain/Ids.js"
 import type { PaymentMethodToken } from "../domain/PaymentMethod.js"
@@ -27,6 +28,7 @@ import {
   type ProcessResult,
   type StatusResult
 } from "../gateway/Gateway.js"
+import { GatewayNotification, WebhookRejected, type WebhookRequest } from "../gateway/Webhook.js"
 
 /**
  * Test card numbers and what the mock does with them. Any other valid card succeeds.
@@ -53,7 +55,21 @@ export const TestCards = {
    * charging): the orchestration fails over or fails the payment, the ledger holds a charge that
    * the recovery worker finds with a status check and refunds (compensation).
    */
-  errorAfterCharge: "4000000000000127"
+  errorAfterCharge: "4000000000000127",
+  /** Answers `action_required` with a redirect (3-D Secure page); `complete` charges. */
+  actionRedirect: "4000002760003184",
+  /** Answers `action_required` with a client secret (finished in the browser SDK); `complete` charges. */
+  actionClientSecret: "4000002500003155",
+  /**
+   * Answers `action_required`; the customer finishes 3-D Secure just as the payment is being
+   * cancelled: `cancel` answers the charge (a late success).
+   */
+  actionLateSuccess: "4000000000003220",
+  /**
+   * Answers `pending` when the request allows it (`checkout.allowPending`), else an unknown
+   * outcome; settled by `settlePending`.
+   */
+  pending: "4000000000000077"
 } as const
 
 /**
@@ -76,7 +92,15 @@ export const TestTokens = {
   /** Fails transiently on the first call of each idempotency key, then succeeds. */
   retryOnce: "tok_retry_once",
   /** Charges, then answers every call with a transient error (see `TestCards.errorAfterCharge`). */
-  errorAfterCharge: "tok_error_after_charge"
+  errorAfterCharge: "tok_error_after_charge",
+  /** See `TestCards.actionRedirect`. */
+  actionRedirect: "tok_action_redirect",
+  /** See `TestCards.actionClientSecret`. */
+  actionClientSecret: "tok_action_client_secret",
+  /** See `TestCards.actionLateSuccess`. */
+  actionLateSuccess: "tok_action_late_success",
+  /** See `TestCards.pending`. */
+  pending: "tok_pending"
 } as const
 
 /**
@@ -91,7 +115,11 @@ const cardOutcomes: ReadonlyMap<string, TestOutcome> = new Map<string, TestOutco
   [TestCards.insufficientFunds, "insufficientFunds"],
   [TestCards.timeoutAfterCharge, "timeoutAfterCharge"],
   [TestCards.retryOnce, "retryOnce"],
-  [TestCards.errorAfterCharge, "errorAfterCharge"]
+  [TestCards.errorAfterCharge, "errorAfterCharge"],
+  [TestCards.actionRedirect, "actionRedirect"],
+  [TestCards.actionClientSecret, "actionClientSecret"],
+  [TestCards.actionLateSuccess, "actionLateSuccess"],
+  [TestCards.pending, "pending"]
 ])
 
 const tokenOutcomes: ReadonlyMap<string, TestOutcome> = new Map<string, TestOutcome>([
@@ -99,13 +127,24 @@ const tokenOutcomes: ReadonlyMap<string, TestOutcome> = new Map<string, TestOutc
   [TestTokens.insufficientFunds, "insufficientFunds"],
   [TestTokens.timeoutAfterCharge, "timeoutAfterCharge"],
   [TestTokens.retryOnce, "retryOnce"],
-  [TestTokens.errorAfterCharge, "errorAfterCharge"]
+  [TestTokens.errorAfterCharge, "errorAfterCharge"],
+  [TestTokens.actionRedirect, "actionRedirect"],
+  [TestTokens.actionClientSecret, "actionClientSecret"],
+  [TestTokens.actionLateSuccess, "actionLateSuccess"],
+  [TestTokens.pending, "pending"]
 ])
+
+const outcomeNames: ReadonlyMap<string, TestOutcome> = new Map<string, TestOutcome>(
+  [...tokenOutcomes.values(), "success" as const].map((o) => [o, o])
+)
 
 /**
  * The outcome a test gateway gives a payment method: by card number (read from `vault`, for the
- * payment's tenant) or by gateway token (no vault call). A token made for another gateway than
- * `gatewayId`, or a card the vault cannot reveal, is a {@link GatewayMisconfigured}.
+ * payment's tenant) or by gateway token (no vault call); a checkout by its payment's metadata
+ * `mock_outcome` (a {@link TestOutcome} name, passed as the checkout's custom parameters),
+ * `actionRedirect` by default (a checkout waits for the customer). A token made for another
+ * gateway than `gatewayId`, a checkout naming another gateway, or a card the vault cannot reveal,
+ * is a {@link GatewayMisconfigured}.
  *
  * @since 0.1.0
  */
@@ -113,9 +152,14 @@ export const outcomeOf = (
   gatewayId: string,
   vault: CardVault["Type"],
   method: PaymentMethodToken,
-  tenantId: string | undefined
+  tenantId: string | undefined,
+  customParams?: Readonly<Record<string, string>> | undefined
 ): Effect.Effect<TestOutcome, GatewayMisconfigured> =>
-  method.type === "gateway_token"
+  method.type === "checkout"
+    ? method.gateway === undefined || method.gateway === gatewayId
+      ? Effect.succeed(outcomeNames.get(customParams?.["mock_outcome"] ?? "") ?? "actionRedirect")
+      : Effect.fail(new GatewayMisconfigured({ gateway: gatewayId, reason: `the checkout names gateway ${JSON.stringify(method.gateway)}` }))
+    : method.type === "gateway_token"
     ? method.gateway === gatewayId
       ? Effect.succeed(tokenOutcomes.get(method.token) ?? "success")
       : Effect.fail(new GatewayMisconfigured({
@@ -126,6 +170,13 @@ export const outcomeOf = (
       Effect.mapError((e) => new GatewayMisconfigured({ gateway: gatewayId, reason: e.message })),
       Effect.map((card) => cardOutcomes.get(Redacted.value(card.number)) ?? "success")
     )
+
+const waitingOutcomes: ReadonlySet<TestOutcome> = new Set<TestOutcome>([
+  "actionRedirect",
+  "actionClientSecret",
+  "actionLateSuccess",
+  "pending"
+])
 
 /**
  * One charge in the ledger.
@@ -175,7 +226,21 @@ export interface Options {
   readonly id?: string
   /** Latency of every call, slept on `Clock`; default zero. */
   readonly latency?: Duration.DurationInput
+  /**
+   * Default: every currency, manual capture, cards, gateway tokens and checkouts, status by key
+   * (or by reference with `statusLookup`).
+   */
   readonly capabilities?: Capabilities
+  /**
+   * `"reference"`: status, complete and cancel find an attempt only by the reference `initiate`
+   * returned (like Stripe's PaymentIntents), so the orchestration must record it first. Default
+   * `"key"`.
+   */
+  readonly statusLookup?: "key" | "reference"
+  /** How long an `action_required` answer says the action lasts; default: no expiry given. */
+  readonly actionExpiresIn?: Duration.DurationInput
+  /** The secret of the mock webhook signature; default `"mock_whsec"`. */
+  readonly webhookSecret?: string
 }
 
 /**
@@ -194,12 +259,36 @@ export class MockGateway extends Context.Tag("aegispay/MockGateway")<MockGateway
   readonly setAvailable: (available: boolean, operations?: ReadonlyArray<string>) => Effect.Effect<void>
   /** How many calls each operation received (including failed ones). */
   readonly calls: Effect.Effect<Readonly<Record<string, number>>>
+  /**
+   * The customer finishes the action at the provider without coming back (3-D Secure done, the
+   * provider charges by itself): the waiting attempt with this reference is charged. `false`
+   * when no attempt waits under it.
+   */
+  readonly customerCompletes: (reference: string) => Effect.Effect<boolean>
+  /** The provider settles a pending attempt: charged (`succeeded`) or `failed`. */
+  readonly settlePending: (reference: string, outcome: "succeeded" | "failed") => Effect.Effect<boolean>
+  /** A webhook request for `notification`, signed as this mock's `webhooks.parse` expects. */
+  readonly signWebhook: (notification: Omit<GatewayNotification, "verified" | "gateway">) => WebhookRequest
 }>() {}
 
 interface Cached<A, E> {
   readonly request: string
   readonly result: Either.Either<A, E>
 }
+
+interface Waiting {
+  readonly paymentId: string
+  readonly key: string
+  readonly reference: string
+  readonly amount: Money.Money
+  readonly capture: boolean
+  readonly outcome: TestOutcome
+  /** `canceled`: the checkout was cancelled (nothing charged, nothing will be). */
+  readonly status: "action_required" | "pending" | "canceled" | "charged"
+}
+
+const mockSignature = (secret: string, body: Uint8Array): string =>
+  createHmac("sha256", secret).update(body).digest("hex")
 
 /**
  * Creates a mock gateway. Needs the {@link CardVault} to read the card behind a token and
@@ -220,6 +309,14 @@ export const make = (options: Options = {}) =>
     const voided = new Map<string, Cached<void, GatewayDeclined>>()
     const refunded = new Map<string, Cached<{ readonly refundId: string }, GatewayDeclined>>()
     const transientSeen = new Set<string>()
+    /** Attempts the provider holds open (waiting for the customer, or pending), by idempotency key. */
+    const waiting = new Map<string, Waiting>()
+    /** Idempotency key of each reference `initiate` handed out. */
+    const keyOfReference = new Map<string, string>()
+    const referenceOf = (key: string) => `pi_${key}`
+    const statusLookup = options.statusLookup ?? options.capabilities?.statusLookup ?? "key"
+    const webhookSecret = options.webhookSecret ?? "mock_whsec"
+    const actionExpiresIn = options.actionExpiresIn === undefined ? undefined : Duration.decode(options.actionExpiresIn)
     let down: ReadonlySet<string> | "all" = new Set()
     const callCounts: Record<string, number> = {}
     const ids = yield* Ids
@@ -282,20 +379,105 @@ export const make = (options: Options = {}) =>
       return { transactionId, status: capture ? "succeeded" : "authorized" }
     }
 
+    /** What the provider says about an attempt it knows by `key`. */
+    const statusOf = (key: string): StatusResult => {
+      const held = waiting.get(key)
+      const previous = processed.get(key)
+      if (previous !== undefined) {
+        return Either.match(previous.result, {
+          onLeft: (e): StatusResult => ({ status: "failed", code: e.code, reason: e.reason }),
+          onRight: (r): StatusResult =>
+            r.status === "succeeded" || r.status === "authorized" ? { status: r.status, transactionId: r.transactionId } : r
+        })
+      }
+      if (held === undefined) return { status: "not_found" }
+      if (held.status === "canceled") return { status: "failed", code: "canceled", reason: "the checkout was cancelled" }
+      return held.status === "pending"
+        ? { status: "pending", reference: held.reference }
+        : { status: "action_required", reference: held.reference, action: actionOf(held) }
+    }
+
+    const actionOf = (held: Waiting) =>
+      held.outcome === "actionClientSecret"
+        ? { type: "client_secret" as const, clientSecret: `${held.reference}_secret` }
+        : { type: "redirect" as const, url: `https://mock.aegispay.test/${id}/action/${held.reference}` }
+
+    /** The answer to `process` or `complete` for a held attempt. */
+    const answerOf = (held: Waiting): Effect.Effect<ProcessResult, GatewayDeclined> =>
+      Effect.gen(function*() {
+        const status = statusOf(held.key)
+        switch (status.status) {
+          case "succeeded":
+          case "authorized":
+            return { status: status.status, transactionId: status.transactionId, reference: held.reference }
+          case "failed":
+            return yield* declined(status.code, status.reason)
+          case "pending":
+            return status
+          case "action_required": {
+            if (actionExpiresIn === undefined) return status
+            const now = yield* DateTime.now
+            return { ...status, expiresAt: DateTime.addDuration(now, actionExpiresIn) }
+          }
+          case "not_found":
+            return yield* declined("resource_missing", "no such checkout")
+        }
+      })
+
+    /** The provider charges a held attempt (the customer finished, or the provider settled it). */
+    const chargeHeld = (held: Waiting) =>
+      Effect.gen(function*() {
+        if (held.status === "charged" || held.status === "canceled") return
+        const transactionId = yield* ids.next(`txn_${id}`)
+        processed.set(held.key, {
+          request: `${held.paymentId}|${held.amount.currency}|${held.amount.minor}|${held.capture}`,
+          result: Either.right(charge(transactionId, held.paymentId, held.key, held.amount, held.capture))
+        })
+        waiting.set(held.key, { ...held, status: "charged" })
+      })
+
     const gateway: Gateway = {
       id,
-      capabilities: options.capabilities ?? { currencies: "all", manualCapture: true },
-      initiate: (request) => Effect.as(enter("initiate"), { reference: `pi_${request.idempotencyKey}` }),
+      capabilities: {
+        ...(options.capabilities ??
+          { currencies: "all", manualCapture: true, paymentMethods: ["card", "gateway_token", "checkout"] }),
+        statusLookup
+      },
+      initiate: (request) =>
+        Effect.as(
+          Effect.tap(enter("initiate"), () => Effect.sync(() => keyOfReference.set(referenceOf(request.idempotencyKey), request.idempotencyKey))),
+          { reference: referenceOf(request.idempotencyKey) }
+        ),
       authenticate: (request) =>
         enter("authenticate").pipe(
-          Effect.zipRight(outcomeOf(id, vault, request.paymentMethod, request.tenantId)),
+          Effect.zipRight(outcomeOf(id, vault, request.paymentMethod, request.tenantId, undefined)),
           Effect.asVoid
         ),
       process: (request) =>
         Effect.gen(function*() {
           yield* enter("process")
-          const outcome = yield* outcomeOf(id, vault, request.paymentMethod, request.tenantId)
+          const outcome = yield* outcomeOf(id, vault, request.paymentMethod, request.tenantId, request.checkout?.customParams)
           const key = request.idempotencyKey
+          if (statusLookup === "reference" && request.reference !== referenceOf(key)) {
+            return yield* new GatewayMisconfigured({ gateway: id, reason: "process needs the reference initiate returned" })
+          }
+          if (waitingOutcomes.has(outcome) && !processed.has(key)) {
+            const held = waiting.get(key) ?? {
+              paymentId: request.paymentId,
+              key,
+              reference: referenceOf(key),
+              amount: request.amount,
+              capture: request.capture,
+              outcome,
+              status: outcome === "pending" ? "pending" as const : "action_required" as const
+            }
+            waiting.set(key, held)
+            keyOfReference.set(held.reference, key)
+            if (held.status === "pending" && request.checkout?.allowPending !== true) {
+              return yield* new GatewayUnknownOutcome({ gateway: id, operation: "process", reason: "pending, and the request does not allow pending results" })
+            }
+            return yield* answerOf(held)
+          }
           if (outcome === "retryOnce" && !processed.has(key) && !transientSeen.has(key)) {
             transientSeen.add(key)
             return yield* new GatewayTransientError({ gateway: id, operation: "process", reason: "processing_error" })
@@ -376,16 +558,70 @@ export const make = (options: Options = {}) =>
         Effect.zipRight(
           enter("getStatus"),
           Effect.sync((): StatusResult => {
-            const previous = processed.get(request.idempotencyKey)
-            if (previous === undefined) return { status: "not_found" }
-            return Either.match(previous.result, {
-              onLeft: (e): StatusResult => ({ status: "failed", code: e.code, reason: e.reason }),
-              onRight: (r): StatusResult => r.status === "succeeded" || r.status === "authorized"
-                ? { status: r.status, transactionId: r.transactionId }
-                : r
-            })
+            const key = statusLookup === "reference"
+              ? request.reference === undefined ? undefined : keyOfReference.get(request.reference)
+              : request.idempotencyKey
+            return key === undefined ? { status: "not_found" } : statusOf(key)
           })
         ),
+      customerAction: {
+        complete: (request) =>
+          Effect.gen(function*() {
+            yield* enter("complete")
+            const key = keyOfReference.get(request.reference)
+            const held = key === undefined ? undefined : waiting.get(key)
+            if (key === undefined || held === undefined || key !== request.idempotencyKey) {
+              const known = key === undefined ? undefined : processed.get(key)
+              if (known !== undefined) return yield* known.result
+              return yield* declined("resource_missing", "no such checkout")
+            }
+            if (held.status === "canceled") return yield* declined("checkout_canceled", "the checkout was cancelled")
+            if (held.status === "action_required") {
+              const result = request.params["result"]
+              if (result === "not_finished") return yield* answerOf(held)
+              if (result === "declined") {
+                waiting.set(key, { ...held, status: "canceled" })
+                processed.set(key, { request: "", result: Either.left(declined("authentication_failed", "3-D Secure failed")) })
+                return yield* declined("authentication_failed", "3-D Secure failed")
+              }
+              yield* chargeHeld(held)
+            }
+            return yield* answerOf(waiting.get(key) ?? held)
+          }),
+        cancel: (request) =>
+          Effect.gen(function*() {
+            yield* enter("cancel")
+            const key = keyOfReference.get(request.reference)
+            const held = key === undefined ? undefined : waiting.get(key)
+            if (key === undefined) return { status: "not_found" as const }
+            if (held !== undefined && held.status === "action_required") {
+              if (held.outcome === "actionLateSuccess") {
+                // the customer finished 3-D Secure just before the cancel reached the provider
+                yield* chargeHeld(held)
+              } else {
+                waiting.set(key, { ...held, status: "canceled" })
+              }
+            }
+            return statusOf(key)
+          })
+      },
+      webhooks: {
+        parse: (request) =>
+          Effect.gen(function*() {
+            const signature = request.headers["x-mock-signature"]
+            const expected = Buffer.from(mockSignature(webhookSecret, request.body), "utf8")
+            if (signature === undefined || signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature, "utf8"), expected)) {
+              return yield* new WebhookRejected({ gateway: id, reason: "bad_signature", detail: "the mock signature does not match" })
+            }
+            const json = yield* Schema.decodeUnknown(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))(
+              new TextDecoder().decode(request.body)
+            ).pipe(Effect.mapError(() => new WebhookRejected({ gateway: id, reason: "malformed", detail: "the body is not a JSON object" })))
+            const notification = yield* Schema.decodeUnknown(GatewayNotification)({ ...json, gateway: id, verified: true }).pipe(
+              Effect.mapError(() => new WebhookRejected({ gateway: id, reason: "malformed", detail: "not a mock notification" }))
+            )
+            return [notification]
+          })
+      },
       healthCheck: Effect.zipRight(
         sleep,
         Effect.sync(() => ({ healthy: down !== "all", latencyMillis: Duration.toMillis(latency) }))
@@ -399,7 +635,29 @@ export const make = (options: Options = {}) =>
         Effect.sync(() => {
           down = up ? new Set() : operations === undefined ? "all" : new Set(operations)
         }),
-      calls: Effect.sync(() => ({ ...callCounts }))
+      calls: Effect.sync(() => ({ ...callCounts })),
+      customerCompletes: (reference) =>
+        Effect.suspend(() => {
+          const key = keyOfReference.get(reference)
+          const held = key === undefined ? undefined : waiting.get(key)
+          return held === undefined || held.status !== "action_required" ? Effect.succeed(false) : Effect.as(chargeHeld(held), true)
+        }),
+      settlePending: (reference, outcome) =>
+        Effect.suspend(() => {
+          const key = keyOfReference.get(reference)
+          const held = key === undefined ? undefined : waiting.get(key)
+          if (key === undefined || held === undefined || held.status !== "pending") return Effect.succeed(false)
+          if (outcome === "succeeded") return Effect.as(chargeHeld(held), true)
+          return Effect.sync(() => {
+            waiting.set(key, { ...held, status: "canceled" })
+            processed.set(key, { request: "", result: Either.left(declined("payment_failed", "the provider did not accept the payment")) })
+            return true
+          })
+        }),
+      signWebhook: (notification) => {
+        const body = new TextEncoder().encode(JSON.stringify(notification))
+        return { headers: { "x-mock-signature": mockSignature(webhookSecret, body) }, body }
+      }
     })
   })
 

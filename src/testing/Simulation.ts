@@ -152,6 +152,12 @@ export interface Faults {
   readonly unverifiedNotification: number
   /** A captured payment also gets a refund above its refundable amount. */
   readonly overRefund: number
+  /**
+   * A card payment waits for the customer (3-D Secure): the customer comes back
+   * (`completePayment`), finishes at the provider without coming back, abandons it (expiry: the
+   * provider cancels), or finishes just as the expired payment is cancelled (a late success).
+   */
+  readonly customerAction: number
 }
 
 /**
@@ -174,7 +180,8 @@ export const defaultFaults: Faults = {
   notification: 0.6,
   duplicateNotification: 0.3,
   unverifiedNotification: 0.15,
-  overRefund: 0.1
+  overRefund: 0.1,
+  customerAction: 0.12
 }
 
 /**
@@ -197,7 +204,8 @@ export const noFaults: Faults = {
   notification: 0,
   duplicateNotification: 0,
   unverifiedNotification: 0,
-  overRefund: 0
+  overRefund: 0,
+  customerAction: 0
 }
 
 /**
@@ -284,7 +292,11 @@ export const FaultKind = Schema.Literal(
   "notificationReordered",
   "notificationUnverified",
   "notificationLost",
-  "recoveryRun"
+  "recoveryRun",
+  "customerCompleted",
+  "customerFinishedAtProvider",
+  "customerAbandoned",
+  "lateSuccess"
 )
 
 /**
@@ -384,6 +396,8 @@ export const layerOptions: AegisPayTest.Options = {
   mockGateways: [{ id: "alpha" }, { id: "beta" }, { id: "gamma" }],
   service: {
     callTimeout: Duration.infinity,
+    // short enough that abandoned customer actions expire within the run's recovery rounds
+    customerActionTimeout: "2 minutes",
     maxAttempts: 3,
     retry: { maxRetries: 2, initialDelayMs: 0, maxDelayMs: 0, backoffMultiplier: 1 }
   },
@@ -431,6 +445,8 @@ interface Track {
   readonly refunds: number
   readonly overRefund: boolean
   readonly concurrentProcess: boolean
+  /** What the customer does when the payment waits for them. */
+  readonly customer: "complete" | "provider" | "abandon" | "late" | undefined
   phase: number
   paymentId: string | undefined
   readonly refundResults: Map<string, { readonly amount: bigint; refundId: string | undefined }>
@@ -570,7 +586,11 @@ const simulate = <E>(options: Options<E>) =>
       notificationReordered: 0,
       notificationUnverified: 0,
       notificationLost: 0,
-      recoveryRun: 0
+      recoveryRun: 0,
+      customerCompleted: 0,
+      customerFinishedAtProvider: 0,
+      customerAbandoned: 0,
+      lateSuccess: 0
     }
     const count = (kind: FaultKind, n = 1) => {
       faultCounts[kind] += n
@@ -673,6 +693,7 @@ const simulate = <E>(options: Options<E>) =>
               )
           )
         )
+      const customerAction = inner.customerAction
       yield* registry.register({
         id: inner.id,
         capabilities: inner.capabilities,
@@ -687,7 +708,14 @@ const simulate = <E>(options: Options<E>) =>
         void: (r) => call((g) => g.void(r), true),
         refund: (r) => call((g) => g.refund(r), true),
         getStatus: (r) => call((g) => g.getStatus(r), false),
-        healthCheck: inner.healthCheck
+        healthCheck: inner.healthCheck,
+        // the customer-action calls go over the same network (a crash on the way back loses the answer)
+        ...(customerAction === undefined ? {} : {
+          customerAction: {
+            complete: (r) => call(() => customerAction.complete(r), true),
+            cancel: (r) => call(() => customerAction.cancel(r), false)
+          }
+        })
       })
     }
 
@@ -723,6 +751,28 @@ const simulate = <E>(options: Options<E>) =>
         const pinned = mockIds.length > 0 && (yield* chance(GATEWAY_TOKEN_SHARE))
           ? mockIds[yield* Random.nextIntBetween(0, mockIds.length)]
           : undefined
+        // a share of card payments waits for the customer (3-D Secure)
+        const customerRoll = pinned === undefined && (yield* chance(faults.customerAction)) ? yield* Random.next : undefined
+        const customer = customerRoll === undefined
+          ? undefined
+          : customerRoll < 0.4
+          ? "complete" as const
+          : customerRoll < 0.6
+          ? "provider" as const
+          : customerRoll < 0.85
+          ? "abandon" as const
+          : "late" as const
+        if (customer !== undefined) {
+          count(
+            customer === "complete"
+              ? "customerCompleted"
+              : customer === "provider"
+              ? "customerFinishedAtProvider"
+              : customer === "abandon"
+              ? "customerAbandoned"
+              : "lateSuccess"
+          )
+        }
         const manual = yield* chance(0.3)
         const race = yield* chance(faults.captureVoidRace)
         const settleRoll = yield* Random.next
@@ -738,7 +788,7 @@ const simulate = <E>(options: Options<E>) =>
             currency: "USD",
             captureMethod: manual ? "manual" : "automatic",
             paymentMethod: pinned === undefined
-              ? card(number)
+              ? card(customer === undefined ? number : customer === "late" ? TestCards.actionLateSuccess : TestCards.actionRedirect)
               : { type: "gateway_token", gateway: pinned, token: tokenFor(number) },
             customer: { id: `cus_${index % 17}`, email: `c${index % 17}@example.com` }
           },
@@ -758,6 +808,7 @@ const simulate = <E>(options: Options<E>) =>
             : yield* Random.nextIntBetween(0, 2),
           overRefund: yield* chance(faults.overRefund),
           concurrentProcess: yield* chance(faults.concurrentProcess),
+          customer,
           phase: 0,
           paymentId: undefined,
           refundResults: new Map()
@@ -795,6 +846,23 @@ const simulate = <E>(options: Options<E>) =>
           Effect.map(Option.getOrUndefined)
         )
       })
+
+    /** The customer of a payment waiting for them: comes back, or finishes at the provider (no return). */
+    const customerOps = (track: Track, payment: Payment.Payment): ReadonlyArray<Op> => {
+      if (payment.state !== "ACTION_REQUIRED" || payment.providerPending === true) return []
+      const attempt = payment.currentAttempt
+      const mock = attempt === undefined ? undefined : mocks.get(attempt.gateway)
+      switch (track.customer) {
+        case "complete":
+          return [tagged("complete", payment.id, payments.completePayment(payment.id, { from: "return-page" }))]
+        case "provider":
+          return mock === undefined || payment.reference === undefined
+            ? []
+            : [tagged("customer-finishes", payment.id, mock.customerCompletes(payment.reference), false)]
+        default:
+          return []
+      }
+    }
 
     const opsFor = (track: Track) =>
       Effect.gen(function*() {
@@ -841,6 +909,7 @@ const simulate = <E>(options: Options<E>) =>
           }
           case "settle": {
             if (payment.state === "PROCESSING") ops.push(tagged("process", id, payments.processPayment(id)))
+            ops.push(...customerOps(track, payment))
             if (payment.state !== "AUTHORIZED") return ops
             const partial = BigInt(yield* Random.nextIntBetween(1, Number(payment.authorizedAmount.minor)))
             switch (track.settle) {
@@ -865,6 +934,7 @@ const simulate = <E>(options: Options<E>) =>
           }
           case "refund": {
             if (payment.state === "PROCESSING") ops.push(tagged("process", id, payments.processPayment(id)))
+            ops.push(...customerOps(track, payment))
             if (payment.state !== "SUCCESS" || payment.capturedAmount.minor <= 0n) return ops
             const captured = payment.capturedAmount.minor
             if (track.refunds > 1) count("concurrentRefund")
@@ -908,6 +978,7 @@ const simulate = <E>(options: Options<E>) =>
           }
           case "retry": {
             if (payment.state === "PROCESSING") ops.push(tagged("process", id, payments.processPayment(id)))
+            ops.push(...customerOps(track, payment))
             for (const [key, entry] of track.refundResults) {
               ops.push(tagged(
                 "refund",
@@ -1134,8 +1205,9 @@ const simulate = <E>(options: Options<E>) =>
               continue
             }
             if (!isLive(c)) continue
+            // the attempt in flight (PROCESSING, or waiting for the customer) owns the charge that completes it
             const isOwn = c.transactionId === p.gatewayTransactionId ||
-              (p.state === "PROCESSING" && p.currentAttempt?.id === attempt.id)
+              ((p.state === "PROCESSING" || p.state === "ACTION_REQUIRED") && p.currentAttempt?.id === attempt.id)
             if (isOwn) {
               own++
               continue
@@ -1173,7 +1245,7 @@ const simulate = <E>(options: Options<E>) =>
 
     const openWork = (p: Payment.Payment) =>
       [
-        p.state === "AUTHENTICATED" || p.state === "PROCESSING" ? p.state : undefined,
+        p.state === "AUTHENTICATED" || p.state === "PROCESSING" || p.state === "ACTION_REQUIRED" ? p.state : undefined,
         p.requiresReconciliation ? "requiresReconciliation" : undefined,
         p.pendingOperation === undefined ? undefined : `pending ${p.pendingOperation.operation}`,
         p.refunds.some((r) => r.state === "PENDING") ? "refund PENDING" : undefined,

@@ -5,15 +5,16 @@
  *
  * @internal
  */
-import type { DateTime, Option } from "effect"
-import { Array as Arr, Either } from "effect"
+import type { Option } from "effect"
+import { Array as Arr, DateTime, Either } from "effect"
 import type { Customer } from "../Customer.js"
+import type { CustomerAction } from "../CustomerAction.js"
 import type { Metadata } from "../Metadata.js"
 import type * as Money from "../Money.js"
 import { InvalidTransition } from "../PaymentError.js"
 import * as Event from "../PaymentEvent.js"
 import type { PaymentMethodToken } from "../PaymentMethod.js"
-import type * as State from "../PaymentState.js"
+import * as State from "../PaymentState.js"
 import { emit, guard } from "./command.js"
 import type { Attempt, Decision, Payment } from "./entities.js"
 import { start } from "./evolve.js"
@@ -35,6 +36,7 @@ export interface InitiateInput {
   readonly metadata: Metadata
   readonly description?: string | undefined
   readonly gatewayPreference?: string | undefined
+  readonly checkout?: Event.CheckoutInfo | undefined
 }
 
 /**
@@ -58,7 +60,8 @@ export const initiate = (input: InitiateInput, now: DateTime.Utc): Decision => {
       customer: input.customer,
       metadata: input.metadata,
       ...(input.description === undefined ? {} : { description: input.description }),
-      ...(input.gatewayPreference === undefined ? {} : { gatewayPreference: input.gatewayPreference })
+      ...(input.gatewayPreference === undefined ? {} : { gatewayPreference: input.gatewayPreference }),
+      ...(input.checkout === undefined ? {} : { checkout: input.checkout })
     },
     true
   )
@@ -100,6 +103,84 @@ const inProcessing = (payment: Payment, to: State.PaymentState): Either.Either<A
     ? Either.right(attempt)
     : Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to }))
 }
+
+/**
+ * The attempt in progress of a payment whose charge is in flight: PROCESSING, or waiting for the
+ * customer (ACTION_REQUIRED). Its charge settles it, its definite failure fails it.
+ */
+const inFlight = (payment: Payment, to: State.PaymentState): Either.Either<Attempt, InvalidTransition> => {
+  const attempt = payment.currentAttempt
+  return (payment.state === "PROCESSING" || payment.state === "ACTION_REQUIRED") && attempt !== undefined
+    ? Either.right(attempt)
+    : Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to }))
+}
+
+/**
+ * Records the provider's reference of the attempt in flight (see `AttemptReferenceRecorded`).
+ * No event when it is already recorded.
+ *
+ * @since 0.2.0
+ */
+export const recordReference = (payment: Payment, reference: string, now: DateTime.Utc) =>
+  Either.map(inFlight(payment, payment.state), (attempt): Decision =>
+    attempt.reference === reference
+      ? { payment, events: [] }
+      : emit(payment, now, (base) => new Event.AttemptReferenceRecorded({ ...base, attemptId: attempt.id, reference }, true)))
+
+/**
+ * PROCESSING → ACTION_REQUIRED: the provider waits for the customer until `expiresAt`. In
+ * ACTION_REQUIRED already, records the provider's newer action (no event when nothing changed).
+ *
+ * @since 0.2.0
+ */
+export const requireAction = (
+  payment: Payment,
+  input: { readonly reference: string; readonly action: CustomerAction; readonly expiresAt: DateTime.Utc },
+  now: DateTime.Utc
+) =>
+  Either.flatMap(inFlight(payment, "ACTION_REQUIRED"), (attempt) => {
+    if (payment.state === "ACTION_REQUIRED") {
+      const same = payment.providerPending !== true && attempt.reference === input.reference && payment.actionExpiresAt !== undefined &&
+        DateTime.Equivalence(payment.actionExpiresAt, input.expiresAt) &&
+        JSON.stringify(payment.customerAction) === JSON.stringify(input.action)
+      if (same) return Either.right<Decision>({ payment, events: [] })
+    } else if (!State.canTransition(payment.state, "ACTION_REQUIRED")) {
+      return Either.left(new InvalidTransition({ paymentId: payment.id, from: payment.state, to: "ACTION_REQUIRED" }))
+    }
+    return Either.right(emit(payment, now, (base) =>
+      new Event.CustomerActionRequired({
+        ...base,
+        attemptId: attempt.id,
+        reference: input.reference,
+        action: input.action,
+        expiresAt: input.expiresAt
+      }, true)))
+  })
+
+/**
+ * Provider-pending: the provider accepted the attempt and settles it later (status or webhook);
+ * after `expiresAt` it is asked to cancel. In PROCESSING, or in ACTION_REQUIRED when the customer
+ * finished (the state stays; the customer action is dropped). No event when already pending with
+ * this reference.
+ *
+ * @since 0.2.0
+ */
+export const pendingAtProvider = (
+  payment: Payment,
+  input: { readonly reference: string; readonly reason?: string | undefined; readonly expiresAt: DateTime.Utc },
+  now: DateTime.Utc
+) =>
+  Either.map(inFlight(payment, payment.state), (attempt): Decision =>
+    payment.providerPending === true && attempt.reference === input.reference
+      ? { payment, events: [] }
+      : emit(payment, now, (base) =>
+        new Event.PaymentPendingAtProvider({
+          ...base,
+          attemptId: attempt.id,
+          reference: input.reference,
+          ...(input.reason === undefined ? {} : { reason: input.reason }),
+          expiresAt: input.expiresAt
+        }, true)))
 
 /**
  * Records a transient failure of the current attempt that will be retried with the same key.
@@ -155,12 +236,13 @@ export const failover = (
       )))
 
 /**
- * Marks the current attempt's outcome unknown. The payment stays PROCESSING.
+ * Marks the current attempt's outcome unknown. The payment stays PROCESSING (or ACTION_REQUIRED:
+ * a `complete` call lost its answer).
  *
  * @since 0.1.0
  */
 export const outcomeUnknown = (payment: Payment, reason: string, now: DateTime.Utc) =>
-  Either.map(inProcessing(payment, "PROCESSING"), (attempt) =>
+  Either.map(inFlight(payment, payment.state), (attempt) =>
     emit(payment, now, (base) => new Event.PaymentOutcomeUnknown({ ...base, attemptId: attempt.id, reason }, true)))
 
 /**
@@ -173,7 +255,7 @@ export const reconciled = (
   gatewayStatus: Event.PaymentReconciled["gatewayStatus"],
   now: DateTime.Utc
 ) =>
-  Either.map(inProcessing(payment, "PROCESSING"), (attempt) =>
+  Either.map(inFlight(payment, payment.state), (attempt) =>
     emit(payment, now, (base) => new Event.PaymentReconciled({ ...base, attemptId: attempt.id, gatewayStatus }, true)))
 
 /**
@@ -182,7 +264,7 @@ export const reconciled = (
  * @since 0.1.0
  */
 export const succeed = (payment: Payment, gatewayTransactionId: string, now: DateTime.Utc) =>
-  Either.flatMap(inProcessing(payment, "SUCCESS"), (attempt) =>
+  Either.flatMap(inFlight(payment, "SUCCESS"), (attempt) =>
     Either.map(guard(payment, "SUCCESS"), () =>
       emit(payment, now, (base) =>
         new Event.PaymentSucceeded({
@@ -198,7 +280,7 @@ export const succeed = (payment: Payment, gatewayTransactionId: string, now: Dat
  * @since 0.1.0
  */
 export const authorize = (payment: Payment, gatewayTransactionId: string, now: DateTime.Utc) =>
-  Either.flatMap(inProcessing(payment, "AUTHORIZED"), (attempt) =>
+  Either.flatMap(inFlight(payment, "AUTHORIZED"), (attempt) =>
     Either.map(guard(payment, "AUTHORIZED"), () =>
       emit(payment, now, (base) =>
         new Event.PaymentAuthorized({
@@ -209,7 +291,8 @@ export const authorize = (payment: Payment, gatewayTransactionId: string, now: D
         }, true))))
 
 /**
- * → FAILURE, from INITIATED, AUTHENTICATED or PROCESSING (the current attempt fails with it).
+ * → FAILURE, from INITIATED, AUTHENTICATED, PROCESSING or ACTION_REQUIRED (the current attempt
+ * fails with it).
  * `mayHaveApplied`: the attempt was possibly sent (transient errors, an interrupted or crashed
  * send), so its gateway may have charged all the same; the attempt is marked `needsStatusCheck`
  * (a charge found later is compensated).
@@ -225,7 +308,9 @@ export const fail = (
 ) =>
   Either.map(guard(payment, "FAILURE"), () =>
     emit(payment, now, (base) => {
-      const attemptId = payment.state === "PROCESSING" ? payment.currentAttempt?.id : undefined
+      const attemptId = payment.state === "PROCESSING" || payment.state === "ACTION_REQUIRED"
+        ? payment.currentAttempt?.id
+        : undefined
       return new Event.PaymentFailed({
         ...base,
         reason,

@@ -7,10 +7,11 @@
  */
 import { Schema } from "effect"
 import { Customer } from "../Customer.js"
+import { CustomerAction } from "../CustomerAction.js"
 import { Metadata } from "../Metadata.js"
 import * as Money from "../Money.js"
 import * as Event from "../PaymentEvent.js"
-import { pinnedGateway, PaymentMethodToken } from "../PaymentMethod.js"
+import { methodGateway, PaymentMethodToken } from "../PaymentMethod.js"
 import * as State from "../PaymentState.js"
 
 /**
@@ -39,6 +40,11 @@ export class Attempt extends Schema.Class<Attempt>("Attempt")({
    * compensates a stray charge; until then the payment has open work.
    */
   needsStatusCheck: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /**
+   * The provider's reference of the attempt (0.2), once known: status, complete and cancel calls
+   * find the attempt by it.
+   */
+  reference: Schema.optional(Schema.String),
   gatewayTransactionId: Schema.optional(Schema.String),
   failureReason: Schema.optional(Schema.String),
   startedAt: Schema.DateTimeUtc
@@ -67,9 +73,35 @@ export class Refund extends Schema.Class<Refund>("Refund")({
   reason: Schema.optional(Schema.String),
   gatewayRefundId: Schema.optional(Schema.String),
   failureReason: Schema.optional(Schema.String),
+  /** Made outside AegisPay (the provider's dashboard) and recorded from its notification (0.2). */
+  external: Schema.optional(Schema.Boolean),
   createdAt: Schema.DateTimeUtc,
   updatedAt: Schema.DateTimeUtc
 }) {}
+
+/**
+ * A dispute the provider reported (recorded only: no dispute workflow).
+ *
+ * @since 0.2.0
+ */
+export class Dispute extends Schema.Class<Dispute>("Dispute")({
+  id: Schema.String,
+  gateway: Schema.String,
+  state: Schema.Literal("OPEN", "CLOSED"),
+  amount: Schema.optional(Money.Money),
+  reason: Schema.optional(Schema.String),
+  outcome: Schema.optional(Schema.String),
+  openedAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc
+}) {}
+
+/**
+ * The most disputes one payment records; keeps every aggregate bounded (later ones are recorded
+ * as notifications only).
+ *
+ * @since 0.2.0
+ */
+export const MAX_DISPUTES = 20
 
 /**
  * The most refunds one payment may have; keeps every aggregate bounded.
@@ -185,6 +217,8 @@ export class Payment extends Schema.Class<Payment>("Payment")({
   metadata: Metadata,
   description: Schema.optional(Schema.String),
   gatewayPreference: Schema.optional(Schema.String),
+  /** Return pages, order lines, allow-pending, external reference (0.2; absent when none was given). */
+  checkout: Schema.optional(Event.CheckoutInfo),
   gateway: Schema.optional(Schema.String),
   gatewayTransactionId: Schema.optional(Schema.String),
   attempts: Schema.Array(Attempt),
@@ -196,6 +230,20 @@ export class Payment extends Schema.Class<Payment>("Payment")({
   notificationIds: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** Review items, open and resolved. */
   reviews: Schema.optionalWith(Schema.Array(ReviewItem), { default: () => [] }),
+  /** What the customer must do (ACTION_REQUIRED only; dropped once the provider holds the payment pending). */
+  customerAction: Schema.optional(CustomerAction),
+  /**
+   * Until when the payment waits for the customer (ACTION_REQUIRED) or for the provider
+   * (`providerPending`); after it, recovery asks the provider to cancel.
+   */
+  actionExpiresAt: Schema.optional(Schema.DateTimeUtc),
+  /**
+   * Accepted by the provider and not settled yet (a provider-pending result): in PROCESSING, or
+   * in ACTION_REQUIRED when the customer finished.
+   */
+  providerPending: Schema.optional(Schema.Boolean),
+  /** Disputes the provider reported (at most {@link MAX_DISPUTES}); absent when none. */
+  disputes: Schema.optional(Schema.Array(Dispute)),
   failureReason: Schema.optional(Schema.String),
   declineCode: Schema.optional(Schema.String),
   requiresReconciliation: Schema.Boolean,
@@ -215,6 +263,14 @@ export class Payment extends Schema.Class<Payment>("Payment")({
     )
     return Money.fromMinor(this.amount.currency, this.capturedAmount.minor - reserved)
   }
+  /** The provider's reference of the attempt in progress or last made, if known. */
+  get reference(): string | undefined {
+    return this.currentAttempt?.reference
+  }
+  /** Whether the payment waits for the customer or for the provider (see `actionExpiresAt`). */
+  get waiting(): boolean {
+    return this.state === "ACTION_REQUIRED" || this.providerPending === true
+  }
   /** The review items still open. */
   get openReviews(): ReadonlyArray<ReviewItem> {
     return this.reviews.filter((r) => r.state === "OPEN")
@@ -223,13 +279,14 @@ export class Payment extends Schema.Class<Payment>("Payment")({
 
 /**
  * The only gateway that may take this payment, if it is restricted to one: the gateway of its
- * gateway token (pinned: the token is valid nowhere else), else the gateway the request named,
- * else `undefined` (routing chooses among all gateways).
+ * gateway token (pinned: the token is valid nowhere else) or the gateway its checkout names, else
+ * the gateway the request named, else `undefined` (routing chooses among all gateways able to
+ * take its payment method).
  *
  * @since 0.1.0
  */
 export const requiredGateway = (payment: Payment): string | undefined =>
-  pinnedGateway(payment.paymentMethod) ?? payment.gatewayPreference
+  methodGateway(payment.paymentMethod) ?? payment.gatewayPreference
 
 /**
  * The result of a command: the events it produced and the payment after them.

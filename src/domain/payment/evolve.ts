@@ -9,14 +9,30 @@ import type { DateTime } from "effect"
 import { Either, Option, Schema } from "effect"
 import * as Money from "../Money.js"
 import type * as Event from "../PaymentEvent.js"
-import { Attempt, Compensation, MAX_NOTIFICATION_IDS, Payment, PendingOperation, Refund, ReviewItem } from "./entities.js"
+import {
+  Attempt,
+  Compensation,
+  Dispute,
+  MAX_DISPUTES,
+  MAX_NOTIFICATION_IDS,
+  Payment,
+  PendingOperation,
+  Refund,
+  ReviewItem
+} from "./entities.js"
 
 const update = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment =>
   new Payment({ ...payment, ...fields, version: event.seq, updatedAt: event.occurredAt }, true)
 
-/** `update` that also ends a pending capture or void. */
+/** `update` that also ends a pending capture or void, and any wait for the customer or provider. */
 const settle = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment => {
-  const { pendingOperation: _, ...rest } = payment
+  const { actionExpiresAt: _e, customerAction: _a, pendingOperation: _, providerPending: _p, ...rest } = payment
+  return new Payment({ ...rest, ...fields, version: event.seq, updatedAt: event.occurredAt }, true)
+}
+
+/** `update` that ends any wait for the customer or the provider (the charge is settled or failed). */
+const endWait = (payment: Payment, event: Event.PaymentEvent, fields: Partial<Payment>): Payment => {
+  const { actionExpiresAt: _e, customerAction: _a, providerPending: _p, ...rest } = payment
   return new Payment({ ...rest, ...fields, version: event.seq, updatedAt: event.occurredAt }, true)
 }
 
@@ -87,6 +103,7 @@ export const start = (event: Event.PaymentInitiated): Payment => {
       metadata: event.metadata,
       ...(event.description === undefined ? {} : { description: event.description }),
       ...(event.gatewayPreference === undefined ? {} : { gatewayPreference: event.gatewayPreference }),
+      ...(event.checkout === undefined ? {} : { checkout: event.checkout }),
       attempts: [],
       refunds: [],
       requiresReconciliation: false,
@@ -151,12 +168,77 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
     case "PaymentReconciled":
       return update(payment, event, {
         requiresReconciliation: false,
-        attempts: event.gatewayStatus === "not_found"
+        // the provider has no answer yet (never saw it, or still waits): the attempt is in progress again
+        attempts: event.gatewayStatus === "not_found" || event.gatewayStatus === "action_required" ||
+            event.gatewayStatus === "pending"
           ? updateAttempt(payment, event.attemptId, { status: "pending" })
           : payment.attempts
       })
-    case "PaymentAuthorized":
+    case "AttemptReferenceRecorded":
       return update(payment, event, {
+        attempts: updateAttempt(payment, event.attemptId, { reference: event.reference })
+      })
+    case "CustomerActionRequired":
+      return (({ providerPending: _, ...rest }) =>
+        new Payment({
+          ...rest,
+          state: "ACTION_REQUIRED",
+          customerAction: event.action,
+          actionExpiresAt: event.expiresAt,
+          attempts: updateAttempt(payment, event.attemptId, { reference: event.reference }),
+          version: event.seq,
+          updatedAt: event.occurredAt
+        }, true))(payment)
+    case "PaymentPendingAtProvider":
+      return (({ customerAction: _, ...rest }) =>
+        new Payment({
+          ...rest,
+          // the customer finished (ACTION_REQUIRED stays: the table has no way back), or PROCESSING
+          providerPending: true,
+          actionExpiresAt: event.expiresAt,
+          attempts: updateAttempt(payment, event.attemptId, { reference: event.reference }),
+          version: event.seq,
+          updatedAt: event.occurredAt
+        }, true))(payment)
+    case "DisputeRecorded": {
+      const disputes = payment.disputes ?? []
+      const existing = disputes.find((d) => d.id === event.disputeId)
+      const fields = {
+        state: event.status === "opened" ? "OPEN" as const : "CLOSED" as const,
+        ...(event.amount === undefined ? {} : { amount: event.amount }),
+        ...(event.reason === undefined ? {} : { reason: event.reason }),
+        ...(event.outcome === undefined ? {} : { outcome: event.outcome }),
+        updatedAt: event.occurredAt
+      }
+      return update(payment, event, {
+        disputes: existing !== undefined
+          ? disputes.map((d) => d.id === event.disputeId ? new Dispute({ ...d, ...fields }, true) : d)
+          : disputes.length >= MAX_DISPUTES
+          ? disputes
+          : [...disputes, new Dispute({ id: event.disputeId, gateway: event.gateway, openedAt: event.occurredAt, ...fields }, true)]
+      })
+    }
+    case "ExternalRefundRecorded":
+      return update(payment, event, {
+        refundedAmount: Money.fromMinor(payment.amount.currency, payment.refundedAmount.minor + event.amount.minor),
+        refunds: [
+          ...payment.refunds,
+          new Refund({
+            id: event.refundId,
+            paymentId: payment.id,
+            amount: event.amount,
+            state: "SUCCEEDED",
+            idempotencyKey: `external_${event.gatewayRefundId}`,
+            gatewayIdempotencyKey: `external_${event.gatewayRefundId}`,
+            gatewayRefundId: event.gatewayRefundId,
+            external: true,
+            createdAt: event.occurredAt,
+            updatedAt: event.occurredAt
+          }, true)
+        ]
+      })
+    case "PaymentAuthorized":
+      return endWait(payment, event, {
         state: "AUTHORIZED",
         authorizedAmount: event.amount,
         gatewayTransactionId: event.gatewayTransactionId,
@@ -182,7 +264,7 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
     }
     case "PaymentFailed": {
       const { declineCode, attemptId } = event
-      return update(payment, event, {
+      return endWait(payment, event, {
         state: "FAILURE",
         failureReason: event.reason,
         requiresReconciliation: false,

@@ -13,14 +13,14 @@ import type { Attempt, Decision, Payment } from "./entities.js"
 
 /**
  * Whether a charge the gateway applied for `attempt` is the payment's own charge: the attempt
- * authorized or succeeded, or it is the attempt in progress (PROCESSING), which that charge
- * completes. Any other applied charge is a stray charge, to be compensated.
+ * authorized or succeeded, or it is the attempt in progress (PROCESSING, or ACTION_REQUIRED: the
+ * customer finished), which that charge completes. Any other applied charge is a stray charge, to be compensated.
  *
  * @since 0.1.0
  */
 export const ownsCharge = (payment: Payment, attempt: Attempt): boolean =>
   attempt.status === "succeeded" || attempt.status === "authorized" ||
-  (payment.state === "PROCESSING" && payment.currentAttempt?.id === attempt.id)
+  ((payment.state === "PROCESSING" || payment.state === "ACTION_REQUIRED") && payment.currentAttempt?.id === attempt.id)
 
 /**
  * Commits the return of a stray charge before the gateway is asked (see {@link Compensation}).

@@ -3,13 +3,12 @@
  *
  * @internal
  */
-import type { DateTime } from "effect"
-import { Effect, Either, Schedule } from "effect"
+import { DateTime, Effect, Either, Schedule } from "effect"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
 import type { InvalidTransition, VersionConflict } from "../../domain/PaymentError.js"
 import { pinnedGateway } from "../../domain/PaymentMethod.js"
-import type { Gateway } from "../../gateway/Gateway.js"
+import type { CheckoutDetails, Gateway, ProcessResult, StatusResult } from "../../gateway/Gateway.js"
 import { supports } from "../../gateway/Gateway.js"
 import type { GatewayNotFound } from "../../gateway/GatewayRegistry.js"
 import type { LockUnavailable } from "../../storage/LockManager.js"
@@ -27,8 +26,73 @@ import type { Dependencies } from "./dependencies.js"
  */
 export const make = (deps: Dependencies) => {
   const { registry, ids, breakers, calls, router, hooks, retrySchedule, maxAttempts, failoverDeclines } = deps
-  const { moving } = deps.calls
+  const { moving, reading } = deps.calls
   const { commit, commitLast } = Commit.committer(deps.repository)
+
+  /** Whether the gateway finds attempts by the provider's reference (recorded before `process`). */
+  const byReference = (gateway: Gateway) => gateway.capabilities.statusLookup === "reference"
+
+  /** What the provider needs besides the amount: the payment's checkout fields, its metadata as custom parameters. */
+  const checkoutOf = (payment: Payment.Payment): CheckoutDetails => {
+    const info = payment.checkout
+    const customParams: Record<string, string> = {}
+    for (const [key, value] of Object.entries(payment.metadata)) customParams[key] = String(value)
+    return {
+      ...(info?.returnUrl === undefined ? {} : { returnUrl: info.returnUrl }),
+      ...(info?.cancelUrl === undefined ? {} : { cancelUrl: info.cancelUrl }),
+      ...(info?.lineItems === undefined ? {} : { lineItems: info.lineItems }),
+      ...(info?.allowPending === undefined ? {} : { allowPending: info.allowPending }),
+      ...(info?.externalReference === undefined ? {} : { externalReference: info.externalReference }),
+      customParams
+    }
+  }
+
+  /**
+   * The decision a gateway's answer about the attempt in flight (of `process`, `complete`, or a
+   * status or cancel call) makes: charged → SUCCESS or AUTHORIZED (with the provider's reference
+   * when it gave one); waiting for the customer → ACTION_REQUIRED until the gateway's expiry, or
+   * the expiry already set, or `customerActionTimeout` from now; pending at the provider →
+   * provider-pending (PROCESSING, or ACTION_REQUIRED when the customer finished), until the
+   * expiry already set or `providerPendingTimeout` from now. `failed` and `not_found` are not
+   * answered here (see `reconcile`).
+   */
+  const settleWith = (
+    payment: Payment.Payment,
+    answer: ProcessResult | Exclude<StatusResult, { readonly status: "failed" | "not_found" }>,
+    at: DateTime.Utc
+  ): Either.Either<Payment.Decision, InvalidTransition> => {
+    switch (answer.status) {
+      case "succeeded":
+      case "authorized": {
+        const reference = "reference" in answer ? answer.reference : undefined
+        const first = reference === undefined
+          ? Either.right<Payment.Decision>({ payment, events: [] })
+          : Payment.recordReference(payment, reference, at)
+        return Either.flatMap(first, (recorded) =>
+          Payment.andThen(recorded, (current) =>
+            answer.status === "succeeded"
+              ? Payment.succeed(current, answer.transactionId, at)
+              : Payment.authorize(current, answer.transactionId, at)))
+      }
+      case "action_required":
+        return Payment.requireAction(payment, {
+          reference: answer.reference,
+          action: answer.action,
+          expiresAt: answer.expiresAt ??
+            (payment.state === "ACTION_REQUIRED" && payment.actionExpiresAt !== undefined
+              ? payment.actionExpiresAt
+              : DateTime.add(at, { millis: deps.customerActionTimeoutMillis }))
+        }, at)
+      case "pending":
+        return Payment.pendingAtProvider(payment, {
+          reference: answer.reference,
+          reason: answer.reason,
+          expiresAt: payment.providerPending === true && payment.actionExpiresAt !== undefined
+            ? payment.actionExpiresAt
+            : DateTime.add(at, { millis: deps.providerPendingTimeoutMillis })
+        }, at)
+    }
+  }
 
   /**
    * The gateways that may take this payment, best first: the required gateway alone if there
@@ -40,7 +104,12 @@ export const make = (deps: Dependencies) => {
    */
   const candidates = (payment: Payment.Payment) =>
     Effect.gen(function*() {
-      const criteria = { currency: payment.amount.currency, manualCapture: payment.captureMethod === "manual" }
+      const criteria = {
+        currency: payment.amount.currency,
+        manualCapture: payment.captureMethod === "manual",
+        // only gateways able to take the payment's method: a card, a gateway token or a checkout
+        paymentMethod: payment.paymentMethod.type
+      }
       const tried = new Set(payment.attempts.map((a) => a.gateway))
       const required = Payment.requiredGateway(payment)
       const gateways = registry.forTenant(payment.tenantId)
@@ -66,10 +135,10 @@ export const make = (deps: Dependencies) => {
       reason: pinned !== undefined
         ? `the payment method is a token of ${pinned}, which cannot take this payment now (currency, capture method, open circuit or already tried); it is valid at no other gateway`
         : required !== undefined
-        ? `${required} cannot take this payment now`
+        ? `${required} cannot take this payment now (currency, capture method, payment method ${payment.paymentMethod.type}, open circuit or already tried)`
         : `no gateway with a closed circuit accepts ${payment.amount.currency}${
           payment.captureMethod === "manual" ? " with manual capture" : ""
-        }`
+        } and the payment method ${payment.paymentMethod.type}`
     })
   }
 
@@ -108,7 +177,8 @@ export const make = (deps: Dependencies) => {
         amount: payment.amount,
         paymentMethod: payment.paymentMethod,
         capture: payment.captureMethod === "automatic",
-        description: payment.description
+        description: payment.description,
+        checkout: checkoutOf(payment)
       }
       /**
        * Whether a request of the current attempt may have left the process without a definite
@@ -142,10 +212,39 @@ export const make = (deps: Dependencies) => {
           return yield* charge(target, moved)
         })
       while (true) {
+        let reference = current.currentAttempt?.reference
+        if (reference === undefined && byReference(gateway)) {
+          // A gateway that finds attempts by its own reference: `initiate` (no money moves,
+          // idempotent by the key) and the reference committed on its own, before `process`, so
+          // every later status, complete or cancel of the attempt can find it. A crash before
+          // this commit re-initiates with the same key and gets the same reference.
+          const initiated = yield* reading(gateway, "initiate", gateway.initiate(request)).pipe(Effect.either)
+          if (Either.isLeft(initiated)) {
+            const error = initiated.left
+            switch (error._tag) {
+              case "CircuitOpen":
+                return yield* next(`circuit of ${error.gateway} is open`)
+              case "GatewayMisconfigured":
+                return yield* next(`gateway misconfigured: ${error.reason}`)
+              case "GatewayTransientError": {
+                const retry = yield* Effect.either(driver.next(error))
+                if (Either.isLeft(retry)) return yield* next(`gateway unavailable: ${error.reason}`)
+                const before = current
+                current = yield* commit(before, (at) => Payment.recordRetry(before, error.reason, at))
+                continue
+              }
+            }
+          }
+          const before = current
+          reference = initiated.right.reference
+          current = yield* commit(before, (at) => Payment.recordReference(before, initiated.right.reference, at))
+        }
         const result = yield* moving(
           gateway,
           "process",
-          Effect.zipRight(gateway.initiate(request), gateway.process(request))
+          reference !== undefined
+            ? gateway.process({ ...request, reference })
+            : Effect.zipRight(gateway.initiate(request), gateway.process(request))
         ).pipe(Effect.either)
         // the router learns from every charge the gateway answered (a circuit refusal is no call)
         if (Either.isRight(result) || result.left._tag !== "CircuitOpen") {
@@ -157,14 +256,9 @@ export const make = (deps: Dependencies) => {
         }
         if (Either.isRight(result)) {
           const answer = result.right
-          // TODO(issue 13): customer action and provider-pending results get their own states
-          if (answer.status === "action_required" || answer.status === "pending") {
-            return yield* commitLast(current, (at) => Payment.outcomeUnknown(current, `gateway answered ${answer.status}`, at))
-          }
-          return yield* commitLast(current, (at) =>
-            answer.status === "succeeded"
-              ? Payment.succeed(current, answer.transactionId, at)
-              : Payment.authorize(current, answer.transactionId, at))
+          // charged, waiting for the customer (ACTION_REQUIRED) or pending at the provider
+          const from = current
+          return yield* commitLast(from, (at) => settleWith(from, answer, at))
         }
         const error = result.left
         switch (error._tag) {
@@ -189,26 +283,87 @@ export const make = (deps: Dependencies) => {
       }
     })
 
-  /** Resolves a payment found in PROCESSING from the gateway's own status. */
+  /**
+   * Cancels a waiting payment's checkout at the provider (past its expiry) and answers what the
+   * provider says now; when the cancel call fails or the gateway has no customer-action calls,
+   * the provider's status instead (a late charge must still be found).
+   */
+  const cancelOrStatus = (payment: Payment.Payment, gateway: Gateway, attempt: Payment.Attempt) =>
+    Effect.gen(function*() {
+      const cancel = gateway.customerAction?.cancel
+      const reference = attempt.reference
+      if (cancel !== undefined && reference !== undefined) {
+        const cancelled = yield* reading(
+          gateway,
+          "cancel",
+          cancel({ paymentId: payment.id, tenantId: payment.tenantId, idempotencyKey: attempt.idempotencyKey, reference })
+        ).pipe(Effect.either)
+        if (Either.isRight(cancelled)) return cancelled.right
+        yield* Effect.logWarning("cancel of an expired payment failed: asking its status").pipe(
+          Effect.annotateLogs({ paymentId: payment.id, gateway: gateway.id, error: cancelled.left._tag })
+        )
+      }
+      return yield* calls.status(gateway, attempt.idempotencyKey, reference)
+    })
+
+  /**
+   * Resolves a payment found in flight (PROCESSING, or waiting: ACTION_REQUIRED or
+   * provider-pending) from the gateway's own answer: its status, or, for a waiting payment past
+   * its expiry, its answer to a cancel (see `CustomerActionOperations.cancel`).
+   *
+   * - charged → SUCCESS or AUTHORIZED, whatever the payment was waiting for (a late 3-D Secure
+   *   success is the payment's charge);
+   * - `failed` → FAILURE (a definite "nothing was charged and nothing will be");
+   * - `not_found` → sent again with the same key (PROCESSING), or, for a waiting payment, FAILURE
+   *   past its expiry (the provider cancelled and never charged) and no change before it;
+   * - still waiting (`action_required`, `pending`) → the payment keeps (or moves to) that wait;
+   *   past its expiry it is asked again on the next call or recovery round.
+   *
+   * Nothing is written when nothing changed, so polling a waiting payment adds no events.
+   */
   const reconcile = (payment: Payment.Payment, gateway: Gateway, attempt: Payment.Attempt) =>
     Effect.gen(function*() {
+      const now = yield* Commit.now
+      const expired = payment.waiting && payment.actionExpiresAt !== undefined &&
+        DateTime.lessThanOrEqualTo(payment.actionExpiresAt, now)
       // Asked even when the circuit is open: reconciliation must be able to learn the truth.
-      const status = yield* calls.status(gateway, attempt.idempotencyKey)
-      // TODO(issue 13): waiting for the customer or pending at the provider: nothing to settle yet
-      if (status.status === "action_required" || status.status === "pending") return payment
-      const reconciled = yield* commit(payment, (at) => Payment.reconciled(payment, status.status, at))
+      const status = expired
+        ? yield* cancelOrStatus(payment, gateway, attempt)
+        : yield* calls.status(gateway, attempt.idempotencyKey, attempt.reference)
+      const recorded = (at: DateTime.Utc) => Payment.reconciled(payment, status.status, at)
       switch (status.status) {
+        case "action_required":
+          if (payment.state === "ACTION_REQUIRED" && payment.providerPending !== true && !payment.requiresReconciliation) return payment
+          return yield* commit(payment, (at) =>
+            Either.flatMap(recorded(at), (first) => Payment.andThen(first, (current) => settleWith(current, status, at))))
+        case "pending":
+          if (payment.providerPending === true && !payment.requiresReconciliation) return payment
+          return yield* commit(payment, (at) =>
+            Either.flatMap(recorded(at), (first) => Payment.andThen(first, (current) => settleWith(current, status, at))))
         case "succeeded":
-          return yield* commit(reconciled, (at) => Payment.succeed(reconciled, status.transactionId, at))
         case "authorized":
-          return yield* commit(reconciled, (at) => Payment.authorize(reconciled, status.transactionId, at))
-        case "failed":
-          return yield* commit(reconciled, (at) => Payment.fail(reconciled, status.reason, status.code, at))
-        case "not_found":
+          return yield* commit(payment, (at) =>
+            Either.flatMap(recorded(at), (first) => Payment.andThen(first, (current) => settleWith(current, status, at))))
+        case "failed": {
+          const reason = expired ? `expired: ${status.reason}` : status.reason
+          return yield* commit(payment, (at) =>
+            Either.flatMap(recorded(at), (first) => Payment.andThen(first, (current) => Payment.fail(current, reason, status.code, at))))
+        }
+        case "not_found": {
+          if (payment.waiting) {
+            // The provider gave a reference and now does not know it: only the cancel past the
+            // expiry is taken as definite ("cancelled, nothing charged"); before it, wait.
+            if (!expired) return payment
+            return yield* commit(payment, (at) =>
+              Either.flatMap(recorded(at), (first) =>
+                Payment.andThen(first, (current) => Payment.fail(current, "expired: the provider has no such payment", "expired", at))))
+          }
+          const reconciled = yield* commit(payment, recorded)
           // The gateway has not recorded the request: sending it now, with the same key, is
           // safe. An earlier send may still be on its way (an interrupted caller, a crash), so
           // the attempt stays possibly sent: if it fails over, its gateway is asked again later.
           return yield* charge(gateway, reconciled, true)
+        }
       }
     })
 
@@ -234,7 +389,7 @@ export const make = (deps: Dependencies) => {
       return yield* charge(gateway, started)
     })
 
-  return { candidates, noGateway, selectGateway, charge, reconcile, startAttempt }
+  return { candidates, noGateway, selectGateway, charge, reconcile, startAttempt, settleWith }
 }
 
 /**

@@ -10,7 +10,8 @@ import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
 import { IdempotencyKeyReused, ValidationError } from "../../domain/PaymentError.js"
 import type { PaymentMethodToken } from "../../domain/PaymentMethod.js"
-import { GatewayToken, isExpired } from "../../domain/PaymentMethod.js"
+import { CheckoutMethod, GatewayToken, isExpired } from "../../domain/PaymentMethod.js"
+import { CheckoutInfo } from "../../domain/PaymentEvent.js"
 import * as Request from "../../domain/PaymentRequest.js"
 import * as Tenant from "../../domain/Tenant.js"
 import { fingerprint } from "../../storage/Fingerprint.js"
@@ -32,6 +33,45 @@ const forCurrentTenant = (explicit: string | undefined) => (input: Request.Creat
   })
 
 const TenantOnly = Schema.Struct({ tenantId: Request.TenantId })
+
+/**
+ * The checkout fields of a request as the payment keeps them (`undefined` when the request named
+ * none): line item prices exact in the payment's currency, and their total equal to the amount.
+ */
+const checkoutOf = (
+  input: Request.CreatePaymentInput,
+  amount: Money.Money
+): Effect.Effect<CheckoutInfo | undefined, ValidationError> =>
+  Effect.gen(function*() {
+    const { allowPending, cancelUrl, externalReference, lineItems, returnUrl } = input
+    if (
+      returnUrl === undefined && cancelUrl === undefined && lineItems === undefined && allowPending === undefined &&
+      externalReference === undefined
+    ) return undefined
+    const items: Array<CheckoutInfo["lineItems"] extends ReadonlyArray<infer I> | undefined ? I : never> = []
+    let total = 0n
+    for (const [index, item] of (lineItems ?? []).entries()) {
+      const price = yield* Money.fromInput(item.price, amount.currency).pipe(
+        Effect.mapError((e) => new ValidationError({ path: `lineItems.${index}.price`, message: e.message }))
+      )
+      total += price.minor * BigInt(item.quantity)
+      items.push({ quantity: item.quantity, description: item.description, price, ...(item.url === undefined ? {} : { url: item.url }) })
+    }
+    if (lineItems !== undefined && lineItems.length > 0 && total !== amount.minor) {
+      return yield* new ValidationError({
+        path: "lineItems",
+        message: `the line items total ${Money.toDecimalString(Money.fromMinor(amount.currency, total))} ${amount.currency}, ` +
+          `not the amount ${Money.toDecimalString(amount)}`
+      })
+    }
+    return {
+      ...(returnUrl === undefined ? {} : { returnUrl }),
+      ...(cancelUrl === undefined ? {} : { cancelUrl }),
+      ...(lineItems === undefined ? {} : { lineItems: items }),
+      ...(allowPending === undefined ? {} : { allowPending }),
+      ...(externalReference === undefined ? {} : { externalReference })
+    }
+  })
 
 /**
  * `PaymentService.createPayment`: decodes and checks the request, runs the `beforeCreate` hooks,
@@ -58,18 +98,23 @@ export const createPayment = (deps: Dependencies) => {
       if (isExpired(method, millis)) {
         return yield* new ValidationError({ path: "paymentMethod.expiryYear", message: "the card has expired" })
       }
-    } else if (input.gateway !== undefined && input.gateway !== method.gateway) {
+    } else if (input.gateway !== undefined && method.gateway !== undefined && input.gateway !== method.gateway) {
       // a gateway token is valid only at its gateway: a payment cannot be sent anywhere else
       return yield* new ValidationError({
         path: "gateway",
-        message: "gateway must be the gateway of the payment method's token (paymentMethod.gateway), or be left out"
+        message: method.type === "gateway_token"
+          ? "gateway must be the gateway of the payment method's token (paymentMethod.gateway), or be left out"
+          : "gateway must be the gateway the checkout names (paymentMethod.gateway), or be left out"
       })
     }
+    const checkout = yield* checkoutOf(input, amount)
     yield* hooks.beforeCreate(input)
     // the vault is called for cards only: a gateway token is the provider's, kept as it is
     const token: PaymentMethodToken = method.type === "card"
       ? yield* vault.tokenize(method, input.tenantId)
-      : new GatewayToken({ type: "gateway_token", gateway: method.gateway, token: method.token }, true)
+      : method.type === "gateway_token"
+      ? new GatewayToken({ type: "gateway_token", gateway: method.gateway, token: method.token }, true)
+      : new CheckoutMethod({ type: "checkout", ...(method.gateway === undefined ? {} : { gateway: method.gateway }) }, true)
     const requestFingerprint = fingerprint({
       tenantId: input.tenantId,
       amount: { currency: amount.currency, minor: amount.minor },
@@ -77,11 +122,15 @@ export const createPayment = (deps: Dependencies) => {
       // a card's part is unchanged since before gateway tokens, so earlier payments still replay
       paymentMethod: token.type === "card"
         ? { fingerprint: token.fingerprint, expiryMonth: token.expiryMonth, expiryYear: token.expiryYear, holderName: token.holderName }
-        : { type: token.type, gateway: token.gateway, token: token.token },
+        : token.type === "gateway_token"
+        ? { type: token.type, gateway: token.gateway, token: token.token }
+        : { type: token.type, gateway: token.gateway },
       customer: input.customer,
       metadata: input.metadata,
       description: input.description,
-      gateway: input.gateway
+      gateway: input.gateway,
+      // absent unless the request named a checkout field: fingerprints of earlier requests stay the same
+      checkout: checkout === undefined ? undefined : Schema.encodeSync(CheckoutInfo)(checkout)
     })
     const replay = (existing: Payment.Payment) =>
       existing.requestFingerprint === requestFingerprint
@@ -102,7 +151,8 @@ export const createPayment = (deps: Dependencies) => {
         customer: new Customer(input.customer, true),
         metadata: input.metadata,
         description: input.description,
-        gatewayPreference: input.gateway
+        gatewayPreference: input.gateway,
+        checkout
       },
       yield* Commit.now
     )

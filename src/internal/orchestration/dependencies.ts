@@ -3,8 +3,8 @@
  *
  * @internal
  */
-import type { Duration, Schedule } from "effect"
-import { Effect } from "effect"
+import type { Schedule } from "effect"
+import { Duration, Effect } from "effect"
 import type { GatewayError } from "../../gateway/Gateway.js"
 import { Ids } from "../../domain/Ids.js"
 import { CardVault } from "../../gateway/CardVault.js"
@@ -38,6 +38,10 @@ export interface Dependencies {
   readonly maxAttempts: number
   /** Decline codes after which the payment may fail over. */
   readonly failoverDeclines: ReadonlySet<string>
+  /** How long a payment waits for the customer when the gateway gives no expiry (ms). */
+  readonly customerActionTimeoutMillis: number
+  /** How long a provider-pending payment waits before the provider is asked to cancel it (ms). */
+  readonly providerPendingTimeoutMillis: number
 }
 
 /**
@@ -57,6 +61,8 @@ export const make = (config: Config = {}) =>
   const retrySchedule = RetryPolicy.schedule(config.retry ?? RetryPolicy.defaults)
   const maxAttempts = Math.max(1, config.maxAttempts ?? 3)
   const failoverDeclines = new Set(config.failoverDeclineCodes ?? [])
+  const customerActionTimeoutMillis = Duration.toMillis(Duration.decode(config.customerActionTimeout ?? "1 hour"))
+  const providerPendingTimeoutMillis = Duration.toMillis(Duration.decode(config.providerPendingTimeout ?? "24 hours"))
     const dependencies: Dependencies = {
       repository,
       paymentLock,
@@ -69,7 +75,9 @@ export const make = (config: Config = {}) =>
       hooks,
       retrySchedule,
       maxAttempts,
-      failoverDeclines
+      failoverDeclines,
+      customerActionTimeoutMillis,
+      providerPendingTimeoutMillis
     }
     return dependencies
   })

@@ -24,6 +24,16 @@ export interface Options {
   readonly maxAttempts?: number | undefined
   /** Decline codes after which the payment may fail over to another gateway; default none. */
   readonly failoverDeclineCodes?: ReadonlyArray<string> | undefined
+  /**
+   * How long a payment waits for the customer (ACTION_REQUIRED) when the gateway gives no expiry
+   * of its own; default 1 hour. After it, recovery asks the provider to cancel the payment.
+   */
+  readonly customerActionTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long a provider-pending payment waits for the provider's answer before the provider is
+   * asked to cancel it; default 24 hours.
+   */
+  readonly providerPendingTimeout?: Duration.DurationInput | undefined
 }
 
 /**

@@ -19,7 +19,8 @@ const processedTotal = Metric.counter("aegispay_payments_processed_total", {
 
 /**
  * `PaymentService.processPayment`: the fraud check and authentication of an INITIATED payment,
- * then the charge core (`startAttempt`, or `reconcile` for a payment found PROCESSING).
+ * then the charge core (`startAttempt`, or `reconcile` for a payment found PROCESSING or
+ * ACTION_REQUIRED).
  */
 export const processPayment = (deps: Dependencies, core: ChargeCore) => {
   const { paymentLock, registry, hooks } = deps
@@ -78,8 +79,11 @@ export const processPayment = (deps: Dependencies, core: ChargeCore) => {
           return yield* startAttempt(payment, gateway, (current) => Either.right({ payment: current, events: [] }))
         }
         const attempt = payment.currentAttempt
-        if (payment.state === "PROCESSING" && attempt !== undefined) {
+        if ((payment.state === "PROCESSING" || payment.state === "ACTION_REQUIRED") && attempt !== undefined) {
           // Found in PROCESSING: a previous call crashed, timed out or is unresolved. Ask first.
+          // Found waiting (ACTION_REQUIRED, provider-pending): the gateway is asked whether the
+          // customer or the provider finished; past the expiry, it is asked to cancel (a late
+          // charge settles the payment). Unchanged while the gateway still waits.
           return yield* reconcile(payment, yield* registry.forTenant(payment.tenantId).get(attempt.gateway), attempt)
         }
         return yield* new InvalidTransition({ paymentId, from: payment.state, to: "PROCESSING" })
