@@ -23,14 +23,11 @@ import { Money } from "aegispay"
 import { Razorpay } from "aegispay/gateways"
 import { FakeRazorpay } from "aegispay/testing/fakes"
 
-// TODO(core 0.2): `{ type: "checkout" }` once the domain has the checkout payment method
-const checkoutMethod: Gateway.ProcessRequest["paymentMethod"] = JSON.parse('{"type":"checkout"}')
-
 const attempt = (key: string) => ({
   paymentId: "pay_demo_1",
   idempotencyKey: key,
   amount: Money.fromMinor("INR", 49_900n), // ₹499.00, exact in paise
-  paymentMethod: checkoutMethod,
+  paymentMethod: { type: "checkout" as const },
   capture: true,
   description: "Order 1001",
   checkout: { returnUrl: "https://shop.example/razorpay/return", customParams: { orderId: "1001" } }

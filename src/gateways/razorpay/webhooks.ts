@@ -32,6 +32,9 @@
  */
 import type { Redacted } from "effect"
 import { Effect, Either, Schema } from "effect"
+import type { CurrencyCode } from "../../domain/Currency.js"
+import { isCurrencyCode } from "../../domain/Currency.js"
+import * as Money from "../../domain/Money.js"
 import { NotificationType as NotificationTypes } from "../../domain/PaymentEvent.js"
 import type { GatewayReadError } from "../../gateway/Gateway.js"
 import type { GatewayNotification, WebhookRequest } from "../../gateway/Webhook.js"
@@ -89,6 +92,12 @@ const ownerOf = (notes: Wire.Notes | null | undefined): Owner | undefined => {
 }
 
 const MAX_ID = 255
+
+/** An amount in minor units as the exact decimal the notification carries, when the currency is known. */
+const decimalOf = (minor: number, currency: string | undefined): { readonly amount: string; readonly currency: CurrencyCode } | undefined =>
+  currency === undefined || !isCurrencyCode(currency)
+    ? undefined
+    : { amount: Money.toDecimalString(Money.fromMinor(currency, BigInt(minor))), currency }
 
 /**
  * Verifies and parses one webhook request.
@@ -155,21 +164,30 @@ export const parse = (
         readonly idempotencyKey?: string
         readonly transactionId?: string
         readonly refundId?: string
+        readonly disputeId?: string
         readonly code?: string
         readonly reason?: string
+        readonly reference?: string | null | undefined
+        readonly money?: { readonly amount: number; readonly currency: string | undefined } | undefined
       }
-    ): GatewayNotification => ({
-      id: eventId,
-      gateway,
-      paymentId: who.paymentId,
-      type,
-      idempotencyKey: fields.idempotencyKey ?? who.attemptKey,
-      ...(fields.transactionId === undefined ? {} : { transactionId: fields.transactionId }),
-      ...(fields.refundId === undefined ? {} : { refundId: fields.refundId }),
-      ...(fields.code === undefined ? {} : { code: fields.code.slice(0, 255) }),
-      ...(fields.reason === undefined ? {} : { reason: fields.reason.slice(0, 1000) }),
-      verified: true
-    })
+    ): GatewayNotification => {
+      const exact = fields.money === undefined ? undefined : decimalOf(fields.money.amount, fields.money.currency)
+      return {
+        id: eventId,
+        gateway,
+        paymentId: who.paymentId,
+        type,
+        idempotencyKey: fields.idempotencyKey ?? who.attemptKey,
+        ...(fields.transactionId === undefined ? {} : { transactionId: fields.transactionId }),
+        ...(fields.refundId === undefined ? {} : { refundId: fields.refundId }),
+        ...(fields.disputeId === undefined ? {} : { disputeId: fields.disputeId.slice(0, 255) }),
+        ...(fields.code === undefined ? {} : { code: fields.code.slice(0, 255) }),
+        ...(fields.reason === undefined ? {} : { reason: fields.reason.slice(0, 1000) }),
+        ...(fields.reference === undefined || fields.reference === null ? {} : { reference: fields.reference }),
+        ...(exact === undefined ? {} : exact),
+        verified: true
+      }
+    }
 
     const needPayment = (): Effect.Effect<Wire.Payment, WebhookRejected> =>
       payment === undefined
@@ -187,7 +205,7 @@ export const parse = (
         // Razorpay captures it (payment.captured follows), or complete / the expiry check does.
         if (event.event === "payment.authorized" && who.automatic) return []
         const type: NotificationType = event.event === "payment.authorized" ? "charge.authorized" : "charge.succeeded"
-        return [make(type, who, { transactionId: p.id })]
+        return [make(type, who, { transactionId: p.id, reference: p.order_id ?? orderInPayload?.id })]
       }
       case "refund.processed":
       case "refund.failed": {
@@ -207,12 +225,23 @@ export const parse = (
           const canceled = typeNamed("charge.canceled")
           return canceled === undefined
             ? []
-            : [make(canceled, who, { transactionId: payment.id, code: "auto_refunded", reason: "Razorpay refunded the uncaptured authorization" })]
+            : [make(canceled, who, {
+              transactionId: payment.id,
+              reference: payment.order_id,
+              code: "auto_refunded",
+              reason: "Razorpay refunded the uncaptured authorization"
+            })]
         }
         const external = typeNamed("refund.external")
         return external === undefined
           ? []
-          : [make(external, who, { refundId: refund.id, ...(payment === undefined ? {} : { transactionId: payment.id }), code: "dashboard_refund", reason: `refunded ${refund.amount} ${refund.currency ?? ""} outside AegisPay`.trim() })]
+          : [make(external, who, {
+            refundId: refund.id,
+            ...(payment === undefined ? {} : { transactionId: payment.id }),
+            money: { amount: refund.amount, currency: refund.currency ?? payment?.currency },
+            code: "dashboard_refund",
+            reason: "refunded outside AegisPay (Razorpay Dashboard)"
+          })]
       }
       case "payment.dispute.created":
       case "payment.dispute.won":
@@ -227,6 +256,8 @@ export const parse = (
         const outcome = event.event.slice("payment.dispute.".length)
         return [make(type, who, {
           ...(payment === undefined ? {} : { transactionId: payment.id }),
+          ...(dispute === undefined ? {} : { disputeId: dispute.id }),
+          ...(dispute?.amount === undefined ? {} : { money: { amount: dispute.amount, currency: dispute.currency ?? payment?.currency } }),
           code: opened ? (dispute?.reason_code ?? "dispute_opened") : outcome,
           reason: `Razorpay dispute ${dispute?.id ?? ""} ${outcome}`.trim()
         })]

@@ -1,16 +1,15 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Option, Redacted } from "effect"
-import { Money } from "aegispay"
+import { Money, PaymentMethod } from "aegispay"
 import type { Gateway } from "aegispay"
 import { Razorpay } from "aegispay/gateways"
 import { FakeRazorpay } from "aegispay/testing/fakes"
-import type { PaymentMethodToken } from "../../../src/domain/PaymentMethod.js"
 
 const Http = NodeHttpClient.layer
 
 /** A checkout payment method (the customer pays in Razorpay Checkout). */
-const checkout = (): PaymentMethodToken => JSON.parse(JSON.stringify({ type: "checkout" }))
+const checkout = (): PaymentMethod.PaymentMethodToken => new PaymentMethod.CheckoutMethod({ type: "checkout" })
 
 const inr = (minor: bigint) => Money.fromMinor("INR", minor)
 
@@ -383,7 +382,7 @@ describe("Razorpay adapter against FakeRazorpay", () => {
       // a card is not a Razorpay payment method
       const card = yield* Effect.either(gateway.initiate({
         ...charge(),
-        paymentMethod: JSON.parse(JSON.stringify({ type: "gateway_token", gateway: "razorpay", token: "tok" }))
+        paymentMethod: new PaymentMethod.GatewayToken({ type: "gateway_token", gateway: "razorpay", token: "tok" })
       }))
       expect(Either.isLeft(card) && card.left._tag).toBe("GatewayMisconfigured")
     }).pipe(Effect.provide(Http)))
@@ -411,6 +410,7 @@ describe("Razorpay webhooks", () => {
         type: "charge.succeeded",
         idempotencyKey: "pay_aegis_1_att_1",
         transactionId: paymentId,
+        reference,
         verified: true
       }])
       // a redelivery carries the same id: Notifications dedupes it
@@ -488,8 +488,38 @@ describe("Razorpay webhooks", () => {
       expect(failed[0]).toMatchObject({ type: "refund.failed", idempotencyKey: "pay_aegis_1_re_1" })
       const outside = yield* fake.dashboardRefund(paymentId, 500)
       const external = yield* gateway.webhooks!.parse(yield* fake.webhook("refund.processed", { refundId: outside }))
-      for (const n of external) expect(n).toMatchObject({ paymentId: "pay_aegis_1", refundId: outside })
+      expect(external).toEqual([{
+        id: expect.any(String),
+        gateway: "razorpay",
+        paymentId: "pay_aegis_1",
+        type: "refund.external",
+        idempotencyKey: "pay_aegis_1_att_1",
+        refundId: outside,
+        transactionId: paymentId,
+        amount: "5.00",
+        currency: "INR",
+        code: "dashboard_refund",
+        reason: "refunded outside AegisPay (Razorpay Dashboard)",
+        verified: true
+      }])
       expect(yield* gateway.webhooks!.parse(yield* fake.webhook("refund.created", { refundId }))).toEqual([])
+    }).pipe(Effect.provide(Http)))
+
+  it.scopedLive("an auto-refunded authorization → charge.canceled of the attempt", () =>
+    Effect.gen(function*() {
+      const { fake, gateway } = yield* setup()
+      const { reference } = yield* start(gateway, { capture: false })
+      const held = yield* fake.pay(reference)
+      const refundId = yield* fake.autoRefund(held.razorpay_payment_id)
+      const parsed = yield* gateway.webhooks!.parse(yield* fake.webhook("refund.processed", { refundId }))
+      expect(parsed).toEqual([expect.objectContaining({
+        type: "charge.canceled",
+        paymentId: "pay_aegis_1",
+        idempotencyKey: "pay_aegis_1_att_1",
+        transactionId: held.razorpay_payment_id,
+        reference,
+        code: "auto_refunded"
+      })])
     }).pipe(Effect.provide(Http)))
 
   it.scopedLive("a payment on an order AegisPay did not make answers nothing", () =>
@@ -500,7 +530,18 @@ describe("Razorpay webhooks", () => {
       const hook = yield* fake.webhook("payment.dispute.created", { dispute: { id: "disp_1" } })
       expect(yield* gateway.webhooks!.parse(hook)).toEqual([])
       const dispute = yield* gateway.webhooks!.parse(yield* fake.webhook("payment.dispute.created", { paymentId, dispute: { id: "disp_2" } }))
-      for (const n of dispute) expect(n).toMatchObject({ paymentId: "pay_aegis_1", transactionId: paymentId })
+      expect(dispute).toEqual([expect.objectContaining({
+        type: "dispute.opened",
+        paymentId: "pay_aegis_1",
+        transactionId: paymentId,
+        disputeId: "disp_2",
+        amount: "499.00",
+        currency: "INR",
+        code: "fraud"
+      })])
+      const closed = yield* gateway.webhooks!.parse(yield* fake.webhook("payment.dispute.lost", { paymentId, dispute: { id: "disp_2" } }))
+      expect(closed).toEqual([expect.objectContaining({ type: "dispute.closed", disputeId: "disp_2", code: "lost" })])
+      expect(yield* gateway.webhooks!.parse(yield* fake.webhook("payment.dispute.under_review", { paymentId, dispute: { id: "disp_2" } }))).toEqual([])
     }).pipe(Effect.provide(Http)))
 })
 
