@@ -12,3 +12,5 @@ export * as Pagadito from "./gateways/pagadito/Pagadito.js"
 export * as PayPal from "./gateways/paypal/PayPal.js"
 /** @since 0.2.0 */
 export * as Stripe from "./gateways/stripe/Stripe.js"
+/** @since 0.2.0 */
+export * as Razorpay from "./gateways/razorpay/Razorpay.js"

@@ -14,3 +14,5 @@ export * as FakePagadito from "./FakePagadito.js"
 export * as FakePayPal from "./FakePayPal.js"
 /** @since 0.2.0 */
 export * as FakeStripe from "./FakeStripe.js"
+/** @since 0.2.0 */
+export * as FakeRazorpay from "./FakeRazorpay.js"
