@@ -12,9 +12,8 @@ import * as PaymentView from "../domain/PaymentView.js"
 import * as Health from "../observability/Health.js"
 import { PaymentService } from "../orchestration/PaymentService.js"
 import { AegisPayApi } from "./AegisPayApi.js"
-import { NotImplemented } from "./ApiError.js"
 import { authorized } from "./Auth.js"
-import { fromDomain, fromList, fromRead } from "./ErrorMapping.js"
+import { fromDomain, fromList } from "./ErrorMapping.js"
 import * as Operations from "./Operations.js"
 import * as RequestLog from "./RequestLog.js"
 
@@ -22,24 +21,19 @@ const withPayment = (paymentId: string) => <A, E, R>(f: (payments: PaymentServic
   Effect.flatMap(PaymentService, f).pipe(RequestLog.aboutPayment(paymentId))
 
 /**
- * `completePayment` (issue 13's return from a customer action): the payment must be the
- * caller's (else 404); 501 until the domain has the operation.
+ * `completePayment` (the return from a customer action): the provider's return parameters go to
+ * the gateway, which finishes the payment. Answered like `confirm`: the payment, 402 when
+ * declined, 504 while the outcome is unknown, 202 while the customer has still to act. Another
+ * tenant's payment is a 404.
  *
  * @since 0.2.0
  */
-export const complete = (paymentId: string, _params: Readonly<Record<string, string>> | undefined) =>
-  withPayment(paymentId)((payments) =>
-    payments.getPayment(paymentId).pipe(
-      Effect.mapError((e) => fromRead(e, paymentId)),
-      Effect.zipRight(Effect.fail(
-        new NotImplemented({
-          code: "not_implemented",
-          message: "completing a customer action is not available in this version",
-          paymentId
-        })
-      ))
-    )
-  )
+export const complete = (paymentId: string, params: Readonly<Record<string, string>> | undefined) =>
+  Effect.flatMap(PaymentService, (payments) =>
+    payments.completePayment(paymentId, params ?? {}).pipe(
+      Effect.mapError((e) => fromDomain(e, paymentId)),
+      Effect.flatMap(Operations.processedResponse)
+    )).pipe(RequestLog.aboutPayment(paymentId))
 
 /**
  * @since 0.2.0

@@ -11,8 +11,10 @@
  * @since 0.2.0
  */
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Option, Record, Redacted } from "effect"
+import * as Tenant from "../domain/Tenant.js"
 import { PaymentService } from "../orchestration/PaymentService.js"
+import * as TenantGateways from "../tenancy/TenantGateways.js"
 import { AegisPayApi } from "./AegisPayApi.js"
 import { NotImplemented } from "./ApiError.js"
 import { authorized } from "./Auth.js"
@@ -38,8 +40,25 @@ export const layerSeed = HttpApiBuilder.group(AegisPayApi, "seed", (handlers) =>
     .handle("complete", ({ payload }) => complete(payload.paymentId, payload.params).pipe(authorized("payments:write")))
     .handle("refund", ({ headers, payload }) =>
       Operations.refund({ ...payload, idempotencyKey: headers["idempotency-key"] }).pipe(authorized("refunds:write")))
-    .handle("credentials", () =>
-      Effect.fail(
-        new NotImplemented({ code: "not_implemented", message: "provider credentials are not available in this installation" })
-      ).pipe(authorized("admin")))
+    .handle("credentials", ({ payload }) =>
+      Effect.gen(function*() {
+        // the tenant's gateways are built from stored credentials only where the installation
+        // provides `TenantGateways` (see `AegisPayHttp`); elsewhere the route answers 501
+        const service = yield* Effect.serviceOption(TenantGateways.TenantGateways)
+        if (Option.isNone(service)) {
+          return yield* Effect.fail(
+            new NotImplemented({
+              code: "not_implemented",
+              message: "provider credentials are not available in this installation"
+            })
+          )
+        }
+        const tenantId = yield* Tenant.current
+        const saved = yield* service.value.save({
+          tenantId,
+          provider: payload.provider,
+          fields: Record.map(payload.credentials, (value) => Redacted.make(value))
+        }).pipe(Effect.mapError((e) => fromDomain(e)))
+        return { provider: saved.provider, fields: saved.fields }
+      }).pipe(authorized("admin")))
     .handle("status", () => gatewayHealth.pipe(authorized("payments:read"))))

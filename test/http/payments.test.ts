@@ -277,9 +277,26 @@ describe("confirm, capture, cancel, complete", () => {
     expectError(await call(server, "POST", `/v1/payments/${id}/confirm`), 422, "invalid_state")
   })
 
-  it("complete: 501 until the domain completes customer actions", async () => {
+  it("customer action: confirm answers 202 with the action, complete settles it (both paths)", async () => {
+    for (const path of ["resource", "seed"] as const) {
+      const id = await created(cardBody(TestCards.actionRedirect))
+      const waiting = await call(server, "POST", `/v1/payments/${id}/confirm`)
+      expect(waiting.status).toBe(202)
+      expect(waiting.json.state).toBe("ACTION_REQUIRED")
+      expect(waiting.json.customerAction.type).toBe("redirect")
+      const done = path === "resource"
+        ? await call(server, "POST", `/v1/payments/${id}/complete`, { body: { params: { token: "t" } } })
+        : await call(server, "POST", "/api/v1/payments/complete", { body: { paymentId: id, params: { token: "t" } } })
+      expect(done.status).toBe(200)
+      expect(done.json.state).toBe("SUCCESS")
+      expect((await call(server, "GET", `/v1/payments/${id}`)).json.state).toBe("SUCCESS")
+    }
+  })
+
+  it("complete of a payment that waits for nothing: 422, and 404 for a missing one", async () => {
     const id = await created()
-    expectError(await call(server, "POST", `/v1/payments/${id}/complete`, { body: { params: { token: "t" } } }), 501, "not_implemented")
+    expectError(await call(server, "POST", `/v1/payments/${id}/complete`, { body: {} }), 422, "invalid_state")
+    expectError(await call(server, "POST", "/v1/payments/pay_missing/complete", { body: {} }), 404, "payment_not_found")
   })
 
   it("get: 200, and 404 for a missing id", async () => {

@@ -7,7 +7,7 @@ import { createServer } from "node:http"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Schema } from "effect"
-import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, Webhook } from "aegispay"
+import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, TenantGateways, Webhook } from "aegispay"
 import { AegisPayApi, AegisPayHttp } from "aegispay/http"
 import { AegisPayTest, MockGateway, TenancyTest, TestCards } from "aegispay/testing"
 
@@ -55,9 +55,15 @@ const withWebhooks = (gateway: Gateway.Gateway): Gateway.Gateway => ({
 export type StartOptions = AegisPayHttp.Options
 
 /** Starts the service on 127.0.0.1:0; returns its base URL, the runtime and helpers. */
-export const start = async (options: StartOptions = {}) => {
+export const start = async (options: StartOptions = {}, extra: { readonly tenantGateways?: boolean } = {}) => {
+  // per-tenant gateways from stored credentials (TenancyTest.mockProvider), when asked for
+  const tenantGateways = extra.tenantGateways === true
+    ? Layer.unwrapEffect(Effect.map(TenancyTest.mockProvider(), ({ provider }) =>
+      TenantGateways.layer({ providers: [provider] }))).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
+    : Layer.empty
   const app = AegisPayHttp.serve(options).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+    Layer.provideMerge(tenantGateways),
     Layer.provideMerge(TenancyTest.layerApiKeys),
     Layer.provideMerge(IdempotencyStore.layerMemory),
     Layer.provideMerge(AegisPayTest.layerMemory()),
