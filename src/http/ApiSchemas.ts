@@ -55,6 +55,31 @@ export const GatewayTokenBody = Schema.Struct({
 }).annotations({ identifier: "GatewayTokenPaymentMethod" })
 
 /**
+ * A checkout the customer finishes at the provider (PayPal approval, Razorpay Checkout,
+ * Pagadito's hosted page): `confirm` answers 202 with the customer action; `complete` settles it.
+ * `gateway` pins the payment to one provider; absent, routing picks a gateway that takes checkouts.
+ *
+ * @since 0.2.0
+ */
+export const CheckoutBody = Schema.Struct({
+  type: Schema.Literal("checkout"),
+  gateway: Schema.optional(Schema.String)
+}).annotations({ identifier: "CheckoutPaymentMethod" })
+
+/**
+ * One line of the order (shown by providers with a hosted checkout); `price` is the unit price,
+ * an exact decimal string in the payment's currency.
+ *
+ * @since 0.2.0
+ */
+export const LineItemBody = Schema.Struct({
+  quantity: Schema.Int,
+  description: Schema.String,
+  price: Schema.String,
+  url: Schema.optional(Schema.String)
+}).annotations({ identifier: "LineItem" })
+
+/**
  * The body of `POST /v1/payments` (and of the seed's `POST /api/v1/payments/initiate`). The
  * tenant is never in the body: it is the API key's. The idempotency key is the
  * `Idempotency-Key` header.
@@ -65,7 +90,7 @@ export const CreatePaymentBody = Schema.Struct({
   amount: DecimalAmount,
   currency: Schema.String,
   captureMethod: Schema.optional(Schema.Literal("automatic", "manual")),
-  paymentMethod: Schema.Union(CardBody, GatewayTokenBody),
+  paymentMethod: Schema.Union(CardBody, GatewayTokenBody, CheckoutBody),
   customer: Schema.Struct({
     id: Schema.String,
     email: Schema.String,
@@ -74,7 +99,16 @@ export const CreatePaymentBody = Schema.Struct({
   }),
   metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) })),
   description: Schema.optional(Schema.String),
-  gateway: Schema.optional(Schema.String)
+  gateway: Schema.optional(Schema.String),
+  /** Where the provider sends the customer back after a customer action. */
+  returnUrl: Schema.optional(Schema.String),
+  /** Where the provider sends a customer who abandons the checkout. */
+  cancelUrl: Schema.optional(Schema.String),
+  lineItems: Schema.optional(Schema.Array(LineItemBody)),
+  /** Accept a provider-pending result (settled later by status or webhook). */
+  allowPending: Schema.optional(Schema.Boolean),
+  /** The merchant's order or external reference number (Pagadito's ERN). */
+  externalReference: Schema.optional(Schema.String)
 }).annotations({ identifier: "CreatePayment", ...strict })
 
 /**

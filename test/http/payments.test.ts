@@ -293,6 +293,31 @@ describe("confirm, capture, cancel, complete", () => {
     }
   })
 
+  it("checkout: created with return URL and order lines, confirm answers 202 with a redirect, complete settles it", async () => {
+    const id = await created(cardBody(TestCards.success, {
+      paymentMethod: { type: "checkout" },
+      returnUrl: "https://shop.example/return",
+      lineItems: [{ quantity: 2, description: "Mug", price: "20.00" }, { quantity: 1, description: "Tea", price: "9.99" }],
+      externalReference: "order-1001"
+    }))
+    const waiting = await call(server, "POST", `/v1/payments/${id}/confirm`)
+    expect(waiting.status).toBe(202)
+    expect(waiting.json.state).toBe("ACTION_REQUIRED")
+    expect(waiting.json.customerAction.type).toBe("redirect")
+    const done = await call(server, "POST", `/v1/payments/${id}/complete`, { body: { params: { token: "t" } } })
+    expect(done.status).toBe(200)
+    expect(done.json.state).toBe("SUCCESS")
+  })
+
+  it("checkout with order lines that do not add up to the amount: 400, nothing stored", async () => {
+    const answer = await create(cardBody(TestCards.success, {
+      paymentMethod: { type: "checkout" },
+      lineItems: [{ quantity: 1, description: "Mug", price: "20.00" }]
+    }))
+    expectError(answer, 400, "validation_error")
+    expectError(await create(cardBody(TestCards.success, { paymentMethod: { type: "checkout" }, returnUrl: 5 })), 400)
+  })
+
   it("complete of a payment that waits for nothing: 422, and 404 for a missing one", async () => {
     const id = await created()
     expectError(await call(server, "POST", `/v1/payments/${id}/complete`, { body: {} }), 422, "invalid_state")
