@@ -95,6 +95,21 @@ describe("PaymentTelemetry", () => {
       expect(bucket("300") - bucket("200")).toBe(3)
     }).pipe(Effect.provide(two)))
 
+  it.effect("a transient error resent with the same key is a retry at its gateway", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const moved = yield* deltas({
+        retries: ["aegispay_payment_retries_total", { gateway: "mock" }],
+        success: ["aegispay_payments_finished_total", { state: "SUCCESS", gateway: "mock", currency: "USD", method: "card" }]
+      }, Effect.gen(function*() {
+        const p = yield* payments.createPayment(request({ idempotencyKey: "retry", paymentMethod: card(TestCards.retryOnce) }))
+        const fiber = yield* Effect.fork(payments.processPayment(p.id))
+        yield* TestClock.adjust("1 second")
+        expect((yield* Fiber.join(fiber)).state).toBe("SUCCESS")
+      }))
+      expect(moved).toEqual({ retries: 1, success: 1 })
+    }).pipe(Effect.provide(AegisPayTest.layerMemory({ ids: "sequential" }))))
+
   it.effect("idempotency replays and conflicts", () =>
     Effect.gen(function*() {
       const payments = yield* PaymentService.PaymentService
