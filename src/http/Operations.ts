@@ -39,6 +39,14 @@ const encodeView = (view: PaymentView.PaymentView) =>
   )
 
 /**
+ * The `IdempotencyStore` namespace of payment creation (`POST /v1/payments`, the seed's
+ * `initiate`, GraphQL's `initiatePayment`): one key is one request on every surface.
+ *
+ * @since 0.2.0
+ */
+export const createNamespace = "http:payments:"
+
+/**
  * Creates a payment with Stripe's `Idempotency-Key` semantics, per (tenant, key), over the
  * `IdempotencyStore` (namespace `http:payments:`): the first response is stored and replayed for
  * the same key and body (`replayed: true`); while the first request runs, 409; the same key with
@@ -52,7 +60,7 @@ export const createPayment = (idempotencyKey: string, body: CreatePaymentBody) =
     const tenantId = yield* Tenant.current
     const ran = yield* Ref.make(false)
     const view = yield* IdempotencyStore.run(
-      { tenantId, key: idempotencyKey, namespace: "http:payments:", request: body, success: PaymentView.PaymentView },
+      { tenantId, key: idempotencyKey, namespace: createNamespace, request: body, success: PaymentView.PaymentView },
       Effect.zipRight(
         Ref.set(ran, true),
         Effect.map(payments.createPayment({ ...body, idempotencyKey }), PaymentView.fromPayment)
