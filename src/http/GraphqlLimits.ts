@@ -8,7 +8,8 @@
  *   `__type`, `__typename`) are not counted: their depth is bounded by the schema.
  * - **Cost**: every field costs 1, and a field with a `first` argument (a connection such as
  *   `payments`) multiplies the cost of its selections by `first` (its literal, its variable's
- *   value, or its default; an unreadable value counts as `maxPageSize`). Each root field of a
+ *   value, or when left out the argument's default; an unreadable value counts as `maxPageSize`).
+ *   Aliases do not escape it: each aliased field counts. Each root field of a
  *   mutation costs `mutationCost` more (a mutation may call a gateway).
  *
  * Over a limit the document is refused with one error whose `extensions` are
@@ -21,6 +22,12 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   GraphQLError,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  getNamedType,
+  isInterfaceType,
+  isObjectType,
   Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -103,12 +110,18 @@ const intOf = (value: ValueNode, variables: Readonly<Record<string, unknown>>): 
   return undefined
 }
 
+/** The field's definition, when `parent` is an object or interface type that has it. */
+const definitionOf = (parent: GraphQLNamedType | undefined, field: FieldNode): GraphQLField<unknown, unknown> | undefined =>
+  isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[field.name.value] : undefined
+
 /**
- * The cost of an operation (see the module's documentation).
+ * The cost of an operation (see the module's documentation): fields are looked up in `schema`
+ * so that a connection whose `first` is left out counts with its default.
  *
  * @since 0.2.0
  */
 export const costOf = (
+  schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   variables: Readonly<Record<string, unknown>>,
@@ -116,27 +129,37 @@ export const costOf = (
 ): number => {
   const maxPage = options.maxPageSize ?? 100
   const defaultPage = options.defaultPageSize ?? 20
-  const multiplier = (field: FieldNode): number => {
-    const first = field.arguments?.find((argument) => argument.name.value === "first")
-    if (first === undefined) return 1
-    const n = intOf(first.value, variables)
-    // a variable that is absent takes the argument's default
-    if (n === undefined) return first.value.kind === Kind.VARIABLE && !(first.value.name.value in variables) ? defaultPage : maxPage
+  const multiplier = (definition: GraphQLField<unknown, unknown> | undefined, field: FieldNode): number => {
+    const argument = definition?.args.find((a) => a.name === "first")
+    const given = field.arguments?.find((a) => a.name.value === "first")
+    if (argument === undefined && given === undefined) return 1
+    const fallback = typeof argument?.defaultValue === "number" ? argument.defaultValue : defaultPage
+    if (given === undefined) return Math.min(fallback, maxPage)
+    const n = intOf(given.value, variables)
+    // a variable left out takes the argument's default; anything unreadable counts as the largest page
+    if (n === undefined) return given.value.kind === Kind.VARIABLE && !(given.value.name.value in variables) ? Math.min(fallback, maxPage) : maxPage
     return Math.max(1, Math.min(n, maxPage))
   }
-  const cost = (selectionSet: SelectionSetNode, visiting: ReadonlySet<string>): number =>
-    fieldsOf(selectionSet, fragments, visiting).reduce(
-      (sum, { field, visiting }) =>
-        isIntrospection(field)
-          ? sum
-          : sum + 1 + (field.selectionSet === undefined ? 0 : multiplier(field) * cost(field.selectionSet, visiting)),
-      0
-    )
+  const cost = (selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, visiting: ReadonlySet<string>): number =>
+    fieldsOf(selectionSet, fragments, visiting).reduce((sum, { field, visiting }) => {
+      if (isIntrospection(field)) return sum
+      const definition = definitionOf(parent, field)
+      const children = field.selectionSet === undefined
+        ? 0
+        : multiplier(definition, field) *
+          cost(field.selectionSet, definition === undefined ? undefined : getNamedType(definition.type), visiting)
+      return sum + 1 + children
+    }, 0)
+  const root = operation.operation === "mutation"
+    ? schema.getMutationType()
+    : operation.operation === "subscription"
+    ? schema.getSubscriptionType()
+    : schema.getQueryType()
   const rootCost = operation.operation === "mutation"
     ? fieldsOf(operation.selectionSet, fragments, new Set()).filter(({ field }) => !isIntrospection(field)).length *
       (options.mutationCost ?? 10)
     : 0
-  return cost(operation.selectionSet, new Set()) + rootCost
+  return cost(operation.selectionSet, root ?? undefined, new Set()) + rootCost
 }
 
 /**
@@ -171,7 +194,7 @@ export const costLimit = (
 ): ValidationRule =>
 (context: ValidationContext): ASTVisitor => ({
   OperationDefinition(operation) {
-    const actual = costOf(operation, fragmentsOf(context), variables, options)
+    const actual = costOf(context.getSchema(), operation, fragmentsOf(context), variables, options)
     if (actual > maxCost) {
       context.reportError(
         new GraphQLError(`the query costs ${actual}; at most ${maxCost} is allowed (a connection multiplies by its \`first\`)`, {

@@ -36,6 +36,7 @@ import {
   GraphQLInputObjectType,
   GraphQLInt,
   GraphQLList,
+  type GraphQLNullableType,
   GraphQLNonNull,
   GraphQLObjectType,
   GraphQLScalarType,
@@ -142,8 +143,8 @@ export const DateTimeScalar = new GraphQLScalarType<DateTime.Utc, string>({
 // output types
 // ---------------------------------------------------------------------------------------------
 
-const nonNull = <T extends import("graphql").GraphQLNullableType>(type: T) => new GraphQLNonNull(type)
-const listOf = <T extends import("graphql").GraphQLType>(type: T) => new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type)))
+const nonNull = <T extends GraphQLNullableType>(type: T) => new GraphQLNonNull(type)
+const listOf = <T extends GraphQLNullableType>(type: T) => new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type)))
 
 const enumOf = (name: string, description: string, values: ReadonlyArray<string>) =>
   new GraphQLEnumType({ name, description, values: Object.fromEntries(values.map((v) => [v, { value: v }])) })
@@ -446,7 +447,9 @@ const argumentPath = (path: string): string => {
     paymentMethod: "providerType",
     gateway: "providerType",
     limit: "first",
-    cursor: "after"
+    cursor: "after",
+    provider: "providerType",
+    fields: "credentials"
   }
   const tail = head === "lineItems" ? rest.map((p) => (p === "url" ? "urlProduct" : p)) : rest
   return [renamed[head] ?? head, ...tail].join(".")
@@ -712,7 +715,7 @@ const Mutation = new GraphQLObjectType<unknown, ResolverContext>({
     saveOrUpdateProviderKeys: {
       type: nonNull(ProviderCredentialsType),
       description: "Saves the tenant's credentials for a provider (encrypted; answered masked). Scope admin.",
-      args: { providerType: { type: nonNull(GraphQLString) }, credentials: { type: nonNull(listOf(ParamInput)) } },
+      args: { providerType: { type: nonNull(GraphQLString) }, credentials: { type: listOf(ParamInput) } },
       resolve: withArgs(CredentialsArgs, (args) => saveOrUpdateProviderKeys(args).pipe(Auth.authorized("admin")))
     }
   }
