@@ -26,7 +26,7 @@
  * @since 0.2.0
  */
 import { HttpApiBuilder, HttpApiSecurity, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Config, Effect, Either, Exit, Layer, Option, Runtime } from "effect"
+import { Cause, Config, Effect, Either, Exit, type Layer, Option, Runtime } from "effect"
 import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, type ValidationRule } from "graphql"
 import { createHandler } from "graphql-http"
 import { maskCardNumbers } from "../domain/Sanitize.js"

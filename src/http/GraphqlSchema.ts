@@ -326,7 +326,7 @@ const PageInfoType = new GraphQLObjectType<Connection["pageInfo"], ResolverConte
   name: "PageInfo",
   fields: {
     hasNextPage: { type: nonNull(GraphQLBoolean) },
-    endCursor: { type: GraphQLString, description: "Pass as `after` for the next page." }
+    endCursor: { type: GraphQLString, description: "The last edge's cursor (null for an empty page): pass it as `after` for the next page." }
   }
 })
 
@@ -646,10 +646,10 @@ const listPayments = (args: typeof PaymentsArgs.Type) =>
       limit: args.first ?? 20,
       ...(args.after === undefined ? {} : { cursor: args.after })
     })).pipe(
-      Effect.map((page): Connection => ({
-        edges: page.items.map((p) => ({ cursor: encodeCursor(p.id), node: PaymentView.fromPayment(p) })),
-        pageInfo: { hasNextPage: page.nextCursor !== undefined, endCursor: page.nextCursor ?? null }
-      }))
+      Effect.map((page): Connection => {
+        const edges = page.items.map((p) => ({ cursor: encodeCursor(p.id), node: PaymentView.fromPayment(p) }))
+        return { edges, pageInfo: { hasNextPage: page.nextCursor !== undefined, endCursor: edges.at(-1)?.cursor ?? null } }
+      })
     )
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,11 @@
  * the errors with REST's meaning, tenants, scopes, idempotency shared with REST, malformed
  * documents, floats refused, depth and cost limits, introspection off and on.
  */
+import { readFileSync } from "node:fs"
+import { Effect, Logger, LogLevel, type Runtime } from "effect"
+import { GraphQLError, printSchema } from "graphql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { AegisPayGraphql, GraphqlSchema } from "aegispay/http"
 import { TestCards } from "aegispay/testing"
 import { call, cardBody, start, type Started } from "./support.js"
 
@@ -272,7 +276,7 @@ describe("queries", () => {
       expect(answer.errors).toEqual([])
       const connection = answer.data.payments
       seen.push(...connection.edges.map((e: { node: { id: string } }) => e.node.id))
-      if (connection.edges.length > 0) expect(connection.pageInfo.endCursor ?? connection.edges.at(-1).cursor).toBe(connection.edges.at(-1).cursor)
+      expect(connection.pageInfo.endCursor).toBe(connection.edges.at(-1).cursor)
       if (!connection.pageInfo.hasNextPage) break
       after = connection.pageInfo.endCursor
     }
@@ -398,6 +402,11 @@ describe("malformed documents and limits", () => {
     expect(costly.errors[0]?.extensions).toMatchObject({ limit: 1000, actual: 1501 })
     // without `first`, its default (20) counts
     expect((await gql(query)).errors).toEqual([])
+    // docs/GRAPHQL.md: at first: 100, 7 fields per payment fit (1 + 100 × 9 = 901), 8 do not
+    const fields = ["id", "state", "version", "createdAt", "updatedAt", "tenantId", "description", "gateway"]
+    const page = (k: number) => `{ payments(customerId: "c", first: 100) { edges { node { ${fields.slice(0, k).join(" ")} } } } }`
+    expect((await gql(page(7))).errors).toEqual([])
+    expectError(await gql(page(8)), "QueryTooCostly", 400)
     // aliases do not escape it
     const aliased = await gql(`{ ${Array.from({ length: 60 }, (_, i) => `a${i}: payments(customerId: "c") { edges { node { id } } }`).join(" ")} }`)
     expectError(aliased, "QueryTooCostly", 400)
@@ -470,5 +479,26 @@ describe("shared with REST", () => {
     const answer = await gql(`{ payment(id: "x") { id cardNumber } }`, {}, { accept: "application/json" })
     expect(answer.status).toBe(200)
     expect(answer.headers.get("x-request-id")).toMatch(/^req_/)
+  })
+})
+
+describe("unexpected errors and the docs", () => {
+  it("a defect in a resolver is InternalError with the request id and nothing of its cause", async () => {
+    // the resolver's program dies before it needs a service
+    const runtime = (await Effect.runPromise(Effect.runtime<never>().pipe(Logger.withMinimumLogLevel(LogLevel.None)))) as unknown as Runtime.Runtime<
+      GraphqlSchema.Services
+    >
+    const context = AegisPayGraphql.makeContext(runtime, new AbortController().signal, "req_defect")
+    const thrown: unknown = await context.run(Effect.die(new Error("relation \"payments\" does not exist: SELECT * FROM payments"))).catch((e: unknown) => e)
+    expect(thrown).toBeInstanceOf(GraphQLError)
+    const error = thrown as GraphQLError
+    expect(error.message).toBe("internal error")
+    expect(error.extensions).toEqual({ code: "InternalError", status: 500, reason: "internal_error", requestId: "req_defect" })
+    expect(JSON.stringify(error.toJSON())).not.toContain("SELECT")
+  })
+
+  it("docs/GRAPHQL.md prints the schema as served", () => {
+    const doc = readFileSync(new URL("../../docs/GRAPHQL.md", import.meta.url), "utf8")
+    expect(doc).toContain(printSchema(GraphqlSchema.schema))
   })
 })
