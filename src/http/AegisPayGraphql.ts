@@ -132,7 +132,11 @@ export const layer = (options: Options = {}): Layer.Layer<never, never, Auth.Aut
     Effect.gen(function*() {
       const authentication = yield* Auth.Authentication
       const context = yield* Effect.context<Exclude<Services, Auth.Principal>>()
-      const introspection = options.introspection ?? (yield* Effect.orElseSucceed(introspectionConfig, () => false))
+      const introspection = options.introspection ?? (yield* introspectionConfig.pipe(
+        Effect.catchAll((error) =>
+          Effect.as(Effect.logWarning("AEGISPAY_GRAPHQL_INTROSPECTION is not a boolean: introspection stays off", error), false)
+        )
+      ))
       const limits: ReadonlyArray<ValidationRule> = introspection ? [] : [NoSchemaIntrospectionCustomRule]
       const maxTokens = options.maxTokens ?? 5000
       const handler = createHandler<undefined, ResolverContext, ResolverContext>({
