@@ -504,14 +504,15 @@ const settledView = (payment: Payment.Payment): Effect.Effect<PaymentView.Paymen
   }
 }
 
+/** Key/value pairs as a record; a key given twice is a `ValidationError` (any key, `__proto__` included). */
 const record = (params: ReadonlyArray<Param> | undefined): Effect.Effect<Record<string, string>, ValidationError> =>
   Effect.suspend(() => {
-    const out: Record<string, string> = {}
+    const seen = new Map<string, string>()
     for (const { key, value } of params ?? []) {
-      if (key in out) return Effect.fail(new ValidationError({ path: "", message: `the key ${JSON.stringify(key)} is given twice` }))
-      out[key] = value
+      if (seen.has(key)) return Effect.fail(new ValidationError({ path: "", message: `the key ${JSON.stringify(key)} is given twice` }))
+      seen.set(key, value)
     }
-    return Effect.succeed(out)
+    return Effect.succeed(Object.fromEntries(seen))
   })
 
 const initiatePayment = (args: typeof InitiateArgs.Type) =>
@@ -519,7 +520,7 @@ const initiatePayment = (args: typeof InitiateArgs.Type) =>
     const custom = yield* record(args.customParams).pipe(
       Effect.mapError((e) => new ValidationError({ path: "customParams", message: e.message }))
     )
-    if ("orderId" in custom) {
+    if (Object.hasOwn(custom, "orderId")) {
       return yield* new ValidationError({ path: "customParams", message: "orderId is its own argument" })
     }
     const body: CreatePaymentBody = {

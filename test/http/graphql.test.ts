@@ -183,6 +183,14 @@ describe("initiatePayment", () => {
          customer: { id: "cus_gql_invalid", email: "a@example.com" }) { payment { id } } }`
     )
     expectError(currency, "ValidationError", 400)
+    const twice = await gql(INITIATE, {
+      key: idem(), amount: "49.99", customer: customer("cus_gql_invalid"),
+      params: [{ key: "constructor", value: "a" }, { key: "constructor", value: "b" }]
+    })
+    expectError(twice, "ValidationError", 400)
+    expect(twice.errors[0]?.extensions.param).toBe("customParams")
+    const orderId = await gql(INITIATE, { key: idem(), amount: "49.99", customer: customer("cus_gql_invalid"), params: [{ key: "orderId", value: "x" }] })
+    expect(orderId.errors[0]?.extensions.param).toBe("customParams")
     expect((await gql(`{ payments(customerId: "cus_gql_invalid") { edges { node { id } } } }`)).data.payments.edges).toHaveLength(0)
   })
 })
