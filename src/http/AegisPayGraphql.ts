@@ -105,7 +105,7 @@ const formatError = (error: Readonly<GraphQLError | Error>): GraphQLError => {
  *
  * @since 0.2.0
  */
-export const makeContext = (runtime: Runtime.Runtime<Services>, signal: AbortSignal, requestId: string): ResolverContext => ({
+export const makeContext = (runtime: Runtime.Runtime<Services>, signal: AbortSignal, requestId?: string): ResolverContext => ({
   run: (effect, paymentId) =>
     Runtime.runPromiseExit(runtime)(
       effect.pipe(
@@ -153,7 +153,7 @@ export const layer = (options: Options = {}): Layer.Layer<never, never, Auth.Aut
 
       const handle = Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
-        const requestId = (yield* RequestLog.current)?.requestId ?? ""
+        const requestId = (yield* RequestLog.current)?.requestId
         const token = yield* HttpApiBuilder.securityDecode(HttpApiSecurity.bearer)
         const authenticated = yield* Effect.either(authentication.bearer(token))
         if (Either.isLeft(authenticated)) return answer(authenticated.left)
