@@ -19,10 +19,11 @@
  * (extend the API by adding groups to `AegisPayApi` and their handlers next to `layerGroups`).
  *
  * Needs what the handlers use: `PaymentService`, `Notifications`, `GatewayRegistry`,
- * `CircuitBreakers`, `GatewayMetrics`, `Ids` (every `AegisPay` composition provides them), the
- * `IdempotencyStore` (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
- * `IdempotencyStore.layerMemory`), and the tenancy module's `ApiKeys` (or, with
- * `layerWithAuthenticator`, your own `Auth.Authenticator`).
+ * `CircuitBreakers`, `GatewayMetrics`, `EventStore`, `Ids` (every `AegisPay` composition provides
+ * them), and the tenancy module's `ApiKeys` (or, with
+ * `layerWithAuthenticator`, your own `Auth.Authenticator`); with GraphQL (the default), the
+ * `IdempotencyStore` too (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
+ * `IdempotencyStore.layerMemory`).
  *
  * @since 0.2.0
  */

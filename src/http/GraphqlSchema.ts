@@ -13,13 +13,14 @@
  * - **Exact money**: amounts are the `Money` scalar, an exact decimal string (`"49.99"`); a
  *   GraphQL number (`49.99` or `49`) is refused before anything runs. Never `Float`.
  * - **Idempotency**: every mutation that moves money takes a required `idempotencyKey`.
- *   `initiatePayment` shares the REST API's records (`IdempotencyStore`, namespace
- *   `http:payments:`): the same key and request answers the same payment (processed at most once,
- *   never charged twice), the same key with another request is `IdempotencyKeyReused`, and while
- *   the first request runs, `IdempotencyKeyInUse`. `capturePayment`, `cancelPayment` and
- *   `completePayment` have the same semantics over their own records (per tenant and key; the
- *   first successful answer is replayed); `refundPayment` is idempotent per (payment, key) as
- *   REST's refunds.
+ *   `initiatePayment` uses the payment's own key, as REST's create (`POST /v1/payments`, the
+ *   seed's `initiate`): per (tenant, key) one payment, whichever surface created it; the same key
+ *   and request answers that payment as it is now (processed while unsettled, never charged
+ *   twice; concurrent duplicates wait for the first), the same key with another request is
+ *   `IdempotencyKeyReused`. `capturePayment`, `cancelPayment` and `completePayment` have Stripe's
+ *   semantics over `IdempotencyStore` records (per tenant and key: the first successful answer is
+ *   replayed, the same key with another request is `IdempotencyKeyReused`, while the first runs
+ *   `IdempotencyKeyInUse`); `refundPayment` is idempotent per (payment, key) as REST's refunds.
  * - **Errors as REST**: see `GraphqlErrors` (the `extensions.code` is the error's tag; a
  *   declined payment is `PaymentDeclined` (402), a payment whose outcome is unknown
  *   `OutcomeUnknown` (504); both carry the payment id, and the payment stays retrievable).
@@ -550,14 +551,10 @@ const initiatePayment = (args: typeof InitiateArgs.Type) =>
       ...(args.externalReferenceNumber === undefined ? {} : { externalReference: args.externalReferenceNumber })
     }
     const payments = yield* PaymentService
-    const tenantId = yield* Tenant.current
-    // the REST API's records: one key means one request on either surface
-    const view = yield* IdempotencyStore.run(
-      { tenantId, key: args.idempotencyKey, namespace: Operations.createNamespace, request: body, success: PaymentView.PaymentView },
-      Effect.map(payments.createPayment({ ...body, idempotencyKey: args.idempotencyKey }), PaymentView.fromPayment)
-    )
-    yield* RequestLog.set({ paymentId: view.id })
-    const payment = yield* payments.getPayment(view.id)
+    // the payment's own idempotency, as REST's create: per (tenant, key) one payment; the same
+    // request answers it as it is now, another request is IdempotencyKeyReused
+    const payment = yield* payments.createPayment({ ...body, idempotencyKey: args.idempotencyKey })
+    yield* RequestLog.set({ paymentId: payment.id })
     const processed = unsettled.has(payment.state) ? yield* payments.processPayment(payment.id) : payment
     return { payment: yield* settledView(processed) }
   })
