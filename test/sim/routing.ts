@@ -23,6 +23,7 @@
  * one strategy (the uplift lines then need every strategy: they are left out).
  */
 import { spawn } from "node:child_process"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { DateTime, Effect, Either, Random, Schema } from "effect"
 import { stubGateway } from "../helpers.js"
 import { Customer, GatewayMetrics, Money, Payment, PaymentMethod, Router } from "aegispay"
@@ -51,6 +52,14 @@ const adaptiveOverride = process.env.SIM_ADAPTIVE === undefined
     process.env.SIM_ADAPTIVE
   )
 const only = process.env.SIM_ONLY
+/**
+ * `SIM_CACHE=/tmp/file.json` (for tuning ADAPTIVE): the other rows of each (world, seed, size)
+ * are read from this file when there, written to it otherwise; only ADAPTIVE is rerun.
+ */
+const cachePath = process.env.SIM_CACHE
+const cache: Record<string, RunResult> = cachePath !== undefined && existsSync(cachePath)
+  ? JSON.parse(readFileSync(cachePath, "utf8")) as Record<string, RunResult>
+  : {}
 
 // ---------------------------------------------------------------- payments
 
@@ -116,28 +125,45 @@ const outcomeOf = (model: W.Model, s: Stream, g: number, t: number): Outcome => 
 
 const names = ["atlas", "borealis", "cygnus", "draco", "eridanus", "fornax"]
 
-/** The strategies of one world: fees and latencies drawn per world; rules from the world at t = 0. */
-const strategiesOf = (model: W.Model, rand: () => number): ReadonlyArray<Router.Config> => {
+/**
+ * The strategies of one world: fees and latencies drawn per world. RULE_BASED routes each
+ * currency to the gateway a merchant would name: in the previous scenarios the best gateway of
+ * the currency at the start (the gateways' home markets, as before); in the new worlds the best
+ * of a pilot of 2,000 payments per gateway drawn from the world at its start (a merchant's
+ * rules come from past data, not from the true rates).
+ */
+const strategiesOf = (world: W.World, model: W.Model, rand: () => number): ReadonlyArray<Router.Config> => {
   const G = model.gateways
   const fees: Record<string, Router.Fee> = Object.fromEntries(names.slice(0, G).map((id) => [id, {
     fixedMinor: BigInt(20 + Math.floor(rand() * 15)),
     basisPoints: 240 + Math.floor(rand() * 80)
   }]))
-  // the merchant's rules, written from what each gateway did per currency at the start
-  const rules = W.currencies.map((currency, c) => {
-    const score = Array.from({ length: G }, (_, g) => {
-      let sum = 0
-      for (let b = 0; b < W.B; b++) for (let a = 0; a < W.A; a++) sum += model.approve(g, 0, W.segmentOf(c, b, a))
-      return sum
-    })
-    return {
-      id: currency,
-      priority: 1,
-      enabled: true,
-      conditions: [{ field: "currency", operator: "equals", value: currency }],
-      target: names[score.indexOf(Math.max(...score))]!
-    } as const
-  })
+  const score = W.currencies.map(() => new Array<number>(G).fill(0))
+  if (world.name.startsWith("legacy-")) {
+    for (let c = 0; c < W.C; c++) {
+      for (let g = 0; g < G; g++) {
+        for (let b = 0; b < W.B; b++) for (let a = 0; a < W.A; a++) score[c]![g]! += model.approve(g, 0, W.segmentOf(c, b, a))
+      }
+    }
+  } else {
+    const seen = W.currencies.map(() => new Array<number>(G).fill(0))
+    for (let g = 0; g < G; g++) {
+      for (let i = 0; i < 2_000; i++) {
+        const segment = model.segment(0, rand(), rand(), rand())
+        const c = W.currencyOf(segment)
+        seen[c]![g]!++
+        if (rand() < (1 - model.error(g, 0, segment)) * model.approve(g, 0, segment)) score[c]![g]!++
+      }
+    }
+    for (let c = 0; c < W.C; c++) for (let g = 0; g < G; g++) score[c]![g]! /= Math.max(1, seen[c]![g]!)
+  }
+  const rules = W.currencies.map((currency, c) => ({
+    id: currency,
+    priority: 1,
+    enabled: true,
+    conditions: [{ field: "currency", operator: "equals", value: currency }],
+    target: names[score[c]!.indexOf(Math.max(...score[c]!))]!
+  } as const))
   const all: ReadonlyArray<Router.Config> = [
     { strategy: "ROUND_ROBIN" },
     { strategy: "LEAST_LATENCY" },
@@ -197,8 +223,13 @@ const runOne = (world: W.World, worldIndex: number, seed: number): RunResult => 
   const setup = W.prng(base + 700_000)
   const latency = Array.from({ length: G }, () => 100 + Math.floor(setup() * 200))
   const rates: Record<string, number> = {}
-  for (const config of strategiesOf(model, setup)) {
+  const cached = cache[`${world.name}/${seed}/${N}`]
+  for (const config of strategiesOf(world, model, setup)) {
+    if (cached !== undefined && config.strategy !== "ADAPTIVE") continue
     rates[config.strategy] = runStrategy(config, model, s, latency, base * 7_919 + 1) / N
+  }
+  if (cached !== undefined) {
+    return { ...cached, rates: { ...cached.rates, ADAPTIVE: rates.ADAPTIVE! } }
   }
   const rand = W.prng(base + 900_000)
   const fixed = new Array<number>(G).fill(0)
@@ -319,6 +350,10 @@ if (worker !== undefined) {
 } else {
   const started = performance.now()
   const results = JOBS > 1 ? await runParallel(JOBS) : runPart(0, 1)
+  if (cachePath !== undefined) {
+    for (const r of results) cache[`${r.world}/${r.seed}/${N}`] = r
+    writeFileSync(cachePath, JSON.stringify(cache))
+  }
   console.error(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
   console.log(report(results))
 }
