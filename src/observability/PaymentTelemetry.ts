@@ -33,43 +33,43 @@
  *   (`resolved`, `open`, `failed`): what recovery runs found; `aegispay_recovery_last_found`
  *   (stuck payments found by the last run) and `aegispay_recovery_last_run_timestamp_seconds`.
  *
- * Recording is synchronous, allocation-free after the first time a label set is seen, and never
- * fails or delays the write it follows.
+ * Recording is synchronous (one registry hook per label set, looked up the first time it is seen,
+ * then updated directly), and never fails or delays the write it follows.
  *
  * @since 0.2.0
  */
-import { DateTime, Effect, Layer, Metric, MetricBoundaries } from "effect"
+import { DateTime, Effect, Layer, Metric, MetricBoundaries, MetricKey, MetricLabel } from "effect"
 import type { Decision, Payment } from "../domain/Payment.js"
 import type { PaymentEvent } from "../domain/PaymentEvent.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import { latencyBuckets } from "../resilience/SlidingWindow.js"
 
-const created = Metric.counter("aegispay_payments_created_total", {
+const created = MetricKey.counter("aegispay_payments_created_total", {
   description: "payments created, by currency and payment method type"
 })
-const finished = Metric.counter("aegispay_payments_finished_total", {
+const finished = MetricKey.counter("aegispay_payments_finished_total", {
   description: "payments reaching the outcome of their charge (SUCCESS, AUTHORIZED, FAILURE, CANCELLED), by gateway, currency and method"
 })
 /** The gateway-call buckets, then minutes up to a day (a customer action can take that long). */
 const durationBuckets: ReadonlyArray<number> = [...latencyBuckets, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000]
-const duration = Metric.histogram(
+const duration = MetricKey.histogram(
   "aegispay_payment_duration_ms",
   MetricBoundaries.fromIterable(durationBuckets),
   "time from a payment's creation to the outcome of its charge, in milliseconds"
 )
-const retries = Metric.counter("aegispay_payment_retries_total", {
+const retries = MetricKey.counter("aegispay_payment_retries_total", {
   description: "attempts sent again with the same idempotency key after a transient error, by gateway"
 })
-const failovers = Metric.counter("aegispay_payment_failovers_total", {
+const failovers = MetricKey.counter("aegispay_payment_failovers_total", {
   description: "attempts replaced by a new attempt at another gateway, by the gateway left and the one tried next"
 })
-const unknown = Metric.counter("aegispay_payment_outcome_unknown_total", {
+const unknown = MetricKey.counter("aegispay_payment_outcome_unknown_total", {
   description: "money-moving gateway calls without a definite answer (the payment waits for the gateway's status)"
 })
-const compensations = Metric.counter("aegispay_compensations_total", {
+const compensations = MetricKey.counter("aegispay_compensations_total", {
   description: "returns of stray charges: requested, succeeded"
 })
-const reviews = Metric.counter("aegispay_manual_reviews_total", {
+const reviews = MetricKey.counter("aegispay_manual_reviews_total", {
   description: "manual review items opened and resolved"
 })
 const idempotencyReplays = Metric.counter("aegispay_idempotency_replays_total", {
@@ -78,10 +78,10 @@ const idempotencyReplays = Metric.counter("aegispay_idempotency_replays_total", 
 const idempotencyConflicts = Metric.counter("aegispay_idempotency_conflicts_total", {
   description: "creates whose idempotency key was taken by another request body: refused (IdempotencyKeyReused)"
 })
-const recoveryRuns = Metric.counter("aegispay_recovery_runs_total", {
+const recoveryRuns = MetricKey.counter("aegispay_recovery_runs_total", {
   description: "recovery runs by outcome: ok, failed (a storage error ended the run)"
 })
-const recoveryPayments = Metric.counter("aegispay_recovery_payments_total", {
+const recoveryPayments = MetricKey.counter("aegispay_recovery_payments_total", {
   description: "stuck payments recovery drove on, by outcome: resolved, open (still waiting), failed"
 })
 const recoveryLastFound = Metric.gauge("aegispay_recovery_last_found", {
@@ -101,19 +101,28 @@ const cached = <M>(make: (labels: ReadonlyArray<string>) => M) => {
     return metric
   }
 }
-const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, names: ReadonlyArray<string>) =>
-  cached((values) => names.reduce((m, name, i) => Metric.tagged(m, name, values[i] ?? ""), metric))
+/**
+ * The registry's hook of each label set, looked up once: an update is then one addition (a
+ * tagged `Metric`'s update builds and hashes its full key in the registry on every call, which
+ * costs far more than the update).
+ */
+const labelsOf = (names: ReadonlyArray<string>, values: ReadonlyArray<string>) =>
+  names.map((name, i) => MetricLabel.make(name, values[i] ?? ""))
+const counterHooks = (key: MetricKey.MetricKey.Counter<number>, names: ReadonlyArray<string>) =>
+  cached((values) => Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, labelsOf(names, values))))
+const histogramHooks = (key: MetricKey.MetricKey.Histogram, names: ReadonlyArray<string>) =>
+  cached((values) => Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, labelsOf(names, values))))
 
-const createdOf = tagged(created, ["currency", "method"])
-const finishedOf = tagged(finished, ["state", "gateway", "currency", "method"])
-const durationOf = tagged(duration, ["state", "gateway"])
-const retriesOf = tagged(retries, ["gateway"])
-const failoversOf = tagged(failovers, ["from", "to"])
-const unknownOf = tagged(unknown, ["gateway"])
-const compensationsOf = tagged(compensations, ["outcome"])
-const reviewsOf = tagged(reviews, ["action"])
-const recoveryRunsOf = tagged(recoveryRuns, ["outcome"])
-const recoveryPaymentsOf = tagged(recoveryPayments, ["outcome"])
+const createdOf = counterHooks(created, ["currency", "method"])
+const finishedOf = counterHooks(finished, ["state", "gateway", "currency", "method"])
+const durationOf = histogramHooks(duration, ["state", "gateway"])
+const retriesOf = counterHooks(retries, ["gateway"])
+const failoversOf = counterHooks(failovers, ["from", "to"])
+const unknownOf = counterHooks(unknown, ["gateway"])
+const compensationsOf = counterHooks(compensations, ["outcome"])
+const reviewsOf = counterHooks(reviews, ["action"])
+const recoveryRunsOf = counterHooks(recoveryRuns, ["outcome"])
+const recoveryPaymentsOf = counterHooks(recoveryPayments, ["outcome"])
 
 const gatewayOf = (payment: Payment): string => payment.currentAttempt?.gateway ?? payment.gateway ?? "none"
 
@@ -122,9 +131,9 @@ const attemptGateway = (payment: Payment, attemptId: string): string =>
 
 const finish = (payment: Payment, state: string, event: PaymentEvent): void => {
   const gateway = gatewayOf(payment)
-  finishedOf(state, gateway, payment.amount.currency, payment.paymentMethod.type).unsafeUpdate(1, [])
+  finishedOf(state, gateway, payment.amount.currency, payment.paymentMethod.type).update(1)
   const millis = DateTime.toEpochMillis(event.occurredAt) - DateTime.toEpochMillis(payment.createdAt)
-  durationOf(state, gateway).unsafeUpdate(Math.max(0, millis), [])
+  durationOf(state, gateway).update(Math.max(0, millis))
 }
 
 /**
@@ -137,7 +146,7 @@ export const recordDecision = (decision: Decision): void => {
   for (const event of decision.events) {
     switch (event._tag) {
       case "PaymentInitiated":
-        createdOf(payment.amount.currency, payment.paymentMethod.type).unsafeUpdate(1, [])
+        createdOf(payment.amount.currency, payment.paymentMethod.type).update(1)
         break
       case "PaymentSucceeded":
         if (payment.captureMethod === "automatic") finish(payment, "SUCCESS", event)
@@ -153,24 +162,24 @@ export const recordDecision = (decision: Decision): void => {
         break
       case "PaymentRetryAttempted": {
         const from = attemptGateway(payment, event.attemptId)
-        if (event.failover === true) failoversOf(from, event.nextGateway ?? "none").unsafeUpdate(1, [])
-        else retriesOf(from).unsafeUpdate(1, [])
+        if (event.failover === true) failoversOf(from, event.nextGateway ?? "none").update(1)
+        else retriesOf(from).update(1)
         break
       }
       case "PaymentOutcomeUnknown":
-        unknownOf(attemptGateway(payment, event.attemptId)).unsafeUpdate(1, [])
+        unknownOf(attemptGateway(payment, event.attemptId)).update(1)
         break
       case "CompensationRequested":
-        compensationsOf("requested").unsafeUpdate(1, [])
+        compensationsOf("requested").update(1)
         break
       case "CompensationSucceeded":
-        compensationsOf("succeeded").unsafeUpdate(1, [])
+        compensationsOf("succeeded").update(1)
         break
       case "ManualReviewRequired":
-        reviewsOf("opened").unsafeUpdate(1, [])
+        reviewsOf("opened").update(1)
         break
       case "ManualReviewResolved":
-        reviewsOf("resolved").unsafeUpdate(1, [])
+        reviewsOf("resolved").update(1)
         break
     }
   }
@@ -218,11 +227,11 @@ export const recordRecovery = (
   endedAtMillis: number
 ): Effect.Effect<void> =>
   Effect.sync(() => {
-    recoveryRunsOf(report === undefined ? "failed" : "ok").unsafeUpdate(1, [])
+    recoveryRunsOf(report === undefined ? "failed" : "ok").update(1)
     recoveryLastRun.unsafeUpdate(endedAtMillis / 1000, [])
     if (report === undefined) return
     recoveryLastFound.unsafeUpdate(report.examined, [])
-    if (report.resolved > 0) recoveryPaymentsOf("resolved").unsafeUpdate(report.resolved, [])
-    if (report.stillOpen > 0) recoveryPaymentsOf("open").unsafeUpdate(report.stillOpen, [])
-    if (report.failed.length > 0) recoveryPaymentsOf("failed").unsafeUpdate(report.failed.length, [])
+    if (report.resolved > 0) recoveryPaymentsOf("resolved").update(report.resolved)
+    if (report.stillOpen > 0) recoveryPaymentsOf("open").update(report.stillOpen)
+    if (report.failed.length > 0) recoveryPaymentsOf("failed").update(report.failed.length)
   })

@@ -36,9 +36,9 @@ const sources = (dir: URL): Array<string> =>
       : entry.name.endsWith(".ts") ? [readFileSync(new URL(entry.name, dir), "utf8")] : []
   )
 
-/** Whether `src/` defines the metric `name` (as `Metric.<kind>("name"`). */
+/** Whether `src/` defines the metric `name` (as `Metric.<kind>("name"` or `MetricKey.<kind>("name"`). */
 const definedInSource = (kind: "counter" | "gauge" | "histogram", name: string): boolean => {
-  const pattern = new RegExp(`Metric\\.${kind}\\(\\s*"${name}"`)
+  const pattern = new RegExp(`Metric(?:Key)?\\.${kind}\\(\\s*"${name}"`)
   return sources(new URL("../../src/", import.meta.url)).some((text) => pattern.test(text))
 }
 
