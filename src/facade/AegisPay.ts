@@ -437,9 +437,9 @@ export class AegisPay {
    * registered again under the same id replaces the first in its place. Calls made after this
    * one wait for it; await it to see its errors (`ConfigurationError`, `GatewayMisconfiguredError`).
    */
+  registerGateway(id: string, gateway: PromiseGateway.PaymentGateway): Promise<void>
   registerGateway<T extends Exclude<keyof GatewayCredentials, "mock">>(type: T, credentials: GatewayCredentials[T], options?: RegisterOptions): Promise<void>
   registerGateway(type: "mock", credentials?: GatewayCredentials["mock"], options?: RegisterOptions): Promise<void>
-  registerGateway(id: string, gateway: PromiseGateway.PaymentGateway): Promise<void>
   registerGateway(
     typeOrId: string,
     second?: PromiseGateway.PaymentGateway | Readonly<Record<string, unknown>>,
