@@ -19,6 +19,7 @@ import {
   PaymentNotFoundError,
   PaymentState,
   RefundExceedsCapturedError,
+  StartupFailedError,
   ValidationError
 } from "aegispay/facade"
 import { cardRequest, freshKeys, ledgerGateway } from "./support.js"
@@ -341,6 +342,20 @@ describe("aegispay/facade configuration", () => {
       gatewayCosts: [{ gatewayType: "stripe", fixedFee: { minor: 30 }, percentageFee: "2.9" }]
     })
     await exact.close()
+  })
+
+  it("a database that cannot be reached: every call rejects with StartupFailedError, close() still resolves", async () => {
+    const unreachable = new AegisPay({
+      mode: "production",
+      keys: freshKeys(),
+      storage: { kind: "postgres", url: "postgres://postgres@127.0.0.1:1/none" }
+    })
+    const failed = await rejection(unreachable.ready())
+    expect(failed).toBeInstanceOf(StartupFailedError)
+    expect(failed).toMatchObject({ code: "StartupFailed" })
+    expect(await rejection(unreachable.getPayment("pay_1"))).toBe(failed)
+    await unreachable.close()
+    expect(await rejection(unreachable.getPayment("pay_1"))).toBeInstanceOf(AegisPayClosedError)
   })
 
   it("production mode refuses the mock gateway; calls after close reject with AegisPayClosedError; close is idempotent", async () => {
