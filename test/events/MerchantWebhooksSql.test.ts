@@ -73,7 +73,7 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
       const store = yield* Effect.provide(EventStore.EventStore, ctx)
       const wanted: Array<string> = []
       for (const id of paymentIds) {
-        for (const event of yield* store.read(id)) if (MerchantEvent.typeOf(event._tag)._tag === "Some") wanted.push(event.eventId)
+        for (const event of yield* store.read(id)) if (MerchantEvent.typeOf(event)._tag === "Some") wanted.push(event.eventId)
       }
 
       // durable: the database wrote a delivery per event with the commit, before any worker ran
