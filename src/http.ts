@@ -24,3 +24,5 @@ export * as ErrorMapping from "./http/ErrorMapping.js"
 export * as OpsHandlers from "./http/OpsHandlers.js"
 /** @since 0.2.0 */
 export * as RequestMiddleware from "./http/RequestMiddleware.js"
+/** @since 0.2.0 */
+export * as WebhookSchemas from "./http/WebhookSchemas.js"
