@@ -18,6 +18,7 @@ export const keySpecs = {
   acmeAdmin: { tenantId: "acme", scopes: ["admin"] },
   acmeHooks: { tenantId: "acme", scopes: ["webhooks:write"] },
   globexHooks: { tenantId: "globex", scopes: ["webhooks:write"] },
+  globexAdmin: { tenantId: "globex", scopes: ["admin"] },
   globex: { tenantId: "globex", scopes: ["payments:read", "payments:write", "refunds:write"] },
   revoked: { tenantId: "acme", scopes: ["payments:read", "payments:write", "refunds:write"] },
   limited: { tenantId: "acme", scopes: ["payments:read", "payments:write", "refunds:write"] }

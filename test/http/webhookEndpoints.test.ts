@@ -27,7 +27,8 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
 })
 
-const runRound = () => server.runtime.runPromise(Effect.flatMap(MerchantWebhooks.MerchantWebhooks, (w) => w.runOnce))
+const runRound = () =>
+  server.runtime.runPromise(Effect.flatMap(Effect.serviceOption(MerchantWebhooks.MerchantWebhooks), (w) => Effect.flatMap(w, (hooks) => hooks.runOnce)))
 
 const create = (body: unknown, key: string = server.keys.acmeHooks) => call(server, "POST", "/v1/webhook-endpoints", { key, body })
 
@@ -214,12 +215,16 @@ describe("/v1/webhook-endpoints", () => {
     expect((await call(server, "GET", `/v1/webhook-endpoints/${id}`, { key: null })).status).toBe(401)
   })
 
-  it("an installation without MerchantWebhooks answers 501 with a clear body; /openapi.json has the routes", async () => {
+  it("an installation without MerchantWebhooks answers 501 with a clear body (without TenantGateways a tenant's webhook URL is a 404); /openapi.json has the routes", async () => {
     const answer = await call(bare, "POST", "/v1/webhook-endpoints", { key: bare.keys.acmeHooks, body: { url: "https://shop.example/x", events: ["*"] } })
     expect(answer.status).toBe(501)
     expect(answer.json).toMatchObject({ type: "not_implemented", code: "not_implemented" })
     expect(answer.json.message).toContain("merchant webhooks")
     expect((await call(bare, "GET", "/v1/webhook-endpoints", { key: bare.keys.acmeHooks })).status).toBe(501)
+    // without TenantGateways no tenant has its own gateway: a tenant's webhook URL is a 404
+    const tenantHook = await call(bare, "POST", "/v1/webhooks/mock/acme", { key: null, raw: "{\"notifications\":[]}" })
+    expect(tenantHook.status).toBe(404)
+    expect(tenantHook.json).toMatchObject({ type: "not_found", code: "unknown_provider" })
     const openapi = await call(bare, "GET", "/openapi.json", { key: null })
     const paths = Object.keys(openapi.json.paths)
     for (const path of [
