@@ -74,10 +74,11 @@ const isSubscription = Schema.is(MerchantEvent.Subscription)
 const checkEvents = (events: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<MerchantEvent.Subscription>, BadRequest> => {
   const known = events.filter(isSubscription)
   if (known.length === events.length) return Effect.succeed(known)
-  const unknown = events.filter((e) => !isSubscription(e)).slice(0, 5).map((e) => e.slice(0, 50))
+  // named by position: an error never quotes a value that was sent
+  const unknown = events.flatMap((e, i) => (isSubscription(e) ? [] : [`events[${i}]`])).slice(0, 5)
   return Effect.fail(new BadRequest({
     code: "invalid_webhook_endpoint",
-    message: `invalid webhook endpoint events: unknown event types ${JSON.stringify(unknown)}; known: *, ${MerchantEvent.types.join(", ")}`,
+    message: `invalid webhook endpoint events: unknown event type at ${unknown.join(", ")}; known: *, ${MerchantEvent.types.join(", ")}`,
     param: "events"
   }))
 }

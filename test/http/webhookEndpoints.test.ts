@@ -97,8 +97,10 @@ describe("/v1/webhook-endpoints", () => {
       expect(typeof answer.json.message).toBe("string")
       if (param !== undefined) expect(answer.json.param, JSON.stringify(body)).toBe(param)
     }
-    const unknownType = await create({ url: "https://shop.example/hooks", events: ["payment.exploded"] })
+    const unknownType = await create({ url: "https://shop.example/hooks", events: ["payment.succeeded", "payment.exploded"] })
+    expect(unknownType.json.message).toContain("events[1]")
     expect(unknownType.json.message).toContain("payment.action_required")
+    expect(unknownType.text).not.toContain("exploded")
     const malformed = await call(server, "POST", "/v1/webhook-endpoints", { key: server.keys.acmeHooks, raw: "{\"url\":" })
     expect(malformed.status).toBe(400)
     expect((await call(server, "GET", "/v1/webhook-endpoints", { key: server.keys.acmeHooks })).json.data.length).toBe(before)
