@@ -4,6 +4,7 @@
  * the mock gateway, the test vault and test keys of the test kit (never a production setup),
  * merchant webhooks with their delivery worker; a demo tenant
  * and a fresh demo API key (scope `admin`) printed at start. Port from `PORT` (default 3000).
+ * The GraphQL API is at `/graphql`, with introspection on unless `AEGISPAY_GRAPHQL_INTROSPECTION=false`.
  * API keys are hashed with `AEGISPAY_API_KEY_PEPPER` (base64, ≥ 32 bytes); without it a public
  * demo pepper is used and a warning printed.
  */
@@ -22,11 +23,13 @@ const settings = Config.all({
   port: Config.integer("PORT").pipe(Config.withDefault(3000)),
   dataDir: Config.string("AEGISPAY_DATA_DIR").pipe(Config.withDefault("./data")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
-  pepper: Config.option(ApiKeyHash.config)
+  pepper: Config.option(ApiKeyHash.config),
+  // on for trying things out (GraphiQL, codegen); the library's default is off
+  introspection: Config.boolean("AEGISPAY_GRAPHQL_INTROSPECTION").pipe(Config.withDefault(true))
 })
 
 const main = Effect.gen(function*() {
-  const { databaseUrl, dataDir, pepper, port } = yield* settings
+  const { databaseUrl, dataDir, introspection, pepper, port } = yield* settings
   if (Option.isNone(pepper)) yield* Console.warn("AEGISPAY_API_KEY_PEPPER is not set: using the public demo pepper (demo only)")
   // merchant webhooks (`/v1/webhook-endpoints`), endpoint secrets sealed under the test kit's keys
   const merchantWebhooks = { keys: TenancyTest.layerKeyManagement }
@@ -43,10 +46,11 @@ const main = Effect.gen(function*() {
     yield* Console.log([
       `AegisPay on http://127.0.0.1:${port} (${Option.isSome(databaseUrl) ? "PostgreSQL" : `embedded PostgreSQL in ${dataDir}`}, mock gateway)`,
       `demo tenant: demo   demo API key (shown once): ${Redacted.value(key.key)}`,
-      `docs: http://127.0.0.1:${port}/docs   OpenAPI: http://127.0.0.1:${port}/openapi.json`
+      `docs: http://127.0.0.1:${port}/docs   OpenAPI: http://127.0.0.1:${port}/openapi.json`,
+      `GraphQL: http://127.0.0.1:${port}/graphql (introspection ${introspection ? "on" : "off"})`
     ].join("\n"))
   })
-  const app = AegisPayHttp.serve().pipe(
+  const app = AegisPayHttp.serve({ graphql: { introspection } }).pipe(
     Layer.provide(NodeHttpServer.layer(createServer, { port })),
     Layer.provideMerge(Layer.effectDiscard(demo)),
     Layer.provideMerge(tenancy),
