@@ -1,7 +1,8 @@
 /**
  * `npm run serve`: the AegisPay HTTP service as is, for trying it out. Embedded PostgreSQL
  * (PGlite in `AEGISPAY_DATA_DIR`, default `./data`) or, with `DATABASE_URL`, a PostgreSQL server;
- * the mock gateway and the test vault of the test kit (never a production setup); a demo tenant
+ * the mock gateway, the test vault and test keys of the test kit (never a production setup),
+ * merchant webhooks with their delivery worker; a demo tenant
  * and a fresh demo API key (scope `admin`) printed at start. Port from `PORT` (default 3000).
  * The GraphQL API is at `/graphql`, with introspection on unless `AEGISPAY_GRAPHQL_INTROSPECTION=false`.
  * API keys are hashed with `AEGISPAY_API_KEY_PEPPER` (base64, ≥ 32 bytes); without it a public
@@ -14,7 +15,7 @@ import { ApiKeyHash, ApiKeys, Tenants } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayHttp } from "aegispay/http"
 import { AegisPayPg, SqlApiKeys, SqlTenants } from "aegispay/pg"
-import { AegisPayTest } from "aegispay/testing"
+import { AegisPayTest, TenancyTest } from "aegispay/testing"
 
 const demoPepper = Redacted.make(new TextEncoder().encode("aegispay-demo-pepper-never-use-in-production!"))
 
@@ -30,9 +31,11 @@ const settings = Config.all({
 const main = Effect.gen(function*() {
   const { databaseUrl, dataDir, introspection, pepper, port } = yield* settings
   if (Option.isNone(pepper)) yield* Console.warn("AEGISPAY_API_KEY_PEPPER is not set: using the public demo pepper (demo only)")
+  // merchant webhooks (`/v1/webhook-endpoints`), endpoint secrets sealed under the test kit's keys
+  const merchantWebhooks = { keys: TenancyTest.layerKeyManagement }
   const core = Option.isSome(databaseUrl)
-    ? AegisPayPg.layer({ ...AegisPayTest.parts(), url: databaseUrl.value })
-    : AegisPayEmbedded.layer({ ...AegisPayTest.parts(), dataDir })
+    ? AegisPayPg.layer({ ...AegisPayTest.parts(), url: databaseUrl.value, merchantWebhooks })
+    : AegisPayEmbedded.layer({ ...AegisPayTest.parts(), dataDir, merchantWebhooks })
   const tenancy = Layer.mergeAll(SqlApiKeys.layer, SqlTenants.layer).pipe(
     Layer.provide(ApiKeyHash.layer(Option.getOrElse(pepper, () => demoPepper)))
   )

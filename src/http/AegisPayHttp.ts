@@ -23,7 +23,9 @@
  * them), and the tenancy module's `ApiKeys` (or, with
  * `layerWithAuthenticator`, your own `Auth.Authenticator`); with GraphQL (the default), the
  * `IdempotencyStore` too (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
- * `IdempotencyStore.layerMemory`).
+ * `IdempotencyStore.layerMemory`). Optional: `MerchantWebhooks` (the `/v1/webhook-endpoints`
+ * routes answer 501 without it) and `TenantGateways` (provider credentials and tenants' own
+ * webhook URLs; 501 / 404 without it).
  *
  * @since 0.2.0
  */
@@ -37,7 +39,8 @@ import { layerOps, layerReadiness, type ReadinessCheck } from "./OpsHandlers.js"
 import { layerCustomers, layerGateways, layerPayments } from "./PaymentsHandlers.js"
 import * as RequestMiddleware from "./RequestMiddleware.js"
 import { layerSeed } from "./SeedHandlers.js"
-import { layerWebhooks } from "./WebhookHandlers.js"
+import { layerWebhookEndpoints } from "./WebhookEndpointsHandlers.js"
+import { layerTenantWebhooks, layerWebhooks } from "./WebhookHandlers.js"
 
 /**
  * Options of the HTTP service.
@@ -70,7 +73,16 @@ export interface Options extends RequestMiddleware.Options {
  *
  * @since 0.2.0
  */
-export const layerGroups = Layer.mergeAll(layerPayments, layerCustomers, layerGateways, layerWebhooks, layerSeed, layerOps)
+export const layerGroups = Layer.mergeAll(
+  layerPayments,
+  layerCustomers,
+  layerGateways,
+  layerWebhooks,
+  layerSeed,
+  layerOps,
+  layerWebhookEndpoints,
+  layerTenantWebhooks
+)
 
 /**
  * {@link layer} with your own `Auth.Authenticator` instead of the tenancy module's `ApiKeys`.
