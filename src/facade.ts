@@ -46,6 +46,7 @@ export {
   AegisPayClosedError,
   AegisPayError,
   CaptureExceedsAuthorizedError,
+  CheckoutNotCancelledError,
   CircuitOpenError,
   ConfigurationError,
   GatewayDeclinedError,

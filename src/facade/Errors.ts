@@ -354,6 +354,27 @@ export class OperationPendingError extends AegisPayError {
 }
 
 /**
+ * The payment waits for its customer at the provider, which did not cancel the checkout (it may
+ * still be paid): try again later, or let it expire (`expiresAt`).
+ *
+ * @since 0.2.0
+ */
+export class CheckoutNotCancelledError extends AegisPayError {
+  declare readonly code: "CheckoutNotCancelled"
+  readonly paymentId: string
+  readonly gateway: string
+  readonly reason: string
+  readonly expiresAt: Date | undefined
+  constructor(props: { readonly paymentId: string; readonly gateway: string; readonly reason: string; readonly expiresAt: Date | undefined; readonly message: string }) {
+    super("CheckoutNotCancelled", props.message)
+    this.paymentId = props.paymentId
+    this.gateway = props.gateway
+    this.reason = props.reason
+    this.expiresAt = props.expiresAt
+  }
+}
+
+/**
  * A hook refused the payment, failed, or judged it fraudulent (`FraudRejected`).
  *
  * @since 0.2.0

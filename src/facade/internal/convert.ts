@@ -36,6 +36,7 @@ export type CoreError =
   | CoreErrors.RefundExceedsCaptured
   | CoreErrors.RefundLimitReached
   | CoreErrors.OperationPending
+  | CoreErrors.CheckoutNotCancelled
   | Gateway.GatewayDeclined
   | Gateway.GatewayTransientError
   | Gateway.GatewayUnknownOutcome
@@ -101,6 +102,14 @@ export const errorOf = (error: CoreError): Errors.AegisPayError => {
       return new Errors.RefundLimitReachedError({ paymentId: error.paymentId, limit: error.limit, message })
     case "OperationPending":
       return new Errors.OperationPendingError({ paymentId: error.paymentId, operation: error.operation, amount: amountOf(error.amount), message })
+    case "CheckoutNotCancelled":
+      return new Errors.CheckoutNotCancelledError({
+        paymentId: error.paymentId,
+        gateway: error.gateway,
+        reason: masked(error.reason),
+        expiresAt: error.expiresAt === undefined ? undefined : DateTime.toDate(error.expiresAt),
+        message
+      })
     case "GatewayDeclined":
       return new Errors.GatewayDeclinedError({ gateway: error.gateway, declineCode: error.code, reason: masked(error.reason) })
     case "GatewayTransientError":
