@@ -18,6 +18,7 @@
  * @since 0.2.0
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Schema } from "effect"
 import { PaymentView } from "../domain/PaymentView.js"
 import {
@@ -63,6 +64,35 @@ const PaymentPath = Schema.Struct({ paymentId: Schema.String })
  */
 export const IdempotencyHeaders = Schema.Struct({ "idempotency-key": Schema.String })
 
+/**
+ * The errors of a route that processes a payment (confirm, capture, cancel, complete, seed
+ * initiate/complete): 402 declined, 404, 409 in flight or concurrent, 422 business rule, 502 gateway
+ * error, 504 outcome unknown.
+ */
+const processErrors = <Name extends string, Method extends HttpMethod, Path, UrlParams, Payload, Headers, Success, Error, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>
+) =>
+  endpoint
+    .addError(PaymentDeclined)
+    .addError(NotFound)
+    .addError(Conflict)
+    .addError(Unprocessable)
+    .addError(GatewayFailed)
+    .addError(OutcomeUnknown)
+
+/** The errors of a refund: 404, 409, 422 (business rule or key reused), 502 (no gateway for the payment). */
+const refundErrors = <Name extends string, Method extends HttpMethod, Path, UrlParams, Payload, Headers, Success, Error, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>
+) => endpoint.addError(NotFound).addError(Conflict).addError(Unprocessable).addError(GatewayFailed)
+
+/**
+ * The errors of an incoming webhook: 404 unknown provider; applying a notification: 404, 409, 422,
+ * 402, 502, 504 (the provider delivers it again).
+ */
+const webhookErrors = <Name extends string, Method extends HttpMethod, Path, UrlParams, Payload, Headers, Success, Error, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>
+) => processErrors(endpoint)
+
 /** A payment whose customer must act (ACTION_REQUIRED): answered 202. */
 const PaymentAccepted = PaymentView.annotations({ identifier: "PaymentActionRequired" })
 
@@ -77,6 +107,8 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setHeaders(IdempotencyHeaders)
       .setPayload(CreatePaymentBody)
       .addSuccess(PaymentView, { status: 201 })
+      .addError(Conflict)
+      .addError(Unprocessable)
       .annotate(OpenApi.Summary, "Create a payment (idempotent per Idempotency-Key)")
       .annotate(
         OpenApi.Description,
@@ -87,6 +119,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
     HttpApiEndpoint.get("get", "/v1/payments/:paymentId")
       .setPath(PaymentPath)
       .addSuccess(PaymentView)
+      .addError(NotFound)
       .annotate(OpenApi.Summary, "Get a payment")
   )
   .add(
@@ -94,6 +127,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setPath(PaymentPath)
       .addSuccess(PaymentView)
       .addSuccess(PaymentAccepted, { status: 202 })
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Process a payment (processPayment)")
       .annotate(
         OpenApi.Description,
@@ -105,6 +139,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setPath(PaymentPath)
       .setPayload(CaptureBody)
       .addSuccess(PaymentView)
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Capture all or part of an authorization")
   )
   .add(
@@ -112,6 +147,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setPath(PaymentPath)
       .setPayload(CancelBody)
       .addSuccess(PaymentView)
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Cancel a payment, or void its authorization")
   )
   .add(
@@ -119,6 +155,8 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setPath(PaymentPath)
       .setPayload(CompleteBody)
       .addSuccess(PaymentView)
+      .addSuccess(PaymentAccepted, { status: 202 })
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Complete a payment after the customer's action (return URL)")
   )
   .add(
@@ -127,6 +165,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setHeaders(IdempotencyHeaders)
       .setPayload(RefundBody)
       .addSuccess(RefundView, { status: 201 })
+      .pipe(refundErrors)
       .annotate(OpenApi.Summary, "Refund a payment (idempotent per payment and Idempotency-Key)")
       .annotate(
         OpenApi.Description,
@@ -137,16 +176,10 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
     HttpApiEndpoint.get("refunds", "/v1/payments/:paymentId/refunds")
       .setPath(PaymentPath)
       .addSuccess(RefundList)
+      .addError(NotFound)
       .annotate(OpenApi.Summary, "List a payment's refunds")
   )
-  .addError(NotFound)
   .addError(Forbidden)
-  .addError(Conflict)
-  .addError(Unprocessable)
-  .addError(PaymentDeclined)
-  .addError(GatewayFailed)
-  .addError(OutcomeUnknown)
-  .addError(NotImplemented)
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Payments")
 {}
@@ -196,6 +229,7 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
     HttpApiEndpoint.post("receive", "/v1/webhooks/:provider")
       .setPath(ProviderPath)
       .addSuccess(WebhookResult)
+      .pipe(webhookErrors)
       .annotate(OpenApi.Summary, "Receive a provider's webhook")
       .annotate(
         OpenApi.Description,
@@ -206,14 +240,9 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
     HttpApiEndpoint.post("receiveSeed", "/api/v1/webhooks/:provider")
       .setPath(ProviderPath)
       .addSuccess(WebhookResult)
+      .pipe(webhookErrors)
       .annotate(OpenApi.Summary, "Receive a provider's webhook (the seed's path)")
   )
-  .addError(NotFound)
-  .addError(Conflict)
-  .addError(Unprocessable)
-  .addError(PaymentDeclined)
-  .addError(GatewayFailed)
-  .addError(OutcomeUnknown)
 {}
 
 /**
@@ -228,12 +257,15 @@ export class SeedGroup extends HttpApiGroup.make("seed")
       .setPayload(CreatePaymentBody)
       .addSuccess(PaymentView)
       .addSuccess(PaymentAccepted, { status: 202 })
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Create and process a payment (seed: initiatePayment)")
   )
   .add(
     HttpApiEndpoint.post("complete", "/api/v1/payments/complete")
       .setPayload(SeedCompleteBody)
       .addSuccess(PaymentView)
+      .addSuccess(PaymentAccepted, { status: 202 })
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Complete a payment after the customer's action (seed: completePayment)")
   )
   .add(
@@ -241,12 +273,14 @@ export class SeedGroup extends HttpApiGroup.make("seed")
       .setHeaders(IdempotencyHeaders)
       .setPayload(SeedRefundBody)
       .addSuccess(RefundView, { status: 201 })
+      .pipe(refundErrors)
       .annotate(OpenApi.Summary, "Refund a payment (seed: refundPayment)")
   )
   .add(
     HttpApiEndpoint.post("credentials", "/api/v1/providers/credentials")
       .setPayload(CredentialsBody)
       .addSuccess(CredentialsSaved)
+      .addError(NotImplemented)
       .annotate(OpenApi.Summary, "Save or update the tenant's provider credentials (seed: saveOrUpdateProviderKeys)")
   )
   .add(
@@ -254,14 +288,7 @@ export class SeedGroup extends HttpApiGroup.make("seed")
       .addSuccess(GatewayHealthList)
       .annotate(OpenApi.Summary, "Provider status (seed)")
   )
-  .addError(NotFound)
   .addError(Forbidden)
-  .addError(Conflict)
-  .addError(Unprocessable)
-  .addError(PaymentDeclined)
-  .addError(GatewayFailed)
-  .addError(OutcomeUnknown)
-  .addError(NotImplemented)
   .middleware(Authentication)
 {}
 
