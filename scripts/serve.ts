@@ -1,19 +1,29 @@
 /**
  * `npm run serve`: the AegisPay HTTP service as is, for trying it out. Embedded PostgreSQL
  * (PGlite in `AEGISPAY_DATA_DIR`, default `./data`) or, with `DATABASE_URL`, a PostgreSQL server;
- * the mock gateway and the test vault of the test kit (never a production setup); a demo tenant
- * and a fresh demo API key (scope `admin`) printed at start. Port from `PORT` (default 3000).
+ * the mock gateway as every tenant's default and the test vault of the test kit (never a
+ * production setup); a demo tenant and a fresh demo API key (scope `admin`) printed at start.
+ * Port from `PORT` (default 3000).
+ *
+ * Per-tenant credentials: `POST /v1/providers/credentials` (and the seed's
+ * `POST /api/v1/providers/credentials`) store a tenant's own Stripe, PayPal, Razorpay or Pagadito
+ * keys, sealed under `KeyManagement` (`AEGISPAY_KEK`, `AEGISPAY_KEK_ID`, `AEGISPAY_FINGERPRINT_KEY`
+ * when set; otherwise the test kit's public keys, with a warning), and `TenantGateways` builds that
+ * tenant's gateway from them (it calls the real provider: use test-mode keys).
+ *
  * API keys are hashed with `AEGISPAY_API_KEY_PEPPER` (base64, ≥ 32 bytes); without it a public
  * demo pepper is used and a warning printed.
  */
 import { createServer } from "node:http"
+import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
-import { ApiKeyHash, ApiKeys, Tenants } from "aegispay"
+import { ApiKeyHash, ApiKeys, KeyManagement, TenantGateways, Tenants } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
+import { Pagadito, PayPal, Razorpay, Stripe } from "aegispay/gateways"
 import { AegisPayHttp } from "aegispay/http"
-import { AegisPayPg, SqlApiKeys, SqlTenants } from "aegispay/pg"
-import { AegisPayTest } from "aegispay/testing"
+import { AegisPayPg, SqlApiKeys, SqlTenantCredentials, SqlTenants } from "aegispay/pg"
+import { AegisPayTest, TenancyTest } from "aegispay/testing"
 
 const demoPepper = Redacted.make(new TextEncoder().encode("aegispay-demo-pepper-never-use-in-production!"))
 
@@ -21,17 +31,40 @@ const settings = Config.all({
   port: Config.integer("PORT").pipe(Config.withDefault(3000)),
   dataDir: Config.string("AEGISPAY_DATA_DIR").pipe(Config.withDefault("./data")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
-  pepper: Config.option(ApiKeyHash.config)
+  pepper: Config.option(ApiKeyHash.config),
+  kek: Config.option(Config.redacted("AEGISPAY_KEK"))
 })
 
+const banner = (lines: ReadonlyArray<string>) => {
+  const width = Math.max(...lines.map((l) => l.length))
+  const rule = "!".repeat(width + 4)
+  return [rule, ...lines.map((l) => `! ${l.padEnd(width)} !`), rule].join("\n")
+}
+
 const main = Effect.gen(function*() {
-  const { databaseUrl, dataDir, pepper, port } = yield* settings
+  const { databaseUrl, dataDir, kek, pepper, port } = yield* settings
   if (Option.isNone(pepper)) yield* Console.warn("AEGISPAY_API_KEY_PEPPER is not set: using the public demo pepper (demo only)")
+  if (Option.isNone(kek)) {
+    yield* Console.warn(banner([
+      "DEMO ONLY: AEGISPAY_KEK is not set, so provider credentials saved through",
+      "/v1/providers/credentials are encrypted under the test kit's PUBLIC keys",
+      "(TenancyTest.testKeys): anyone can decrypt them. Never store live keys here."
+    ]))
+  }
   const core = Option.isSome(databaseUrl)
     ? AegisPayPg.layer({ ...AegisPayTest.parts(), url: databaseUrl.value })
     : AegisPayEmbedded.layer({ ...AegisPayTest.parts(), dataDir })
   const tenancy = Layer.mergeAll(SqlApiKeys.layer, SqlTenants.layer).pipe(
     Layer.provide(ApiKeyHash.layer(Option.getOrElse(pepper, () => demoPepper)))
+  )
+  // a tenant's own gateways (the built-in providers) from its stored credentials; the mock
+  // gateway of the core stays every tenant's default
+  const credentials = SqlTenantCredentials.layer.pipe(
+    Layer.provide(Option.isSome(kek) ? KeyManagement.layerConfig : TenancyTest.layerKeyManagement)
+  )
+  const tenantGateways = TenantGateways.layer({ providers: [Stripe.provider, PayPal.provider, Razorpay.provider, Pagadito.provider] }).pipe(
+    Layer.provide(FetchHttpClient.layer),
+    Layer.provideMerge(credentials)
   )
   const demo = Effect.gen(function*() {
     const tenants = yield* Tenants.Tenants
@@ -40,12 +73,14 @@ const main = Effect.gen(function*() {
     yield* Console.log([
       `AegisPay on http://127.0.0.1:${port} (${Option.isSome(databaseUrl) ? "PostgreSQL" : `embedded PostgreSQL in ${dataDir}`}, mock gateway)`,
       `demo tenant: demo   demo API key (shown once): ${Redacted.value(key.key)}`,
-      `docs: http://127.0.0.1:${port}/docs   OpenAPI: http://127.0.0.1:${port}/openapi.json`
+      `docs: http://127.0.0.1:${port}/docs   OpenAPI: http://127.0.0.1:${port}/openapi.json`,
+      `per-tenant credentials: POST /v1/providers/credentials (stripe, paypal, razorpay, pagadito)`
     ].join("\n"))
   })
   const app = AegisPayHttp.serve().pipe(
     Layer.provide(NodeHttpServer.layer(createServer, { port })),
     Layer.provideMerge(Layer.effectDiscard(demo)),
+    Layer.provideMerge(tenantGateways),
     Layer.provideMerge(tenancy),
     Layer.provideMerge(core)
   )

@@ -9,6 +9,7 @@
  *   complete, refunds (create, list);
  * - `customers`: `GET /v1/customers/:customerId/payments` (cursor pages);
  * - `gateways`: `GET /v1/gateways/health`;
+ * - `providers`: the tenant's provider credentials (`/v1/providers…`, `admin` scope);
  * - `webhooks`: `POST /v1/webhooks/:provider` and the seed's `POST /api/v1/webhooks/:provider`
  *   (no API key: the provider's signature is checked by the gateway's adapter);
  * - `seed`: the seed service's paths (`/api/v1/payments/initiate`, `/complete`, `/refund`,
@@ -41,11 +42,14 @@ import {
   CompleteBody,
   CreatePaymentBody,
   CredentialsBody,
+  CredentialsList,
   CredentialsSaved,
+  CredentialsView,
   GatewayHealthList,
   HealthStatus,
   PageParams,
   PaymentPage,
+  ProviderList,
   RefundBody,
   RefundList,
   RefundView,
@@ -219,6 +223,49 @@ export class GatewaysGroup extends HttpApiGroup.make("gateways")
 const ProviderPath = Schema.Struct({ provider: Schema.String })
 
 /**
+ * The tenant's own provider credentials (`admin` scope): saved encrypted, answered masked, turned
+ * into the tenant's gateways by `TenantGateways`. 501 where the installation does not provide
+ * `TenantGateways` to the HTTP layer.
+ *
+ * @since 0.2.0
+ */
+export class ProvidersGroup extends HttpApiGroup.make("providers")
+  .add(
+    HttpApiEndpoint.get("list", "/v1/providers")
+      .addSuccess(ProviderList)
+      .addError(NotImplemented)
+      .annotate(OpenApi.Summary, "The providers tenants may store credentials for, and their fields")
+  )
+  .add(
+    HttpApiEndpoint.post("saveCredentials", "/v1/providers/credentials")
+      .setPayload(CredentialsBody)
+      .addSuccess(CredentialsView)
+      .addError(NotImplemented)
+      .annotate(OpenApi.Summary, "Save or update the tenant's credentials for a provider (answered masked)")
+      .annotate(
+        OpenApi.Description,
+        "The fields are checked against the provider (unknown or missing fields, values the provider refuses: 400, nothing stored), stored encrypted, and the tenant's gateway for the provider is rebuilt from them. Values are never answered: only their last four characters."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("credentials", "/v1/providers/credentials")
+      .addSuccess(CredentialsList)
+      .addError(NotImplemented)
+      .annotate(OpenApi.Summary, "The tenant's stored credentials, masked")
+  )
+  .add(
+    HttpApiEndpoint.del("removeCredentials", "/v1/providers/credentials/:provider")
+      .setPath(ProviderPath)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(NotFound)
+      .addError(NotImplemented)
+      .annotate(OpenApi.Summary, "Remove the tenant's credentials for a provider (its own gateway for it is dropped)")
+  )
+  .addError(Forbidden)
+  .middleware(Authentication)
+{}
+
+/**
  * Incoming provider webhooks (no API key: the gateway's adapter verifies the signature over the
  * exact bytes received).
  *
@@ -322,6 +369,7 @@ export class AegisPayApi extends HttpApi.make("aegispay")
   .add(PaymentsGroup)
   .add(CustomersGroup)
   .add(GatewaysGroup)
+  .add(ProvidersGroup)
   .add(WebhooksGroup)
   .add(SeedGroup)
   .add(OpsGroup)

@@ -33,6 +33,7 @@ import * as Auth from "./Auth.js"
 import { layerOps, layerReadiness, type ReadinessCheck } from "./OpsHandlers.js"
 import { layerCustomers, layerGateways, layerPayments } from "./PaymentsHandlers.js"
 import * as RequestMiddleware from "./RequestMiddleware.js"
+import { layerProviders } from "./ProvidersHandlers.js"
 import { layerSeed } from "./SeedHandlers.js"
 import { layerWebhooks } from "./WebhookHandlers.js"
 
@@ -55,7 +56,15 @@ export interface Options extends RequestMiddleware.Options {
  *
  * @since 0.2.0
  */
-export const layerGroups = Layer.mergeAll(layerPayments, layerCustomers, layerGateways, layerWebhooks, layerSeed, layerOps)
+export const layerGroups = Layer.mergeAll(
+  layerPayments,
+  layerCustomers,
+  layerGateways,
+  layerProviders,
+  layerWebhooks,
+  layerSeed,
+  layerOps
+)
 
 /**
  * {@link layer} with your own `Auth.Authenticator` instead of the tenancy module's `ApiKeys`.

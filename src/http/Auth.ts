@@ -23,9 +23,10 @@
  */
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
-import { Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as Tenant from "../domain/Tenant.js"
 import * as ApiKeys from "../tenancy/ApiKeys.js"
+import * as TenantGateways from "../tenancy/TenantGateways.js"
 import { Forbidden, InternalError, RateLimited, Unauthenticated } from "./ApiError.js"
 import * as RequestLog from "./RequestLog.js"
 
@@ -196,16 +197,37 @@ export const layer = (
 export const hasScope = (principal: ApiKeyPrincipal, scope: Scope): boolean => ApiKeys.allows(principal.scopes, scope)
 
 /**
+ * Makes the tenant's own gateways current (`TenantGateways.ensure`: built on first use, rebuilt
+ * when its stored credentials changed) where the installation provides `TenantGateways`. A tenant
+ * whose gateways cannot be built is answered 500 (logged with the typed cause, never a credential
+ * value), never served by the global gateway of the same name instead of its own.
+ */
+const ensureTenantGateways = (tenantId: string): Effect.Effect<void, InternalError> =>
+  Effect.flatMap(Effect.serviceOption(TenantGateways.TenantGateways), (service) =>
+    Option.isNone(service) ? Effect.void : service.value.ensure(tenantId).pipe(
+      Effect.asVoid,
+      Effect.catchAll((e) =>
+        Effect.zipRight(
+          Effect.logError("the tenant's gateways could not be built from its stored credentials", e),
+          Effect.fail(new InternalError({ code: "internal_error", message: "internal error" }))
+        ))
+    ))
+
+/**
  * Runs `effect` for the caller if its key holds `scope`: under `Tenant.with(principal.tenantId)`,
- * with `tenantId` in its log annotations. Without the scope: 403, `effect` does not run.
+ * with `tenantId` in its log annotations, after making the tenant's own gateways current (where
+ * `TenantGateways` is provided). Without the scope: 403, `effect` does not run.
  *
  * @since 0.2.0
  */
 export const authorized = (scope: Scope) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Forbidden, R | Principal> =>
-  Effect.flatMap(Principal, (principal): Effect.Effect<A, E | Forbidden, R> =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Forbidden | InternalError, R | Principal> =>
+  Effect.flatMap(Principal, (principal): Effect.Effect<A, E | Forbidden | InternalError, R> =>
     hasScope(principal, scope)
-      ? effect.pipe(Tenant.with(principal.tenantId), Effect.annotateLogs({ tenantId: principal.tenantId }))
+      ? Effect.zipRight(ensureTenantGateways(principal.tenantId), effect).pipe(
+        Tenant.with(principal.tenantId),
+        Effect.annotateLogs({ tenantId: principal.tenantId })
+      )
       : Effect.fail(
         new Forbidden({ code: "missing_scope", message: `this API key lacks the scope ${scope}` })
       ))
