@@ -118,6 +118,9 @@ describe("the seed's paths", () => {
       body: { provider: "stripe", credentials: { secretKey: "sk" } }
     })
     expect(admin.status).toBe(501)
+    for (const [method, path] of [["GET", "/v1/providers"], ["GET", "/v1/providers/credentials"], ["DELETE", "/v1/providers/credentials/stripe"]] as const) {
+      expect((await call(server, method, path, { key: server.keys.acmeAdmin })).status).toBe(501)
+    }
   })
 })
 

@@ -57,9 +57,9 @@ export type StartOptions = AegisPayHttp.Options
 /** Starts the service on 127.0.0.1:0; returns its base URL, the runtime and helpers. */
 export const start = async (options: StartOptions = {}, extra: { readonly tenantGateways?: boolean } = {}) => {
   // per-tenant gateways from stored credentials (TenancyTest.mockProvider), when asked for
+  const mock = await Effect.runPromise(TenancyTest.mockProvider())
   const tenantGateways = extra.tenantGateways === true
-    ? Layer.unwrapEffect(Effect.map(TenancyTest.mockProvider(), ({ provider }) =>
-      TenantGateways.layer({ providers: [provider] }))).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
+    ? TenantGateways.layer({ providers: [mock.provider] }).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
     : Layer.empty
   const app = AegisPayHttp.serve(options).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
@@ -93,6 +93,8 @@ export const start = async (options: StartOptions = {}, extra: { readonly tenant
     baseUrl,
     runtime,
     keys,
+    /** The gateways built from tenants' stored credentials (with `tenantGateways`), oldest first. */
+    tenantBuilds: mock.builds,
     revoke: (name: KeyName) =>
       runtime.runPromise(Effect.flatMap(ApiKeys.ApiKeys, (apiKeys) =>
         apiKeys.revoke({ tenantId: keySpecs[name].tenantId, keyId: created[name].keyId }))),
