@@ -27,7 +27,7 @@
  */
 import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
-import { Layer } from "effect"
+import { type Duration, Layer } from "effect"
 import { AegisPayApi } from "./AegisPayApi.js"
 import * as Auth from "./Auth.js"
 import { layerOps, layerReadiness, type ReadinessCheck } from "./OpsHandlers.js"
@@ -45,8 +45,10 @@ import { layerWebhooks } from "./WebhookHandlers.js"
 export interface Options extends RequestMiddleware.Options {
   /** Per API key; default 100 requests per second. */
   readonly rateLimit?: Auth.RateLimitOptions | undefined
-  /** Readiness checks of `/ready` besides the storage check (e.g. the outbox relay). */
+  /** Readiness checks of `/ready` besides the built-in ones (storage, API keys, workers). */
   readonly readiness?: ReadonlyArray<ReadinessCheck> | undefined
+  /** The longest a readiness check may take (then it fails as `timed out`); default 2 seconds. */
+  readonly readinessTimeout?: Duration.DurationInput | undefined
   /** Swagger UI path; default `/docs`. */
   readonly docsPath?: `/${string}` | undefined
 }
@@ -76,7 +78,7 @@ export const layerWithAuthenticator = (options: Options = {}) => {
     Layer.provide(layerGroups),
     Layer.provide(Auth.layer(options.rateLimit)),
     Layer.provide(RateLimiter.layer.pipe(Layer.provide(RateLimiter.layerStoreMemory))),
-    Layer.provide(layerReadiness(options.readiness))
+    Layer.provide(layerReadiness({ checks: options.readiness, timeout: options.readinessTimeout }))
   )
   return Layer.mergeAll(
     HttpApiSwagger.layer({ path: options.docsPath ?? "/docs" }),

@@ -86,11 +86,17 @@ export class Authenticator extends Context.Tag("aegispay/http/Authenticator")<Au
   readonly authenticate: (
     raw: Redacted.Redacted<string>
   ) => Effect.Effect<ApiKeyPrincipal, InvalidApiKey | AuthenticatorUnavailable>
+  /**
+   * Whether the key store answers now (a cheap read), for `/ready` (check `apiKeys`); absent: not
+   * checked.
+   */
+  readonly ready?: Effect.Effect<void, AuthenticatorUnavailable> | undefined
 }>() {}
 
 /**
  * The {@link Authenticator} of the tenancy module's `ApiKeys`: every way a key fails
- * (`ApiKeys.InvalidApiKey`) is a 401; a storage failure is a 500, never a 401.
+ * (`ApiKeys.InvalidApiKey`) is a 401; a storage failure is a 500, never a 401. Its `ready` lists
+ * the keys of a tenant that cannot exist.
  *
  * @since 0.2.0
  */
@@ -104,7 +110,12 @@ export const layerApiKeys: Layer.Layer<Authenticator, never, ApiKeys.ApiKeys> = 
             InvalidApiKey: () => Effect.fail(new InvalidApiKey({ reason: "invalid API key" })),
             StorageError: (e) => Effect.fail(new AuthenticatorUnavailable({ reason: e.message }))
           })
-        )
+        ),
+      // the keys of a tenant that cannot exist: one indexed read of the key store
+      ready: keys.list("__readiness").pipe(
+        Effect.asVoid,
+        Effect.mapError((e) => new AuthenticatorUnavailable({ reason: e.message }))
+      )
     }))
 )
 

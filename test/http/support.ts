@@ -7,7 +7,7 @@ import { createServer } from "node:http"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Schema } from "effect"
-import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, TenantGateways, Webhook } from "aegispay"
+import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, PaymentService, TenantGateways, Webhook } from "aegispay"
 import { AegisPayApi, AegisPayHttp } from "aegispay/http"
 import { AegisPayTest, MockGateway, TenancyTest, TestCards } from "aegispay/testing"
 
@@ -55,7 +55,14 @@ const withWebhooks = (gateway: Gateway.Gateway): Gateway.Gateway => ({
 export type StartOptions = AegisPayHttp.Options
 
 /** Starts the service on 127.0.0.1:0; returns its base URL, the runtime and helpers. */
-export const start = async (options: StartOptions = {}, extra: { readonly tenantGateways?: boolean } = {}) => {
+export const start = async (
+  options: StartOptions = {},
+  extra: {
+    readonly tenantGateways?: boolean
+    /** Replaces services of the composition for the HTTP layer (e.g. a storage that fails). */
+    readonly overrides?: Layer.Layer<never, never, PaymentService.PaymentService | ApiKeys.ApiKeys>
+  } = {}
+) => {
   // per-tenant gateways from stored credentials (TenancyTest.mockProvider), when asked for
   const mock = await Effect.runPromise(TenancyTest.mockProvider())
   const tenantGateways = extra.tenantGateways === true
@@ -64,6 +71,7 @@ export const start = async (options: StartOptions = {}, extra: { readonly tenant
   const app = AegisPayHttp.serve(options).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
     Layer.provideMerge(tenantGateways),
+    Layer.provideMerge(extra.overrides ?? Layer.empty),
     Layer.provideMerge(TenancyTest.layerApiKeys),
     Layer.provideMerge(IdempotencyStore.layerMemory),
     Layer.provideMerge(AegisPayTest.layerMemory()),
