@@ -116,7 +116,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .annotate(OpenApi.Summary, "Create a payment (idempotent per Idempotency-Key)")
       .annotate(
         OpenApi.Description,
-        "Creates a payment in INITIATED. The first response for an Idempotency-Key is stored: the same key with the same body replays it (header Idempotent-Replayed: true); while the first request runs, 409; the same key with another body, 422."
+        "Creates a payment in INITIATED, idempotently per Idempotency-Key (the payment's own key): the same key with the same body replays the first answer, the payment as created (header Idempotent-Replayed: true; a duplicate sent while the first runs waits for it and replays it); the same key with another body, 422."
       )
   )
   .add(

@@ -18,9 +18,8 @@
  * (extend the API by adding groups to `AegisPayApi` and their handlers next to `layerGroups`).
  *
  * Needs what the handlers use: `PaymentService`, `Notifications`, `GatewayRegistry`,
- * `CircuitBreakers`, `GatewayMetrics`, `Ids` (every `AegisPay` composition provides them), the
- * `IdempotencyStore` (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
- * `IdempotencyStore.layerMemory`), and the tenancy module's `ApiKeys` (or, with
+ * `CircuitBreakers`, `GatewayMetrics`, `EventStore`, `Ids` (every `AegisPay` composition provides
+ * them), and the tenancy module's `ApiKeys` (or, with
  * `layerWithAuthenticator`, your own `Auth.Authenticator`).
  *
  * @since 0.2.0

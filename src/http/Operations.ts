@@ -9,13 +9,12 @@
  * @since 0.2.0
  */
 import { HttpServerResponse } from "@effect/platform"
-import { Effect, Ref, Schema } from "effect"
-import type * as Payment from "../domain/Payment.js"
+import { Effect, Schema } from "effect"
+import * as Payment from "../domain/Payment.js"
 import * as PaymentView from "../domain/PaymentView.js"
-import * as Tenant from "../domain/Tenant.js"
 import * as Money from "../domain/Money.js"
 import { PaymentService } from "../orchestration/PaymentService.js"
-import * as IdempotencyStore from "../storage/IdempotencyStore.js"
+import { EventStore } from "../storage/EventStore.js"
 import { InternalError, OutcomeUnknown, PaymentDeclined } from "./ApiError.js"
 import type { CreatePaymentBody, RefundView } from "./ApiSchemas.js"
 import { fromDomain } from "./ErrorMapping.js"
@@ -39,27 +38,41 @@ const encodeView = (view: PaymentView.PaymentView) =>
   )
 
 /**
- * Creates a payment with Stripe's `Idempotency-Key` semantics, per (tenant, key), over the
- * `IdempotencyStore` (namespace `http:payments:`): the first response is stored and replayed for
- * the same key and body (`replayed: true`); while the first request runs, 409; the same key with
- * another body, 422. A request that fails stores nothing, so it may be retried.
+ * The payment as its create answered it: its first event, folded. A replayed create answers
+ * this, the very body of the first answer, whatever has happened to the payment since.
+ */
+const asCreated = (payment: Payment.Payment) =>
+  Effect.flatMap(EventStore, (events) => events.read(payment.id)).pipe(
+    Effect.flatMap((log) => {
+      const first = log[0]
+      return first !== undefined && first._tag === "PaymentInitiated"
+        ? Effect.succeed(Payment.start(first))
+        : Effect.fail(new InternalError({ code: "internal_error", message: "internal error" }))
+    }),
+    Effect.catchTag("StorageError", (e) => Effect.fail(fromDomain(e, payment.id)))
+  )
+
+/**
+ * Creates a payment with Stripe's `Idempotency-Key` semantics, per (tenant, key), on the
+ * payment's own idempotency (`PaymentService.createPaymentOutcome`, the unique (tenant, key)
+ * insert): the first answer is replayed for the same key and body (`replayed: true`, the payment
+ * as it was created, rebuilt from its first event); the same key with another body, 422. A
+ * request that fails creates nothing, so it may be retried. Concurrent identical requests make
+ * one payment: the create is one atomic insert, so a duplicate that arrives while the first is in
+ * flight waits for it and replays its answer (never a second payment, never a 409 for a create).
+ * No statement is spent on idempotency besides the payment's own insert.
  *
  * @since 0.2.0
  */
 export const createPayment = (idempotencyKey: string, body: CreatePaymentBody) =>
   Effect.gen(function*() {
     const payments = yield* PaymentService
-    const tenantId = yield* Tenant.current
-    const ran = yield* Ref.make(false)
-    const view = yield* IdempotencyStore.run(
-      { tenantId, key: idempotencyKey, namespace: "http:payments:", request: body, success: PaymentView.PaymentView },
-      Effect.zipRight(
-        Ref.set(ran, true),
-        Effect.map(payments.createPayment({ ...body, idempotencyKey }), PaymentView.fromPayment)
-      )
-    ).pipe(Effect.mapError((e) => fromDomain(e)))
-    yield* RequestLog.set({ paymentId: view.id })
-    return { view, replayed: !(yield* Ref.get(ran)) }
+    const outcome = yield* payments.createPaymentOutcome({ ...body, idempotencyKey }).pipe(
+      Effect.mapError((e) => fromDomain(e))
+    )
+    yield* RequestLog.set({ paymentId: outcome.payment.id })
+    const view = PaymentView.fromPayment(outcome.replayed ? yield* asCreated(outcome.payment) : outcome.payment)
+    return { view, replayed: outcome.replayed }
   })
 
 /**

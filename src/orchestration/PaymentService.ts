@@ -60,6 +60,7 @@ import type { NoGatewayAvailable } from "./Errors.js"
 import { type FraudRejected, type HookFailed, type HookRejected, runAfterProcess } from "./Hooks.js"
 import * as Charge from "../internal/orchestration/charge.js"
 import * as Create from "../internal/orchestration/create.js"
+import type { CreateOutcome } from "../internal/orchestration/create.js"
 import * as CustomerAction from "../internal/orchestration/customerAction.js"
 import * as Dependencies from "../internal/orchestration/dependencies.js"
 import type { CancelPaymentRequest, CapturePaymentRequest, Config, CustomerPaymentsRequest } from "../internal/orchestration/options.js"
@@ -68,6 +69,7 @@ import * as Reads from "../internal/orchestration/reads.js"
 import * as Refunds from "../internal/orchestration/refunds.js"
 import * as Settlement from "../internal/orchestration/settlement.js"
 
+export type { CreateOutcome } from "../internal/orchestration/create.js"
 export type {
   CancelPaymentRequest,
   CapturePaymentRequest,
@@ -89,6 +91,16 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
   readonly createPayment: (
     request: Request.CreatePaymentRequest
   ) => Effect.Effect<Payment.Payment, ValidationError | IdempotencyKeyReused | HookRejected | HookFailed | StorageError>
+  /**
+   * {@link createPayment}, also telling whether the payment was already there: `replayed` is
+   * `true` when an earlier request with the same idempotency key and the same body created it
+   * (the payment is then as it is now, not as it was created). Concurrent identical requests
+   * create one payment: one answers `replayed: false`, the others wait for it and answer
+   * `replayed: true`. The same key with another body is `IdempotencyKeyReused`.
+   */
+  readonly createPaymentOutcome: (
+    request: Request.CreatePaymentRequest
+  ) => Effect.Effect<CreateOutcome, ValidationError | IdempotencyKeyReused | HookRejected | HookFailed | StorageError>
   /**
    * Drives a payment to SUCCESS, FAILURE or AUTHORIZED (manual capture); a payment whose
    * outcome is unknown stays PROCESSING with `requiresReconciliation` and is reconciled by the
@@ -206,6 +218,7 @@ export const make = (config: Config = {}) =>
     const reads = Reads.make(deps)
     return PaymentService.of({
       createPayment: Create.createPayment(deps),
+      createPaymentOutcome: Create.createPaymentOutcome(deps),
       processPayment: Process.processPayment(deps, core),
       completePayment: CustomerAction.completePayment(deps, core),
       capturePayment: settlement.capturePayment,

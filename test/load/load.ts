@@ -2,9 +2,12 @@
  * `npm run load`: create + confirm throughput and latency through the HTTP service on a loopback
  * port vs the library called directly, at concurrency 8 and 64, on PGlite and (with
  * DATABASE_URL) PostgreSQL, in the same run. Bounded: LOAD_SECONDS per measurement (default 5).
+ * The HTTP client (node:http, keep-alive connections) runs in a process of its own
+ * (test/load/client.ts); `cpu` is this process's CPU per payment: the library's or the service's.
  * Access logs off (level Warning) in both modes. Last line: `http ratio: R, p99/p50 at 8: X`
  * (R: HTTP ÷ direct throughput at 64 on PostgreSQL, else PGlite; X: HTTP at 8, same backend).
  */
+import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
@@ -12,7 +15,7 @@ import { join } from "node:path"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
-import { ApiKeys, type IdempotencyStore, type Ids, PaymentService, Tenant } from "aegispay"
+import { ApiKeys, type Ids, PaymentService, Tenant } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayHttp } from "aegispay/http"
 import { AegisPayPg } from "aegispay/pg"
@@ -26,13 +29,18 @@ interface Result {
   readonly throughput: number
   readonly p50: number
   readonly p99: number
+  /** this process's CPU (user + system) per create+confirm, ms: the library's or the service's cost */
+  readonly cpu: number
 }
+
+type ClientResult = Omit<Result, "cpu">
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
 
 const measure = async (concurrency: number, op: (i: number) => Promise<void>): Promise<Result> => {
   const latencies: Array<number> = []
   let next = 0
+  const cpu = process.cpuUsage()
   const started = performance.now()
   const end = started + seconds * 1000
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -44,11 +52,36 @@ const measure = async (concurrency: number, op: (i: number) => Promise<void>): P
     }
   }))
   const elapsed = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
   latencies.sort((a, b) => a - b)
-  return { ops: latencies.length, throughput: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
+  return {
+    ops: latencies.length,
+    throughput: latencies.length / elapsed,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    cpu: (used.user + used.system) / 1000 / Math.max(1, latencies.length)
+  }
 }
 
-const run = async (name: string, core: Layer.Layer<PaymentService.PaymentService | IdempotencyStore.IdempotencyStore | Ids.Ids, unknown>) => {
+/** The HTTP load, from a client process of its own (test/load/client.ts, autocannon). */
+const measureHttp = (base: string, key: string, concurrency: number, runId: string, duration = seconds): Promise<Result> => {
+  const cpu = process.cpuUsage()
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "test/load/client.ts", base, key, String(concurrency), String(duration), runId],
+      { maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error !== null) return reject(new Error(`load client failed: ${error.message}\n${stderr}`))
+        const used = process.cpuUsage(cpu)
+        const line = stdout.trim().split("\n").pop() ?? ""
+        const result = JSON.parse(line) as ClientResult
+        resolve({ ...result, cpu: (used.user + used.system) / 1000 / Math.max(1, result.ops) })
+      }
+    ))
+}
+
+const run = async (name: string, core: Layer.Layer<PaymentService.PaymentService | Ids.Ids, unknown>) => {
   const app = AegisPayHttp.serve({ rateLimit: { limit: 1_000_000_000 } }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
     Layer.provideMerge(TenancyTest.layerApiKeys),
@@ -72,26 +105,15 @@ const run = async (name: string, core: Layer.Layer<PaymentService.PaymentService
         })
         yield* payments.processPayment(p.id)
       }).pipe(Tenant.with("load")))
-    const http = (c: number) => async (i: number) => {
-      const headers = { authorization: `Bearer ${key}`, "content-type": "application/json", "idempotency-key": `h-${run}-${c}-${i}` }
-      const created = await fetch(`${base}/v1/payments`, {
-        method: "POST", headers,
-        body: JSON.stringify({ amount: "10.00", currency: "USD", paymentMethod: card, customer: { id: `cus_${i % 500}`, email: "load@example.com" } })
-      })
-      const body = await created.json() as { id: string }
-      if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(body)}`)
-      const confirmed = await fetch(`${base}/v1/payments/${body.id}/confirm`, { method: "POST", headers: { authorization: `Bearer ${key}` } })
-      await confirmed.arrayBuffer()
-      if (confirmed.status !== 200) throw new Error(`confirm: ${confirmed.status}`)
-    }
     await measure(8, direct(0)) // warm-up
+    await measureHttp(base, key, 8, `${run}-w`, 2)
     const out: Record<string, Result> = {}
     for (const c of [8, 64]) {
       out[`direct ${c}`] = await measure(c, direct(c))
-      out[`http ${c}`] = await measure(c, http(c))
+      out[`http ${c}`] = await measureHttp(base, key, c, `${run}-${c}`)
     }
     for (const [label, r] of Object.entries(out)) {
-      console.log(`${name.padEnd(10)} ${label.padEnd(10)} ${r.throughput.toFixed(1).padStart(8)} ops/s  p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  (${r.ops} create+confirm)`)
+      console.log(`${name.padEnd(10)} ${label.padEnd(10)} ${r.throughput.toFixed(1).padStart(8)} ops/s  p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  cpu ${r.cpu.toFixed(2).padStart(5)} ms/payment  (${r.ops} create+confirm)`)
     }
     for (const c of [8, 64]) console.log(`${name.padEnd(10)} ratio at ${c}: ${(out[`http ${c}`]!.throughput / out[`direct ${c}`]!.throughput).toFixed(2)}`)
     return out

@@ -74,10 +74,21 @@ const checkoutOf = (
   })
 
 /**
- * `PaymentService.createPayment`: decodes and checks the request, runs the `beforeCreate` hooks,
- * vaults a card, and inserts the INITIATED payment idempotently per (tenant, idempotency key).
+ * What a create did: the payment, and whether it was already there (`replayed`: an earlier
+ * request with the same idempotency key and the same body created it).
  */
-export const createPayment = (deps: Dependencies) => {
+export interface CreateOutcome {
+  readonly payment: Payment.Payment
+  readonly replayed: boolean
+}
+
+/**
+ * `PaymentService.createPaymentOutcome`: decodes and checks the request, runs the `beforeCreate`
+ * hooks, vaults a card, and inserts the INITIATED payment idempotently per (tenant, idempotency
+ * key); a request whose key is taken answers the payment already there (same body) or
+ * `IdempotencyKeyReused` (another body).
+ */
+export const createPaymentOutcome = (deps: Dependencies) => {
   const { repository, vault, ids, hooks } = deps
 
   return Effect.fn("PaymentService.createPayment")(function*(raw: Request.CreatePaymentRequest) {
@@ -134,7 +145,7 @@ export const createPayment = (deps: Dependencies) => {
     })
     const replay = (existing: Payment.Payment) =>
       existing.requestFingerprint === requestFingerprint
-        ? Effect.succeed(existing)
+        ? Effect.succeed<CreateOutcome>({ payment: existing, replayed: true })
         : Effect.fail(
           new IdempotencyKeyReused({ tenantId: input.tenantId, idempotencyKey: input.idempotencyKey, existingId: existing.id })
         )
@@ -157,7 +168,7 @@ export const createPayment = (deps: Dependencies) => {
       yield* Commit.now
     )
     return yield* repository.insert(decision).pipe(
-      Effect.as(decision.payment),
+      Effect.as<CreateOutcome>({ payment: decision.payment, replayed: false }),
       Effect.catchTag("DuplicateIdempotencyKey", () =>
         // Lost a race with an identical (or conflicting) create: answer as the winner did.
         repository.findByIdempotencyKey(input.tenantId, input.idempotencyKey).pipe(
@@ -168,4 +179,12 @@ export const createPayment = (deps: Dependencies) => {
         ))
     )
   })
+}
+
+/**
+ * `PaymentService.createPayment`: {@link createPaymentOutcome}'s payment.
+ */
+export const createPayment = (deps: Dependencies) => {
+  const create = createPaymentOutcome(deps)
+  return (raw: Request.CreatePaymentRequest) => Effect.map(create(raw), (outcome) => outcome.payment)
 }
