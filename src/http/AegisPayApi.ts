@@ -111,7 +111,6 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setHeaders(IdempotencyHeaders)
       .setPayload(CreatePaymentBody)
       .addSuccess(PaymentView, { status: 201 })
-      .addError(Conflict)
       .addError(Unprocessable)
       .annotate(OpenApi.Summary, "Create a payment (idempotent per Idempotency-Key)")
       .annotate(
