@@ -3,7 +3,10 @@
 # would, then typechecks (strict, exactOptionalPropertyTypes) and runs two programs there:
 #   1. core.ts on the core entry and the test kit, with NO pg / @effect/sql-pg / platform-node
 #      installed (proves the core entry does not load them);
-#   2. pg.ts on `aegispay/pg` against DATABASE_URL, after installing the optional peers.
+#   2. http.ts on `aegispay/http` and `aegispay/gateways` (the API mounted on a server on port 0,
+#      called with the derived HttpApiClient; gateway adapters built, no network), after
+#      installing the optional peers;
+#   3. pg.ts on `aegispay/pg` against DATABASE_URL.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d /tmp/aegispay-consumer.XXXXXX)"
@@ -15,7 +18,7 @@ tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 
 cd "$work"
 mkdir src
-cp "$root"/test/consumer/{MyGateway,program,core,pg}.ts src/
+cp "$root"/test/consumer/{MyGateway,program,core,pg,http}.ts src/
 cat > package.json <<'JSON'
 { "name": "aegispay-consumer", "private": true, "type": "module" }
 JSON
@@ -40,10 +43,11 @@ echo "== consumer: typecheck and run the core program (no pg installed)"
 npx tsc -p tsconfig.json
 node dist/core.js
 
-echo "== consumer: install the optional peers, run the PostgreSQL program"
+echo "== consumer: install the optional peers, typecheck the HTTP and PostgreSQL programs, run the HTTP one"
 npm install --no-audit --no-fund --loglevel=error "@effect/sql-pg@^0.53.0" "@effect/platform-node@^0.108.2"
-sed -i 's#"files": \["src/core.ts"\]#"files": ["src/core.ts", "src/pg.ts"]#' tsconfig.json
+sed -i 's#"files": \["src/core.ts"\]#"files": ["src/core.ts", "src/pg.ts", "src/http.ts"]#' tsconfig.json
 npx tsc -p tsconfig.json
+node dist/http.js
 if [ -z "${DATABASE_URL:-}" ]; then
   echo "DATABASE_URL is not set: the PostgreSQL consumer program is SKIPPED"
   [ "${REQUIRE_POSTGRES:-}" = "1" ] && exit 1
