@@ -13,15 +13,20 @@
  *
  * API keys are hashed with `AEGISPAY_API_KEY_PEPPER` (base64, ≥ 32 bytes); without it a public
  * demo pepper is used and a warning printed.
+ *
+ * Logs: one JSON object per line (`Logging.layerJson`: request id, tenant, API key id and payment
+ * id on each access line, card numbers masked); `AEGISPAY_LOG_FORMAT=pretty` for Effect's pretty
+ * logger. Traces and metrics go to OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`Otel.layerConfig`).
  */
 import { createServer } from "node:http"
 import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
-import { ApiKeyHash, ApiKeys, KeyManagement, TenantGateways, Tenants } from "aegispay"
+import { ApiKeyHash, ApiKeys, KeyManagement, Logging, TenantGateways, Tenants } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { Pagadito, PayPal, Razorpay, Stripe } from "aegispay/gateways"
 import { AegisPayHttp } from "aegispay/http"
+import { Otel } from "aegispay/otel"
 import { AegisPayPg, SqlApiKeys, SqlTenantCredentials, SqlTenants } from "aegispay/pg"
 import { AegisPayTest, TenancyTest } from "aegispay/testing"
 
@@ -32,7 +37,8 @@ const settings = Config.all({
   dataDir: Config.string("AEGISPAY_DATA_DIR").pipe(Config.withDefault("./data")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   pepper: Config.option(ApiKeyHash.config),
-  kek: Config.option(Config.redacted("AEGISPAY_KEK"))
+  kek: Config.option(Config.redacted("AEGISPAY_KEK")),
+  logFormat: Config.literal("json", "pretty")("AEGISPAY_LOG_FORMAT").pipe(Config.withDefault("json"))
 })
 
 const banner = (lines: ReadonlyArray<string>) => {
@@ -42,7 +48,7 @@ const banner = (lines: ReadonlyArray<string>) => {
 }
 
 const main = Effect.gen(function*() {
-  const { databaseUrl, dataDir, kek, pepper, port } = yield* settings
+  const { databaseUrl, dataDir, kek, logFormat, pepper, port } = yield* settings
   if (Option.isNone(pepper)) yield* Console.warn("AEGISPAY_API_KEY_PEPPER is not set: using the public demo pepper (demo only)")
   if (Option.isNone(kek)) {
     yield* Console.warn(banner([
@@ -82,7 +88,9 @@ const main = Effect.gen(function*() {
     Layer.provideMerge(Layer.effectDiscard(demo)),
     Layer.provideMerge(tenantGateways),
     Layer.provideMerge(tenancy),
-    Layer.provideMerge(core)
+    Layer.provideMerge(core),
+    Layer.provide(Otel.layerConfig),
+    Layer.provide(logFormat === "json" ? Logging.layerJson : Layer.empty)
   )
   return yield* Layer.launch(app)
 })

@@ -349,7 +349,7 @@ export class OpsGroup extends HttpApiGroup.make("ops")
     HttpApiEndpoint.get("ready", "/ready")
       .addSuccess(HealthStatus)
       .addError(Unavailable)
-      .annotate(OpenApi.Summary, "Readiness: storage reachable, workers running")
+      .annotate(OpenApi.Summary, "Readiness: storage, API-key store and this process's workers (each in checks; 503 when one fails)")
   )
   .add(
     HttpApiEndpoint.get("metrics", "/metrics")
