@@ -15,8 +15,8 @@
  * demo pepper is used and a warning printed.
  *
  * Logs: one JSON object per line (`Logging.layerJson`: request id, tenant, API key id and payment
- * id on each access line, card numbers masked); `AEGISPAY_LOG_FORMAT=pretty` for Effect's pretty
- * logger. Traces and metrics go to OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`Otel.layerConfig`).
+ * id on each access line, card numbers masked); `AEGISPAY_LOG_FORMAT=text` for Effect's default
+ * logfmt lines (masked too). Traces and metrics go to OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`Otel.layerConfig`).
  */
 import { createServer } from "node:http"
 import { FetchHttpClient } from "@effect/platform"
@@ -38,7 +38,7 @@ const settings = Config.all({
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   pepper: Config.option(ApiKeyHash.config),
   kek: Config.option(Config.redacted("AEGISPAY_KEK")),
-  logFormat: Config.literal("json", "pretty")("AEGISPAY_LOG_FORMAT").pipe(Config.withDefault("json"))
+  logFormat: Config.literal("json", "text")("AEGISPAY_LOG_FORMAT").pipe(Config.withDefault("json"))
 })
 
 const banner = (lines: ReadonlyArray<string>) => {
@@ -95,4 +95,6 @@ const main = Effect.gen(function*() {
   return yield* Layer.launch(app)
 })
 
-NodeRuntime.runMain(main)
+// the composition masks card numbers in Effect's default logger; runMain's pretty logger would
+// print every line a second time, unmasked
+NodeRuntime.runMain(main, { disablePrettyLogger: true })
