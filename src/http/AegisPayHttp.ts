@@ -48,6 +48,12 @@ export interface Options extends RequestMiddleware.Options {
   readonly readiness?: ReadonlyArray<ReadinessCheck> | undefined
   /** The longest a readiness check may take (then it fails as `timed out`); default 2 seconds. */
   readonly readinessTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long a key that authenticated is trusted without asking `ApiKeys` again (default 2 s:
+   * a revocation takes effect within it); `false` asks on every request. Used by {@link layer}
+   * and {@link serve} (your own authenticator in {@link layerWithAuthenticator} is used as is).
+   */
+  readonly authCache?: Auth.CacheOptions | false | undefined
   /** Swagger UI path; default `/docs`. */
   readonly docsPath?: `/${string}` | undefined
 }
@@ -93,7 +99,8 @@ export const layerWithAuthenticator = (options: Options = {}) => {
  *
  * @since 0.2.0
  */
-export const layer = (options: Options = {}) => layerWithAuthenticator(options).pipe(Layer.provide(Auth.layerApiKeys))
+export const layer = (options: Options = {}) =>
+  layerWithAuthenticator(options).pipe(Layer.provide(Auth.layerApiKeysWith({ cache: options.authCache })))
 
 /**
  * Serves the API on the `HttpServer` you provide (e.g. `NodeHttpServer.layer`); API keys from

@@ -18,12 +18,18 @@
  *   `RateLimiter`, fixed window, `onExceeded: "fail"`).
  * - A missing, malformed, unknown or revoked key is a 401 with the same body, whatever the
  *   reason; the key itself is `Redacted` and never logged.
+ * - **Authentication cache** ({@link layerApiKeys}): a key that authenticated is trusted for
+ *   `ttl` (default 2 s) in this process without asking the key store again, so a revocation,
+ *   a suspension or a scope change takes effect within `ttl` (`cache: false`: on the next
+ *   request). Only successes are kept, under the SHA-256 of the key (never the key), at most
+ *   `capacity` (10,000) of them.
  *
  * @since 0.2.0
  */
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
-import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { createHash } from "node:crypto"
 import * as Tenant from "../domain/Tenant.js"
 import * as ApiKeys from "../tenancy/ApiKeys.js"
 import * as TenantGateways from "../tenancy/TenantGateways.js"
@@ -94,30 +100,91 @@ export class Authenticator extends Context.Tag("aegispay/http/Authenticator")<Au
 }>() {}
 
 /**
- * The {@link Authenticator} of the tenancy module's `ApiKeys`: every way a key fails
- * (`ApiKeys.InvalidApiKey`) is a 401; a storage failure is a 500, never a 401. Its `ready` lists
- * the keys of a tenant that cannot exist.
+ * How long a key that authenticated is trusted without asking the key store again.
  *
  * @since 0.2.0
  */
-export const layerApiKeys: Layer.Layer<Authenticator, never, ApiKeys.ApiKeys> = Layer.effect(
+export interface CacheOptions {
+  /** Default 2 seconds: a revoked key stops working within this time. */
+  readonly ttl?: Duration.DurationInput | undefined
+  /** Most keys kept at once (the oldest goes first); default 10,000. */
+  readonly capacity?: number | undefined
+}
+
+/**
+ * An {@link Authenticator} that keeps what `authenticate` answered for `ttl`: successes only,
+ * keyed by the SHA-256 of the key.
+ *
+ * @since 0.2.0
+ */
+export const cached = (
+  inner: Authenticator["Type"],
+  options: CacheOptions = {}
+): Authenticator["Type"] => {
+  const ttl = Duration.toMillis(Duration.decode(options.ttl ?? "2 seconds"))
+  const capacity = Math.max(1, options.capacity ?? 10_000)
+  const entries = new Map<string, { readonly principal: ApiKeyPrincipal; readonly until: number }>()
+  return Authenticator.of({
+    // readiness always asks the store itself
+    ...(inner.ready === undefined ? {} : { ready: inner.ready }),
+    authenticate: (raw) =>
+      Effect.gen(function*() {
+        const id = createHash("sha256").update(Redacted.value(raw)).digest("base64")
+        const now = yield* Clock.currentTimeMillis
+        const hit = entries.get(id)
+        if (hit !== undefined && hit.until > now) return hit.principal
+        entries.delete(id)
+        const principal = yield* inner.authenticate(raw)
+        if (entries.size >= capacity) {
+          const oldest = entries.keys().next()
+          if (oldest.done !== true) entries.delete(oldest.value)
+        }
+        entries.set(id, { principal, until: now + ttl })
+        return principal
+      })
+  })
+}
+
+/**
+ * The {@link Authenticator} of the tenancy module's `ApiKeys`: every way a key fails
+ * (`ApiKeys.InvalidApiKey`) is a 401; a storage failure is a 500, never a 401. Successes are
+ * {@link cached} (default 2 s; `false`: every request asks the key store). Its `ready` (for
+ * `/ready`) lists the keys of a tenant that cannot exist: never cached.
+ *
+ * @since 0.2.0
+ */
+export const layerApiKeysWith = (options: { readonly cache?: CacheOptions | false | undefined } = {}): Layer.Layer<
   Authenticator,
-  Effect.map(ApiKeys.ApiKeys, (keys) =>
-    Authenticator.of({
-      authenticate: (raw) =>
-        keys.authenticate(raw).pipe(
-          Effect.catchTags({
-            InvalidApiKey: () => Effect.fail(new InvalidApiKey({ reason: "invalid API key" })),
-            StorageError: (e) => Effect.fail(new AuthenticatorUnavailable({ reason: e.message }))
-          })
-        ),
-      // the keys of a tenant that cannot exist: one indexed read of the key store
-      ready: keys.list("__readiness").pipe(
-        Effect.asVoid,
-        Effect.mapError((e) => new AuthenticatorUnavailable({ reason: e.message }))
-      )
-    }))
-)
+  never,
+  ApiKeys.ApiKeys
+> =>
+  Layer.effect(
+    Authenticator,
+    Effect.map(ApiKeys.ApiKeys, (keys) => {
+      const direct = Authenticator.of({
+        authenticate: (raw) =>
+          keys.authenticate(raw).pipe(
+            Effect.catchTags({
+              InvalidApiKey: () => Effect.fail(new InvalidApiKey({ reason: "invalid API key" })),
+              StorageError: (e) => Effect.fail(new AuthenticatorUnavailable({ reason: e.message }))
+            })
+          ),
+        // the keys of a tenant that cannot exist: one indexed read of the key store
+        ready: keys.list("__readiness").pipe(
+          Effect.asVoid,
+          Effect.mapError((e) => new AuthenticatorUnavailable({ reason: e.message }))
+        )
+      })
+      return options.cache === false ? direct : cached(direct, options.cache)
+    })
+  )
+
+/**
+ * {@link layerApiKeysWith} with the default cache (2 s).
+ *
+ * @since 0.2.0
+ */
+export const layerApiKeys: Layer.Layer<Authenticator, never, ApiKeys.ApiKeys> = layerApiKeysWith()
 
 /**
  * The bearer-token middleware: authenticates, then takes one unit of the key's rate limit.

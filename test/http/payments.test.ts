@@ -19,8 +19,8 @@ afterAll(async () => {
 let n = 0
 const key = () => `key-${++n}`
 
-const create = async (body: unknown = cardBody(), options: { readonly key?: string; readonly idem?: string } = {}) =>
-  call(server, "POST", "/v1/payments", { body, headers: { "idempotency-key": options.idem ?? key() }, ...(options.key === undefined ? {} : { key: options.key }) })
+const create = async (body: unknown = cardBody(), options: { readonly key?: string; readonly idem?: string; readonly server?: Started } = {}) =>
+  call(options.server ?? server, "POST", "/v1/payments", { body, headers: { "idempotency-key": options.idem ?? key() }, ...(options.key === undefined ? {} : { key: options.key }) })
 
 const created = async (body: unknown = cardBody()) => {
   const answer = await create(body)
@@ -169,11 +169,21 @@ describe("auth", () => {
     expectError(await call(server, "GET", "/v1/payments/pay_x", { key: "sk_unknown" }), 401, "invalid_api_key")
   })
 
-  it("a revoked key: 401", async () => {
-    const answer = await create(cardBody(), { key: server.keys.revoked })
-    expect(answer.status).toBe(201)
+  it("a revoked key: 401 (uncached: on the very next request)", async () => {
+    const uncached = await start({ authCache: false })
+    try {
+      const answer = await create(cardBody(), { key: uncached.keys.revoked, server: uncached })
+      expect(answer.status).toBe(201)
+      await uncached.revoke("revoked")
+      expectError(await call(uncached, "GET", `/v1/payments/${answer.json.id}`, { key: uncached.keys.revoked }), 401)
+    } finally {
+      await uncached.close()
+    }
+  })
+
+  it("a revoked key that was never cached: 401 at once with the default cache", async () => {
     await server.revoke("revoked")
-    expectError(await call(server, "GET", `/v1/payments/${answer.json.id}`, { key: server.keys.revoked }), 401)
+    expectError(await call(server, "GET", "/v1/payments/pay_x", { key: server.keys.revoked }), 401, "invalid_api_key")
   })
 
   it("a key without the scope: 403, and nothing happens", async () => {

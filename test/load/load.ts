@@ -4,7 +4,8 @@
  * DATABASE_URL) PostgreSQL, in the same run. Bounded: LOAD_SECONDS per measurement (default 5).
  * The HTTP client (node:http, keep-alive connections) runs in a process of its own
  * (test/load/client.ts); `cpu` is this process's CPU per payment: the library's or the service's.
- * Access logs off (level Warning) in both modes. Last line: `http ratio: R, p99/p50 at 8: X`
+ * API keys and tenants live in the database (SqlApiKeys, SqlTenants) with the HTTP layer's default
+ * authentication cache. Access logs off (level Warning) in both modes. Last line: `http ratio: R, p99/p50 at 8: X`
  * (R: HTTP ÷ direct throughput at 64 on PostgreSQL, else PGlite; X: HTTP at 8, same backend).
  */
 import { execFile } from "node:child_process"
@@ -15,10 +16,10 @@ import { join } from "node:path"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
-import { ApiKeys, type Ids, PaymentService, Tenant } from "aegispay"
+import { ApiKeys, type Ids, PaymentService, Tenant, Tenants } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayHttp } from "aegispay/http"
-import { AegisPayPg } from "aegispay/pg"
+import { AegisPayPg, SqlApiKeys, SqlTenants } from "aegispay/pg"
 import { AegisPayTest, TenancyTest, TestCards } from "aegispay/testing"
 
 const seconds = Number(process.env.LOAD_SECONDS ?? "5")
@@ -84,17 +85,23 @@ const measureHttp = (base: string, key: string, concurrency: number, runId: stri
 const run = async (name: string, core: Layer.Layer<PaymentService.PaymentService | Ids.Ids, unknown>) => {
   const app = AegisPayHttp.serve({ rateLimit: { limit: 1_000_000_000 } }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-    Layer.provideMerge(TenancyTest.layerApiKeys),
+    // API keys and tenants in the database, as a real installation has them (SqlApiKeys)
+    Layer.provideMerge(Layer.mergeAll(SqlApiKeys.layer, SqlTenants.layer).pipe(Layer.provide(TenancyTest.layerPepper))),
     Layer.provideMerge(core),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
   )
   // the composition's own types are wide; the runtime only needs what the program uses
-  const runtime = ManagedRuntime.make(app as Layer.Layer<PaymentService.PaymentService | ApiKeys.ApiKeys | HttpServer.HttpServer, unknown>)
+  const runtime = ManagedRuntime.make(
+    app as Layer.Layer<PaymentService.PaymentService | ApiKeys.ApiKeys | Tenants.Tenants | HttpServer.HttpServer, unknown>
+  )
   try {
     const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (s) => s.address))
     if (address._tag !== "TcpAddress") throw new Error("no TCP address")
     const base = `http://127.0.0.1:${address.port}`
-    const key = Redacted.value((await runtime.runPromise(Effect.flatMap(ApiKeys.ApiKeys, (k) => k.create({ tenantId: "load", scopes: ["payments:write"] })))).key)
+    const key = Redacted.value((await runtime.runPromise(Effect.gen(function*() {
+      yield* (yield* Tenants.Tenants).create({ id: "load", name: "Load test" }).pipe(Effect.catchTag("TenantExists", () => Effect.void))
+      return yield* (yield* ApiKeys.ApiKeys).create({ tenantId: "load", scopes: ["payments:write"] })
+    }))).key)
     const run = `${process.pid}-${Math.round(performance.now())}`
     const direct = (c: number) => (i: number) =>
       runtime.runPromise(Effect.gen(function*() {
