@@ -7,7 +7,7 @@ import { createServer } from "node:http"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Schema } from "effect"
-import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, PaymentService, TenantGateways, Webhook } from "aegispay"
+import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, type PaymentService, TenantGateways, Webhook } from "aegispay"
 import { AegisPayApi, AegisPayHttp } from "aegispay/http"
 import { AegisPayTest, MockGateway, TenancyTest, TestCards } from "aegispay/testing"
 
