@@ -3,8 +3,7 @@
  * endpoints' declared errors rely on, tells the truth): instances of every tag, generated from the
  * errors' own schemas.
  */
-import { Arbitrary, Schema } from "effect"
-import * as fc from "fast-check"
+import { Arbitrary, FastCheck, type Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { ErrorMapping } from "aegispay/http"
 import * as Gateway from "../../src/gateway/Gateway.js"
@@ -50,7 +49,7 @@ describe("ErrorMapping.fromDomain", () => {
   it("answers the class of classOf for each (never the 500 fallback unless classOf says 500)", () => {
     for (const cls of errors) {
       const arbitrary = Arbitrary.make(cls as unknown as Schema.Schema<ErrorMapping.DomainError>)
-      for (const error of fc.sample(arbitrary, 2)) {
+      for (const error of FastCheck.sample(arbitrary, 2)) {
         const mapped = ErrorMapping.fromDomain(error, "pay_1")
         expect({ tag: error._tag, mapped: mapped.constructor.name }).toEqual({ tag: error._tag, mapped: ErrorMapping.classOf[error._tag].name })
       }
