@@ -11,7 +11,10 @@ export default defineConfig({
       { find: /^aegispay\/otel$/, replacement: fileURLToPath(new URL("./src/otel.ts", import.meta.url)) },
       { find: /^aegispay\/http$/, replacement: fileURLToPath(new URL("./src/http.ts", import.meta.url)) },
       { find: /^aegispay\/embedded$/, replacement: fileURLToPath(new URL("./src/embedded.ts", import.meta.url)) },
-      { find: /^aegispay$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+      { find: /^aegispay$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      // one graphql module, as under Node: graphql-http (loaded by Node) requires graphql's CommonJS
+      // build, and Vite would otherwise give the sources its ESM build (graphql refuses two copies)
+      { find: /^graphql$/, replacement: "graphql/index.js" }
     ]
   },
   test: {

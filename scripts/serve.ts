@@ -11,6 +11,8 @@
  * when set; otherwise the test kit's public keys, with a warning), and `TenantGateways` builds that
  * tenant's gateway from them (it calls the real provider: use test-mode keys).
  *
+ * The GraphQL API is at `/graphql`, with introspection on unless `AEGISPAY_GRAPHQL_INTROSPECTION=false`.
+ *
  * API keys are hashed with `AEGISPAY_API_KEY_PEPPER` (base64, ≥ 32 bytes); without it a public
  * demo pepper is used and a warning printed.
  *
@@ -38,7 +40,9 @@ const settings = Config.all({
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   pepper: Config.option(ApiKeyHash.config),
   kek: Config.option(Config.redacted("AEGISPAY_KEK")),
-  logFormat: Config.literal("json", "text")("AEGISPAY_LOG_FORMAT").pipe(Config.withDefault("json"))
+  logFormat: Config.literal("json", "text")("AEGISPAY_LOG_FORMAT").pipe(Config.withDefault("json")),
+  // on for trying things out (GraphiQL, codegen); the library's default is off
+  introspection: Config.boolean("AEGISPAY_GRAPHQL_INTROSPECTION").pipe(Config.withDefault(true))
 })
 
 const banner = (lines: ReadonlyArray<string>) => {
@@ -48,7 +52,7 @@ const banner = (lines: ReadonlyArray<string>) => {
 }
 
 const main = Effect.gen(function*() {
-  const { databaseUrl, dataDir, kek, logFormat, pepper, port } = yield* settings
+  const { databaseUrl, dataDir, introspection, kek, logFormat, pepper, port } = yield* settings
   if (Option.isNone(pepper)) yield* Console.warn("AEGISPAY_API_KEY_PEPPER is not set: using the public demo pepper (demo only)")
   if (Option.isNone(kek)) {
     yield* Console.warn(banner([
@@ -80,10 +84,11 @@ const main = Effect.gen(function*() {
       `AegisPay on http://127.0.0.1:${port} (${Option.isSome(databaseUrl) ? "PostgreSQL" : `embedded PostgreSQL in ${dataDir}`}, mock gateway)`,
       `demo tenant: demo   demo API key (shown once): ${Redacted.value(key.key)}`,
       `docs: http://127.0.0.1:${port}/docs   OpenAPI: http://127.0.0.1:${port}/openapi.json`,
+      `GraphQL: http://127.0.0.1:${port}/graphql (introspection ${introspection ? "on" : "off"})`,
       `per-tenant credentials: POST /v1/providers/credentials (stripe, paypal, razorpay, pagadito)`
     ].join("\n"))
   })
-  const app = AegisPayHttp.serve().pipe(
+  const app = AegisPayHttp.serve({ graphql: { introspection } }).pipe(
     Layer.provide(NodeHttpServer.layer(createServer, { port })),
     Layer.provideMerge(Layer.effectDiscard(demo)),
     Layer.provideMerge(tenantGateways),

@@ -1,7 +1,8 @@
 /**
  * The HTTP service of AegisPay, ready to mount: the {@link AegisPayApi} with its handlers, the
  * bearer-key middleware and its rate limiter, the request middleware (request ids, the 1 MB body
- * limit, one error body, access logs), `/openapi.json` and Swagger UI at `/docs`.
+ * limit, one error body, access logs), `/openapi.json` and Swagger UI at `/docs`, and the
+ * GraphQL API at `/graphql` ({@link AegisPayGraphql}, option `graphql`; docs/GRAPHQL.md).
  *
  * ```ts
  * import { HttpApiBuilder } from "@effect/platform"
@@ -20,13 +21,16 @@
  * Needs what the handlers use: `PaymentService`, `Notifications`, `GatewayRegistry`,
  * `CircuitBreakers`, `GatewayMetrics`, `EventStore`, `Ids` (every `AegisPay` composition provides
  * them), and the tenancy module's `ApiKeys` (or, with
- * `layerWithAuthenticator`, your own `Auth.Authenticator`).
+ * `layerWithAuthenticator`, your own `Auth.Authenticator`); with GraphQL (the default), the
+ * `IdempotencyStore` too (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
+ * `IdempotencyStore.layerMemory`).
  *
  * @since 0.2.0
  */
 import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
 import { type Duration, Layer } from "effect"
+import * as AegisPayGraphql from "./AegisPayGraphql.js"
 import { AegisPayApi } from "./AegisPayApi.js"
 import * as Auth from "./Auth.js"
 import { layerOps, layerReadiness, type ReadinessCheck } from "./OpsHandlers.js"
@@ -56,6 +60,12 @@ export interface Options extends RequestMiddleware.Options {
   readonly authCache?: Auth.CacheOptions | false | undefined
   /** Swagger UI path; default `/docs`. */
   readonly docsPath?: `/${string}` | undefined
+  /**
+   * The GraphQL API (`AegisPayGraphql`, `POST`/`GET /graphql`) with these options, behind the
+   * same keys, scopes, rate limit and tenants; `false` leaves it out. Default: served, with
+   * introspection as the config `AEGISPAY_GRAPHQL_INTROSPECTION` says (default off).
+   */
+  readonly graphql?: AegisPayGraphql.Options | false | undefined
 }
 
 /**
@@ -79,16 +89,23 @@ export const layerGroups = Layer.mergeAll(
  * @since 0.2.0
  */
 export const layerWithAuthenticator = (options: Options = {}) => {
+  // one authentication (and one rate limiter) for REST and GraphQL: a key's calls count together
+  const authentication = Auth.layer(options.rateLimit).pipe(
+    Layer.provide(RateLimiter.layer.pipe(Layer.provide(RateLimiter.layerStoreMemory)))
+  )
   const api = HttpApiBuilder.api(AegisPayApi).pipe(
     Layer.provide(layerGroups),
-    Layer.provide(Auth.layer(options.rateLimit)),
-    Layer.provide(RateLimiter.layer.pipe(Layer.provide(RateLimiter.layerStoreMemory))),
+    Layer.provide(authentication),
     Layer.provide(layerReadiness({ checks: options.readiness, timeout: options.readinessTimeout }))
   )
+  const graphql = options.graphql === false
+    ? Layer.empty
+    : AegisPayGraphql.layer(options.graphql).pipe(Layer.provide(authentication))
   return Layer.mergeAll(
     HttpApiSwagger.layer({ path: options.docsPath ?? "/docs" }),
     HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
-    RequestMiddleware.layer(options)
+    RequestMiddleware.layer(options),
+    graphql
   ).pipe(Layer.provideMerge(api))
 }
 

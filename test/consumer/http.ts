@@ -13,7 +13,7 @@ import { createServer } from "node:http"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Either, Layer, Logger, LogLevel, Redacted } from "effect"
-import { ApiKeys, type Gateway, GatewayRegistry, TenantGateways } from "aegispay"
+import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, TenantGateways } from "aegispay"
 import { Pagadito, PayPal, Razorpay, Stripe } from "aegispay/gateways"
 import { AegisPayApi, AegisPayHttp, ApiError } from "aegispay/http"
 import { AegisPayTest, TenancyTest } from "aegispay/testing"
@@ -52,6 +52,7 @@ if (built.ids.join() !== "stripe-eu" || built.providers.join() !== "stripe,paypa
 const app = AegisPayHttp.serve().pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
   Layer.provideMerge(TenancyTest.layerApiKeys),
+  Layer.provideMerge(IdempotencyStore.layerMemory),
   Layer.provideMerge(AegisPayTest.layerMemory()),
   Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
 )
