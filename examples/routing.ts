@@ -101,7 +101,7 @@ program.pipe(
       Effect.provide(AegisPayTest.layerMemory({
         ids: "sequential",
         mockGateways: [{ id: "stripe" }, { id: "adyen" }],
-        routing: { strategy: "ADAPTIVE", adaptive: { explorationShare: 0.05 } }
+        routing: { strategy: "ADAPTIVE", adaptive: { exploration: 1 } }
       }))
     )
   )

@@ -150,6 +150,25 @@ export class RefundLimitReached extends Schema.TaggedError<RefundLimitReached>()
 }
 
 /**
+ * The merchant asked to cancel a payment that waits for its customer, and its provider has not
+ * confirmed that nothing will be charged: it could not cancel the checkout now, or it has no way
+ * to cancel one (the customer may still pay until the checkout expires, `expiresAt`). Nothing
+ * changed; retry later, or let the payment expire (recovery then cancels or fails it).
+ *
+ * @since 0.2.0
+ */
+export class CheckoutNotCancelled extends Schema.TaggedError<CheckoutNotCancelled>()("CheckoutNotCancelled", {
+  paymentId: Schema.String,
+  gateway: Schema.String,
+  reason: Schema.String,
+  expiresAt: Schema.optional(Schema.DateTimeUtcFromSelf)
+}) {
+  override get message(): string {
+    return `payment ${this.paymentId} waits for its customer at ${this.gateway}, which did not cancel it: ${this.reason}`
+  }
+}
+
+/**
  * A capture or void of this payment was sent and its answer is not known yet. Calling the same
  * operation again (same amount) resends it safely; a different operation must wait.
  *

@@ -5,7 +5,7 @@
  * (manual capture: `PROCESSING → AUTHORIZED → SUCCESS` by capture), `CANCELLED` (a payment
  * abandoned before processing, or the void of an authorization) and `ACTION_REQUIRED` (the
  * provider waits for the customer: 3-D Secure, an approval page, a hosted checkout;
- * `PROCESSING → ACTION_REQUIRED → SUCCESS | AUTHORIZED | FAILURE`). SUCCESS, FAILURE and
+ * `PROCESSING → ACTION_REQUIRED → SUCCESS | AUTHORIZED | FAILURE | CANCELLED`). SUCCESS, FAILURE and
  * CANCELLED are terminal. The table has no cycle: every path ends in a terminal state (or waits
  * in AUTHORIZED for a capture or void). The table {@link transitions} is the single source of truth: the type-level
  * {@link CanTransition} and the runtime {@link canTransition} both read it.
@@ -50,8 +50,10 @@ export const PaymentState = Schema.Literal(...states)
  * with manual capture) or for a definite "nothing was charged" (`FAILURE`: declined, or
  * cancelled at the provider after the expiry). When the customer finished and the provider has
  * not settled yet (provider-pending), the payment stays ACTION_REQUIRED with `providerPending`
- * (no way back to PROCESSING: no cycle). It is never left for `CANCELLED` or another gateway:
- * the provider may still charge until it says otherwise.
+ * (no way back to PROCESSING: no cycle). It is left for `CANCELLED` only when the merchant
+ * cancels and the provider has confirmed that nothing was charged and nothing will be (the
+ * checkout cancelled at the provider), and never for another gateway: the provider may still
+ * charge until it says otherwise.
  *
  * @since 0.1.0
  */
@@ -59,7 +61,7 @@ export const transitions = {
   INITIATED: ["AUTHENTICATED", "FAILURE", "CANCELLED"],
   AUTHENTICATED: ["PROCESSING", "FAILURE", "CANCELLED"],
   PROCESSING: ["SUCCESS", "FAILURE", "AUTHORIZED", "ACTION_REQUIRED"],
-  ACTION_REQUIRED: ["SUCCESS", "AUTHORIZED", "FAILURE"],
+  ACTION_REQUIRED: ["SUCCESS", "AUTHORIZED", "FAILURE", "CANCELLED"],
   AUTHORIZED: ["SUCCESS", "CANCELLED"],
   SUCCESS: [],
   FAILURE: [],

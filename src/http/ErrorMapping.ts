@@ -8,6 +8,7 @@
  * | `IdempotencyKeyInUse` | 409 | `idempotency_key_in_use` |
  * | `VersionConflict`, `LockUnavailable` | 409 | `concurrent_update` / `payment_locked` |
  * | `OperationPending` | 409 | `operation_pending` |
+ * | `CheckoutNotCancelled` | 409 | `checkout_not_cancelled` |
  * | `IdempotencyKeyReused` | 422 | `idempotency_key_reused` |
  * | `InvalidTransition` | 422 | `invalid_state` |
  * | `CaptureExceedsAuthorized`, `RefundExceedsCaptured`, `RefundLimitReached` | 422 | `capture_exceeds_authorized`, `refund_exceeds_captured`, `refund_limit_reached` |
@@ -24,6 +25,7 @@
  */
 import type {
   CaptureExceedsAuthorized,
+  CheckoutNotCancelled,
   IdempotencyKeyReused,
   InvalidTransition,
   OperationPending,
@@ -72,6 +74,7 @@ export type DomainError =
   | RefundExceedsCaptured
   | RefundLimitReached
   | OperationPending
+  | CheckoutNotCancelled
   | NoGatewayAvailable
   | GatewayNotFound
   | GatewayError
@@ -172,6 +175,8 @@ const toApiError = (error: DomainError, paymentId: string | undefined): DomainAp
       return new Conflict({ code: "payment_locked", message: "the payment is busy: retry later", ...about })
     case "OperationPending":
       return new Conflict({ code: "operation_pending", message: error.message, paymentId: error.paymentId })
+    case "CheckoutNotCancelled":
+      return new Conflict({ code: "checkout_not_cancelled", message: error.message, paymentId: error.paymentId })
     case "IdempotencyKeyReused":
       return new Unprocessable({
         code: "idempotency_key_reused",

@@ -40,6 +40,7 @@ import { Context, Effect, Layer } from "effect"
 import type * as Payment from "../domain/Payment.js"
 import type {
   CaptureExceedsAuthorized,
+  CheckoutNotCancelled,
   IdempotencyKeyReused,
   InvalidTransition,
   OperationPending,
@@ -157,12 +158,22 @@ export class PaymentService extends Context.Tag("aegispay/PaymentService")<Payme
     | CircuitOpen
     | OperationPending
   >
-  /** Cancels a payment not yet processed, or voids an authorization: → CANCELLED. */
+  /**
+   * Cancels a payment not yet processed, voids an authorization, or cancels the checkout of a
+   * payment waiting for its customer: → CANCELLED.
+   *
+   * A waiting payment (ACTION_REQUIRED) is cancelled at its provider first, under the payment's
+   * lock, with the attempt's key and reference (or, for a gateway without a cancel call, its
+   * status is read): only the provider's "nothing was charged and nothing will be" makes it
+   * CANCELLED. The customer paid meanwhile: the charge is recorded (SUCCESS, or AUTHORIZED,
+   * whose authorization is then voided → CANCELLED) and a SUCCESS answers `InvalidTransition`
+   * (refund it instead). The provider still waits: `CheckoutNotCancelled`, nothing changed.
+   */
   readonly cancelPayment: (
     request: CancelPaymentRequest
   ) => Effect.Effect<
     Payment.Payment,
-    Common | InvalidTransition | GatewayNotFound | GatewayError | CircuitOpen | OperationPending
+    Common | InvalidTransition | GatewayNotFound | GatewayError | CircuitOpen | OperationPending | CheckoutNotCancelled
   >
   /**
    * Resends the capture or void whose answer was lost, with its own idempotency key, deciding
@@ -214,7 +225,7 @@ export const make = (config: Config = {}) =>
   Effect.gen(function*() {
     const deps = yield* Dependencies.make(config)
     const core = Charge.make(deps)
-    const settlement = Settlement.make(deps)
+    const settlement = Settlement.make(deps, core)
     const reads = Reads.make(deps)
     return PaymentService.of({
       createPayment: Create.createPayment(deps),

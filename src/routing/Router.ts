@@ -14,10 +14,10 @@
  * - `RULE_BASED`: the enabled rule with the highest priority whose conditions all match names a
  *   gateway (or a volume split); the others follow in registration order.
  * - `INTELLIGENT`: weighted score of approval rate, latency and cost.
- * - `ADAPTIVE`: success-rate routing as a non-stationary bandit: approval rate estimated per
- *   gateway from sliding windows per currency, payment method, card brand and their segment
- *   (see {@link Adaptive}), an exploration share, and elimination of gateways whose recent
- *   approval rate fell below a threshold. It learns from {@link Router}'s `observe`.
+ * - `ADAPTIVE`: success-rate routing as a non-stationary bandit: Thompson sampling over
+ *   discounted Beta posteriors per gateway and payment context (currency, payment method, card
+ *   brand, amount band), pooled hierarchically, with change detection and elimination of
+ *   gateways confidently worse (see {@link Adaptive}). It learns from {@link Router}'s `observe`.
  *
  * Only `ADAPTIVE` draws randomness, from Effect's `Random` service of the fiber calling `rank`
  * (seed it with `Effect.withRandom(Random.make(seed))` for reproducible runs).
@@ -68,10 +68,7 @@ export interface Options {
   readonly rules?: ReadonlyArray<Rules.Rule> | undefined
   /** Weights for INTELLIGENT; default success 0.6, latency 0.2, cost 0.2. */
   readonly weights?: { readonly success: number; readonly latency: number; readonly cost: number } | undefined
-  /**
-   * Settings of ADAPTIVE (see {@link Adaptive.Config}); defaults: `windowSize` 200,
-   * `explorationShare` 0.03, `eliminationThreshold` 0.4, `minSamples` 20, `horizon` 10,000.
-   */
+  /** Settings of ADAPTIVE (see {@link Adaptive.Options} and {@link Adaptive.defaults}). */
   readonly adaptive?: Adaptive.Config | undefined
 }
 
@@ -163,11 +160,11 @@ export const make = (config: Config) =>
           case "ADAPTIVE": {
             if (adaptive === undefined) return candidates
             const state = adaptive
-            const ordered = yield* Effect.sync(() => Adaptive.order(state, payment, candidates))
-            if ((yield* Random.next) >= state.explorationShare) return ordered
-            // explore: one of the others, uniformly, goes first; the rest keep their order
-            const pick = yield* Random.nextIntBetween(1, ordered.length)
-            return [ordered[pick]!, ...ordered.slice(0, pick), ...ordered.slice(pick + 1)]
+            // one uniform per candidate for the Thompson draws (none when greedy)
+            const uniform = state.exploration === 0
+              ? []
+              : yield* Effect.forEach(candidates, () => Random.next)
+            return Adaptive.choose(state, Adaptive.contextOf(payment), candidates, uniform)
           }
         }
       })

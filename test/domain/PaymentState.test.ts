@@ -47,14 +47,14 @@ describe("PaymentState", () => {
     )
   })
 
-  it("ACTION_REQUIRED: entered from PROCESSING only, left for a charge or a definite failure, never CANCELLED or PROCESSING", () => {
+  it("ACTION_REQUIRED: entered from PROCESSING only, left for a charge, a definite failure or a confirmed cancel, never PROCESSING", () => {
     expect(states.filter((s) => canTransition(s, "ACTION_REQUIRED"))).toEqual(["PROCESSING"])
-    expect(transitions.ACTION_REQUIRED).toEqual(["SUCCESS", "AUTHORIZED", "FAILURE"])
-    expect(canTransition("ACTION_REQUIRED", "CANCELLED")).toBe(false)
+    expect(transitions.ACTION_REQUIRED).toEqual(["SUCCESS", "AUTHORIZED", "FAILURE", "CANCELLED"])
     expect(canTransition("ACTION_REQUIRED", "PROCESSING")).toBe(false)
     expect(PaymentState.transition("PROCESSING", "ACTION_REQUIRED")).toBe("ACTION_REQUIRED")
-    // @ts-expect-error a waiting payment is never cancelled: the provider may still charge
-    PaymentState.transition("ACTION_REQUIRED", "CANCELLED")
+    expect(PaymentState.transition("ACTION_REQUIRED", "CANCELLED")).toBe("CANCELLED")
+    // @ts-expect-error no way back: a waiting payment never returns to PROCESSING
+    PaymentState.transition("ACTION_REQUIRED", "PROCESSING")
   })
 
   it("checks transitions at compile time", () => {

@@ -32,5 +32,5 @@ it.effect("ADAPTIVE learns from processPayment: a failing gateway stops being tr
     service: { retry: { maxRetries: 0, initialDelayMs: 0, maxDelayMs: 0, backoffMultiplier: 1 } },
     // the breaker never opens here: the routing decision is ADAPTIVE's alone
     breaker: { failureThreshold: 1_000, monitorWindow: "1 hour", resetTimeout: "1 hour", halfOpenMaxCalls: 1, successThreshold: 1 },
-    routing: { strategy: "ADAPTIVE", adaptive: { explorationShare: 0 } }
+    routing: { strategy: "ADAPTIVE", adaptive: { exploration: 0 } }
   }))))

@@ -105,6 +105,33 @@ describe("interrupted customer-action calls", () => {
       expect((yield* mock.ledger).charges).toEqual([])
     }).pipe(Effect.provide(layer())))
 
+  it.effect("the merchant's cancel applied at the provider, then interrupted: still waiting; the retry cancels it, nothing charged", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const mock = yield* MockGateway.MockGateway
+      const p = yield* payments.createPayment(request({ paymentMethod: card(TestCards.actionRedirect) }))
+      yield* payments.processPayment(p.id)
+      yield* dieAfter("cancel", payments.cancelPayment({ paymentId: p.id }))
+      expect((yield* payments.getPayment(p.id)).state).toBe("ACTION_REQUIRED")
+      const cancelled = yield* payments.cancelPayment({ paymentId: p.id })
+      expect(cancelled.state).toBe("CANCELLED")
+      expect((yield* mock.calls)["cancel"]).toBe(2)
+      expect((yield* mock.ledger).charges).toEqual([])
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("the merchant's cancel applied, then interrupted; recovery after the expiry fails it, nothing charged", () =>
+    Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const mock = yield* MockGateway.MockGateway
+      const p = yield* payments.createPayment(request({ paymentMethod: card(TestCards.actionRedirect) }))
+      yield* payments.processPayment(p.id)
+      yield* dieAfter("cancel", payments.cancelPayment({ paymentId: p.id }))
+      yield* TestClock.adjust("61 minutes")
+      yield* recover
+      expect((yield* payments.getPayment(p.id)).state).toBe("FAILURE")
+      expect((yield* mock.ledger).charges).toEqual([])
+    }).pipe(Effect.provide(layer())))
+
   it.effect("a cancel that found a late 3-D Secure charge, interrupted before the commit: the next round settles SUCCESS", () =>
     Effect.gen(function*() {
       const payments = yield* PaymentService.PaymentService

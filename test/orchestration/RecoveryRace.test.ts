@@ -41,7 +41,7 @@ describe("Recovery against a payment settled since its scan", () => {
         const gateway = yield* flakyOperations
         const p = yield* payments.createPayment(request({ captureMethod: "manual" }))
         yield* payments.processPayment(p.id)
-        const start = operation === "capture"
+        const start: Effect.Effect<unknown, unknown> = operation === "capture"
           ? payments.capturePayment({ paymentId: p.id })
           : payments.cancelPayment({ paymentId: p.id })
         yield* Effect.flip(start) // the answer is lost: the operation stays pending

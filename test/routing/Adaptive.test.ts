@@ -7,13 +7,13 @@ const gateway = stubGateway
 const [a, b, c] = [gateway("a"), gateway("b"), gateway("c")]
 const all = [a, b, c]
 
-const payment = (currency: "USD" | "EUR" = "USD", brand: PaymentMethod.CardBrand = "visa") =>
+const payment = (currency: "USD" | "EUR" = "USD", brand: PaymentMethod.CardBrand = "visa", amount = "10.00") =>
   Payment.initiate({
-    id: `pay_${currency}_${brand}`,
+    id: `pay_${currency}_${brand}_${amount}`,
     tenantId: "acme",
     idempotencyKey: "k",
     requestFingerprint: "f",
-    amount: Either.getOrThrow(Money.fromDecimalString("10.00", currency)),
+    amount: Either.getOrThrow(Money.fromDecimalString(amount, currency)),
     captureMethod: "automatic",
     paymentMethod: new PaymentMethod.CardToken({
       type: "card",
@@ -34,7 +34,7 @@ const usd = payment("USD")
 const eur = payment("EUR")
 
 /** A router with the given ADAPTIVE settings (its GatewayMetrics is unused by ADAPTIVE). */
-const adaptive = (settings: AdaptiveRouting.Config = {}) =>
+const adaptive = (settings: AdaptiveRouting.Options = {}) =>
   Effect.flatMap(GatewayMetrics.make(), (metrics) =>
     Router.make({ strategy: "ADAPTIVE", adaptive: settings }).pipe(
       Effect.provideService(GatewayMetrics.GatewayMetrics, metrics)
@@ -43,13 +43,21 @@ const adaptive = (settings: AdaptiveRouting.Config = {}) =>
 type RouterService = Effect.Effect.Success<ReturnType<typeof adaptive>>
 
 /** Feeds `approved` approvals then `failed` declines of `p` at `gateway`, interleaved evenly. */
-const feed = (router: RouterService, p: Payment.Payment, gateway: string, approved: number, failed: number) =>
+const feed = (
+  router: RouterService,
+  p: Payment.Payment,
+  gateway: string,
+  approved: number,
+  failed: number,
+  mirror?: AdaptiveRouting.State
+) =>
   Effect.gen(function*() {
     const total = approved + failed
     for (let i = 0; i < total; i++) {
       // Bresenham-style spread: the running share of approvals stays close to approved/total
       const ok = Math.floor(((i + 1) * approved) / total) > Math.floor((i * approved) / total)
       yield* router.observe(p, gateway, ok ? "approved" : "declined")
+      if (mirror !== undefined) AdaptiveRouting.observe(mirror, p, gateway, ok ? "approved" : "declined")
     }
   })
 
@@ -59,7 +67,7 @@ const idsOf = (router: RouterService, p: Payment.Payment) => Effect.map(router.r
 describe("ADAPTIVE routing", () => {
   it.effect("ranks the best gateway per dimension first: a for EUR, b for USD", () =>
     Effect.gen(function*() {
-      const router = yield* adaptive({ explorationShare: 0 })
+      const router = yield* adaptive({ exploration: 0 })
       yield* feed(router, eur, "a", 95, 5)
       yield* feed(router, usd, "a", 60, 40)
       yield* feed(router, eur, "b", 60, 40)
@@ -70,9 +78,9 @@ describe("ADAPTIVE routing", () => {
       expect(yield* idsOf(router, usd)).toEqual(["b", "c", "a"])
     }))
 
-  it.effect("combines dimensions: a gateway strong on one card brand wins that brand", () =>
+  it.effect("learns per card brand within a currency; a context never seen borrows from its gateway", () =>
     Effect.gen(function*() {
-      const router = yield* adaptive({ explorationShare: 0 })
+      const router = yield* adaptive({ exploration: 0 })
       const usdAmex = payment("USD", "amex")
       yield* feed(router, usd, "a", 90, 10)
       yield* feed(router, usdAmex, "a", 70, 30)
@@ -82,14 +90,33 @@ describe("ADAPTIVE routing", () => {
       yield* feed(router, usdAmex, "c", 50, 50)
       expect(yield* firstOf(router, usd)).toBe("a")
       expect(yield* firstOf(router, usdAmex)).toBe("b")
-      // a segment never seen (EUR) is estimated from the dimensions that were: the brand
+      // a currency never seen (EUR) is estimated from each gateway's overall rate: b 90%, a 80%
       expect(yield* firstOf(router, payment("EUR", "amex"))).toBe("b")
-      expect(yield* firstOf(router, payment("EUR", "visa"))).toBe("a")
+      expect(yield* firstOf(router, payment("EUR", "visa"))).toBe("b")
+      // a brand never seen in USD borrows from USD: a 80%, b 90%
+      expect(yield* firstOf(router, payment("USD", "mastercard"))).toBe("b")
     }))
 
-  it.effect("an untried gateway goes first (optimistic prior), so it is learned", () =>
+  it.effect("learns per amount band: a gateway weak on large amounts loses them only", () =>
     Effect.gen(function*() {
-      const router = yield* adaptive({ explorationShare: 0 })
+      const router = yield* adaptive({ exploration: 0 })
+      const large = payment("USD", "visa", "2500.00")
+      yield* feed(router, usd, "a", 92, 8)
+      yield* feed(router, large, "a", 60, 40)
+      yield* feed(router, usd, "b", 85, 15)
+      yield* feed(router, large, "b", 85, 15)
+      yield* feed(router, usd, "c", 50, 50)
+      expect(yield* firstOf(router, usd)).toBe("a")
+      expect(yield* firstOf(router, large)).toBe("b")
+      expect(AdaptiveRouting.band("USD", 999n)).toBe(0)
+      expect(AdaptiveRouting.band("USD", 1_000n)).toBe(1)
+      expect(AdaptiveRouting.band("JPY", 999n)).toBe(2)
+      expect(AdaptiveRouting.band("USD", 100_000n)).toBe(3)
+    }))
+
+  it.effect("a gateway never observed goes first, so it is learned", () =>
+    Effect.gen(function*() {
+      const router = yield* adaptive({ exploration: 0 })
       yield* feed(router, usd, "a", 90, 10)
       yield* feed(router, usd, "b", 80, 20)
       expect(yield* idsOf(router, usd)).toEqual(["c", "a", "b"])
@@ -97,93 +124,139 @@ describe("ADAPTIVE routing", () => {
       expect(yield* idsOf(router, usd)).toEqual(["a", "b", "c"])
     }))
 
-  it.effect("eliminates a gateway whose recent approval rate is below the threshold: last, not dropped", () =>
+  /** How often each gateway goes first over `n` decisions, with the router's Random seeded. */
+  const shares = (router: RouterService, p: Payment.Payment, n: number, seed: number) =>
     Effect.gen(function*() {
-      const router = yield* adaptive({ explorationShare: 0, minSamples: 20, eliminationThreshold: 0.4 })
-      yield* feed(router, usd, "a", 195, 5) // long history of 97.5%
-      yield* feed(router, usd, "b", 80, 20)
-      yield* feed(router, usd, "c", 70, 30)
-      expect(yield* idsOf(router, usd)).toEqual(["a", "b", "c"])
-      // a's last 20 calls: 6 approvals (30% < 40%); its long window still says ~88%, above b and c
-      yield* feed(router, usd, "a", 6, 14)
-      const est = yield* Effect.sync(() => {
-        const state = AdaptiveRouting.make({ minSamples: 20, eliminationThreshold: 0.4 })
-        for (let i = 0; i < 195; i++) AdaptiveRouting.observe(state, usd, "a", "approved")
-        for (let i = 0; i < 20; i++) AdaptiveRouting.observe(state, usd, "a", i < 6 ? "approved" : "declined")
-        return AdaptiveRouting.estimate(state, "a", usd)
-      })
-      expect(est.rate).toBeGreaterThan(0.85)
-      expect(est.eliminated).toBe(true)
-      expect(yield* idsOf(router, usd)).toEqual(["b", "c", "a"])
-      // 8 of its next 20 approved (40%, not below): back in the race, ranked by its estimate
-      yield* feed(router, usd, "a", 8, 12)
-      expect((yield* idsOf(router, usd))[2]).not.toBe("a")
-    }))
+      const firsts: Record<string, number> = { a: 0, b: 0, c: 0 }
+      for (let i = 0; i < n; i++) firsts[yield* firstOf(router, p)]!++
+      return firsts
+    }).pipe(Effect.withRandom(Random.make(seed)))
 
-  it.effect("the exploration share is the configured share, from the seeded Random, uniform over the others", () =>
+  it.effect("Thompson sampling: a gateway goes first about as often as it may be the best", () =>
     Effect.gen(function*() {
-      const draws = (seed: number, share: number) =>
+      // a and b both 200 observations, 90% and 88%: overlapping posteriors; c 50% is out
+      const router = yield* adaptive({ exploration: 1 })
+      const mirror = AdaptiveRouting.make({ exploration: 1 }) // the same evidence, to read the posteriors
+      yield* feed(router, usd, "a", 180, 20, mirror)
+      yield* feed(router, usd, "b", 176, 24, mirror)
+      yield* feed(router, usd, "c", 100, 100, mirror)
+      const ea = AdaptiveRouting.estimate(mirror, "a", usd)
+      const eb = AdaptiveRouting.estimate(mirror, "b", usd)
+      expect(ea.deviation).toBeGreaterThan(0.01)
+      // P(θ_b > θ_a) for independent normal draws
+      const z = (ea.rate - eb.rate) / Math.hypot(ea.deviation, eb.deviation)
+      const expected = 0.5 * (1 + erf(-z / Math.SQRT2))
+      const n = 10_000
+      const got = yield* shares(router, usd, n, 1)
+      expect(Math.abs(got.b! - n * expected)).toBeLessThan(4 * Math.sqrt(n * expected * (1 - expected)))
+      expect(got.c).toBe(0)
+      // the same seed gives the same choices; another seed other ones
+      const sequence = (seed: number) =>
         Effect.gen(function*() {
-          const router = yield* adaptive({ explorationShare: share })
-          yield* feed(router, usd, "a", 90, 10)
-          yield* feed(router, usd, "b", 80, 20)
-          yield* feed(router, usd, "c", 70, 30)
           const firsts: Array<string> = []
-          for (let i = 0; i < 10_000; i++) firsts.push(yield* firstOf(router, usd))
+          for (let i = 0; i < 500; i++) firsts.push(yield* firstOf(router, usd))
           return firsts
         }).pipe(Effect.withRandom(Random.make(seed)))
-      for (const share of [0.03, 0.1]) {
-        const firsts = yield* draws(1, share)
-        const count = (id: string) => firsts.filter((x) => x === id).length
-        const explored = 10_000 - count("a")
-        // binomial(10,000, share): 4 standard deviations either side
-        const sd = Math.sqrt(10_000 * share * (1 - share))
-        expect(Math.abs(explored - 10_000 * share)).toBeLessThan(4 * sd)
-        expect(Math.abs(count("b") - count("c"))).toBeLessThan(4 * Math.sqrt(explored))
+      expect(yield* sequence(7)).toEqual(yield* sequence(7))
+      expect(yield* sequence(7)).not.toEqual(yield* sequence(8))
+    }))
+
+  it.effect("exploration shrinks with confidence: a gateway confidently worse is eliminated, never first", () =>
+    Effect.gen(function*() {
+      const router = yield* adaptive({})
+      yield* feed(router, usd, "a", 900, 100) // 90%
+      yield* feed(router, usd, "b", 400, 100) // 80%
+      yield* feed(router, usd, "c", 30, 20) // 60% on little evidence
+      const got = yield* shares(router, usd, 5_000, 3)
+      expect(got.b).toBe(0)
+      expect(got.c).toBe(0)
+      // eliminated gateways are ranked last, never dropped
+      expect(yield* idsOf(router, usd)).toEqual(["a", "b", "c"])
+      // with little evidence the same rates are not conclusive: b is still tried
+      const unsure = yield* adaptive({ exploration: 1 })
+      yield* feed(unsure, usd, "a", 9, 1)
+      yield* feed(unsure, usd, "b", 8, 2)
+      yield* feed(unsure, usd, "c", 6, 4)
+      const early = yield* shares(unsure, usd, 5_000, 3)
+      expect(early.b).toBeGreaterThan(500)
+    }))
+
+  it.effect("notices a step: the best gateway failing is left within a few hundred of its payments", () =>
+    Effect.gen(function*() {
+      const router = yield* adaptive({ exploration: 0, probeInterval: Infinity })
+      yield* feed(router, usd, "a", 9_500, 500) // 95% for a long time
+      yield* feed(router, usd, "b", 850, 150)
+      yield* feed(router, usd, "c", 800, 200)
+      expect(yield* firstOf(router, usd)).toBe("a")
+      // a now approves 60%: without change detection its 10,000 old outcomes would hold it first
+      let switched = -1
+      for (let i = 0; i < 2_000 && switched < 0; i++) {
+        yield* router.observe(usd, "a", i % 5 < 3 ? "approved" : "declined")
+        if ((yield* firstOf(router, usd)) !== "a") switched = i
       }
-      // the same seed gives the same choices; another seed other ones
-      expect(yield* draws(7, 0.1)).toEqual(yield* draws(7, 0.1))
-      expect(yield* draws(7, 0.1)).not.toEqual(yield* draws(8, 0.1))
-      // no exploration: always the best
-      expect(new Set(yield* draws(1, 0))).toEqual(new Set(["a"]))
+      expect(switched).toBeGreaterThan(0)
+      expect(switched).toBeLessThan(400)
+      // with change detection off (an unreachable threshold) the same evidence takes far longer
+      const slow = yield* adaptive({ exploration: 0, probeInterval: Infinity, changeThreshold: 1_000 })
+      yield* feed(slow, usd, "a", 9_500, 500)
+      yield* feed(slow, usd, "b", 850, 150)
+      yield* feed(slow, usd, "c", 800, 200)
+      yield* feed(slow, usd, "a", 240, 160)
+      expect(yield* firstOf(slow, usd)).toBe("a")
     }))
 
   // a is best, fails completely for a while, then recovers; the router picks a gateway per
-  // payment (exploration included) and learns only from what it picked
-  it.effect("notices a recovery through exploration and gives the gateway its first place back", () =>
+  // payment and learns only from what it picked
+  it.effect("notices a recovery: forgetting widens the posterior of a gateway no longer chosen", () =>
     Effect.gen(function*() {
-      const leaderAt = (checkpoints: ReadonlyArray<number>, settings: AdaptiveRouting.Config) =>
+      const leaderAt = (checkpoints: ReadonlyArray<number>, settings: AdaptiveRouting.Options) =>
         Effect.gen(function*() {
           const router = yield* adaptive(settings)
           const rate = (id: string, t: number) => (id === "a" ? (t >= 3_000 && t < 5_000 ? 0 : 0.95) : id === "b" ? 0.8 : 0.7)
           const leaders: Array<string> = []
-          for (let t = 0; t < 12_000; t++) {
+          for (let t = 0; t < 20_000; t++) {
             const first = yield* firstOf(router, usd)
             const approved = (yield* Random.next) < rate(first, t)
             yield* router.observe(usd, first, approved ? "approved" : "error")
-            // the leader: what exploitation puts first (ranking without exploration)
-            if (checkpoints.includes(t)) leaders.push(yield* firstOf(router, usd).pipe(Effect.withRandom(Random.fixed([0.999]))))
+            // the leader: what exploitation puts first (every draw at the median: the posterior mean)
+            if (checkpoints.includes(t)) leaders.push(yield* firstOf(router, usd).pipe(Effect.withRandom(Random.fixed([0.5]))))
           }
           return leaders
         }).pipe(Effect.withRandom(Random.make(42)))
       // a leads, loses the lead during its outage, and regains it after recovering
-      expect(yield* leaderAt([2_999, 4_999, 11_999], {})).toEqual(["a", "b", "a"])
-      // without exploration the recovery is never noticed: b keeps the lead
-      expect(yield* leaderAt([2_999, 4_999, 11_999], { explorationShare: 0 })).toEqual(["a", "b", "b"])
+      expect(yield* leaderAt([2_999, 4_999, 19_999], { memory: 5_000 })).toEqual(["a", "b", "a"])
+      // without forgetting, exploration or probes the recovery is never noticed: b keeps the lead
+      expect(yield* leaderAt([2_999, 4_999, 19_999], { memory: Infinity, exploration: 0, probeInterval: Infinity }))
+        .toEqual(["a", "b", "b"])
     }))
 
-  it("windows are bounded and forget outcomes older than the horizon", () => {
-    const state = AdaptiveRouting.make({ windowSize: 50, horizon: 100, minSamples: 5 })
+  it("memory is bounded: one counter per gateway and level value, whatever the traffic", () => {
+    const state = AdaptiveRouting.make({ memory: 100 })
     for (let i = 0; i < 1_000; i++) AdaptiveRouting.observe(state, i % 2 === 0 ? usd : eur, "a", "approved")
-    const overall = state.windows.get("a|overall")!
-    expect(overall.count).toBe(50)
-    expect(overall.outcomes.length).toBe(50)
-    // a|overall, a|recent, a|currency:USD, a|currency:EUR, a|method:card, a|brand:visa, two segments
-    expect(state.windows.size).toBe(8)
-    // 100 observations of another gateway: every outcome of a is now older than the horizon
-    for (let i = 0; i < 100; i++) AdaptiveRouting.observe(state, usd, "b", "declined")
-    expect(AdaptiveRouting.estimate(state, "a", usd)).toEqual({ rate: 1, samples: 0, eliminated: false })
-    expect(AdaptiveRouting.estimate(state, "b", usd).samples).toBe(50)
+    // overall, c:USD, c:EUR, b:USD/card/visa, b:EUR/card/visa, two full contexts
+    expect(state.counters.size).toBe(7)
+    const before = AdaptiveRouting.estimate(state, "a", usd).samples
+    expect(before).toBeLessThan(101) // discounted: at most memory
+    // 1,000 observations of another gateway: a's evidence has faded to almost nothing
+    for (let i = 0; i < 1_000; i++) AdaptiveRouting.observe(state, usd, "b", "declined")
+    expect(AdaptiveRouting.estimate(state, "a", usd).samples).toBeLessThan(before * 1e-3)
+    expect(state.counters.size).toBe(11)
+  })
+
+  it("observeCounts adds a batch exactly as the same outcomes one by one", () => {
+    const one = AdaptiveRouting.make()
+    const batch = AdaptiveRouting.make()
+    for (let i = 0; i < 30; i++) AdaptiveRouting.observe(one, usd, "a", "approved")
+    for (let i = 0; i < 10; i++) AdaptiveRouting.observe(one, usd, "a", "declined")
+    AdaptiveRouting.observeCounts(batch, "a", AdaptiveRouting.contextOf(usd), 30, 10)
+    const x = AdaptiveRouting.estimate(one, "a", usd)
+    const y = AdaptiveRouting.estimate(batch, "a", usd)
+    // the batch arrives at once: no discount within it, so it weighs a little more
+    expect(y.samples).toBe(40)
+    expect(y.samples - x.samples).toBeGreaterThan(0)
+    expect(y.samples - x.samples).toBeLessThan(40 * (1 - (1 - 1 / AdaptiveRouting.defaults.memory) ** 40))
+    expect(Math.abs(x.rate - y.rate)).toBeLessThan(0.002)
+    expect(one.tick).toBe(batch.tick)
   })
 
   it.effect("observe is a no-op for the strategies that do not learn", () =>
@@ -199,3 +272,10 @@ describe("ADAPTIVE routing", () => {
       expect((yield* registration.rank(usd, [c, b, a])).map((g) => g.id)).toEqual(["c", "b", "a"])
     }))
 })
+
+/** The error function (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7). */
+const erf = (x: number) => {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x))
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x)
+  return x >= 0 ? y : -y
+}

@@ -1,151 +1,84 @@
 /**
  * Routing simulation (`npm run sim:routing`): the authorization rate of every routing strategy,
- * of random choice and of the best fixed gateway in hindsight, over 100,000 payments on three
- * simulated gateways, in a drifting and in a stationary scenario. See docs/ROUTING.md.
+ * of random choice, of the best fixed gateway in hindsight and of a clairvoyant bound, on the
+ * simulated worlds of `routingWorlds.ts` (2–6 gateways; drifting and stationary), each over
+ * several seeds. See docs/ROUTING.md.
  *
- * - Each payment has a currency (USD, EUR, GBP) and a card brand (visa, mastercard, amex) drawn
- *   from a fixed mix. A gateway approves it with a probability that depends on the gateway,
- *   the currency and the brand (additive effects); in the drifting scenario each gateway's
- *   level also drifts slowly (seeded sinusoids) and each gateway has two outage windows in
- *   which most calls fail with an error.
  * - One attempt per payment, at the gateway the strategy ranks first (no failover: the
  *   comparison is of the first choice; failover would recover errors for every strategy alike).
  * - The real `Router.make` and a real `GatewayMetrics` run every strategy: each outcome is fed to
  *   `metrics.record` and `router.observe`. The router's randomness is Effect's `Random`, seeded.
  * - Outcomes use common random numbers: payment `t` draws one uniform `u[t]`, and gateway `g`
  *   approves it iff `u[t] < P(g approves t)`. Every strategy faces the same customers.
+ * - Per world: each row's mean over the seeds and its worst seed, and ADAPTIVE minus the best of
+ *   the other strategies per seed (mean and worst seed). The last line is
+ *   `adaptive uplift: D pp drifting, S pp stationary`, D (S) the minimum over the drifting
+ *   (stationary) worlds of the per-world mean uplift.
  *
- *   npm run sim:routing            # or: npx tsx test/sim/routing.ts [seed] [payments]
+ *   npm run sim:routing                      # CI size: 5 seeds × 20,000 payments per world
+ *   npm run sim:routing -- --full            # the full table: 5 seeds × 100,000 payments
+ *   npx tsx test/sim/routing.ts [--seeds 5] [--payments 20000] [--worlds a,b] [--jobs 2]
+ *
+ * `SIM_ADAPTIVE='{"discount":0.9999}'` overrides ADAPTIVE's settings; `SIM_ONLY=ADAPTIVE` runs
+ * one strategy (the uplift lines then need every strategy: they are left out).
  */
+import { spawn } from "node:child_process"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { DateTime, Effect, Either, Random, Schema } from "effect"
 import { stubGateway } from "../helpers.js"
 import { Customer, GatewayMetrics, Money, Payment, PaymentMethod, Router } from "aegispay"
+import * as W from "./routingWorlds.js"
 
-const seed = Number(process.argv[2] ?? 42)
-const N = Number(process.argv[3] ?? 100_000)
+// ---------------------------------------------------------------- arguments
 
-// ---------------------------------------------------------------- seeded PRNG (the sim's own)
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-const prng = (s: number) => {
-  let a = s >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(`--${name}`)
+const option = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? argv[i + 1] : undefined
 }
+const full = flag("full")
+const SEEDS = Number(option("seeds") ?? 5)
+const N = Number(option("payments") ?? (full ? 100_000 : 20_000))
+const JOBS = Number(option("jobs") ?? 2)
+const selected = option("worlds")?.split(",")
+const worlds = W.worlds.filter((w) => selected === undefined || selected.includes(w.name))
+/** `--worker i/k`: run the (world, seed) pairs i, i + k, … and print their results as JSON. */
+const worker = option("worker")
 
-// ---------------------------------------------------------------- the world
-
-const currencies = ["USD", "EUR", "GBP"] as const
-const currencyMix = [0.45, 0.35, 0.2]
-const brands = ["visa", "mastercard", "amex"] as const
-const brandMix = [0.55, 0.33, 0.12]
-type CurrencyCode = (typeof currencies)[number]
-type Brand = (typeof brands)[number]
-
-interface GatewayModel {
-  readonly id: string
-  /** Approval probability level, before the currency and brand effects. */
-  readonly base: number
-  readonly currency: Readonly<Record<CurrencyCode, number>>
-  readonly brand: Readonly<Record<Brand, number>>
-  /** Median latency in ms. */
-  readonly latency: number
-  readonly fee: Router.Fee
-}
-
-/** A US acquirer, an EU acquirer, a global one that is strong on amex and GBP. */
-const models: ReadonlyArray<GatewayModel> = [
-  {
-    id: "atlas",
-    base: 0.88,
-    currency: { USD: 0.03, EUR: -0.035, GBP: -0.01 },
-    brand: { visa: 0.005, mastercard: 0, amex: -0.03 },
-    latency: 180,
-    fee: { fixedMinor: 30n, basisPoints: 290 }
-  },
-  {
-    id: "borealis",
-    base: 0.875,
-    currency: { USD: -0.03, EUR: 0.035, GBP: 0.005 },
-    brand: { visa: 0, mastercard: 0.01, amex: -0.05 },
-    latency: 120,
-    fee: { fixedMinor: 25n, basisPoints: 250 }
-  },
-  {
-    id: "cygnus",
-    base: 0.86,
-    currency: { USD: -0.005, EUR: -0.01, GBP: 0.025 },
-    brand: { visa: -0.005, mastercard: -0.005, amex: 0.06 },
-    latency: 250,
-    fee: { fixedMinor: 20n, basisPoints: 310 }
-  }
-]
-const G = models.length
-
-/** A scenario: approval and error probability of gateway `g` for payment `t` of segment (c, b). */
-interface Scenario {
-  readonly name: string
-  readonly approve: (g: number, t: number, c: number, b: number) => number
-  readonly error: (g: number, t: number) => number
-}
-
-const BASE_ERROR = 0.003
-
-const staticApproval = (g: number, c: number, b: number) => {
-  const m = models[g]!
-  return m.base + m.currency[currencies[c]!] + m.brand[brands[b]!]
-}
-
-const stationary: Scenario = {
-  name: "stationary",
-  approve: (g, _t, c, b) => staticApproval(g, c, b),
-  error: () => BASE_ERROR
-}
-
-/** Gradual drift of every gateway's level (seeded sinusoids) plus two outages per gateway. */
-const drifting = (rand: () => number, n: number): Scenario => {
-  const drift = models.map(() => ({
-    amplitude: 0.04 + 0.03 * rand(), // ±4–7 pp
-    period: n * (0.35 + 0.4 * rand()), // one cycle per 35–75% of the run
-    phase: 2 * Math.PI * rand()
-  }))
-  const outages = models.map(() =>
-    Array.from({ length: 2 }, () => {
-      const start = Math.floor(rand() * n * 0.95)
-      return { start, end: start + Math.floor(n * (0.01 + 0.02 * rand())) } // 1–3% of the run each
-    })
+const adaptiveOverride = process.env.SIM_ADAPTIVE === undefined
+  ? undefined
+  : Schema.decodeUnknownSync(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Number })))(
+    process.env.SIM_ADAPTIVE
   )
-  return {
-    name: "drifting",
-    approve: (g, t, c, b) => {
-      const d = drift[g]!
-      return staticApproval(g, c, b) + d.amplitude * Math.sin((2 * Math.PI * t) / d.period + d.phase)
-    },
-    error: (g, t) => (outages[g]!.some((o) => t >= o.start && t < o.end) ? 0.85 : BASE_ERROR)
-  }
-}
+const only = process.env.SIM_ONLY
+/**
+ * `SIM_CACHE=/tmp/file.json` (for tuning ADAPTIVE): the other rows of each (world, seed, size)
+ * are read from this file when there, written to it otherwise; only ADAPTIVE is rerun.
+ */
+const cachePath = process.env.SIM_CACHE
+const cache: Record<string, RunResult> = cachePath !== undefined && existsSync(cachePath)
+  ? JSON.parse(readFileSync(cachePath, "utf8")) as Record<string, RunResult>
+  : {}
 
-// ---------------------------------------------------------------- payments and gateways
+// ---------------------------------------------------------------- payments
 
-const gateway = stubGateway
-const gateways = models.map((m) => gateway(m.id))
+const customer = new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("sim@example.com") })
 
-/** One payment per segment (currency × brand): what the router reads of a payment. */
-const segmentPayments: ReadonlyArray<Payment.Payment> = currencies.flatMap((currency) =>
-  brands.map((brand) =>
-    Payment.initiate({
-      id: `pay_${currency}_${brand}`,
-      tenantId: "sim",
-      idempotencyKey: `${currency}_${brand}`,
-      requestFingerprint: "sim",
-      amount: Either.getOrThrow(Money.fromDecimalString("40.00", currency)),
-      captureMethod: "automatic",
-      paymentMethod: new PaymentMethod.CardToken({
+/** One payment per segment: what the router reads of a payment. */
+const segmentPayments: ReadonlyArray<Payment.Payment> = Array.from({ length: W.SEGMENTS }, (_, s) => {
+  const currency = W.currencies[W.currencyOf(s)]!
+  const brand = W.brands[W.brandOf(s)]!
+  return Payment.initiate({
+    id: `pay_${s}`,
+    tenantId: "sim",
+    idempotencyKey: `k_${s}`,
+    requestFingerprint: "sim",
+    amount: Either.getOrThrow(Money.fromDecimalString(W.bands[W.bandOf(s)]!, currency)),
+    captureMethod: "automatic",
+    paymentMethod: brand === "checkout"
+      ? new PaymentMethod.CheckoutMethod({ type: "checkout" })
+      : new PaymentMethod.CardToken({
         type: "card",
         brand,
         bin: "400000",
@@ -156,178 +89,271 @@ const segmentPayments: ReadonlyArray<Payment.Payment> = currencies.flatMap((curr
         fingerprint: "fp",
         vaultToken: "t"
       }),
-      customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("sim@example.com") }),
-      metadata: {}
-    }, DateTime.unsafeMake(0)).payment
-  )
-)
+    customer,
+    metadata: {}
+  }, DateTime.unsafeMake(0)).payment
+})
 
-const pick = (mix: ReadonlyArray<number>, u: number) => {
-  let acc = 0
-  for (let i = 0; i < mix.length; i++) if (u < (acc += mix[i]!)) return i
-  return mix.length - 1
-}
+// ---------------------------------------------------------------- one run
 
-/** The payments of one run: segment, outcome uniform and latency noise, shared by every strategy. */
+/** The payments of one run: segment and outcome uniform, shared by every strategy. */
 interface Stream {
-  readonly currency: Uint8Array
-  readonly brand: Uint8Array
+  readonly segment: Uint8Array
   readonly u: Float64Array
   readonly noise: Float64Array
 }
 
-const stream = (rand: () => number, n: number): Stream => {
-  const s: Stream = { currency: new Uint8Array(n), brand: new Uint8Array(n), u: new Float64Array(n), noise: new Float64Array(n) }
+const stream = (model: W.Model, rand: () => number, n: number): Stream => {
+  const s: Stream = { segment: new Uint8Array(n), u: new Float64Array(n), noise: new Float64Array(n) }
   for (let t = 0; t < n; t++) {
-    s.currency[t] = pick(currencyMix, rand())
-    s.brand[t] = pick(brandMix, rand())
+    s.segment[t] = model.segment(t, rand(), rand(), rand())
     s.u[t] = rand()
-    s.noise[t] = Math.exp(0.4 * (rand() + rand() + rand() - 1.5)) // log-normal-ish, median 1
+    s.noise[t] = Math.exp(0.4 * (rand() + rand() + rand() - 1.5))
   }
   return s
 }
 
 type Outcome = "approved" | "declined" | "error"
 
-/** Gateway g's answer to payment t: approved iff u < (1 − e)·p; an error iff u ≥ 1 − e. */
-const outcomeOf = (scenario: Scenario, s: Stream, g: number, t: number): Outcome => {
-  const e = scenario.error(g, t)
-  const p = Math.min(1, Math.max(0, scenario.approve(g, t, s.currency[t]!, s.brand[t]!)))
+const outcomeOf = (model: W.Model, s: Stream, g: number, t: number): Outcome => {
+  const segment = s.segment[t]!
+  const e = model.error(g, t, segment)
+  const p = Math.min(1, Math.max(0, model.approve(g, t, segment)))
   const u = s.u[t]!
   return u < (1 - e) * p ? "approved" : u >= 1 - e ? "error" : "declined"
 }
 
-// ---------------------------------------------------------------- strategies
-
-const fees: Record<string, Router.Fee> = Object.fromEntries(models.map((m) => [m.id, m.fee]))
+const names = ["atlas", "borealis", "cygnus", "draco", "eridanus", "fornax"]
 
 /**
- * The merchant's static rules, written from the gateways' home markets: USD → atlas,
- * EUR → borealis, GBP → cygnus (per currency, the best gateway of the stationary world).
+ * The strategies of one world: fees and latencies drawn per world. RULE_BASED routes each
+ * currency to the gateway a merchant would name: in the previous scenarios the best gateway of
+ * the currency at the start (the gateways' home markets, as before); in the new worlds the best
+ * of a pilot of 2,000 payments per gateway drawn from the world at its start (a merchant's
+ * rules come from past data, not from the true rates).
  */
-const rules = [
-  { id: "usd", priority: 1, enabled: true, conditions: [{ field: "currency", operator: "equals", value: "USD" }], target: "atlas" },
-  { id: "eur", priority: 1, enabled: true, conditions: [{ field: "currency", operator: "equals", value: "EUR" }], target: "borealis" },
-  { id: "gbp", priority: 1, enabled: true, conditions: [{ field: "currency", operator: "equals", value: "GBP" }], target: "cygnus" }
-] as const
-
-/** `SIM_ADAPTIVE='{"explorationShare":0.05}'` overrides ADAPTIVE's settings (to explore them). */
-const adaptiveOverride = process.env.SIM_ADAPTIVE === undefined ? undefined : Schema.decodeUnknownSync(
-  Schema.parseJson(Schema.Struct({
-    windowSize: Schema.optional(Schema.Number),
-    explorationShare: Schema.optional(Schema.Number),
-    eliminationThreshold: Schema.optional(Schema.Number),
-    minSamples: Schema.optional(Schema.Number),
-    horizon: Schema.optional(Schema.Number)
-  }))
-)(process.env.SIM_ADAPTIVE)
-/** `SIM_ONLY=ADAPTIVE` runs one strategy (the uplift line then needs every strategy: it is left out). */
-const only = process.env.SIM_ONLY
-
-const allStrategies: ReadonlyArray<Router.Config> = [
-  { strategy: "ROUND_ROBIN" },
-  { strategy: "LEAST_LATENCY" },
-  { strategy: "HIGHEST_SUCCESS_RATE" },
-  { strategy: "COST_OPTIMIZED", fees },
-  { strategy: "RULE_BASED", rules },
-  { strategy: "INTELLIGENT", fees },
-  { strategy: "ADAPTIVE", ...(adaptiveOverride === undefined ? {} : { adaptive: adaptiveOverride }) }
-]
-const strategies = allStrategies.filter((c) => only === undefined || c.strategy === only)
+const strategiesOf = (world: W.World, model: W.Model, rand: () => number): ReadonlyArray<Router.Config> => {
+  const G = model.gateways
+  const fees: Record<string, Router.Fee> = Object.fromEntries(names.slice(0, G).map((id) => [id, {
+    fixedMinor: BigInt(20 + Math.floor(rand() * 15)),
+    basisPoints: 240 + Math.floor(rand() * 80)
+  }]))
+  const score = W.currencies.map(() => new Array<number>(G).fill(0))
+  if (world.name.startsWith("legacy-")) {
+    for (let c = 0; c < W.C; c++) {
+      for (let g = 0; g < G; g++) {
+        for (let b = 0; b < W.B; b++) for (let a = 0; a < W.A; a++) score[c]![g]! += model.approve(g, 0, W.segmentOf(c, b, a))
+      }
+    }
+  } else {
+    const seen = W.currencies.map(() => new Array<number>(G).fill(0))
+    for (let g = 0; g < G; g++) {
+      for (let i = 0; i < 2_000; i++) {
+        const segment = model.segment(0, rand(), rand(), rand())
+        const c = W.currencyOf(segment)
+        seen[c]![g]!++
+        if (rand() < (1 - model.error(g, 0, segment)) * model.approve(g, 0, segment)) score[c]![g]!++
+      }
+    }
+    for (let c = 0; c < W.C; c++) for (let g = 0; g < G; g++) score[c]![g]! /= Math.max(1, seen[c]![g]!)
+  }
+  const rules = W.currencies.map((currency, c) => ({
+    id: currency,
+    priority: 1,
+    enabled: true,
+    conditions: [{ field: "currency", operator: "equals", value: currency }],
+    target: names[score[c]!.indexOf(Math.max(...score[c]!))]!
+  } as const))
+  const all: ReadonlyArray<Router.Config> = [
+    { strategy: "ROUND_ROBIN" },
+    { strategy: "LEAST_LATENCY" },
+    { strategy: "HIGHEST_SUCCESS_RATE" },
+    { strategy: "COST_OPTIMIZED", fees },
+    { strategy: "RULE_BASED", rules },
+    { strategy: "INTELLIGENT", fees },
+    { strategy: "ADAPTIVE", ...(adaptiveOverride === undefined ? {} : { adaptive: adaptiveOverride }) }
+  ]
+  return all.filter((c) => only === undefined || c.strategy === only)
+}
 
 /** Runs one strategy through the real Router and GatewayMetrics; returns the approvals. */
-const runStrategy = (config: Router.Config, scenario: Scenario, s: Stream, routerSeed: number): number =>
+const runStrategy = (
+  config: Router.Config,
+  model: W.Model,
+  s: Stream,
+  latency: ReadonlyArray<number>,
+  routerSeed: number
+): number =>
   Effect.gen(function*() {
     const metrics = yield* GatewayMetrics.make({ exportMetrics: false })
     const router = yield* Router.make(config).pipe(Effect.provideService(GatewayMetrics.GatewayMetrics, metrics))
-    const index = new Map(models.map((m, i) => [m.id, i]))
+    const gateways = names.slice(0, model.gateways).map(stubGateway)
+    const index = new Map(gateways.map((g, i) => [g.id, i]))
     let approved = 0
     for (let t = 0; t < s.u.length; t++) {
-      const payment = segmentPayments[s.currency[t]! * brands.length + s.brand[t]!]!
+      const payment = segmentPayments[s.segment[t]!]!
       const first = (yield* router.rank(payment, gateways))[0]!
       const g = index.get(first.id)!
-      const outcome = outcomeOf(scenario, s, g, t)
+      const outcome = outcomeOf(model, s, g, t)
       if (outcome === "approved") approved++
-      const latency = outcome === "error" ? 5_000 : models[g]!.latency * s.noise[t]!
-      yield* metrics.record(first.id, "process", outcome, latency)
+      yield* metrics.record(first.id, "process", outcome, outcome === "error" ? 5_000 : latency[g]! * s.noise[t]!)
       yield* router.observe(payment, first.id, outcome)
     }
     return approved
   }).pipe(Effect.withRandom(Random.make(routerSeed)), Effect.runSync)
 
-interface Row {
-  readonly name: string
-  readonly rate: number
-  readonly note?: string
+/** Rates of one (world, seed): row name → approval rate; `fixed` names the best fixed gateway. */
+interface RunResult {
+  readonly world: string
+  readonly seed: number
+  readonly rates: Record<string, number>
+  readonly fixed: string
 }
 
-const runScenario = (scenario: Scenario, s: Stream): ReadonlyArray<Row> => {
-  const n = s.u.length
-  const rows: Array<Row> = []
-  for (const config of strategies) {
-    rows.push({ name: config.strategy, rate: runStrategy(config, scenario, s, seed * 7919 + 1) / n })
+const ROW_RANDOM = "random choice"
+const ROW_FIXED = "best fixed gateway (hindsight)"
+const ROW_SEGMENT = "best fixed per segment (hindsight)"
+const ROW_BOUND = "clairvoyant (upper bound)"
+
+const runOne = (world: W.World, worldIndex: number, seed: number): RunResult => {
+  const base = seed * 1_000 + worldIndex
+  const model = world.build(W.prng(base), N)
+  const s = stream(model, W.prng(base + 500_000), N)
+  const G = model.gateways
+  const setup = W.prng(base + 700_000)
+  const latency = Array.from({ length: G }, () => 100 + Math.floor(setup() * 200))
+  const rates: Record<string, number> = {}
+  const cached = cache[`${world.name}/${seed}/${N}`]
+  for (const config of strategiesOf(world, model, setup)) {
+    if (cached !== undefined && config.strategy !== "ADAPTIVE") continue
+    rates[config.strategy] = runStrategy(config, model, s, latency, base * 7_919 + 1) / N
   }
-  // baselines, on the same customers
-  const rand = prng(seed * 31 + 7)
+  if (cached !== undefined) {
+    return { ...cached, rates: { ...cached.rates, ADAPTIVE: rates.ADAPTIVE! } }
+  }
+  const rand = W.prng(base + 900_000)
   const fixed = new Array<number>(G).fill(0)
-  const perSegment = Array.from({ length: currencies.length * brands.length }, () => new Array<number>(G).fill(0))
+  const perSegment = Array.from({ length: W.SEGMENTS }, () => new Array<number>(G).fill(0))
   let random = 0
   let clairvoyant = 0
-  for (let t = 0; t < n; t++) {
-    const segmentIndex = s.currency[t]! * brands.length + s.brand[t]!
-    let best = -1
+  for (let t = 0; t < N; t++) {
+    const segment = s.segment[t]!
+    let best = 0
     let bestP = -1
     for (let g = 0; g < G; g++) {
-      if (outcomeOf(scenario, s, g, t) === "approved") {
+      if (outcomeOf(model, s, g, t) === "approved") {
         fixed[g]!++
-        perSegment[segmentIndex]![g]!++
+        perSegment[segment]![g]!++
       }
-      const p = (1 - scenario.error(g, t)) * scenario.approve(g, t, s.currency[t]!, s.brand[t]!)
+      const p = (1 - model.error(g, t, segment)) * model.approve(g, t, segment)
       if (p > bestP) [best, bestP] = [g, p]
     }
-    if (outcomeOf(scenario, s, Math.floor(rand() * G), t) === "approved") random++
-    if (outcomeOf(scenario, s, best, t) === "approved") clairvoyant++
+    if (outcomeOf(model, s, Math.floor(rand() * G), t) === "approved") random++
+    if (outcomeOf(model, s, best, t) === "approved") clairvoyant++
   }
   const bestFixed = fixed.indexOf(Math.max(...fixed))
-  rows.push({ name: "random choice", rate: random / n })
-  rows.push({ name: "best fixed gateway (hindsight)", rate: fixed[bestFixed]! / n, note: models[bestFixed]!.id })
-  rows.push({
-    name: "best fixed per segment (hindsight)",
-    rate: perSegment.reduce((sum, row) => sum + Math.max(...row), 0) / n,
-    note: "static table per currency × brand"
-  })
-  rows.push({ name: "clairvoyant (upper bound)", rate: clairvoyant / n, note: "knows every current rate" })
-  return rows
+  rates[ROW_RANDOM] = random / N
+  rates[ROW_FIXED] = fixed[bestFixed]! / N
+  rates[ROW_SEGMENT] = perSegment.reduce((sum, row) => sum + Math.max(...row), 0) / N
+  rates[ROW_BOUND] = clairvoyant / N
+  return { world: world.name, seed, rates, fixed: names[bestFixed]! }
+}
+
+// ---------------------------------------------------------------- jobs
+
+const pairs = worlds.flatMap((world) => Array.from({ length: SEEDS }, (_, i) => ({ world, seed: i + 1 })))
+
+const runPart = (part: number, parts: number): Array<RunResult> =>
+  pairs.filter((_, i) => i % parts === part).map(({ seed, world }) => runOne(world, W.worlds.indexOf(world), seed))
+
+const runParallel = (jobs: number): Promise<Array<RunResult>> =>
+  Promise.all(Array.from({ length: jobs }, (_, part) =>
+    new Promise<Array<RunResult>>((resolve, reject) => {
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, "--worker", `${part}/${jobs}`], {
+        stdio: ["ignore", "pipe", "inherit"]
+      })
+      let out = ""
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
+      child.on("error", reject)
+      child.on("exit", (code) =>
+        code === 0 ? resolve(JSON.parse(out) as Array<RunResult>) : reject(new Error(`worker ${part} exited with ${code}`))
+      )
+    })
+  )).then((parts) => parts.flat())
+
+// ---------------------------------------------------------------- report
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`
+const pp = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(2)}`
+const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+
+const report = (results: ReadonlyArray<RunResult>): string => {
+  const lines: Array<string> = []
+  const strategyNames = Object.keys(results[0]!.rates).filter((k) => ![ROW_RANDOM, ROW_FIXED, ROW_SEGMENT, ROW_BOUND].includes(k))
+  const others = strategyNames.filter((k) => k !== "ADAPTIVE")
+  const summary: Array<{ world: W.World; meanUplift: number; worst: number; worstSeed: number; gap: number }> = []
+  lines.push(`routing simulation: ${worlds.length} worlds × ${SEEDS} seeds × ${N} payments${full ? " (full)" : ""}`)
+  for (const world of worlds) {
+    const runs = results.filter((r) => r.world === world.name).sort((a, b) => a.seed - b.seed)
+    lines.push("")
+    lines.push(`${world.name} (${world.kind}, ${world.gateways} gateways): ${world.description}`)
+    const hasAdaptive = strategyNames.includes("ADAPTIVE")
+    lines.push(
+      `  ${"".padEnd(36)}${"mean".padStart(9)}${"worst".padStart(9)}${hasAdaptive ? `${"ADAPTIVE −".padStart(13)}${"worst".padStart(9)}` : ""}`
+    )
+    for (const row of Object.keys(runs[0]!.rates)) {
+      const rates = runs.map((r) => r.rates[row]!)
+      const diffs = runs.map((r) => r.rates.ADAPTIVE! - r.rates[row]!)
+      const note = row === ROW_FIXED ? `  (${[...new Set(runs.map((r) => r.fixed))].join(", ")})` : ""
+      lines.push(
+        `  ${row.padEnd(36)}${pct(mean(rates)).padStart(9)}${pct(Math.min(...rates)).padStart(9)}` +
+          (hasAdaptive && row !== "ADAPTIVE" ? `${pp(mean(diffs)).padStart(13)}${pp(Math.min(...diffs)).padStart(9)}` : "") +
+          note
+      )
+    }
+    if (hasAdaptive && others.length > 0) {
+      const uplift = runs.map((r) => r.rates.ADAPTIVE! - Math.max(...others.map((k) => r.rates[k]!)))
+      const worst = Math.min(...uplift)
+      const worstSeed = runs[uplift.indexOf(worst)]!.seed
+      const gap = mean(runs.map((r) => r.rates[ROW_BOUND]! - r.rates.ADAPTIVE!))
+      summary.push({ world, meanUplift: mean(uplift), worst, worstSeed, gap })
+      lines.push(
+        `  uplift (ADAPTIVE − best other strategy, per seed): mean ${pp(mean(uplift))} pp, worst ${pp(worst)} pp (seed ${worstSeed}); ` +
+          `seeds ${uplift.map((u) => pp(u)).join(" ")}`
+      )
+    }
+  }
+  if (summary.length > 0) {
+    lines.push("")
+    lines.push(`${"world".padEnd(22)}${"kind".padEnd(12)}${"uplift mean".padStart(12)}${"worst seed".padStart(12)}${"bound − ADAPTIVE".padStart(18)}`)
+    for (const s of summary) {
+      lines.push(
+        `${s.world.name.padEnd(22)}${s.world.kind.padEnd(12)}${pp(s.meanUplift).padStart(12)}${pp(s.worst).padStart(12)}${pp(s.gap).padStart(18)}`
+      )
+    }
+    const min = (kind: string) => {
+      const xs = summary.filter((s) => s.world.kind === kind).map((s) => s.meanUplift)
+      return xs.length === 0 ? "n/a" : (100 * Math.min(...xs)).toFixed(2)
+    }
+    const legacy = summary.find((s) => s.world.name === "legacy-drifting")
+    if (legacy !== undefined) lines.push(`previous drifting scenario: ${pp(legacy.meanUplift)} pp (mean over seeds)`)
+    lines.push(`adaptive uplift: ${min("drifting")} pp drifting, ${min("stationary")} pp stationary`)
+  }
+  return lines.join("\n")
 }
 
 // ---------------------------------------------------------------- main
 
-const started = performance.now()
-const worldRand = prng(seed)
-const driftingScenario = drifting(worldRand, N)
-const driftingRows = runScenario(driftingScenario, stream(prng(seed + 1), N))
-const stationaryRows = runScenario(stationary, stream(prng(seed + 2), N))
-
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`
-const nonAdaptive = strategies.filter((c) => c.strategy !== "ADAPTIVE").map((c) => c.strategy)
-const uplift = (rows: ReadonlyArray<Row>) => {
-  const adaptive = rows.find((r) => r.name === "ADAPTIVE")!.rate
-  const best = Math.max(...rows.filter((r) => nonAdaptive.some((name) => name === r.name)).map((r) => r.rate))
-  return (100 * (adaptive - best)).toFixed(2)
+if (worker !== undefined) {
+  const [part, parts] = worker.split("/").map(Number)
+  process.stdout.write(JSON.stringify(runPart(part!, parts!)))
+} else {
+  const started = performance.now()
+  const results = JOBS > 1 ? await runParallel(JOBS) : runPart(0, 1)
+  if (cachePath !== undefined) {
+    for (const r of results) cache[`${r.world}/${r.seed}/${N}`] = r
+    writeFileSync(cachePath, JSON.stringify(cache))
+  }
+  console.error(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  console.log(report(results))
 }
-
-const lines: Array<string> = []
-lines.push(`routing simulation: ${N} payments per scenario, gateways ${models.map((m) => m.id).join(", ")}, seed ${seed}`)
-lines.push(`${"strategy".padEnd(36)}${"drifting".padStart(10)}${"stationary".padStart(12)}`)
-driftingRows.forEach((row, i) => {
-  const other = stationaryRows[i]!
-  const note = row.note !== undefined && other.note !== undefined && row.note !== other.note
-    ? `  (${row.note} / ${other.note})`
-    : row.note !== undefined ? `  (${row.note})` : ""
-  lines.push(`${row.name.padEnd(36)}${pct(row.rate).padStart(10)}${pct(other.rate).padStart(12)}${note}`)
-})
-if (only === undefined) {
-  lines.push(`adaptive uplift: ${uplift(driftingRows)} pp drifting, ${uplift(stationaryRows)} pp stationary`)
-}
-console.error(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
-console.log(lines.join("\n"))

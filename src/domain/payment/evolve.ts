@@ -278,8 +278,15 @@ export const apply = (payment: Payment, event: ChangeEvent): Payment => {
           })
       })
     }
-    case "PaymentCancelled":
-      return settle(payment, event, { state: "CANCELLED", failureReason: event.reason })
+    case "PaymentCancelled": {
+      // a cancelled checkout (from ACTION_REQUIRED) ends its waiting attempt
+      const waiting = payment.state === "ACTION_REQUIRED" ? payment.currentAttempt : undefined
+      return settle(payment, event, {
+        state: "CANCELLED",
+        failureReason: event.reason,
+        ...(waiting === undefined ? {} : { attempts: updateAttempt(payment, waiting.id, { status: "failed", failureReason: event.reason }) })
+      })
+    }
     case "PaymentOperationRequested":
       return update(payment, event, {
         pendingOperation: new PendingOperation(

@@ -67,7 +67,9 @@ export const capture = (payment: Payment, amount: Money.Money, now: DateTime.Utc
   })
 
 /**
- * → CANCELLED: from INITIATED or AUTHENTICATED (nothing to void) or AUTHORIZED (after the void).
+ * → CANCELLED: from INITIATED or AUTHENTICATED (nothing to void), AUTHORIZED (after the void),
+ * or ACTION_REQUIRED once the provider has confirmed that nothing was charged and nothing will
+ * be (the merchant cancelled the checkout at the provider; the waiting attempt is failed).
  *
  * @since 0.1.0
  */

@@ -7,8 +7,9 @@ import { Effect, Either } from "effect"
 import * as Money from "../../domain/Money.js"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
-import { CaptureExceedsAuthorized, OperationPending, ValidationError } from "../../domain/PaymentError.js"
+import { CaptureExceedsAuthorized, CheckoutNotCancelled, InvalidTransition, OperationPending, ValidationError } from "../../domain/PaymentError.js"
 import type { CapturePaymentRequest, CancelPaymentRequest } from "./options.js"
+import type { ChargeCore } from "./charge.js"
 import type { Dependencies } from "./dependencies.js"
 
 /**
@@ -32,9 +33,9 @@ export const makeChargedAt = (deps: Dependencies) => {
  * `PaymentService.capturePayment`, `cancelPayment` and `resumeOperation`: a capture or void is
  * committed before the gateway is asked, and resent with its own key after a lost answer.
  */
-export const make = (deps: Dependencies) => {
-  const { paymentLock, ids } = deps
-  const { moving, withRetry } = deps.calls
+export const make = (deps: Dependencies, core: ChargeCore) => {
+  const { paymentLock, ids, registry } = deps
+  const { moving, reading, status, withRetry } = deps.calls
   const { commit } = Commit.committer(deps.repository)
   const chargedAt = makeChargedAt(deps)
 
@@ -111,23 +112,86 @@ export const make = (deps: Dependencies) => {
       () => Effect.dieMessage("a void cannot exceed the authorization")
     )
 
+  /** Starts (or resends) the void of an authorization. */
+  const voidAuthorization = (payment: Payment.Payment, reason: string) => {
+    const pending = payment.pendingOperation
+    if (pending !== undefined) {
+      if (pending.operation !== "void") {
+        return Effect.fail(new OperationPending({ paymentId: payment.id, operation: pending.operation, amount: pending.amount }))
+      }
+      return sendOperation(payment, pending, reason).pipe(voidCannotExceed)
+    }
+    return startOperation(payment, "void", payment.authorizedAmount, reason).pipe(voidCannotExceed)
+  }
+
+  /**
+   * Cancels the checkout of a payment waiting for its customer: the provider's cancel (or, when
+   * the gateway has none, its status) decides; see `PaymentService.cancelPayment`.
+   */
+  const cancelWaiting = (payment: Payment.Payment, reason: string) =>
+    Effect.gen(function*() {
+      const attempt = payment.currentAttempt
+      if (attempt === undefined) return yield* Effect.dieMessage(`payment ${payment.id} waits without an attempt`)
+      const gateway = yield* registry.forTenant(payment.tenantId).get(attempt.gateway)
+      const cancel = gateway.customerAction?.cancel
+      const reference = attempt.reference
+      const cancellable = cancel !== undefined && reference !== undefined
+      // Asked even with the circuit open, like a status: it moves no money and ends the wait.
+      const answer = cancellable
+        ? yield* withRetry(reading(
+          gateway,
+          "cancel",
+          cancel({ paymentId: payment.id, tenantId: payment.tenantId, idempotencyKey: attempt.idempotencyKey, reference })
+        ))
+        : yield* status(gateway, attempt.idempotencyKey, reference)
+      const notCancelled = (why: string) =>
+        new CheckoutNotCancelled({
+          paymentId: payment.id,
+          gateway: gateway.id,
+          reason: why,
+          ...(payment.actionExpiresAt === undefined ? {} : { expiresAt: payment.actionExpiresAt })
+        })
+      switch (answer.status) {
+        case "failed":
+          return yield* commit(payment, (at) =>
+            Either.flatMap(Payment.reconciled(payment, answer.status, at), (first) =>
+              Payment.andThen(first, (current) => Payment.cancel(current, reason, at))))
+        case "not_found":
+          // after a cancel call the provider has nothing to charge; a status alone is not enough
+          if (!cancellable) return yield* notCancelled("the provider does not know the checkout yet")
+          return yield* commit(payment, (at) =>
+            Either.flatMap(Payment.reconciled(payment, answer.status, at), (first) =>
+              Payment.andThen(first, (current) => Payment.cancel(current, reason, at))))
+        case "succeeded":
+        case "authorized": {
+          // the customer paid meanwhile: the charge is the payment's
+          const settled = yield* commit(payment, (at) =>
+            Either.flatMap(Payment.reconciled(payment, answer.status, at), (first) =>
+              Payment.andThen(first, (current) => core.settleWith(current, answer, at))))
+          if (settled.state === "AUTHORIZED") return yield* voidAuthorization(settled, reason)
+          return yield* new InvalidTransition({ paymentId: settled.id, from: settled.state, to: "CANCELLED" })
+        }
+        case "action_required":
+        case "pending":
+          return yield* notCancelled(
+            cancellable
+              ? "the provider could not cancel the checkout now: retry later"
+              : "this gateway cannot cancel a waiting checkout: the customer may pay until it expires"
+          )
+      }
+    })
+
   const cancelPayment = Effect.fn("PaymentService.cancelPayment")(function*(request: CancelPaymentRequest) {
     return yield* paymentLock.withPayment(
       request.paymentId,
       (payment) => Effect.gen(function*() {
         const reason = request.reason ?? "cancelled by merchant"
+        if (payment.state === "ACTION_REQUIRED") return yield* cancelWaiting(payment, reason)
         if (payment.state !== "AUTHORIZED") {
           // nothing held at a gateway: INITIATED / AUTHENTICATED cancel at once, others refuse
           return yield* commit(payment, (at) => Payment.cancel(payment, reason, at))
         }
-        const pending = payment.pendingOperation
-        if (pending !== undefined) {
-          if (pending.operation !== "void") {
-            return yield* new OperationPending({ paymentId: payment.id, operation: pending.operation, amount: pending.amount })
-          }
-          return yield* sendOperation(payment, pending, reason).pipe(voidCannotExceed)
-        }
-        return yield* startOperation(payment, "void", payment.authorizedAmount, reason).pipe(voidCannotExceed)
+        return yield* voidAuthorization(payment, reason)
       })
     )
   })
