@@ -111,6 +111,7 @@ export const classOf = {
   VersionConflict: Conflict,
   LockUnavailable: Conflict,
   OperationPending: Conflict,
+  CheckoutNotCancelled: Conflict,
   IdempotencyKeyReused: Unprocessable,
   InvalidTransition: Unprocessable,
   CaptureExceedsAuthorized: Unprocessable,

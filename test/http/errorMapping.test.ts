@@ -26,6 +26,7 @@ const errors = [
   PaymentError.RefundExceedsCaptured,
   PaymentError.RefundLimitReached,
   PaymentError.OperationPending,
+  PaymentError.CheckoutNotCancelled,
   IdempotencyKeyInUse,
   LockUnavailable,
   StorageError,
