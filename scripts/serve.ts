@@ -1,15 +1,16 @@
 /**
  * `npm run serve`: the AegisPay HTTP service as is, for trying it out. Embedded PostgreSQL
  * (PGlite in `AEGISPAY_DATA_DIR`, default `./data`) or, with `DATABASE_URL`, a PostgreSQL server;
- * the mock gateway as every tenant's default and the test vault of the test kit (never a
- * production setup); a demo tenant and a fresh demo API key (scope `admin`) printed at start.
- * Port from `PORT` (default 3000).
+ * the mock gateway as every tenant's default, the test vault of the test kit (never a production
+ * setup), merchant webhooks with their delivery worker; a demo tenant and a fresh demo API key
+ * (scope `admin`) printed at start. Port from `PORT` (default 3000).
  *
  * Per-tenant credentials: `POST /v1/providers/credentials` (and the seed's
  * `POST /api/v1/providers/credentials`) store a tenant's own Stripe, PayPal, Razorpay or Pagadito
  * keys, sealed under `KeyManagement` (`AEGISPAY_KEK`, `AEGISPAY_KEK_ID`, `AEGISPAY_FINGERPRINT_KEY`
- * when set; otherwise the test kit's public keys, with a warning), and `TenantGateways` builds that
- * tenant's gateway from them (it calls the real provider: use test-mode keys).
+ * when set; otherwise the test kit's public keys, with a warning), as merchant webhook endpoint
+ * secrets are, and `TenantGateways` builds that tenant's gateway from them (it calls the real
+ * provider: use test-mode keys).
  *
  * The GraphQL API is at `/graphql`, with introspection on unless `AEGISPAY_GRAPHQL_INTROSPECTION=false`.
  *
@@ -61,16 +62,19 @@ const main = Effect.gen(function*() {
       "(TenancyTest.testKeys): anyone can decrypt them. Never store live keys here."
     ]))
   }
+  // merchant webhooks (`/v1/webhook-endpoints`), endpoint secrets sealed under the same keys
+  const keys = Option.isSome(kek) ? KeyManagement.layerConfig : TenancyTest.layerKeyManagement
+  const merchantWebhooks = { keys }
   const core = Option.isSome(databaseUrl)
-    ? AegisPayPg.layer({ ...AegisPayTest.parts(), url: databaseUrl.value })
-    : AegisPayEmbedded.layer({ ...AegisPayTest.parts(), dataDir })
+    ? AegisPayPg.layer({ ...AegisPayTest.parts(), url: databaseUrl.value, merchantWebhooks })
+    : AegisPayEmbedded.layer({ ...AegisPayTest.parts(), dataDir, merchantWebhooks })
   const tenancy = Layer.mergeAll(SqlApiKeys.layer, SqlTenants.layer).pipe(
     Layer.provide(ApiKeyHash.layer(Option.getOrElse(pepper, () => demoPepper)))
   )
   // a tenant's own gateways (the built-in providers) from its stored credentials; the mock
   // gateway of the core stays every tenant's default
   const credentials = SqlTenantCredentials.layer.pipe(
-    Layer.provide(Option.isSome(kek) ? KeyManagement.layerConfig : TenancyTest.layerKeyManagement)
+    Layer.provide(keys)
   )
   const tenantGateways = TenantGateways.layer({ providers: [Stripe.provider, PayPal.provider, Razorpay.provider, Pagadito.provider] }).pipe(
     Layer.provide(FetchHttpClient.layer),

@@ -14,7 +14,9 @@
  *   (no API key: the provider's signature is checked by the gateway's adapter);
  * - `seed`: the seed service's paths (`/api/v1/payments/initiate`, `/complete`, `/refund`,
  *   `/api/v1/providers/credentials`, `/api/v1/providers/status`);
- * - `ops`: `/health`, `/ready`, `/metrics` (no API key).
+ * - `ops`: `/health`, `/ready`, `/metrics` (no API key);
+ * - `webhookEndpoints` (`/v1/webhook-endpoints…`) and `tenantWebhooks`
+ *   (`POST /v1/webhooks/:provider/:tenantId`): see `WebhookGroups`.
  *
  * @since 0.2.0
  */
@@ -58,6 +60,14 @@ import {
   WebhookResult
 } from "./ApiSchemas.js"
 import { Authentication } from "./Auth.js"
+import { TenantWebhooksGroup, WebhookEndpointsGroup } from "./WebhookGroups.js"
+
+/**
+ * The webhook groups (merchant webhook endpoints; provider webhooks for tenants' own gateways).
+ *
+ * @since 0.2.0
+ */
+export { TenantWebhooksGroup, WebhookEndpointsGroup } from "./WebhookGroups.js"
 
 const PaymentPath = Schema.Struct({ paymentId: Schema.String })
 
@@ -372,6 +382,8 @@ export class AegisPayApi extends HttpApi.make("aegispay")
   .add(WebhooksGroup)
   .add(SeedGroup)
   .add(OpsGroup)
+  .add(WebhookEndpointsGroup)
+  .add(TenantWebhooksGroup)
   .addError(BadRequest)
   .addError(PayloadTooLarge)
   .addError(InternalError)

@@ -23,7 +23,9 @@
  * them), and the tenancy module's `ApiKeys` (or, with
  * `layerWithAuthenticator`, your own `Auth.Authenticator`); with GraphQL (the default), the
  * `IdempotencyStore` too (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
- * `IdempotencyStore.layerMemory`).
+ * `IdempotencyStore.layerMemory`). Optional: `MerchantWebhooks` (the `/v1/webhook-endpoints`
+ * routes answer 501 without it) and `TenantGateways` (provider credentials and tenants' own
+ * webhook URLs; 501 / 404 without it).
  *
  * @since 0.2.0
  */
@@ -38,7 +40,8 @@ import { layerCustomers, layerGateways, layerPayments } from "./PaymentsHandlers
 import * as RequestMiddleware from "./RequestMiddleware.js"
 import { layerProviders } from "./ProvidersHandlers.js"
 import { layerSeed } from "./SeedHandlers.js"
-import { layerWebhooks } from "./WebhookHandlers.js"
+import { layerWebhookEndpoints } from "./WebhookEndpointsHandlers.js"
+import { layerTenantWebhooks, layerWebhooks } from "./WebhookHandlers.js"
 
 /**
  * Options of the HTTP service.
@@ -80,7 +83,9 @@ export const layerGroups = Layer.mergeAll(
   layerProviders,
   layerWebhooks,
   layerSeed,
-  layerOps
+  layerOps,
+  layerWebhookEndpoints,
+  layerTenantWebhooks
 )
 
 /**
