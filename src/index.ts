@@ -69,6 +69,8 @@ export * as Health from "./observability/Health.js"
 export * as Logging from "./observability/Logging.js"
 /** @since 0.2.0 */
 export * as Prometheus from "./observability/Prometheus.js"
+/** @since 0.2.0 */
+export * as Workers from "./observability/Workers.js"
 /** @since 0.1.0 */
 export * as Hooks from "./orchestration/Hooks.js"
 /** @since 0.1.0 */

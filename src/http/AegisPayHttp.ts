@@ -31,13 +31,14 @@
  */
 import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
-import { Layer } from "effect"
+import { type Duration, Layer } from "effect"
 import * as AegisPayGraphql from "./AegisPayGraphql.js"
 import { AegisPayApi } from "./AegisPayApi.js"
 import * as Auth from "./Auth.js"
 import { layerOps, layerReadiness, type ReadinessCheck } from "./OpsHandlers.js"
 import { layerCustomers, layerGateways, layerPayments } from "./PaymentsHandlers.js"
 import * as RequestMiddleware from "./RequestMiddleware.js"
+import { layerProviders } from "./ProvidersHandlers.js"
 import { layerSeed } from "./SeedHandlers.js"
 import { layerWebhookEndpoints } from "./WebhookEndpointsHandlers.js"
 import { layerTenantWebhooks, layerWebhooks } from "./WebhookHandlers.js"
@@ -50,8 +51,10 @@ import { layerTenantWebhooks, layerWebhooks } from "./WebhookHandlers.js"
 export interface Options extends RequestMiddleware.Options {
   /** Per API key; default 100 requests per second. */
   readonly rateLimit?: Auth.RateLimitOptions | undefined
-  /** Readiness checks of `/ready` besides the storage check (e.g. the outbox relay). */
+  /** Readiness checks of `/ready` besides the built-in ones (storage, API keys, workers). */
   readonly readiness?: ReadonlyArray<ReadinessCheck> | undefined
+  /** The longest a readiness check may take (then it fails as `timed out`); default 2 seconds. */
+  readonly readinessTimeout?: Duration.DurationInput | undefined
   /**
    * How long a key that authenticated is trusted without asking `ApiKeys` again (default 2 s:
    * a revocation takes effect within it); `false` asks on every request. Used by {@link layer}
@@ -77,6 +80,7 @@ export const layerGroups = Layer.mergeAll(
   layerPayments,
   layerCustomers,
   layerGateways,
+  layerProviders,
   layerWebhooks,
   layerSeed,
   layerOps,
@@ -97,7 +101,7 @@ export const layerWithAuthenticator = (options: Options = {}) => {
   const api = HttpApiBuilder.api(AegisPayApi).pipe(
     Layer.provide(layerGroups),
     Layer.provide(authentication),
-    Layer.provide(layerReadiness(options.readiness))
+    Layer.provide(layerReadiness({ checks: options.readiness, timeout: options.readinessTimeout }))
   )
   const graphql = options.graphql === false
     ? Layer.empty

@@ -3,8 +3,11 @@
 # would, then typechecks (strict, exactOptionalPropertyTypes) and runs two programs there:
 #   1. core.ts on the core entry and the test kit, with NO pg / @effect/sql-pg / platform-node
 #      installed (proves the core entry does not load them);
-#   2. pg.ts on `aegispay/pg` against DATABASE_URL, after installing the optional peers;
-#   3. facade.ts on `aegispay/facade` (a program importing nothing from Effect), after checking
+#   2. http.ts on `aegispay/http` and `aegispay/gateways` (the API mounted on a server on port 0,
+#      called with the derived HttpApiClient; gateway adapters built, no network), after
+#      installing the optional peers;
+#   3. pg.ts on `aegispay/pg` against DATABASE_URL;
+#   4. facade.ts on `aegispay/facade` (a program importing nothing from Effect), after checking
 #      that no declaration file reachable from `aegispay/facade` imports an Effect package.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -17,7 +20,7 @@ tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 
 cd "$work"
 mkdir src
-cp "$root"/test/consumer/{MyGateway,program,core,pg,facade}.ts src/
+cp "$root"/test/consumer/{MyGateway,program,core,pg,http,facade}.ts src/
 cat > package.json <<'JSON'
 { "name": "aegispay-consumer", "private": true, "type": "module" }
 JSON
@@ -42,10 +45,12 @@ echo "== consumer: typecheck and run the core program (no pg installed)"
 npx tsc -p tsconfig.json
 node dist/core.js
 
-echo "== consumer: install the optional peers, run the PostgreSQL program"
+echo "== consumer: install the optional peers, typecheck the HTTP and PostgreSQL programs, run the HTTP one"
 npm install --no-audit --no-fund --loglevel=error "@effect/sql-pg@^0.53.0" "@effect/platform-node@^0.108.2"
-sed -i 's#"files": \["src/core.ts"\]#"files": ["src/core.ts", "src/pg.ts", "src/facade.ts"]#' tsconfig.json
+sed -i 's#"files": \["src/core.ts"\]#"files": ["src/core.ts", "src/pg.ts", "src/facade.ts", "src/http.ts"]#' tsconfig.json
 npx tsc -p tsconfig.json
+echo "== consumer: run the HTTP program (aegispay/http, aegispay/gateways)"
+node dist/http.js
 key() { node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64"))'; }
 
 echo "== consumer: the facade's public declarations import no Effect package"

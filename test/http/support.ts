@@ -7,7 +7,7 @@ import { createServer } from "node:http"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Schema } from "effect"
-import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, MerchantWebhooks, TenantGateways, Webhook } from "aegispay"
+import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, MerchantWebhooks, type PaymentService, TenantGateways, Webhook } from "aegispay"
 import { AegisPayApi, AegisPayHttp } from "aegispay/http"
 import { AegisPayTest, MockGateway, TenancyTest, TestCards } from "aegispay/testing"
 
@@ -62,6 +62,8 @@ export const start = async (
   options: StartOptions = {},
   extra: {
     readonly tenantGateways?: boolean
+    /** Replaces services of the composition for the HTTP layer (e.g. a storage that fails). */
+    readonly overrides?: Layer.Layer<never, never, PaymentService.PaymentService | ApiKeys.ApiKeys>
     /** Merchant webhooks in memory with these options, no worker (tests run rounds with `runOnce`). */
     readonly merchantWebhooks?: MerchantWebhooks.Options
     /** `TenantGateways` over these providers instead of the mock provider of `tenantGateways`. */
@@ -69,9 +71,9 @@ export const start = async (
   } = {}
 ) => {
   // per-tenant gateways from stored credentials (TenancyTest.mockProvider), when asked for
+  const mock = await Effect.runPromise(TenancyTest.mockProvider())
   const tenantGateways = extra.tenantGateways === true
-    ? Layer.unwrapEffect(Effect.map(TenancyTest.mockProvider(), ({ provider }) =>
-      TenantGateways.layer({ providers: [provider] }))).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
+    ? TenantGateways.layer({ providers: [mock.provider] }).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
     : extra.tenantProviders !== undefined
     ? TenantGateways.layer({ providers: extra.tenantProviders }).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
     : Layer.empty
@@ -82,6 +84,7 @@ export const start = async (
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
     Layer.provideMerge(merchantWebhooks),
     Layer.provideMerge(tenantGateways),
+    Layer.provideMerge(extra.overrides ?? Layer.empty),
     Layer.provideMerge(TenancyTest.layerApiKeys),
     Layer.provideMerge(IdempotencyStore.layerMemory),
     Layer.provideMerge(AegisPayTest.layerMemory()),
@@ -111,6 +114,8 @@ export const start = async (
     baseUrl,
     runtime,
     keys,
+    /** The gateways built from tenants' stored credentials (with `tenantGateways`), oldest first. */
+    tenantBuilds: mock.builds,
     revoke: (name: KeyName) =>
       runtime.runPromise(Effect.flatMap(ApiKeys.ApiKeys, (apiKeys) =>
         apiKeys.revoke({ tenantId: keySpecs[name].tenantId, keyId: created[name].keyId }))),
