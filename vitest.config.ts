@@ -5,6 +5,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^aegispay\/testing\/fakes$/, replacement: fileURLToPath(new URL("./src/testing/fakes/index.ts", import.meta.url)) },
+      { find: /^aegispay\/facade$/, replacement: fileURLToPath(new URL("./src/facade.ts", import.meta.url)) },
       { find: /^aegispay\/gateways$/, replacement: fileURLToPath(new URL("./src/gateways.ts", import.meta.url)) },
       { find: /^aegispay\/testing$/, replacement: fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)) },
       { find: /^aegispay\/pg$/, replacement: fileURLToPath(new URL("./src/pg.ts", import.meta.url)) },

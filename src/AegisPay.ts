@@ -25,6 +25,7 @@ import * as ManualReview from "./orchestration/ManualReview.js"
 import * as Notifications from "./orchestration/Notifications.js"
 import * as PaymentService from "./orchestration/PaymentService.js"
 import * as Recovery from "./orchestration/Recovery.js"
+import * as Workers from "./observability/Workers.js"
 import * as Shutdown from "./orchestration/Shutdown.js"
 import * as CircuitBreaker from "./resilience/CircuitBreaker.js"
 import * as Router from "./routing/Router.js"
@@ -154,7 +155,8 @@ export const layerWith = <GOut = never, EG = never, RG = never, ES = never, RS =
   parts: Parts<GOut, EG, RG, ES, RS, EL, RL, EV, RV>,
   options: Options = {}
 ) => {
-  const base = parts.vault.pipe(Layer.provideMerge(layerIds(options)))
+  // the registry of this composition's background workers (relay, recovery, …): what `/ready` reads
+  const base = parts.vault.pipe(Layer.provideMerge(layerIds(options)), Layer.provideMerge(Workers.layer))
   const registry = parts.gateways.pipe(Layer.provideMerge(base))
   const infrastructure = Layer.mergeAll(registry, parts.locks).pipe(
     // payment telemetry counts each committed decision at the repository (`PaymentTelemetry`)

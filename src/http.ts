@@ -33,3 +33,5 @@ export * as GraphqlSchema from "./http/GraphqlSchema.js"
 export * as OpsHandlers from "./http/OpsHandlers.js"
 /** @since 0.2.0 */
 export * as RequestMiddleware from "./http/RequestMiddleware.js"
+/** @since 0.2.0 */
+export * as WebhookSchemas from "./http/WebhookSchemas.js"

@@ -3,9 +3,17 @@
  * (`payment.succeeded`, `refund.failed`, …) instead of the internal `PaymentEvent` tags, each with
  * a JSON body holding only what a merchant may see.
  *
- * - **Types.** Each public type comes from exactly one `PaymentEvent` tag ({@link typeOf}). Internal
- *   steps (authentication, retries, reconciliations, compensations, gateway notifications,
- *   captures or voids merely requested) have no public type and are never sent.
+ * - **Types.** Each public type comes from exactly one `PaymentEvent` tag, or one tag with one
+ *   value of its `status` field (`dispute.opened` / `dispute.closed` are `DisputeRecorded` with
+ *   `status` `opened` / `closed`): its {@link selectorOf}. Internal steps (authentication,
+ *   retries, reconciliations, compensations, gateway notifications, captures or voids merely
+ *   requested) have no public type and are never sent.
+ * - **Everything a merchant must hear about** has a type: the customer must act
+ *   (`payment.action_required`), the provider holds the payment (`payment.pending`), the payment
+ *   settles (`payment.succeeded`, `payment.authorized`), fails (`payment.failed`; a checkout that
+ *   expired or was cancelled at the provider has `data.declineCode` `expired` / `canceled`) or is
+ *   cancelled (`payment.cancelled`), refunds (ours and `refund.external`, made in the provider's
+ *   dashboard), disputes, manual reviews.
  * - **Body.** `{ id, type, createdAt, tenantId, paymentId, sequence, data }` ({@link MerchantEvent});
  *   `id` is the event id (stable: the same on every attempt and replay, for dedupe), `sequence` the
  *   event's number within its payment (1, 2, 3…; a merchant that receives a lower one after a
@@ -29,6 +37,8 @@ import type { PaymentEvent, PaymentEventType } from "../domain/PaymentEvent.js"
 export const types = [
   "payment.created",
   "payment.processing",
+  "payment.action_required",
+  "payment.pending",
   "payment.authorized",
   "payment.succeeded",
   "payment.failed",
@@ -38,6 +48,9 @@ export const types = [
   "refund.created",
   "refund.succeeded",
   "refund.failed",
+  "refund.external",
+  "dispute.opened",
+  "dispute.closed",
   "review.required",
   "review.resolved"
 ] as const
@@ -68,13 +81,16 @@ export const Subscription = Schema.Union(EventType, Schema.Literal("*"))
 export type Subscription = typeof Subscription.Type
 
 /**
- * The `PaymentEvent` tag behind each public type.
+ * What selects the `PaymentEvent`s of each public type: a tag (`PaymentSucceeded`), or a tag and
+ * the value of the event's `status` field (`DisputeRecorded:opened`).
  *
  * @since 0.2.0
  */
-export const tagOf: { readonly [K in EventType]: PaymentEventType } = {
+export const selectorOf: { readonly [K in EventType]: `${PaymentEventType}` | `${PaymentEventType}:${string}` } = {
   "payment.created": "PaymentInitiated",
   "payment.processing": "PaymentProcessing",
+  "payment.action_required": "CustomerActionRequired",
+  "payment.pending": "PaymentPendingAtProvider",
   "payment.authorized": "PaymentAuthorized",
   "payment.succeeded": "PaymentSucceeded",
   "payment.failed": "PaymentFailed",
@@ -84,28 +100,61 @@ export const tagOf: { readonly [K in EventType]: PaymentEventType } = {
   "refund.created": "RefundRequested",
   "refund.succeeded": "RefundSucceeded",
   "refund.failed": "RefundFailed",
+  "refund.external": "ExternalRefundRecorded",
+  "dispute.opened": "DisputeRecorded:opened",
+  "dispute.closed": "DisputeRecorded:closed",
   "review.required": "ManualReviewRequired",
   "review.resolved": "ManualReviewResolved"
 }
 
-const byTag = new Map<string, EventType>(types.map((type) => [tagOf[type], type]))
+const bySelector = new Map<string, EventType>(types.map((type) => [selectorOf[type], type]))
+
+const statusOf = (value: unknown): string | undefined => {
+  if (typeof value !== "object" || value === null || !("status" in value)) return undefined
+  return typeof value.status === "string" ? value.status : undefined
+}
 
 /**
- * The public type of a `PaymentEvent` tag; none for internal events.
+ * The public type of a stored event: its tag and its (encoded or decoded) body, whose `status`
+ * field tells the type where the tag alone does not; none for internal events.
  *
  * @since 0.2.0
  */
-export const typeOf = (tag: string): Option.Option<EventType> => Option.fromNullable(byTag.get(tag))
+export const typeOfStored = (tag: string, event: unknown): Option.Option<EventType> => {
+  const byTag = bySelector.get(tag)
+  if (byTag !== undefined) return Option.some(byTag)
+  const status = statusOf(event)
+  return Option.fromNullable(status === undefined ? undefined : bySelector.get(`${tag}:${status}`))
+}
 
 /**
- * The `PaymentEvent` tags an endpoint subscribed to `subscriptions` receives (`"*"`: every tag
- * with a public type), without duplicates, in the order of {@link types}.
+ * The public type of a `PaymentEvent`; none for internal events.
  *
  * @since 0.2.0
  */
-export const tagsFor = (subscriptions: ReadonlyArray<Subscription>): ReadonlyArray<PaymentEventType> => {
+export const typeOf = (event: PaymentEvent): Option.Option<EventType> => typeOfStored(event._tag, event)
+
+/**
+ * The selectors (see {@link selectorOf}) an endpoint subscribed to `subscriptions` receives
+ * (`"*"`: every public type), without duplicates, in the order of {@link types}. An event is
+ * delivered when its tag, or its tag and `status` (`Tag:status`), is one of them.
+ *
+ * @since 0.2.0
+ */
+export const selectorsFor = (subscriptions: ReadonlyArray<Subscription>): ReadonlyArray<string> => {
   const all = subscriptions.includes("*")
-  return types.filter((type) => all || subscriptions.includes(type)).map((type) => tagOf[type])
+  return types.filter((type) => all || subscriptions.includes(type)).map((type) => selectorOf[type])
+}
+
+/**
+ * Whether an event (its tag and its encoded or decoded body) is selected by `selectors`.
+ *
+ * @since 0.2.0
+ */
+export const selects = (selectors: ReadonlyArray<string>, tag: string, event: unknown): boolean => {
+  if (selectors.includes(tag)) return true
+  const status = statusOf(event)
+  return status !== undefined && selectors.includes(`${tag}:${status}`)
 }
 
 /**
@@ -160,6 +209,18 @@ const dataOf = (event: PaymentEvent): Record<string, unknown> | undefined => {
     }
     case "PaymentProcessing":
       return { gateway: event.gateway, attemptNumber: event.attemptNumber }
+    case "CustomerActionRequired":
+      return {
+        // what the customer's browser needs; a client secret is not sent (read the payment)
+        action: event.action.type === "redirect"
+          ? { type: "redirect", url: event.action.url }
+          : event.action.type === "checkout"
+          ? { type: "checkout", params: event.action.params }
+          : { type: event.action.type },
+        expiresAt: DateTime.formatIso(event.expiresAt)
+      }
+    case "PaymentPendingAtProvider":
+      return defined({ reason: event.reason, expiresAt: DateTime.formatIso(event.expiresAt) })
     case "PaymentAuthorized":
       return { amount: amount(event.amount), gatewayTransactionId: event.gatewayTransactionId }
     case "PaymentSucceeded":
@@ -183,6 +244,23 @@ const dataOf = (event: PaymentEvent): Record<string, unknown> | undefined => {
       return { refundId: event.refundId, gatewayRefundId: event.gatewayRefundId }
     case "RefundFailed":
       return { refundId: event.refundId, reason: event.reason }
+    case "ExternalRefundRecorded":
+      return defined({
+        refundId: event.refundId,
+        gateway: event.gateway,
+        gatewayRefundId: event.gatewayRefundId,
+        amount: amount(event.amount),
+        reportedAmount: event.reportedAmount === undefined ? undefined : amount(event.reportedAmount)
+      })
+    case "DisputeRecorded":
+      return defined({
+        disputeId: event.disputeId,
+        gateway: event.gateway,
+        status: event.status,
+        amount: event.amount === undefined ? undefined : amount(event.amount),
+        reason: event.reason,
+        outcome: event.outcome
+      })
     case "ManualReviewRequired":
       return defined({ refundId: event.refundId, reason: event.reason })
     case "ManualReviewResolved":
@@ -198,7 +276,7 @@ const dataOf = (event: PaymentEvent): Record<string, unknown> | undefined => {
  * @since 0.2.0
  */
 export const fromPaymentEvent = (event: PaymentEvent): Option.Option<MerchantEvent> =>
-  Option.flatMap(typeOf(event._tag), (type) => {
+  Option.flatMap(typeOf(event), (type) => {
     const data = dataOf(event)
     return data === undefined ? Option.none() : Option.some({
       id: event.eventId,

@@ -334,7 +334,7 @@ const toDelivery = (record: DeliveryRecord): Delivery => ({
   id: record.id,
   endpointId: record.endpointId,
   eventId: record.eventId,
-  eventType: Option.getOrUndefined(MerchantEvent.typeOf(record.eventTag)),
+  eventType: Option.getOrUndefined(MerchantEvent.typeOfStored(record.eventTag, record.payload)),
   paymentId: record.paymentId,
   sequence: record.seq,
   status: record.status,
@@ -383,7 +383,7 @@ const checkDescription = (description: string | undefined): Effect.Effect<string
     : Effect.succeed(description)
 
 const tagsFor = (events: ReadonlyArray<string>): ReadonlyArray<string> =>
-  MerchantEvent.tagsFor(events.filter((e): e is MerchantEvent.Subscription => Schema.is(MerchantEvent.Subscription)(e)))
+  MerchantEvent.selectorsFor(events.filter((e): e is MerchantEvent.Subscription => Schema.is(MerchantEvent.Subscription)(e)))
 
 /**
  * The service over a store (no worker: see the layers).

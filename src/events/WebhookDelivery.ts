@@ -216,7 +216,7 @@ export const round = (
           const event = decodeEvent(item.delivery.payload)
           if (event._tag === "Left") return { _tag: "Undeliverable", error: "the stored event does not decode" } as const
           const body = MerchantEvent.body(event.right)
-          const type = MerchantEvent.typeOf(event.right._tag)
+          const type = MerchantEvent.typeOf(event.right)
           if (Option.isNone(body) || Option.isNone(type)) {
             return { _tag: "Undeliverable", error: `${event.right._tag} has no public event type` } as const
           }

@@ -9,15 +9,19 @@
  *   complete, refunds (create, list);
  * - `customers`: `GET /v1/customers/:customerId/payments` (cursor pages);
  * - `gateways`: `GET /v1/gateways/health`;
+ * - `providers`: the tenant's provider credentials (`/v1/providers…`, `admin` scope);
  * - `webhooks`: `POST /v1/webhooks/:provider` and the seed's `POST /api/v1/webhooks/:provider`
  *   (no API key: the provider's signature is checked by the gateway's adapter);
  * - `seed`: the seed service's paths (`/api/v1/payments/initiate`, `/complete`, `/refund`,
  *   `/api/v1/providers/credentials`, `/api/v1/providers/status`);
- * - `ops`: `/health`, `/ready`, `/metrics` (no API key).
+ * - `ops`: `/health`, `/ready`, `/metrics` (no API key);
+ * - `webhookEndpoints` (`/v1/webhook-endpoints…`) and `tenantWebhooks`
+ *   (`POST /v1/webhooks/:provider/:tenantId`): see `WebhookGroups`.
  *
  * @since 0.2.0
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Schema } from "effect"
 import { PaymentView } from "../domain/PaymentView.js"
 import {
@@ -40,11 +44,14 @@ import {
   CompleteBody,
   CreatePaymentBody,
   CredentialsBody,
+  CredentialsList,
   CredentialsSaved,
+  CredentialsView,
   GatewayHealthList,
   HealthStatus,
   PageParams,
   PaymentPage,
+  ProviderList,
   RefundBody,
   RefundList,
   RefundView,
@@ -53,6 +60,14 @@ import {
   WebhookResult
 } from "./ApiSchemas.js"
 import { Authentication } from "./Auth.js"
+import { TenantWebhooksGroup, WebhookEndpointsGroup } from "./WebhookGroups.js"
+
+/**
+ * The webhook groups (merchant webhook endpoints; provider webhooks for tenants' own gateways).
+ *
+ * @since 0.2.0
+ */
+export { TenantWebhooksGroup, WebhookEndpointsGroup } from "./WebhookGroups.js"
 
 const PaymentPath = Schema.Struct({ paymentId: Schema.String })
 
@@ -62,6 +77,35 @@ const PaymentPath = Schema.Struct({ paymentId: Schema.String })
  * @since 0.2.0
  */
 export const IdempotencyHeaders = Schema.Struct({ "idempotency-key": Schema.String })
+
+/**
+ * The errors of a route that processes a payment (confirm, capture, cancel, complete, seed
+ * initiate/complete): 402 declined, 404, 409 in flight or concurrent, 422 business rule, 502 gateway
+ * error, 504 outcome unknown.
+ */
+const processErrors = <Name extends string, Method extends HttpMethod, Path, UrlParams, Payload, Headers, Success, Error, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>
+) =>
+  endpoint
+    .addError(PaymentDeclined)
+    .addError(NotFound)
+    .addError(Conflict)
+    .addError(Unprocessable)
+    .addError(GatewayFailed)
+    .addError(OutcomeUnknown)
+
+/** The errors of a refund: 404, 409, 422 (business rule or key reused), 502 (no gateway for the payment). */
+const refundErrors = <Name extends string, Method extends HttpMethod, Path, UrlParams, Payload, Headers, Success, Error, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>
+) => endpoint.addError(NotFound).addError(Conflict).addError(Unprocessable).addError(GatewayFailed)
+
+/**
+ * The errors of an incoming webhook: 404 unknown provider; applying a notification: 404, 409, 422,
+ * 402, 502, 504 (the provider delivers it again).
+ */
+const webhookErrors = <Name extends string, Method extends HttpMethod, Path, UrlParams, Payload, Headers, Success, Error, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>
+) => processErrors(endpoint)
 
 /** A payment whose customer must act (ACTION_REQUIRED): answered 202. */
 const PaymentAccepted = PaymentView.annotations({ identifier: "PaymentActionRequired" })
@@ -77,6 +121,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setHeaders(IdempotencyHeaders)
       .setPayload(CreatePaymentBody)
       .addSuccess(PaymentView, { status: 201 })
+      .addError(Unprocessable)
       .annotate(OpenApi.Summary, "Create a payment (idempotent per Idempotency-Key)")
       .annotate(
         OpenApi.Description,
@@ -87,6 +132,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
     HttpApiEndpoint.get("get", "/v1/payments/:paymentId")
       .setPath(PaymentPath)
       .addSuccess(PaymentView)
+      .addError(NotFound)
       .annotate(OpenApi.Summary, "Get a payment")
   )
   .add(
@@ -94,6 +140,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setPath(PaymentPath)
       .addSuccess(PaymentView)
       .addSuccess(PaymentAccepted, { status: 202 })
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Process a payment (processPayment)")
       .annotate(
         OpenApi.Description,
@@ -105,6 +152,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setPath(PaymentPath)
       .setPayload(CaptureBody)
       .addSuccess(PaymentView)
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Capture all or part of an authorization")
   )
   .add(
@@ -112,6 +160,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setPath(PaymentPath)
       .setPayload(CancelBody)
       .addSuccess(PaymentView)
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Cancel a payment, or void its authorization")
   )
   .add(
@@ -119,6 +168,8 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setPath(PaymentPath)
       .setPayload(CompleteBody)
       .addSuccess(PaymentView)
+      .addSuccess(PaymentAccepted, { status: 202 })
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Complete a payment after the customer's action (return URL)")
   )
   .add(
@@ -127,6 +178,7 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
       .setHeaders(IdempotencyHeaders)
       .setPayload(RefundBody)
       .addSuccess(RefundView, { status: 201 })
+      .pipe(refundErrors)
       .annotate(OpenApi.Summary, "Refund a payment (idempotent per payment and Idempotency-Key)")
       .annotate(
         OpenApi.Description,
@@ -137,16 +189,10 @@ export class PaymentsGroup extends HttpApiGroup.make("payments")
     HttpApiEndpoint.get("refunds", "/v1/payments/:paymentId/refunds")
       .setPath(PaymentPath)
       .addSuccess(RefundList)
+      .addError(NotFound)
       .annotate(OpenApi.Summary, "List a payment's refunds")
   )
-  .addError(NotFound)
   .addError(Forbidden)
-  .addError(Conflict)
-  .addError(Unprocessable)
-  .addError(PaymentDeclined)
-  .addError(GatewayFailed)
-  .addError(OutcomeUnknown)
-  .addError(NotImplemented)
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Payments")
 {}
@@ -186,6 +232,49 @@ export class GatewaysGroup extends HttpApiGroup.make("gateways")
 const ProviderPath = Schema.Struct({ provider: Schema.String })
 
 /**
+ * The tenant's own provider credentials (`admin` scope): saved encrypted, answered masked, turned
+ * into the tenant's gateways by `TenantGateways`. 501 where the installation does not provide
+ * `TenantGateways` to the HTTP layer.
+ *
+ * @since 0.2.0
+ */
+export class ProvidersGroup extends HttpApiGroup.make("providers")
+  .add(
+    HttpApiEndpoint.get("list", "/v1/providers")
+      .addSuccess(ProviderList)
+      .addError(NotImplemented)
+      .annotate(OpenApi.Summary, "The providers tenants may store credentials for, and their fields")
+  )
+  .add(
+    HttpApiEndpoint.post("saveCredentials", "/v1/providers/credentials")
+      .setPayload(CredentialsBody)
+      .addSuccess(CredentialsView)
+      .addError(NotImplemented)
+      .annotate(OpenApi.Summary, "Save or update the tenant's credentials for a provider (answered masked)")
+      .annotate(
+        OpenApi.Description,
+        "The fields are checked against the provider (unknown or missing fields, values the provider refuses: 400, nothing stored), stored encrypted, and the tenant's gateway for the provider is rebuilt from them. Values are never answered: only their last four characters."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("credentials", "/v1/providers/credentials")
+      .addSuccess(CredentialsList)
+      .addError(NotImplemented)
+      .annotate(OpenApi.Summary, "The tenant's stored credentials, masked")
+  )
+  .add(
+    HttpApiEndpoint.del("removeCredentials", "/v1/providers/credentials/:provider")
+      .setPath(ProviderPath)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(NotFound)
+      .addError(NotImplemented)
+      .annotate(OpenApi.Summary, "Remove the tenant's credentials for a provider (its own gateway for it is dropped)")
+  )
+  .addError(Forbidden)
+  .middleware(Authentication)
+{}
+
+/**
  * Incoming provider webhooks (no API key: the gateway's adapter verifies the signature over the
  * exact bytes received).
  *
@@ -196,6 +285,7 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
     HttpApiEndpoint.post("receive", "/v1/webhooks/:provider")
       .setPath(ProviderPath)
       .addSuccess(WebhookResult)
+      .pipe(webhookErrors)
       .annotate(OpenApi.Summary, "Receive a provider's webhook")
       .annotate(
         OpenApi.Description,
@@ -206,14 +296,9 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
     HttpApiEndpoint.post("receiveSeed", "/api/v1/webhooks/:provider")
       .setPath(ProviderPath)
       .addSuccess(WebhookResult)
+      .pipe(webhookErrors)
       .annotate(OpenApi.Summary, "Receive a provider's webhook (the seed's path)")
   )
-  .addError(NotFound)
-  .addError(Conflict)
-  .addError(Unprocessable)
-  .addError(PaymentDeclined)
-  .addError(GatewayFailed)
-  .addError(OutcomeUnknown)
 {}
 
 /**
@@ -228,12 +313,15 @@ export class SeedGroup extends HttpApiGroup.make("seed")
       .setPayload(CreatePaymentBody)
       .addSuccess(PaymentView)
       .addSuccess(PaymentAccepted, { status: 202 })
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Create and process a payment (seed: initiatePayment)")
   )
   .add(
     HttpApiEndpoint.post("complete", "/api/v1/payments/complete")
       .setPayload(SeedCompleteBody)
       .addSuccess(PaymentView)
+      .addSuccess(PaymentAccepted, { status: 202 })
+      .pipe(processErrors)
       .annotate(OpenApi.Summary, "Complete a payment after the customer's action (seed: completePayment)")
   )
   .add(
@@ -241,12 +329,14 @@ export class SeedGroup extends HttpApiGroup.make("seed")
       .setHeaders(IdempotencyHeaders)
       .setPayload(SeedRefundBody)
       .addSuccess(RefundView, { status: 201 })
+      .pipe(refundErrors)
       .annotate(OpenApi.Summary, "Refund a payment (seed: refundPayment)")
   )
   .add(
     HttpApiEndpoint.post("credentials", "/api/v1/providers/credentials")
       .setPayload(CredentialsBody)
       .addSuccess(CredentialsSaved)
+      .addError(NotImplemented)
       .annotate(OpenApi.Summary, "Save or update the tenant's provider credentials (seed: saveOrUpdateProviderKeys)")
   )
   .add(
@@ -254,14 +344,7 @@ export class SeedGroup extends HttpApiGroup.make("seed")
       .addSuccess(GatewayHealthList)
       .annotate(OpenApi.Summary, "Provider status (seed)")
   )
-  .addError(NotFound)
   .addError(Forbidden)
-  .addError(Conflict)
-  .addError(Unprocessable)
-  .addError(PaymentDeclined)
-  .addError(GatewayFailed)
-  .addError(OutcomeUnknown)
-  .addError(NotImplemented)
   .middleware(Authentication)
 {}
 
@@ -276,7 +359,7 @@ export class OpsGroup extends HttpApiGroup.make("ops")
     HttpApiEndpoint.get("ready", "/ready")
       .addSuccess(HealthStatus)
       .addError(Unavailable)
-      .annotate(OpenApi.Summary, "Readiness: storage reachable, workers running")
+      .annotate(OpenApi.Summary, "Readiness: storage, API-key store and this process's workers (each in checks; 503 when one fails)")
   )
   .add(
     HttpApiEndpoint.get("metrics", "/metrics")
@@ -295,9 +378,12 @@ export class AegisPayApi extends HttpApi.make("aegispay")
   .add(PaymentsGroup)
   .add(CustomersGroup)
   .add(GatewaysGroup)
+  .add(ProvidersGroup)
   .add(WebhooksGroup)
   .add(SeedGroup)
   .add(OpsGroup)
+  .add(WebhookEndpointsGroup)
+  .add(TenantWebhooksGroup)
   .addError(BadRequest)
   .addError(PayloadTooLarge)
   .addError(InternalError)

@@ -23,21 +23,25 @@
  * them), and the tenancy module's `ApiKeys` (or, with
  * `layerWithAuthenticator`, your own `Auth.Authenticator`); with GraphQL (the default), the
  * `IdempotencyStore` too (`AegisPayPg` / `AegisPayEmbedded` provide it; memory:
- * `IdempotencyStore.layerMemory`).
+ * `IdempotencyStore.layerMemory`). Optional: `MerchantWebhooks` (the `/v1/webhook-endpoints`
+ * routes answer 501 without it) and `TenantGateways` (provider credentials and tenants' own
+ * webhook URLs; 501 / 404 without it).
  *
  * @since 0.2.0
  */
 import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
-import { Layer } from "effect"
+import { type Duration, Layer } from "effect"
 import * as AegisPayGraphql from "./AegisPayGraphql.js"
 import { AegisPayApi } from "./AegisPayApi.js"
 import * as Auth from "./Auth.js"
 import { layerOps, layerReadiness, type ReadinessCheck } from "./OpsHandlers.js"
 import { layerCustomers, layerGateways, layerPayments } from "./PaymentsHandlers.js"
 import * as RequestMiddleware from "./RequestMiddleware.js"
+import { layerProviders } from "./ProvidersHandlers.js"
 import { layerSeed } from "./SeedHandlers.js"
-import { layerWebhooks } from "./WebhookHandlers.js"
+import { layerWebhookEndpoints } from "./WebhookEndpointsHandlers.js"
+import { layerTenantWebhooks, layerWebhooks } from "./WebhookHandlers.js"
 
 /**
  * Options of the HTTP service.
@@ -47,8 +51,10 @@ import { layerWebhooks } from "./WebhookHandlers.js"
 export interface Options extends RequestMiddleware.Options {
   /** Per API key; default 100 requests per second. */
   readonly rateLimit?: Auth.RateLimitOptions | undefined
-  /** Readiness checks of `/ready` besides the storage check (e.g. the outbox relay). */
+  /** Readiness checks of `/ready` besides the built-in ones (storage, API keys, workers). */
   readonly readiness?: ReadonlyArray<ReadinessCheck> | undefined
+  /** The longest a readiness check may take (then it fails as `timed out`); default 2 seconds. */
+  readonly readinessTimeout?: Duration.DurationInput | undefined
   /**
    * How long a key that authenticated is trusted without asking `ApiKeys` again (default 2 s:
    * a revocation takes effect within it); `false` asks on every request. Used by {@link layer}
@@ -70,7 +76,17 @@ export interface Options extends RequestMiddleware.Options {
  *
  * @since 0.2.0
  */
-export const layerGroups = Layer.mergeAll(layerPayments, layerCustomers, layerGateways, layerWebhooks, layerSeed, layerOps)
+export const layerGroups = Layer.mergeAll(
+  layerPayments,
+  layerCustomers,
+  layerGateways,
+  layerProviders,
+  layerWebhooks,
+  layerSeed,
+  layerOps,
+  layerWebhookEndpoints,
+  layerTenantWebhooks
+)
 
 /**
  * {@link layer} with your own `Auth.Authenticator` instead of the tenancy module's `ApiKeys`.
@@ -85,7 +101,7 @@ export const layerWithAuthenticator = (options: Options = {}) => {
   const api = HttpApiBuilder.api(AegisPayApi).pipe(
     Layer.provide(layerGroups),
     Layer.provide(authentication),
-    Layer.provide(layerReadiness(options.readiness))
+    Layer.provide(layerReadiness({ checks: options.readiness, timeout: options.readinessTimeout }))
   )
   const graphql = options.graphql === false
     ? Layer.empty

@@ -155,13 +155,15 @@ export class GatewayFailed extends Schema.Class<GatewayFailed>("GatewayFailed")(
 }, HttpApiSchema.annotations({ status: 502, description: "gateway error: safe to retry" })) {}
 
 /**
- * 503: not ready (readiness probe).
+ * 503: not ready (readiness probe); `checks` tells each component's answer.
  *
  * @since 0.2.0
  */
 export class Unavailable extends Schema.Class<Unavailable>("Unavailable")({
   type: Schema.tag("unavailable"),
-  ...common
+  ...common,
+  /** Each readiness check: `"ok"` or why it failed. */
+  checks: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
 }, HttpApiSchema.annotations({ status: 503, description: "not ready" })) {}
 
 /**

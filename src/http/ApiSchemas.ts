@@ -284,6 +284,40 @@ export const CredentialsSaved = Schema.Struct({
 }).annotations({ identifier: "ProviderCredentialsSaved" })
 
 /**
+ * A provider's stored credentials of the caller's tenant, masked: field names and the last four
+ * characters of each value (shorter values masked entirely); `version` counts the saves.
+ *
+ * @since 0.2.0
+ */
+export const CredentialsView = Schema.Struct({
+  provider: Schema.String,
+  version: Schema.Number,
+  updatedAt: Schema.Date,
+  fields: Schema.Record({ key: Schema.String, value: Schema.String })
+}).annotations({ identifier: "ProviderCredentialsView" })
+
+/**
+ * The tenant's stored credentials, one entry per provider, masked.
+ *
+ * @since 0.2.0
+ */
+export const CredentialsList = Schema.Struct({ data: Schema.Array(CredentialsView) }).annotations({
+  identifier: "ProviderCredentialsList"
+})
+
+/**
+ * The providers this installation can build tenant gateways for, and the fields each takes.
+ *
+ * @since 0.2.0
+ */
+export const ProviderList = Schema.Struct({
+  data: Schema.Array(Schema.Struct({
+    provider: Schema.String,
+    fields: Schema.Array(Schema.Struct({ name: Schema.String, secret: Schema.Boolean, optional: Schema.Boolean }))
+  }))
+}).annotations({ identifier: "ProviderList" })
+
+/**
  * Liveness / readiness.
  *
  * @since 0.2.0

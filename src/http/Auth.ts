@@ -28,10 +28,11 @@
  */
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
-import { Clock, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as Tenant from "../domain/Tenant.js"
 import * as ApiKeys from "../tenancy/ApiKeys.js"
+import * as TenantGateways from "../tenancy/TenantGateways.js"
 import { Forbidden, InternalError, RateLimited, Unauthenticated } from "./ApiError.js"
 import * as RequestLog from "./RequestLog.js"
 
@@ -91,6 +92,11 @@ export class Authenticator extends Context.Tag("aegispay/http/Authenticator")<Au
   readonly authenticate: (
     raw: Redacted.Redacted<string>
   ) => Effect.Effect<ApiKeyPrincipal, InvalidApiKey | AuthenticatorUnavailable>
+  /**
+   * Whether the key store answers now (a cheap read), for `/ready` (check `apiKeys`); absent: not
+   * checked.
+   */
+  readonly ready?: Effect.Effect<void, AuthenticatorUnavailable> | undefined
 }>() {}
 
 /**
@@ -119,6 +125,8 @@ export const cached = (
   const capacity = Math.max(1, options.capacity ?? 10_000)
   const entries = new Map<string, { readonly principal: ApiKeyPrincipal; readonly until: number }>()
   return Authenticator.of({
+    // readiness always asks the store itself
+    ...(inner.ready === undefined ? {} : { ready: inner.ready }),
     authenticate: (raw) =>
       Effect.gen(function*() {
         const id = createHash("sha256").update(Redacted.value(raw)).digest("base64")
@@ -140,7 +148,8 @@ export const cached = (
 /**
  * The {@link Authenticator} of the tenancy module's `ApiKeys`: every way a key fails
  * (`ApiKeys.InvalidApiKey`) is a 401; a storage failure is a 500, never a 401. Successes are
- * {@link cached} (default 2 s; `false`: every request asks the key store).
+ * {@link cached} (default 2 s; `false`: every request asks the key store). Its `ready` (for
+ * `/ready`) lists the keys of a tenant that cannot exist: never cached.
  *
  * @since 0.2.0
  */
@@ -159,7 +168,12 @@ export const layerApiKeysWith = (options: { readonly cache?: CacheOptions | fals
               InvalidApiKey: () => Effect.fail(new InvalidApiKey({ reason: "invalid API key" })),
               StorageError: (e) => Effect.fail(new AuthenticatorUnavailable({ reason: e.message }))
             })
-          )
+          ),
+        // the keys of a tenant that cannot exist: one indexed read of the key store
+        ready: keys.list("__readiness").pipe(
+          Effect.asVoid,
+          Effect.mapError((e) => new AuthenticatorUnavailable({ reason: e.message }))
+        )
       })
       return options.cache === false ? direct : cached(direct, options.cache)
     })
@@ -261,16 +275,37 @@ export const layer = (
 export const hasScope = (principal: ApiKeyPrincipal, scope: Scope): boolean => ApiKeys.allows(principal.scopes, scope)
 
 /**
+ * Makes the tenant's own gateways current (`TenantGateways.ensure`: built on first use, rebuilt
+ * when its stored credentials changed) where the installation provides `TenantGateways`. A tenant
+ * whose gateways cannot be built is answered 500 (logged with the typed cause, never a credential
+ * value), never served by the global gateway of the same name instead of its own.
+ */
+const ensureTenantGateways = (tenantId: string): Effect.Effect<void, InternalError> =>
+  Effect.flatMap(Effect.serviceOption(TenantGateways.TenantGateways), (service) =>
+    Option.isNone(service) ? Effect.void : service.value.ensure(tenantId).pipe(
+      Effect.asVoid,
+      Effect.catchAll((e) =>
+        Effect.zipRight(
+          Effect.logError("the tenant's gateways could not be built from its stored credentials", e),
+          Effect.fail(new InternalError({ code: "internal_error", message: "internal error" }))
+        ))
+    ))
+
+/**
  * Runs `effect` for the caller if its key holds `scope`: under `Tenant.with(principal.tenantId)`,
- * with `tenantId` in its log annotations. Without the scope: 403, `effect` does not run.
+ * with `tenantId` in its log annotations, after making the tenant's own gateways current (where
+ * `TenantGateways` is provided). Without the scope: 403, `effect` does not run.
  *
  * @since 0.2.0
  */
 export const authorized = (scope: Scope) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Forbidden, R | Principal> =>
-  Effect.flatMap(Principal, (principal): Effect.Effect<A, E | Forbidden, R> =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Forbidden | InternalError, R | Principal> =>
+  Effect.flatMap(Principal, (principal): Effect.Effect<A, E | Forbidden | InternalError, R> =>
     hasScope(principal, scope)
-      ? effect.pipe(Tenant.with(principal.tenantId), Effect.annotateLogs({ tenantId: principal.tenantId }))
+      ? Effect.zipRight(ensureTenantGateways(principal.tenantId), effect).pipe(
+        Tenant.with(principal.tenantId),
+        Effect.annotateLogs({ tenantId: principal.tenantId })
+      )
       : Effect.fail(
         new Forbidden({ code: "missing_scope", message: `this API key lacks the scope ${scope}` })
       ))

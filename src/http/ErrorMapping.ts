@@ -98,15 +98,65 @@ export type DomainApiError =
   | OutcomeUnknown
   | InternalError
 
+/**
+ * The error body class of each domain error (by `_tag`): the table of the module's doc as a
+ * value, from which {@link ApiErrorOf} derives the exact errors of an operation.
+ *
+ * @since 0.2.0
+ */
+export const classOf = {
+  ValidationError: BadRequest,
+  PaymentNotFound: NotFound,
+  IdempotencyKeyInUse: Conflict,
+  VersionConflict: Conflict,
+  LockUnavailable: Conflict,
+  OperationPending: Conflict,
+  CheckoutNotCancelled: Conflict,
+  IdempotencyKeyReused: Unprocessable,
+  InvalidTransition: Unprocessable,
+  CaptureExceedsAuthorized: Unprocessable,
+  RefundExceedsCaptured: Unprocessable,
+  RefundLimitReached: Unprocessable,
+  HookRejected: Unprocessable,
+  GatewayDeclined: PaymentDeclined,
+  FraudRejected: PaymentDeclined,
+  GatewayTransientError: GatewayFailed,
+  GatewayMisconfigured: GatewayFailed,
+  CircuitOpen: GatewayFailed,
+  NoGatewayAvailable: GatewayFailed,
+  GatewayNotFound: GatewayFailed,
+  GatewayUnknownOutcome: OutcomeUnknown,
+  StorageError: InternalError,
+  HookFailed: InternalError
+} as const satisfies { readonly [K in DomainError["_tag"]]: new(...args: ReadonlyArray<never>) => DomainApiError }
+
+/**
+ * The error bodies the domain errors `E` become: e.g. `ApiErrorOf<PaymentNotFound | StorageError>`
+ * is `NotFound | InternalError`. Handlers declare exactly these on their endpoint.
+ *
+ * @since 0.2.0
+ */
+export type ApiErrorOf<E extends DomainError> = InstanceType<(typeof classOf)[E["_tag"]]> | InternalError
+
+const isClassOf = <K extends DomainError["_tag"]>(tag: K, error: unknown): error is InstanceType<(typeof classOf)[K]> =>
+  error instanceof classOf[tag]
+
 const money = (m: Money.Money): string => `${Money.toDecimalString(m)} ${m.currency}`
 
 /**
  * The HTTP error body of a domain error (see the module's table). `paymentId`, when the request
- * named one, is put in the body of errors about that payment.
+ * named one, is put in the body of errors about that payment. Typed exactly ({@link ApiErrorOf}):
+ * an operation that cannot fail with `PaymentNotFound` cannot answer 404.
  *
  * @since 0.2.0
  */
-export const fromDomain = (error: DomainError, paymentId?: string): DomainApiError => {
+export const fromDomain = <E extends DomainError>(error: E, paymentId?: string): ApiErrorOf<E> => {
+  const mapped: unknown = toApiError(error, paymentId)
+  // always true (`toApiError` follows `classOf`, which a test checks); the check narrows the type
+  return isClassOf<E["_tag"]>(error._tag, mapped) ? mapped : new InternalError({ code: "internal_error", message: "internal error" })
+}
+
+const toApiError = (error: DomainError, paymentId: string | undefined): DomainApiError => {
   const about = paymentId === undefined ? {} : { paymentId: maskCardNumbers(paymentId) }
   switch (error._tag) {
     case "ValidationError":
@@ -176,35 +226,4 @@ export const fromDomain = (error: DomainError, paymentId?: string): DomainApiErr
     case "HookFailed":
       return new InternalError({ code: "internal_error", message: "internal error", ...about })
   }
-}
-
-/**
- * The HTTP error of a read (`getPayment`, `getCustomerPayments`): 400, 404 or 500.
- *
- * @since 0.2.0
- */
-export const fromRead = (
-  error: ValidationError | PaymentNotFound | StorageError,
-  paymentId?: string
-): BadRequest | NotFound | InternalError => {
-  switch (error._tag) {
-    case "ValidationError":
-    case "PaymentNotFound":
-    case "StorageError": {
-      const mapped = fromDomain(error, paymentId)
-      return mapped instanceof BadRequest || mapped instanceof NotFound
-        ? mapped
-        : new InternalError({ code: "internal_error", message: "internal error" })
-    }
-  }
-}
-
-/**
- * The HTTP error of a list (`getCustomerPayments`): 400 or 500.
- *
- * @since 0.2.0
- */
-export const fromList = (error: ValidationError | StorageError): BadRequest | InternalError => {
-  const mapped = fromDomain(error)
-  return mapped instanceof BadRequest ? mapped : new InternalError({ code: "internal_error", message: "internal error" })
 }

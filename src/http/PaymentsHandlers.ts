@@ -13,7 +13,7 @@ import * as Health from "../observability/Health.js"
 import { PaymentService } from "../orchestration/PaymentService.js"
 import { AegisPayApi } from "./AegisPayApi.js"
 import { authorized } from "./Auth.js"
-import { fromDomain, fromList } from "./ErrorMapping.js"
+import { fromDomain } from "./ErrorMapping.js"
 import * as Operations from "./Operations.js"
 import * as RequestLog from "./RequestLog.js"
 
@@ -101,7 +101,7 @@ export const layerCustomers = HttpApiBuilder.group(AegisPayApi, "customers", (ha
           data: page.items.map(PaymentView.fromPayment),
           ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor })
         })),
-        Effect.mapError(fromList),
+        Effect.mapError((e) => fromDomain(e)),
         authorized("payments:read")
       ))
 )

@@ -11,17 +11,15 @@
  * @since 0.2.0
  */
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Option, Record, Redacted } from "effect"
-import * as Tenant from "../domain/Tenant.js"
+import { Effect } from "effect"
 import { PaymentService } from "../orchestration/PaymentService.js"
-import * as TenantGateways from "../tenancy/TenantGateways.js"
 import { AegisPayApi } from "./AegisPayApi.js"
-import { NotImplemented } from "./ApiError.js"
 import { authorized } from "./Auth.js"
 import { fromDomain } from "./ErrorMapping.js"
 import * as Operations from "./Operations.js"
 import { complete } from "./PaymentsHandlers.js"
 import { gatewayHealth } from "./PaymentsHandlers.js"
+import { saveCredentials } from "./ProvidersHandlers.js"
 
 const unsettled = new Set(["INITIATED", "AUTHENTICATED", "PROCESSING"])
 
@@ -41,24 +39,7 @@ export const layerSeed = HttpApiBuilder.group(AegisPayApi, "seed", (handlers) =>
     .handle("refund", ({ headers, payload }) =>
       Operations.refund({ ...payload, idempotencyKey: headers["idempotency-key"] }).pipe(authorized("refunds:write")))
     .handle("credentials", ({ payload }) =>
-      Effect.gen(function*() {
-        // the tenant's gateways are built from stored credentials only where the installation
-        // provides `TenantGateways` (see `AegisPayHttp`); elsewhere the route answers 501
-        const service = yield* Effect.serviceOption(TenantGateways.TenantGateways)
-        if (Option.isNone(service)) {
-          return yield* Effect.fail(
-            new NotImplemented({
-              code: "not_implemented",
-              message: "provider credentials are not available in this installation"
-            })
-          )
-        }
-        const tenantId = yield* Tenant.current
-        const saved = yield* service.value.save({
-          tenantId,
-          provider: payload.provider,
-          fields: Record.map(payload.credentials, (value) => Redacted.make(value))
-        }).pipe(Effect.mapError((e) => fromDomain(e)))
-        return { provider: saved.provider, fields: saved.fields }
-      }).pipe(authorized("admin")))
+      Effect.map(saveCredentials(payload.provider, payload.credentials), (saved) => ({ provider: saved.provider, fields: saved.fields })).pipe(
+        authorized("admin")
+      ))
     .handle("status", () => gatewayHealth.pipe(authorized("payments:read"))))

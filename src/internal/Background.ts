@@ -6,10 +6,13 @@
  * after an exponential backoff that resets on the next success (the outbox relay's rounds and
  * LISTEN use {@link supervise} directly); only interruption of the loop
  * (the end of its scope) stops it. Time comes from Effect's `Clock`, so `TestClock` drives it.
+ * Each loop reports its iterations and its end to the `Workers` of the context, when there is one
+ * (what the HTTP service's `/ready` reads).
  *
  * @internal
  */
 import { Duration, Effect, Schedule } from "effect"
+import * as Workers from "../observability/Workers.js"
 import type { Scope } from "effect"
 
 /**
@@ -38,15 +41,18 @@ export const supervise = <E, R>(
   body: (reset: Effect.Effect<void>) => Effect.Effect<unknown, E, R>,
   options: Pick<Options, "backoff" | "maxBackoff"> = {}
 ): Effect.Effect<never, never, R> =>
-  Effect.suspend(() => {
+  Effect.flatMap(Workers.register(name), (worker) => {
     const initial = Duration.decode(options.backoff ?? "1 second")
     const max = Duration.max(initial, Duration.decode(options.maxBackoff ?? "1 minute"))
     let delay = initial
     let failures = 0
-    const reset = Effect.sync(() => {
-      delay = initial
-      failures = 0
-    })
+    const reset = Effect.zipRight(
+      Effect.sync(() => {
+        delay = initial
+        failures = 0
+      }),
+      worker.succeeded
+    )
     return Effect.forever(Effect.matchCauseEffect(body(reset), {
       onFailure: (cause) =>
         Effect.suspend(() => {
@@ -55,11 +61,12 @@ export const supervise = <E, R>(
           delay = Duration.min(Duration.times(delay, 2), max)
           return Effect.logError(`${name} failed; retrying in ${Duration.format(wait)}`, cause).pipe(
             Effect.annotateLogs({ worker: name, consecutiveFailures: failures }),
+            Effect.zipRight(worker.failed),
             Effect.zipRight(Effect.sleep(wait))
           )
         }),
       onSuccess: () => reset
-    }))
+    })).pipe(Effect.ensuring(worker.stopped))
   })
 
 /**

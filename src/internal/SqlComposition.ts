@@ -21,6 +21,7 @@ import * as Migrations from "../storage/Migrations.js"
 import type * as PaymentLock from "../storage/PaymentLock.js"
 import * as Retention from "../storage/Retention.js"
 import * as SqlStorage from "../storage/SqlStorage.js"
+import * as Workers from "../observability/Workers.js"
 
 /**
  * Settings of a SQL composition. Every field but `gateways` is optional.
@@ -128,7 +129,8 @@ export const layer = <GOut, EG, RG, EV, RV, EL, RL, W extends MerchantWebhooksSe
     Layer.provideMerge(
       (options.retention === false ? Layer.empty : Retention.layer(options.retention)).pipe(
         Layer.provideMerge(IdempotencyStore.layerSql),
-        Layer.provideMerge(Layer.merge(AegisPay.layerIds(options), Migrations.layer))
+        // the same `Workers.layer` value as the composition's: one registry, the retention jobs in it
+        Layer.provideMerge(Layer.mergeAll(AegisPay.layerIds(options), Migrations.layer, Workers.layer))
       )
     )
   )

@@ -4,7 +4,8 @@
  *
  * - `aegispay_payment_transitions_total{state}`: payments entering each state, counted from the
  *   committed events on the `EventBus` (on SQL compositions: in the process whose relay published
- *   them; sum over processes);
+ *   them; sum over processes), `ACTION_REQUIRED` included (each `CustomerActionRequired`: a
+ *   provider's newer action for a payment already waiting counts again);
  * - `aegispay_events_total{type}`: committed events by type;
  * - `aegispay_outbox_lag_ms`: histogram of the time from an event's commit to its publication on
  *   the `EventBus` (the outbox relay's delivery lag on SQL; about 0 on memory);
@@ -65,6 +66,8 @@ const stateOf: Partial<Record<PaymentEvent["_tag"], PaymentState>> = {
   PaymentInitiated: "INITIATED",
   PaymentAuthenticated: "AUTHENTICATED",
   PaymentProcessing: "PROCESSING",
+  // entering ACTION_REQUIRED (a provider's newer action for a payment already waiting counts again)
+  CustomerActionRequired: "ACTION_REQUIRED",
   PaymentAuthorized: "AUTHORIZED",
   PaymentSucceeded: "SUCCESS",
   PaymentFailed: "FAILURE",

@@ -87,10 +87,24 @@ export type NotificationError =
   | CompensationError<"compensateLocked">
 
 /**
+ * Options of `apply`.
+ *
+ * @since 0.2.0
+ */
+export interface ApplyOptions {
+  /**
+   * Only a payment of this tenant: a notification about another tenant's payment is a
+   * `PaymentNotFound` and nothing is applied or asked. For webhooks received for one tenant's own
+   * gateway (verified with that tenant's secret, which the tenant itself knows).
+   */
+  readonly tenantId?: string | undefined
+}
+
+/**
  * @since 0.1.0
  */
 export class Notifications extends Context.Tag("aegispay/Notifications")<Notifications, {
-  readonly apply: (notification: GatewayNotification) => Effect.Effect<NotificationResult, NotificationError>
+  readonly apply: (notification: GatewayNotification, options?: ApplyOptions) => Effect.Effect<NotificationResult, NotificationError>
 }>() {}
 
 type Verdict =
@@ -290,13 +304,15 @@ export const make = Effect.gen(function*() {
       return result("Checked", "nothing of this payment has this key", payment)
     })
 
-  const apply = Effect.fn("Notifications.apply")(function*(raw: GatewayNotification) {
+  const apply = Effect.fn("Notifications.apply")(function*(raw: GatewayNotification, options?: ApplyOptions) {
     const n = yield* Request.decode(GatewayNotification, raw)
     yield* Effect.annotateCurrentSpan({ paymentId: n.paymentId, gateway: n.gateway, notification: n.type })
     // Gateway notifications act across tenants: the payment they name is handled as its own
-    // tenant (every lookup below is scoped to it).
+    // tenant (every lookup below is scoped to it), unless the caller names the only tenant allowed.
     const found = yield* repository.findById(n.paymentId)
-    if (Option.isNone(found)) return yield* new PaymentNotFound({ paymentId: n.paymentId })
+    if (Option.isNone(found) || (options?.tenantId !== undefined && found.value.tenantId !== options.tenantId)) {
+      return yield* new PaymentNotFound({ paymentId: n.paymentId })
+    }
     return yield* applyFor(n).pipe(Tenant.with(found.value.tenantId))
   })
 

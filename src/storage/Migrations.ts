@@ -36,6 +36,7 @@ import testLedgerOut from "./migrations/0012_test_ledger_out.js"
 import apiKeys from "./migrations/0013_api_keys.js"
 import tenantCredentials from "./migrations/0014_tenant_credentials.js"
 import merchantWebhooks from "./migrations/0015_merchant_webhooks.js"
+import webhookSelectors from "./migrations/0016_webhook_selectors.js"
 
 /**
  * Every migration by `NNNN_name`, in the order they were written. Forward-only: a released
@@ -61,7 +62,8 @@ export const migrations = {
   "0012_test_ledger_out": testLedgerOut,
   "0013_api_keys": apiKeys,
   "0014_tenant_credentials": tenantCredentials,
-  "0015_merchant_webhooks": merchantWebhooks
+  "0015_merchant_webhooks": merchantWebhooks,
+  "0016_webhook_selectors": webhookSelectors
 } as const
 
 /**

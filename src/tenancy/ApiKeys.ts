@@ -29,11 +29,13 @@ import type { StorageError } from "../storage/StorageError.js"
 import * as Tenants from "./Tenants.js"
 
 /**
- * What a key may do. `admin` allows everything, including managing keys and credentials.
+ * What a key may do. `webhooks:write` manages the tenant's merchant webhook endpoints (their
+ * secrets, deliveries and replays) and nothing else; `admin` allows everything, including
+ * managing keys and credentials.
  *
  * @since 0.2.0
  */
-export const Scope = Schema.Literal("payments:read", "payments:write", "refunds:write", "admin")
+export const Scope = Schema.Literal("payments:read", "payments:write", "refunds:write", "webhooks:write", "admin")
 
 /**
  * @since 0.2.0

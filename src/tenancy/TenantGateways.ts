@@ -24,6 +24,9 @@
  * - A rebuild that fails (unreadable record, provider refusing the values) fails `ensure` with
  *   its typed error and keeps the previous instance registered: a tenant's payments are never
  *   sent to another merchant account (the global gateway) because its own could not be rebuilt.
+ * - **Unknown tenants cost no memory**: `gateway` for a tenant never seen that has no credentials
+ *   for the provider answers `CredentialsNotFound` after one read and keeps nothing (an
+ *   unauthenticated webhook URL may name any tenant).
  * - Credentials stay `Redacted` from the store to the provider's `make`; nothing is logged.
  *
  * @since 0.2.0
@@ -247,6 +250,14 @@ export const make = <R = never>(
     })
 
     const gateway = Effect.fn("TenantGateways.gateway")(function*(input: { readonly tenantId: string; readonly provider: string }) {
+      // a tenant never seen (an unauthenticated webhook URL may name any) gets no cached state
+      // unless it has credentials for the provider: unknown tenants cost a read, never memory
+      if (!states.has(input.tenantId)) {
+        const stored = yield* credentials.versions(input.tenantId)
+        if (!stored.some((v) => v.provider === input.provider && providers.has(v.provider))) {
+          return yield* new CredentialsNotFound({ provider: input.provider })
+        }
+      }
       yield* ensure(input.tenantId)
       const built = states.get(input.tenantId)?.built.get(input.provider)
       if (built === undefined) {

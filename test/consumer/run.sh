@@ -3,7 +3,12 @@
 # would, then typechecks (strict, exactOptionalPropertyTypes) and runs two programs there:
 #   1. core.ts on the core entry and the test kit, with NO pg / @effect/sql-pg / platform-node
 #      installed (proves the core entry does not load them);
-#   2. pg.ts on `aegispay/pg` against DATABASE_URL, after installing the optional peers.
+#   2. http.ts on `aegispay/http` and `aegispay/gateways` (the API mounted on a server on port 0,
+#      called with the derived HttpApiClient; gateway adapters built, no network), after
+#      installing the optional peers;
+#   3. pg.ts on `aegispay/pg` against DATABASE_URL;
+#   4. facade.ts on `aegispay/facade` (a program importing nothing from Effect), after checking
+#      that no declaration file reachable from `aegispay/facade` imports an Effect package.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d /tmp/aegispay-consumer.XXXXXX)"
@@ -15,7 +20,7 @@ tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 
 cd "$work"
 mkdir src
-cp "$root"/test/consumer/{MyGateway,program,core,pg}.ts src/
+cp "$root"/test/consumer/{MyGateway,program,core,pg,http,facade}.ts src/
 cat > package.json <<'JSON'
 { "name": "aegispay-consumer", "private": true, "type": "module" }
 JSON
@@ -40,10 +45,39 @@ echo "== consumer: typecheck and run the core program (no pg installed)"
 npx tsc -p tsconfig.json
 node dist/core.js
 
-echo "== consumer: install the optional peers, run the PostgreSQL program"
+echo "== consumer: install the optional peers, typecheck the HTTP and PostgreSQL programs, run the HTTP one"
 npm install --no-audit --no-fund --loglevel=error "@effect/sql-pg@^0.53.0" "@effect/platform-node@^0.108.2"
-sed -i 's#"files": \["src/core.ts"\]#"files": ["src/core.ts", "src/pg.ts"]#' tsconfig.json
+sed -i 's#"files": \["src/core.ts"\]#"files": ["src/core.ts", "src/pg.ts", "src/facade.ts", "src/http.ts"]#' tsconfig.json
 npx tsc -p tsconfig.json
+echo "== consumer: run the HTTP program (aegispay/http, aegispay/gateways)"
+node dist/http.js
+key() { node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64"))'; }
+
+echo "== consumer: the facade's public declarations import no Effect package"
+node --input-type=module - <<'NODE'
+import { readFileSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+const root = resolve("node_modules/aegispay/dist")
+const seen = new Set()
+const pending = [resolve(root, "facade.d.ts")]
+const leaks = []
+while (pending.length > 0) {
+  const file = pending.pop()
+  if (seen.has(file)) continue
+  seen.add(file)
+  for (const [, spec] of readFileSync(file, "utf8").matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+    if (spec.startsWith(".")) pending.push(resolve(dirname(file), spec.replace(/\.js$/, ".d.ts")))
+    else leaks.push(`${file.slice(root.length + 1)} imports ${spec}`)
+  }
+}
+if (leaks.length > 0) {
+  console.error(leaks.join("\n"))
+  process.exit(1)
+}
+console.log(`${seen.size} declaration files, no import of a package`)
+NODE
+echo "== consumer: run the facade program (production mode, keys from the environment)"
+AEGISPAY_KEK="$(key)" AEGISPAY_KEK_ID="kek-consumer" AEGISPAY_FINGERPRINT_KEY="$(key)" node dist/facade.js
 if [ -z "${DATABASE_URL:-}" ]; then
   echo "DATABASE_URL is not set: the PostgreSQL consumer program is SKIPPED"
   [ "${REQUIRE_POSTGRES:-}" = "1" ] && exit 1
@@ -53,6 +87,5 @@ db="aegis_consumer_$$"
 psql "$DATABASE_URL" -qc "CREATE DATABASE $db"
 trap 'psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; rm -rf "$work"' EXIT
 url="${DATABASE_URL%/*}/$db"
-key() { node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64"))'; }
 DATABASE_URL="$url" AEGISPAY_KEK="$(key)" AEGISPAY_KEK_ID="kek-consumer" AEGISPAY_FINGERPRINT_KEY="$(key)" node dist/pg.js
 echo "== consumer: ok"

@@ -49,10 +49,10 @@ const pay = (n: number, prefix: string) =>
 const expected = (paymentIds: ReadonlyArray<string>, events: ReadonlyArray<MerchantEvent.Subscription>) =>
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
-    const tags = new Set<string>(MerchantEvent.tagsFor(events))
+    const selectors = MerchantEvent.selectorsFor(events)
     const out: Array<string> = []
     for (const id of paymentIds) {
-      for (const event of yield* store.read(id)) if (tags.has(event._tag)) out.push(event.eventId)
+      for (const event of yield* store.read(id)) if (MerchantEvent.selects(selectors, event._tag, event)) out.push(event.eventId)
     }
     return out
   })

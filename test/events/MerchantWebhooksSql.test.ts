@@ -8,7 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Effect, Either, Layer, Redacted, Schedule, Schema } from "effect"
-import { EventStore, Ids, MerchantEvent, MerchantWebhooks, PaymentService, Tenant } from "aegispay"
+import { EventStore, Ids, MerchantEvent, MerchantWebhooks, Notifications, PaymentService, Tenant } from "aegispay"
 import { AegisPayPg } from "aegispay/pg"
 import { AegisPayTest, TestCards } from "aegispay/testing"
 import * as KeyManagement from "../../src/security/KeyManagement.js"
@@ -73,7 +73,7 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
       const store = yield* Effect.provide(EventStore.EventStore, ctx)
       const wanted: Array<string> = []
       for (const id of paymentIds) {
-        for (const event of yield* store.read(id)) if (MerchantEvent.typeOf(event._tag)._tag === "Some") wanted.push(event.eventId)
+        for (const event of yield* store.read(id)) if (MerchantEvent.typeOf(event)._tag === "Some") wanted.push(event.eventId)
       }
 
       // durable: the database wrote a delivery per event with the commit, before any worker ran
@@ -127,4 +127,32 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
       // the other tenant's endpoint got nothing (no globex payment), and cannot see acme's deliveries
       expect((yield* Effect.flip(b.getDelivery(page.items[0]!.id).pipe(Tenant.with("globex"))))._tag).toBe("WebhookDeliveryNotFound")
     })), 120_000)
+  it.live("the database selects by type and status: an endpoint of dispute.closed and payment.action_required gets those only", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(AegisPayPg.layer({
+        ...AegisPayTest.parts(),
+        url: Redacted.make(url()),
+        maxConnections: 4,
+        relay: false,
+        recovery: false,
+        retention: false,
+        merchantWebhooks: { ...options, keys }
+      }))
+      const webhooks = yield* Effect.provide(MerchantWebhooks.MerchantWebhooks, ctx)
+      const { endpoint } = yield* webhooks.createEndpoint({ url: "https://shop.example/hooks", events: ["dispute.closed", "payment.action_required"] }).pipe(
+        Tenant.with("acme")
+      )
+      yield* Effect.gen(function*() {
+        const payments = yield* PaymentService.PaymentService
+        const notifications = yield* Notifications.Notifications
+        const waiting = yield* payments.createPayment(request({ idempotencyKey: "sel-action", paymentMethod: card(TestCards.actionRedirect) }))
+        yield* payments.processPayment(waiting.id)
+        const paid = yield* payments.processPayment((yield* payments.createPayment(request({ idempotencyKey: "sel-paid" }))).id)
+        const about = { gateway: "mock", paymentId: paid.id, idempotencyKey: paid.currentAttempt!.idempotencyKey, verified: true } as const
+        yield* notifications.apply({ ...about, id: "sel-d1", type: "dispute.opened", disputeId: "dp_9" })
+        yield* notifications.apply({ ...about, id: "sel-d2", type: "dispute.closed", disputeId: "dp_9", code: "lost" })
+      }).pipe(Effect.provide(ctx), Tenant.with("acme"))
+      const page = yield* webhooks.listDeliveries(endpoint.id).pipe(Tenant.with("acme"))
+      expect(page.items.map((d) => d.eventType).sort()).toEqual(["dispute.closed", "payment.action_required"])
+    })))
 })

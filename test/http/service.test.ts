@@ -71,17 +71,6 @@ describe("documents and probes", () => {
     expect(metrics.headers.get("content-type")).toContain("text/plain")
     expect(metrics.text).toMatch(/^# TYPE aegispay_\w+ (counter|histogram)$/m)
   })
-
-  it("/ready is 503 when a check fails", async () => {
-    const failing = await start({ readiness: [{ name: "relay", check: Effect.fail("not running") }] })
-    try {
-      const answer = await call(failing, "GET", "/ready", { key: null })
-      expect(answer.status).toBe(503)
-      expect(answer.json.message).toContain("relay: not running")
-    } finally {
-      await failing.close()
-    }
-  })
 })
 
 describe("the seed's paths", () => {
@@ -118,6 +107,9 @@ describe("the seed's paths", () => {
       body: { provider: "stripe", credentials: { secretKey: "sk" } }
     })
     expect(admin.status).toBe(501)
+    for (const [method, path] of [["GET", "/v1/providers"], ["GET", "/v1/providers/credentials"], ["DELETE", "/v1/providers/credentials/stripe"]] as const) {
+      expect((await call(server, method, path, { key: server.keys.acmeAdmin })).status).toBe(501)
+    }
   })
 })
 

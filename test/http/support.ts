@@ -7,7 +7,7 @@ import { createServer } from "node:http"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Schema } from "effect"
-import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, TenantGateways, Webhook } from "aegispay"
+import { ApiKeys, type Gateway, GatewayRegistry, IdempotencyStore, MerchantWebhooks, type PaymentService, TenantGateways, Webhook } from "aegispay"
 import { AegisPayApi, AegisPayHttp } from "aegispay/http"
 import { AegisPayTest, MockGateway, TenancyTest, TestCards } from "aegispay/testing"
 
@@ -16,6 +16,9 @@ export const keySpecs = {
   acme: { tenantId: "acme", scopes: ["payments:read", "payments:write", "refunds:write"] },
   acmeRead: { tenantId: "acme", scopes: ["payments:read"] },
   acmeAdmin: { tenantId: "acme", scopes: ["admin"] },
+  acmeHooks: { tenantId: "acme", scopes: ["webhooks:write"] },
+  globexHooks: { tenantId: "globex", scopes: ["webhooks:write"] },
+  globexAdmin: { tenantId: "globex", scopes: ["admin"] },
   globex: { tenantId: "globex", scopes: ["payments:read", "payments:write", "refunds:write"] },
   revoked: { tenantId: "acme", scopes: ["payments:read", "payments:write", "refunds:write"] },
   limited: { tenantId: "acme", scopes: ["payments:read", "payments:write", "refunds:write"] }
@@ -55,15 +58,33 @@ const withWebhooks = (gateway: Gateway.Gateway): Gateway.Gateway => ({
 export type StartOptions = AegisPayHttp.Options
 
 /** Starts the service on 127.0.0.1:0; returns its base URL, the runtime and helpers. */
-export const start = async (options: StartOptions = {}, extra: { readonly tenantGateways?: boolean } = {}) => {
+export const start = async (
+  options: StartOptions = {},
+  extra: {
+    readonly tenantGateways?: boolean
+    /** Replaces services of the composition for the HTTP layer (e.g. a storage that fails). */
+    readonly overrides?: Layer.Layer<never, never, PaymentService.PaymentService | ApiKeys.ApiKeys>
+    /** Merchant webhooks in memory with these options, no worker (tests run rounds with `runOnce`). */
+    readonly merchantWebhooks?: MerchantWebhooks.Options
+    /** `TenantGateways` over these providers instead of the mock provider of `tenantGateways`. */
+    readonly tenantProviders?: ReadonlyArray<Gateway.GatewayProvider>
+  } = {}
+) => {
   // per-tenant gateways from stored credentials (TenancyTest.mockProvider), when asked for
+  const mock = await Effect.runPromise(TenancyTest.mockProvider())
   const tenantGateways = extra.tenantGateways === true
-    ? Layer.unwrapEffect(Effect.map(TenancyTest.mockProvider(), ({ provider }) =>
-      TenantGateways.layer({ providers: [provider] }))).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
+    ? TenantGateways.layer({ providers: [mock.provider] }).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
+    : extra.tenantProviders !== undefined
+    ? TenantGateways.layer({ providers: extra.tenantProviders }).pipe(Layer.provideMerge(TenancyTest.layerCredentials))
+    : Layer.empty
+  const merchantWebhooks = extra.merchantWebhooks !== undefined
+    ? MerchantWebhooks.layerMemory({ worker: false, retention: false, ...extra.merchantWebhooks })
     : Layer.empty
   const app = AegisPayHttp.serve(options).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+    Layer.provideMerge(merchantWebhooks),
     Layer.provideMerge(tenantGateways),
+    Layer.provideMerge(extra.overrides ?? Layer.empty),
     Layer.provideMerge(TenancyTest.layerApiKeys),
     Layer.provideMerge(IdempotencyStore.layerMemory),
     Layer.provideMerge(AegisPayTest.layerMemory()),
@@ -93,6 +114,8 @@ export const start = async (options: StartOptions = {}, extra: { readonly tenant
     baseUrl,
     runtime,
     keys,
+    /** The gateways built from tenants' stored credentials (with `tenantGateways`), oldest first. */
+    tenantBuilds: mock.builds,
     revoke: (name: KeyName) =>
       runtime.runPromise(Effect.flatMap(ApiKeys.ApiKeys, (apiKeys) =>
         apiKeys.revoke({ tenantId: keySpecs[name].tenantId, keyId: created[name].keyId }))),

@@ -68,12 +68,12 @@ describe("Prometheus", () => {
       expect(Prometheus.escapeLabelValue("a\\b\"c\nd")).toBe("a\\\\b\\\"c\\nd")
     }))
 
-  it.scoped("/metrics: payments by state, gateway calls, circuits, served as text format 0.0.4", () =>
+  it.scoped("/metrics: payments by state (ACTION_REQUIRED included), gateway calls, circuits, served as text format 0.0.4", () =>
     Effect.gen(function*() {
       const ctx = yield* Layer.build(AegisPayTest.layerMemory({ ids: "sequential" }))
       yield* Effect.gen(function*() {
         const payments = yield* PaymentService.PaymentService
-        for (const [i, number] of [TestCards.success, TestCards.declined].entries()) {
+        for (const [i, number] of [TestCards.success, TestCards.declined, TestCards.actionRedirect].entries()) {
           const p = yield* payments.createPayment(request({ idempotencyKey: `prom-${i}`, paymentMethod: card(number) }))
           yield* payments.processPayment(p.id)
         }
@@ -88,6 +88,7 @@ describe("Prometheus", () => {
       expect(text).toMatch(/^# TYPE aegispay_payment_transitions_total counter$/m)
       expect(text).toMatch(/^aegispay_payment_transitions_total\{state="SUCCESS"\} [1-9]\d*$/m)
       expect(text).toMatch(/^aegispay_payment_transitions_total\{state="FAILURE"\} [1-9]\d*$/m)
+      expect(text).toMatch(/^aegispay_payment_transitions_total\{state="ACTION_REQUIRED"\} [1-9]\d*$/m)
       expect(text).toMatch(/^aegispay_gateway_calls_total\{gateway="mock",operation="process",outcome="approved"\} [1-9]\d*$/m)
       expect(text).toMatch(/^aegispay_gateway_latency_ms_bucket\{gateway="mock",le="\+Inf"\} [1-9]\d*$/m)
       expect(text).toMatch(/^aegispay_circuit_state\{gateway="mock"\} 0$/m)

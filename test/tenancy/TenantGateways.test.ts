@@ -80,6 +80,20 @@ describe("TenantGateways", () => {
       expect((yield* builds).length).toBe(1)
     }).pipe(Effect.provide(base)))
 
+  it.effect("gateway() of a tenant never seen and without credentials keeps nothing: its credentials saved elsewhere are found at once", () =>
+    Effect.gen(function*() {
+      const { builds, service } = yield* setup()
+      // an unauthenticated webhook URL may name any tenant: asking leaves no cached state behind
+      for (let i = 0; i < 100; i++) {
+        expect((yield* failureOf(service.gateway({ tenantId: `ghost-${i}`, provider: "mock" })))?._tag).toBe("CredentialsNotFound")
+      }
+      // had a state been cached for ghost-0, its credentials saved by another process would stay
+      // unseen for recheckAfter (5 s, and the clock does not move here)
+      yield* (yield* TenantCredentials).save({ tenantId: "ghost-0", provider: "mock", fields: { apiKey: r("sk_ghost") } })
+      expect(yield* service.gateway({ tenantId: "ghost-0", provider: "mock" })).toBe((yield* builds)[0]?.mock.gateway)
+      expect((yield* builds).length).toBe(1)
+    }).pipe(Effect.provide(base)))
+
   it.effect("rebuilt when the credentials change: at once through save, within recheckAfter from elsewhere; remove unregisters", () =>
     Effect.gen(function*() {
       const { builds, service } = yield* setup()

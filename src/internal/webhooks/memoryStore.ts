@@ -12,6 +12,7 @@ import { DateTime, Duration, Effect, Option, Queue, Schema } from "effect"
 import type { Scope } from "effect"
 import { PaymentEvent } from "../../domain/PaymentEvent.js"
 import { EventBus } from "../../events/EventBus.js"
+import * as MerchantEvent from "../../events/MerchantEvent.js"
 import type { AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, Store } from "./store.js"
 
 const encodeEvent = Schema.encodeSync(PaymentEvent)
@@ -65,7 +66,7 @@ export const make: Effect.Effect<
 
   const fanOut = (event: PaymentEvent) => {
     for (const endpoint of endpoints.values()) {
-      if (!endpoint.enabled || endpoint.tenantId !== event.tenantId || !endpoint.eventTags.includes(event._tag)) continue
+      if (!endpoint.enabled || endpoint.tenantId !== event.tenantId || !MerchantEvent.selects(endpoint.eventTags, event._tag, event)) continue
       const unique = `${endpoint.id}\u0000${event.eventId}`
       if (byEvent.has(unique)) continue
       byEvent.add(unique)

@@ -34,7 +34,7 @@ export interface EndpointRecord {
   readonly url: string
   /** What the endpoint subscribed to (public types or `*`). */
   readonly events: ReadonlyArray<string>
-  /** The `PaymentEvent` tags those subscriptions select. */
+  /** The selectors of those subscriptions (`MerchantEvent.selectorsFor`: tags, or `Tag:status`). */
   readonly eventTags: ReadonlyArray<string>
   readonly description: string | undefined
   readonly enabled: boolean

@@ -1,0 +1,51 @@
+/**
+ * `close()` releases everything: a process running a facade program exits by itself after it
+ * (no open handle left: runtime, workers, embedded database, PostgreSQL pool), and calls after
+ * it reject with `AegisPayClosedError`.
+ */
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+
+const child = fileURLToPath(new URL("./fixtures/closeChild.ts", import.meta.url))
+const root = fileURLToPath(new URL("../..", import.meta.url))
+
+/** Runs the child; resolves with its exit code and output, or "hung" if it has not exited in time. */
+const run = (target: string) =>
+  new Promise<{ readonly code: number | null | "hung"; readonly stdout: string; readonly stderr: string }>((resolve) => {
+    const proc = spawn(process.execPath, ["--import", "tsx", child, target], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    // the bound of a hang, not a wait: the child normally exits long before
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL")
+      resolve({ code: "hung", stdout, stderr })
+    }, 150_000)
+    proc.on("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+describe("close()", () => {
+  it("on the embedded database: the process exits by itself; later calls reject as closed", async () => {
+    const result = await run("embedded")
+    expect(result.stderr).toBe("")
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout.trim())).toEqual({ state: "SUCCESS", after: "AegisPayClosed", events: true })
+  }, 180_000)
+
+})
+
+describe.skipIf(databaseUrl === undefined)("close() on PostgreSQL", () => {
+  const urlOf = useTestDatabase("facade_close")
+  it("the pool is closed, the process exits by itself", async () => {
+    const result = await run(urlOf())
+    expect(result.stderr).toBe("")
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout.trim())).toEqual({ state: "SUCCESS", after: "AegisPayClosed", events: true })
+  }, 180_000)
+})
