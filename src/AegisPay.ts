@@ -17,6 +17,7 @@ import * as EventBus from "./events/EventBus.js"
 import type * as CardVault from "./gateway/CardVault.js"
 import type * as GatewayRegistry from "./gateway/GatewayRegistry.js"
 import * as AegisPayMetrics from "./observability/AegisPayMetrics.js"
+import * as PaymentTelemetry from "./observability/PaymentTelemetry.js"
 import * as GatewayMetrics from "./observability/GatewayMetrics.js"
 import * as Compensation from "./orchestration/Compensation.js"
 import * as Hooks from "./orchestration/Hooks.js"
@@ -73,7 +74,10 @@ export interface Options {
   readonly shutdown?: Shutdown.ShutdownOptions | false | undefined
   /**
    * AegisPay's metrics from the committed events and circuit changes (`AegisPayMetrics`:
-   * payments by state, events by type, outbox lag, circuit states); default on, `false` for none.
+   * payments by state, events by type, outbox lag, circuit states and transitions) and from each
+   * committed decision (`PaymentTelemetry`: payments created and finished by gateway, currency and
+   * method, end-to-end latency, retries, failovers, compensations, reviews); default on, `false`
+   * for none.
    */
   readonly metrics?: boolean | undefined
 }
@@ -155,7 +159,8 @@ export const layerWith = <GOut = never, EG = never, RG = never, ES = never, RS =
   const base = parts.vault.pipe(Layer.provideMerge(layerIds(options)), Layer.provideMerge(Workers.layer))
   const registry = parts.gateways.pipe(Layer.provideMerge(base))
   const infrastructure = Layer.mergeAll(registry, parts.locks).pipe(
-    Layer.provideMerge(parts.storage),
+    // payment telemetry counts each committed decision at the repository (`PaymentTelemetry`)
+    Layer.provideMerge(options.metrics === false ? parts.storage : PaymentTelemetry.layerRepository.pipe(Layer.provideMerge(parts.storage))),
     Layer.provideMerge(Layer.mergeAll(
       EventBus.layer(),
       CircuitBreaker.layer(options.breaker),

@@ -70,6 +70,8 @@ export * as Logging from "./observability/Logging.js"
 /** @since 0.2.0 */
 export * as Prometheus from "./observability/Prometheus.js"
 /** @since 0.2.0 */
+export * as PaymentTelemetry from "./observability/PaymentTelemetry.js"
+/** @since 0.2.0 */
 export * as Workers from "./observability/Workers.js"
 /** @since 0.1.0 */
 export * as Hooks from "./orchestration/Hooks.js"

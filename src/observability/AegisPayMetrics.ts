@@ -10,10 +10,15 @@
  * - `aegispay_outbox_lag_ms`: histogram of the time from an event's commit to its publication on
  *   the `EventBus` (the outbox relay's delivery lag on SQL; about 0 on memory);
  * - `aegispay_circuit_state{gateway}`: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, on every change and at each
- *   {@link refresh};
+ *   {@link refresh}; `aegispay_circuit_transitions_total{gateway,from,to}`: every change;
  * - `aegispay_outbox_pending`, `aegispay_outbox_oldest_pending_seconds`,
  *   `aegispay_webhook_deliveries_pending`, `aegispay_webhook_oldest_due_seconds`: backlogs, read
- *   from the database at each {@link refresh} (one indexed query each; on SQL compositions only).
+ *   from the database at each {@link refresh} (one indexed query each; on SQL compositions only);
+ * - `aegispay_manual_review_open`: payments with an open review item, read at each {@link refresh}
+ *   (SQL compositions only; one partial-index count).
+ *
+ * Payment-level counts (created, finished, latency, retries, failovers, idempotency, recovery)
+ * are `PaymentTelemetry`'s.
  *
  * {@link layer} is part of every composition (`AegisPay.layerWith`, unless `metrics: false`).
  *
@@ -39,6 +44,12 @@ const lag = Metric.histogram(
 )
 const circuit = Metric.gauge("aegispay_circuit_state", {
   description: "circuit breaker state per gateway: 0 CLOSED, 1 HALF_OPEN, 2 OPEN"
+})
+const circuitTransitions = Metric.counter("aegispay_circuit_transitions_total", {
+  description: "circuit breaker state changes per gateway, by the state left and the state entered"
+})
+const reviewsOpen = Metric.gauge("aegispay_manual_review_open", {
+  description: "payments with an open manual review item"
 })
 const outboxPending = Metric.gauge("aegispay_outbox_pending", { description: "outbox messages not yet delivered" })
 const outboxOldest = Metric.gauge("aegispay_outbox_oldest_pending_seconds", {
@@ -77,6 +88,10 @@ const cached = <M>(make: (value: string) => M) => {
 const transitionOf = cached((state) => transitions.pipe(Metric.tagged("state", state)))
 const eventOf = cached((type) => events.pipe(Metric.tagged("type", type)))
 const circuitOf = cached((gateway) => circuit.pipe(Metric.tagged("gateway", gateway)))
+const transitionsOf = cached((key) => {
+  const [gateway = "", from = "", to = ""] = key.split("\u0000")
+  return circuitTransitions.pipe(Metric.tagged("gateway", gateway), Metric.tagged("from", from), Metric.tagged("to", to))
+})
 
 /**
  * Records one committed event as received now.
@@ -92,6 +107,7 @@ export const recordEvent = (event: PaymentEvent, nowMillis: number): void => {
 
 const Backlog = Schema.Struct({ pending: Schema.Union(Schema.Number, Schema.String), oldest: Schema.NullOr(Schema.Union(Schema.Number, Schema.String)) })
 const decodeBacklog = Schema.decodeUnknown(Schema.Array(Backlog))
+const decodeCount = Schema.decodeUnknown(Schema.Array(Schema.Struct({ reviews: Schema.Union(Schema.Number, Schema.String) })))
 
 /**
  * Sets the gauges read on demand: every registered gateway's circuit state, and (with a
@@ -143,6 +159,12 @@ export const refresh: Effect.Effect<void> = Effect.gen(function*() {
     webhooksPending,
     webhooksOldest
   )
+  yield* sql.value`SELECT count(*) AS reviews FROM aegis_payments WHERE needs_review`.pipe(
+    Effect.flatMap(decodeCount),
+    Effect.flatMap((rows) => Metric.set(reviewsOpen, Number(rows[0]?.reviews ?? 0))),
+    Effect.timeout("2 seconds"),
+    Effect.catchAllCause((cause) => Effect.logWarning("metrics: reading the manual review queue failed", cause))
+  )
 })
 
 /**
@@ -160,6 +182,10 @@ export const layer: Layer.Layer<never, never, EventBus | CircuitBreakers> = Laye
       Effect.map(Clock.currentTimeMillis, (now) => recordEvent(event, now))))
     const breakers = yield* CircuitBreakers
     const changes = yield* breakers.changes
-    yield* Effect.forkScoped(Stream.runForEach(changes, (change) => Metric.set(circuitOf(change.gateway), circuitValue(change.to))))
+    yield* Effect.forkScoped(Stream.runForEach(changes, (change) =>
+      Effect.sync(() => {
+        circuitOf(change.gateway).unsafeUpdate(circuitValue(change.to), [])
+        transitionsOf(`${change.gateway}\u0000${change.from}\u0000${change.to}`).unsafeUpdate(1, [])
+      })))
   })
 )

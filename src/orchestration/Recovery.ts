@@ -31,7 +31,9 @@
  * in a gateway adapter or a hook) is logged at Error with its cause and reported as `"Defect"`;
  * it never interrupts the recovery of other payments (possibly in the middle of a gateway call).
  *
- * `layerWorker` runs `runOnce` on a `Schedule` for the lifetime of its scope.
+ * `layerWorker` runs `runOnce` on a `Schedule` for the lifetime of its scope. Every run is counted
+ * (`PaymentTelemetry`: `aegispay_recovery_runs_total`, `aegispay_recovery_payments_total`,
+ * `aegispay_recovery_last_found`).
  *
  * @since 0.1.0
  */
@@ -39,6 +41,7 @@ import { Clock, Context, DateTime, Duration, Effect, Layer, Schedule } from "eff
 import * as Payment from "../domain/Payment.js"
 import * as Tenant from "../domain/Tenant.js"
 import * as Background from "../internal/Background.js"
+import * as PaymentTelemetry from "../observability/PaymentTelemetry.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import type { StorageError } from "../storage/StorageError.js"
 import { Compensation } from "./Compensation.js"
@@ -183,8 +186,13 @@ export const make = (config: Config = {}) =>
         failed: outcomes.flatMap((o) => o._tag === "failed" ? [{ paymentId: o.paymentId, error: o.error }] : [])
       }
       if (report.examined > 0) yield* Effect.logInfo("recovery run", report)
+      yield* PaymentTelemetry.recordRecovery(report, yield* Clock.currentTimeMillis)
       return report
-    }).pipe(Effect.withSpan("Recovery.runOnce"))
+    }).pipe(
+      // a run a storage error ended counts as failed (`aegispay_recovery_runs_total{outcome="failed"}`)
+      Effect.tapError(() => Effect.flatMap(Clock.currentTimeMillis, (now) => PaymentTelemetry.recordRecovery(undefined, now))),
+      Effect.withSpan("Recovery.runOnce")
+    )
 
     return Recovery.of({ runOnce })
   })

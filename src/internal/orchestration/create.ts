@@ -8,6 +8,7 @@ import { Customer } from "../../domain/Customer.js"
 import * as Money from "../../domain/Money.js"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
+import * as PaymentTelemetry from "../../observability/PaymentTelemetry.js"
 import { IdempotencyKeyReused, ValidationError } from "../../domain/PaymentError.js"
 import type { PaymentMethodToken } from "../../domain/PaymentMethod.js"
 import { CheckoutMethod, GatewayToken, isExpired } from "../../domain/PaymentMethod.js"
@@ -144,11 +145,14 @@ export const createPaymentOutcome = (deps: Dependencies) => {
       checkout: checkout === undefined ? undefined : Schema.encodeSync(CheckoutInfo)(checkout)
     })
     const replay = (existing: Payment.Payment) =>
-      existing.requestFingerprint === requestFingerprint
-        ? Effect.succeed<CreateOutcome>({ payment: existing, replayed: true })
-        : Effect.fail(
-          new IdempotencyKeyReused({ tenantId: input.tenantId, idempotencyKey: input.idempotencyKey, existingId: existing.id })
-        )
+      Effect.zipRight(
+        PaymentTelemetry.recordIdempotency(existing.requestFingerprint === requestFingerprint),
+        existing.requestFingerprint === requestFingerprint
+          ? Effect.succeed<CreateOutcome>({ payment: existing, replayed: true })
+          : Effect.fail(
+            new IdempotencyKeyReused({ tenantId: input.tenantId, idempotencyKey: input.idempotencyKey, existingId: existing.id })
+          )
+      )
     // No read first: the unique (tenant, idempotency key) insert decides; a loser reads the winner.
     const decision = Payment.initiate(
       {

@@ -1,0 +1,237 @@
+/**
+ * Payment-level telemetry: what a payment did, from the decisions the library commits.
+ *
+ * {@link layerRepository} wraps the composition's `PaymentRepository`: after an `insert` or an
+ * `update` succeeds (the decision is committed), its events are counted here, with the labels
+ * read from the decision's payment. Counting at the writer (not from the `EventBus`) makes every
+ * count exact: the outbox delivers at least once (a duplicate would count twice), and on several
+ * processes one payment's events can be published by different relays, so the payment's currency
+ * and gateway (known from earlier events) and its creation time would not be at hand.
+ *
+ * Label sets are bounded: states, gateway ids, ISO currencies, payment method types, outcomes.
+ * No payment, customer, tenant or attempt id is ever a label.
+ *
+ * - `aegispay_payments_created_total{currency,method}`: payments created (a replay is not a
+ *   creation);
+ * - `aegispay_payments_finished_total{state,gateway,currency,method}`: payments reaching the
+ *   outcome of their charge: `SUCCESS` (automatic capture), `AUTHORIZED` (manual capture),
+ *   `FAILURE`, `CANCELLED` before any charge. A capture or void of an authorization is not a
+ *   second outcome; a late charge after a failure counts again under `SUCCESS`/`AUTHORIZED`.
+ *   `gateway` is the last attempt's (`none` when none was made: no gateway, fraud check);
+ * - `aegispay_payment_duration_ms{state,gateway}`: histogram of the time from creation to that
+ *   outcome (from the decisions' own times, customer actions included);
+ * - `aegispay_payment_retries_total{gateway}`: an attempt sent again with the same key after a
+ *   transient error; `aegispay_payment_failovers_total{from,to}`: an attempt replaced by one at
+ *   another gateway; `aegispay_payment_outcome_unknown_total{gateway}`: a money-moving call
+ *   without a definite answer;
+ * - `aegispay_compensations_total{outcome}` (`requested`, `succeeded`): returns of stray charges;
+ * - `aegispay_manual_reviews_total{action}` (`opened`, `resolved`): review items;
+ * - `aegispay_idempotency_replays_total`, `aegispay_idempotency_conflicts_total`: creates whose
+ *   idempotency key was taken, with the same body (answered the payment) or another
+ *   (`IdempotencyKeyReused`);
+ * - `aegispay_recovery_runs_total{outcome}` (`ok`, `failed`), `aegispay_recovery_payments_total{outcome}`
+ *   (`resolved`, `open`, `failed`): what recovery runs found; `aegispay_recovery_last_found`
+ *   (stuck payments found by the last run) and `aegispay_recovery_last_run_timestamp_seconds`.
+ *
+ * Recording is synchronous (one registry hook per label set, looked up the first time it is seen,
+ * then updated directly), and never fails or delays the write it follows.
+ *
+ * @since 0.2.0
+ */
+import { DateTime, Effect, Layer, Metric, MetricBoundaries, MetricKey, MetricLabel } from "effect"
+import type { Decision, Payment } from "../domain/Payment.js"
+import type { PaymentEvent } from "../domain/PaymentEvent.js"
+import { PaymentRepository } from "../storage/PaymentRepository.js"
+import { latencyBuckets } from "../resilience/SlidingWindow.js"
+
+const created = MetricKey.counter("aegispay_payments_created_total", {
+  description: "payments created, by currency and payment method type"
+})
+const finished = MetricKey.counter("aegispay_payments_finished_total", {
+  description: "payments reaching the outcome of their charge (SUCCESS, AUTHORIZED, FAILURE, CANCELLED), by gateway, currency and method"
+})
+/** The gateway-call buckets, then minutes up to a day (a customer action can take that long). */
+const durationBuckets: ReadonlyArray<number> = [...latencyBuckets, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000]
+const duration = MetricKey.histogram(
+  "aegispay_payment_duration_ms",
+  MetricBoundaries.fromIterable(durationBuckets),
+  "time from a payment's creation to the outcome of its charge, in milliseconds"
+)
+const retries = MetricKey.counter("aegispay_payment_retries_total", {
+  description: "attempts sent again with the same idempotency key after a transient error, by gateway"
+})
+const failovers = MetricKey.counter("aegispay_payment_failovers_total", {
+  description: "attempts replaced by a new attempt at another gateway, by the gateway left and the one tried next"
+})
+const unknown = MetricKey.counter("aegispay_payment_outcome_unknown_total", {
+  description: "money-moving gateway calls without a definite answer (the payment waits for the gateway's status)"
+})
+const compensations = MetricKey.counter("aegispay_compensations_total", {
+  description: "returns of stray charges: requested, succeeded"
+})
+const reviews = MetricKey.counter("aegispay_manual_reviews_total", {
+  description: "manual review items opened and resolved"
+})
+const idempotencyReplays = Metric.counter("aegispay_idempotency_replays_total", {
+  description: "creates whose idempotency key was taken by the same request: answered with the payment already there"
+})
+const idempotencyConflicts = Metric.counter("aegispay_idempotency_conflicts_total", {
+  description: "creates whose idempotency key was taken by another request body: refused (IdempotencyKeyReused)"
+})
+const recoveryRuns = MetricKey.counter("aegispay_recovery_runs_total", {
+  description: "recovery runs by outcome: ok, failed (a storage error ended the run)"
+})
+const recoveryPayments = MetricKey.counter("aegispay_recovery_payments_total", {
+  description: "stuck payments recovery drove on, by outcome: resolved, open (still waiting), failed"
+})
+const recoveryLastFound = Metric.gauge("aegispay_recovery_last_found", {
+  description: "stuck payments found by the last recovery run of this process"
+})
+const recoveryLastRun = Metric.gauge("aegispay_recovery_last_run_timestamp_seconds", {
+  description: "when the last recovery run of this process ended, in seconds since the epoch"
+})
+
+/** Tagged metrics built once per label set and reused (building one per update costs far more). */
+const cached = <M>(make: (labels: ReadonlyArray<string>) => M) => {
+  const all = new Map<string, M>()
+  return (...labels: ReadonlyArray<string>): M => {
+    const key = labels.join("\u0000")
+    let metric = all.get(key)
+    if (metric === undefined) all.set(key, metric = make(labels))
+    return metric
+  }
+}
+/**
+ * The registry's hook of each label set, looked up once: an update is then one addition (a
+ * tagged `Metric`'s update builds and hashes its full key in the registry on every call, which
+ * costs far more than the update).
+ */
+const labelsOf = (names: ReadonlyArray<string>, values: ReadonlyArray<string>) =>
+  names.map((name, i) => MetricLabel.make(name, values[i] ?? ""))
+const counterHooks = (key: MetricKey.MetricKey.Counter<number>, names: ReadonlyArray<string>) =>
+  cached((values) => Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, labelsOf(names, values))))
+const histogramHooks = (key: MetricKey.MetricKey.Histogram, names: ReadonlyArray<string>) =>
+  cached((values) => Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, labelsOf(names, values))))
+
+const createdOf = counterHooks(created, ["currency", "method"])
+const finishedOf = counterHooks(finished, ["state", "gateway", "currency", "method"])
+const durationOf = histogramHooks(duration, ["state", "gateway"])
+const retriesOf = counterHooks(retries, ["gateway"])
+const failoversOf = counterHooks(failovers, ["from", "to"])
+const unknownOf = counterHooks(unknown, ["gateway"])
+const compensationsOf = counterHooks(compensations, ["outcome"])
+const reviewsOf = counterHooks(reviews, ["action"])
+const recoveryRunsOf = counterHooks(recoveryRuns, ["outcome"])
+const recoveryPaymentsOf = counterHooks(recoveryPayments, ["outcome"])
+
+const gatewayOf = (payment: Payment): string => payment.currentAttempt?.gateway ?? payment.gateway ?? "none"
+
+const attemptGateway = (payment: Payment, attemptId: string): string =>
+  payment.attempts.find((a) => a.id === attemptId)?.gateway ?? gatewayOf(payment)
+
+const finish = (payment: Payment, state: string, event: PaymentEvent): void => {
+  const gateway = gatewayOf(payment)
+  finishedOf(state, gateway, payment.amount.currency, payment.paymentMethod.type).update(1)
+  const millis = DateTime.toEpochMillis(event.occurredAt) - DateTime.toEpochMillis(payment.createdAt)
+  durationOf(state, gateway).update(Math.max(0, millis))
+}
+
+/**
+ * Counts the events of one committed decision (see the module's list).
+ *
+ * @since 0.2.0
+ */
+export const recordDecision = (decision: Decision): void => {
+  const payment = decision.payment
+  for (const event of decision.events) {
+    switch (event._tag) {
+      case "PaymentInitiated":
+        createdOf(payment.amount.currency, payment.paymentMethod.type).update(1)
+        break
+      case "PaymentSucceeded":
+        if (payment.captureMethod === "automatic") finish(payment, "SUCCESS", event)
+        break
+      case "PaymentAuthorized":
+        if (payment.captureMethod === "manual") finish(payment, "AUTHORIZED", event)
+        break
+      case "PaymentFailed":
+        finish(payment, "FAILURE", event)
+        break
+      case "PaymentCancelled":
+        if (!event.voided) finish(payment, "CANCELLED", event)
+        break
+      case "PaymentRetryAttempted": {
+        const from = attemptGateway(payment, event.attemptId)
+        if (event.failover === true) failoversOf(from, event.nextGateway ?? "none").update(1)
+        else retriesOf(from).update(1)
+        break
+      }
+      case "PaymentOutcomeUnknown":
+        unknownOf(attemptGateway(payment, event.attemptId)).update(1)
+        break
+      case "CompensationRequested":
+        compensationsOf("requested").update(1)
+        break
+      case "CompensationSucceeded":
+        compensationsOf("succeeded").update(1)
+        break
+      case "ManualReviewRequired":
+        reviewsOf("opened").update(1)
+        break
+      case "ManualReviewResolved":
+        reviewsOf("resolved").update(1)
+        break
+    }
+  }
+}
+
+/**
+ * The repository with {@link recordDecision} after every successful `insert` and `update`.
+ *
+ * @since 0.2.0
+ */
+export const instrument = (repository: PaymentRepository["Type"]): PaymentRepository["Type"] => ({
+  ...repository,
+  insert: (decision) => Effect.tap(repository.insert(decision), () => Effect.sync(() => recordDecision(decision))),
+  update: (decision, expectedVersion, options) =>
+    Effect.tap(repository.update(decision, expectedVersion, options), () => Effect.sync(() => recordDecision(decision)))
+})
+
+/**
+ * Replaces the `PaymentRepository` of its input with the {@link instrument}ed one. Part of every
+ * composition (`AegisPay.layerWith`) unless `metrics: false`.
+ *
+ * @since 0.2.0
+ */
+export const layerRepository: Layer.Layer<PaymentRepository, never, PaymentRepository> = Layer.effect(
+  PaymentRepository,
+  Effect.map(PaymentRepository, instrument)
+)
+
+/**
+ * Counts a create whose idempotency key was taken: `replayed` (same request) or a conflict.
+ *
+ * @since 0.2.0
+ */
+export const recordIdempotency = (replayed: boolean): Effect.Effect<void> =>
+  Effect.sync(() => (replayed ? idempotencyReplays : idempotencyConflicts).unsafeUpdate(1, []))
+
+/**
+ * Counts one recovery run: its outcome, the payments it drove on by outcome, and sets the
+ * last-run gauges (`endedAtMillis`: when it ended).
+ *
+ * @since 0.2.0
+ */
+export const recordRecovery = (
+  report: { readonly examined: number; readonly resolved: number; readonly stillOpen: number; readonly failed: ReadonlyArray<unknown> } | undefined,
+  endedAtMillis: number
+): Effect.Effect<void> =>
+  Effect.sync(() => {
+    recoveryRunsOf(report === undefined ? "failed" : "ok").update(1)
+    recoveryLastRun.unsafeUpdate(endedAtMillis / 1000, [])
+    if (report === undefined) return
+    recoveryLastFound.unsafeUpdate(report.examined, [])
+    if (report.resolved > 0) recoveryPaymentsOf("resolved").update(report.resolved)
+    if (report.stillOpen > 0) recoveryPaymentsOf("open").update(report.stillOpen)
+    if (report.failed.length > 0) recoveryPaymentsOf("failed").update(report.failed.length)
+  })
