@@ -1,7 +1,8 @@
 /**
  * `npm run load`: create + confirm throughput and latency through the HTTP service on a loopback
  * port vs the library called directly, at concurrency 8 and 64, on PGlite and (with
- * DATABASE_URL) PostgreSQL, in the same run. Bounded: LOAD_SECONDS per measurement (default 5).
+ * DATABASE_URL) PostgreSQL, in the same run. Bounded: LOAD_SECONDS per measurement (default 5),
+ * after a warm-up of each path (LOAD_WARMUP_SECONDS of HTTP, default 10).
  * The HTTP client (node:http, keep-alive connections) runs in a process of its own
  * (test/load/client.ts); `cpu` is this process's CPU per payment: the library's or the service's.
  * API keys and tenants live in the database (SqlApiKeys, SqlTenants) with the HTTP layer's default
@@ -23,6 +24,7 @@ import { AegisPayPg, SqlApiKeys, SqlTenants } from "aegispay/pg"
 import { AegisPayTest, TenancyTest, TestCards } from "aegispay/testing"
 
 const seconds = Number(process.env.LOAD_SECONDS ?? "5")
+const warmup = Number(process.env.LOAD_WARMUP_SECONDS ?? "10")
 const card = { type: "card" as const, number: TestCards.success, expiryMonth: 12, expiryYear: 2099, cvv: "123", holderName: "Load Test" }
 
 interface Result {
@@ -112,8 +114,9 @@ const run = async (name: string, core: Layer.Layer<PaymentService.PaymentService
         })
         yield* payments.processPayment(p.id)
       }).pipe(Tenant.with("load")))
-    await measure(8, direct(0)) // warm-up
-    await measureHttp(base, key, 8, `${run}-w`, 2)
+    // warm-up: the JIT needs some thousands of requests before the HTTP path runs at its speed
+    await measure(8, direct(0))
+    await measureHttp(base, key, 8, `${run}-w`, warmup)
     const out: Record<string, Result> = {}
     for (const c of [8, 64]) {
       out[`direct ${c}`] = await measure(c, direct(c))
