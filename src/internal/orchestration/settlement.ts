@@ -1,9 +1,9 @@
 /**
- * Settling an authorization: capture and void (cancel).
+ * Settling an authorization (capture and void), and cancelling a checkout that waits for its customer.
  *
  * @internal
  */
-import { Effect, Either } from "effect"
+import { type DateTime, Effect, Either } from "effect"
 import * as Money from "../../domain/Money.js"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
@@ -151,23 +151,22 @@ export const make = (deps: Dependencies, core: ChargeCore) => {
           reason: why,
           ...(payment.actionExpiresAt === undefined ? {} : { expiresAt: payment.actionExpiresAt })
         })
+      /** Commits the provider's answer (`PaymentReconciled`) and what follows from it, in one write. */
+      const afterAnswer = (next: (current: Payment.Payment, at: DateTime.Utc) => ReturnType<typeof Payment.cancel>) =>
+        commit(payment, (at) =>
+          Either.flatMap(Payment.reconciled(payment, answer.status, at), (first) =>
+            Payment.andThen(first, (current) => next(current, at))))
       switch (answer.status) {
-        case "failed":
-          return yield* commit(payment, (at) =>
-            Either.flatMap(Payment.reconciled(payment, answer.status, at), (first) =>
-              Payment.andThen(first, (current) => Payment.cancel(current, reason, at))))
         case "not_found":
           // after a cancel call the provider has nothing to charge; a status alone is not enough
           if (!cancellable) return yield* notCancelled("the provider does not know the checkout yet")
-          return yield* commit(payment, (at) =>
-            Either.flatMap(Payment.reconciled(payment, answer.status, at), (first) =>
-              Payment.andThen(first, (current) => Payment.cancel(current, reason, at))))
+          return yield* afterAnswer((current, at) => Payment.cancel(current, reason, at))
+        case "failed":
+          return yield* afterAnswer((current, at) => Payment.cancel(current, reason, at))
         case "succeeded":
         case "authorized": {
           // the customer paid meanwhile: the charge is the payment's
-          const settled = yield* commit(payment, (at) =>
-            Either.flatMap(Payment.reconciled(payment, answer.status, at), (first) =>
-              Payment.andThen(first, (current) => core.settleWith(current, answer, at))))
+          const settled = yield* afterAnswer((current, at) => core.settleWith(current, answer, at))
           if (settled.state === "AUTHORIZED") return yield* voidAuthorization(settled, reason)
           return yield* new InvalidTransition({ paymentId: settled.id, from: settled.state, to: "CANCELLED" })
         }
