@@ -132,7 +132,10 @@ export const layerStorage = SqlComposition.layerStorage
 
 /**
  * Every service of AegisPay on PostgreSQL with your gateways, plus the `IdempotencyStore`, with
- * the outbox relay, the recovery worker and the retention jobs running (each optional).
+ * the outbox relay, the recovery worker and the retention jobs running (each optional). With
+ * `routing: { strategy: "ADAPTIVE" }`, the router learns from the outcomes of every process on
+ * the database (`SqlRoutingEvidence`, exchanged every `AEGISPAY_ROUTING_SHARE_INTERVAL`, default
+ * 1 second; `routingEvidence: false` to learn alone; docs/ROUTING.md, "Shared learning").
  *
  * @since 0.1.0
  */
@@ -145,4 +148,4 @@ export const layer = <
   W extends SqlComposition.MerchantWebhooksSetting = undefined
 >(
   options: Options<GOut, EG, RG, EV, RV, W>
-) => SqlComposition.layer(options, SqlLockManager.layer(options.locks)).pipe(Layer.provideMerge(layerClient(options)))
+) => SqlComposition.layer(options, SqlLockManager.layer(options.locks), true).pipe(Layer.provideMerge(layerClient(options)))

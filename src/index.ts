@@ -103,6 +103,8 @@ export * as Router from "./routing/Router.js"
 export * as RoutingRules from "./routing/Rules.js"
 /** @since 0.1.0 */
 export * as AdaptiveRouting from "./routing/Adaptive.js"
+/** @since 0.3.0 */
+export * as SharedEvidence from "./routing/SharedEvidence.js"
 /** @since 0.2.0 */
 export * as ApiKeyHash from "./security/ApiKeyHash.js"
 /** @since 0.2.0 */

@@ -19,6 +19,8 @@ export * as Retention from "./storage/Retention.js"
 export * as SqlLockManager from "./storage/SqlLockManager.js"
 /** @since 0.1.0 */
 export * as SqlStorage from "./storage/SqlStorage.js"
+/** @since 0.3.0 */
+export * as SqlRoutingEvidence from "./routing/SqlRoutingEvidence.js"
 /** @since 0.1.0 */
 export * as SqlCardVault from "./security/SqlCardVault.js"
 /** @since 0.2.0 */

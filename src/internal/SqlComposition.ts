@@ -22,6 +22,8 @@ import type * as PaymentLock from "../storage/PaymentLock.js"
 import * as Retention from "../storage/Retention.js"
 import * as SqlStorage from "../storage/SqlStorage.js"
 import * as Workers from "../observability/Workers.js"
+import type * as SharedEvidence from "../routing/SharedEvidence.js"
+import * as SqlRoutingEvidence from "../routing/SqlRoutingEvidence.js"
 
 /**
  * Settings of a SQL composition. Every field but `gateways` is optional.
@@ -47,6 +49,13 @@ export interface Options<GOut, EG, RG, EV, RV, W extends MerchantWebhooksSetting
    * unless `keys` is given.
    */
   readonly merchantWebhooks?: W
+  /**
+   * Learning of `ADAPTIVE` routing shared with the other processes on the database
+   * (`SqlRoutingEvidence`): `true` or its options to share, `false` not to. Default: on with
+   * `ADAPTIVE` in `AegisPayPg.layer`, off in `AegisPayEmbedded.layer` (one process; on, a restart
+   * starts from the evidence of the last `retention`). Nothing without `ADAPTIVE`.
+   */
+  readonly routingEvidence?: SqlRoutingEvidence.Options | boolean | undefined
 }
 
 /**
@@ -109,13 +118,32 @@ export const layerStorage = (relay: OutboxRelay.Options | false = {}) =>
   )
 
 /**
- * Every service on the `SqlClient` in context with the given locks; recovery on by default.
+ * The exchange of routing evidence of `options` (see {@link Options.routingEvidence}): a
+ * `SharedEvidence` when routing is `ADAPTIVE` and sharing is on (`byDefault` when not said),
+ * nothing otherwise.
+ *
+ * @internal
+ */
+export const layerRoutingEvidence = (
+  options: Pick<Options<never, never, never, never, never>, "routing" | "routingEvidence">,
+  byDefault: boolean
+): Layer.Layer<SharedEvidence.SharedEvidence, StorageError | ConfigError.ConfigError, SqlClient.SqlClient> | Layer.Layer<never> => {
+  const setting = options.routingEvidence ?? byDefault
+  if (options.routing?.strategy !== "ADAPTIVE" || setting === false) return Layer.empty
+  return SqlRoutingEvidence.layer(setting === true ? {} : setting)
+}
+
+/**
+ * Every service on the `SqlClient` in context with the given locks; recovery on by default;
+ * routing evidence shared when `ADAPTIVE` unless `routingEvidence` says otherwise
+ * (`shareRoutingByDefault`: the default of `routingEvidence`).
  *
  * @internal
  */
 export const layer = <GOut, EG, RG, EV, RV, EL, RL, W extends MerchantWebhooksSetting = undefined>(
   options: Options<GOut, EG, RG, EV, RV, W>,
-  locks: Layer.Layer<LockManager.LockManager | PaymentLock.PaymentLock, EL, RL>
+  locks: Layer.Layer<LockManager.LockManager | PaymentLock.PaymentLock, EL, RL>,
+  shareRoutingByDefault = false
 ) => {
   // the vault queries nothing when built; its table is migrated with the storage, before any payment
   const vault: Layer.Layer<CardVault.CardVault, EV | ConfigError.ConfigError, RV | SqlClient.SqlClient> = options.vault ??
@@ -126,6 +154,8 @@ export const layer = <GOut, EG, RG, EV, RV, EL, RL, W extends MerchantWebhooksSe
     locks,
     vault
   }, { ...options, recovery: options.recovery ?? {} }).pipe(
+    // in the context of the router when it is built (it attaches to it), not among the outputs
+    Layer.provide(layerRoutingEvidence(options, shareRoutingByDefault)),
     Layer.provideMerge(
       (options.retention === false ? Layer.empty : Retention.layer(options.retention)).pipe(
         Layer.provideMerge(IdempotencyStore.layerSql),

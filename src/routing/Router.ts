@@ -17,20 +17,23 @@
  * - `ADAPTIVE`: success-rate routing as a non-stationary bandit: Thompson sampling over
  *   discounted Beta posteriors per gateway and payment context (currency, payment method, card
  *   brand, amount band), pooled hierarchically, with change detection and elimination of
- *   gateways confidently worse (see {@link Adaptive}). It learns from {@link Router}'s `observe`.
+ *   gateways confidently worse (see {@link Adaptive}). It learns from {@link Router}'s `observe`
+ *   and, where a `SharedEvidence` is in context when the router is built (the PostgreSQL
+ *   composition provides one), from the outcomes of the other processes too.
  *
  * Only `ADAPTIVE` draws randomness, from Effect's `Random` service of the fiber calling `rank`
  * (seed it with `Effect.withRandom(Random.make(seed))` for reproducible runs).
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Random, Ref } from "effect"
+import { Context, Effect, Layer, Option, Random, Ref } from "effect"
 import type { Payment } from "../domain/Payment.js"
 import type { Gateway } from "../gateway/Gateway.js"
 import type { Outcome } from "../observability/GatewayMetrics.js"
 import { GatewayMetrics } from "../observability/GatewayMetrics.js"
 import * as Adaptive from "./Adaptive.js"
 import * as Rules from "./Rules.js"
+import * as SharedEvidence from "./SharedEvidence.js"
 
 /**
  * @since 0.1.0
@@ -123,6 +126,9 @@ export const make = (config: Config) =>
     const turn = yield* Ref.make(0)
     const weights = config.weights ?? { success: 0.6, latency: 0.2, cost: 0.2 }
     const adaptive = config.strategy === "ADAPTIVE" ? Adaptive.make(config.adaptive) : undefined
+    // learning shared across processes, where the composition provides it (SQL compositions)
+    const shared = yield* Effect.serviceOption(SharedEvidence.SharedEvidence)
+    const share = adaptive !== undefined && Option.isSome(shared) ? yield* shared.value.attach(adaptive) : undefined
     const rank = (payment: Payment, candidates: ReadonlyArray<Gateway>): Effect.Effect<ReadonlyArray<Gateway>> =>
       Effect.gen(function*() {
         if (candidates.length <= 1) return candidates
@@ -171,7 +177,10 @@ export const make = (config: Config) =>
     const observe = (payment: Payment, gateway: string, outcome: Outcome): Effect.Effect<void> => {
       if (adaptive === undefined) return Effect.void
       const state = adaptive
-      return Effect.sync(() => Adaptive.observe(state, payment, gateway, outcome))
+      return Effect.sync(() => {
+        Adaptive.observe(state, payment, gateway, outcome)
+        share?.(payment, gateway, outcome)
+      })
     }
     return Router.of({ rank, observe })
   })

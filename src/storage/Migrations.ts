@@ -37,6 +37,7 @@ import apiKeys from "./migrations/0013_api_keys.js"
 import tenantCredentials from "./migrations/0014_tenant_credentials.js"
 import merchantWebhooks from "./migrations/0015_merchant_webhooks.js"
 import webhookSelectors from "./migrations/0016_webhook_selectors.js"
+import routingEvidence from "./migrations/0017_routing_evidence.js"
 
 /**
  * Every migration by `NNNN_name`, in the order they were written. Forward-only: a released
@@ -63,7 +64,8 @@ export const migrations = {
   "0013_api_keys": apiKeys,
   "0014_tenant_credentials": tenantCredentials,
   "0015_merchant_webhooks": merchantWebhooks,
-  "0016_webhook_selectors": webhookSelectors
+  "0016_webhook_selectors": webhookSelectors,
+  "0017_routing_evidence": routingEvidence
 } as const
 
 /**
