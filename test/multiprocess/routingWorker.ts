@@ -1,7 +1,7 @@
 /**
  * One OS process of the shared-learning test: the production composition on PostgreSQL
  * (`AegisPayPg.layer`) with ADAPTIVE routing over two mock gateways, alpha and beta. Prints one
- * JSON line per event (`Date.now()` of this process in `at`) and runs until it is killed.
+ * JSON line per event (epoch milliseconds of Effect's `Clock` in `at`) and runs until it is killed.
  *
  *   DATABASE_URL=… node --import tsx test/multiprocess/routingWorker.ts <role>
  *
@@ -16,20 +16,21 @@
  *
  * "Routes X to g": g is first in at least 18 of 20 consecutive rankings (ADAPTIVE draws).
  */
-import { Effect, Redacted } from "effect"
+import { Clock, Effect, Redacted } from "effect"
 import { GatewayRegistry, Router } from "aegispay"
 import { AegisPayPg } from "aegispay/pg"
 import { AegisPayTest } from "aegispay/testing"
 import { cardPayment } from "../support/RoutingPayments.js"
 
-const startedAt = Date.now()
+const startedAt = performance.now()
 const role = process.argv[2] ?? "follower"
 const url = process.env.DATABASE_URL
 if (url === undefined) throw new Error("DATABASE_URL is required")
 
 const usd = cardPayment("USD", "visa", "40.00")
 const eur = cardPayment("EUR", "visa", "40.00")
-const say = (event: Record<string, unknown>) => Effect.sync(() => process.stdout.write(`${JSON.stringify({ role, at: Date.now(), ...event })}\n`))
+const say = (event: Record<string, unknown>) =>
+  Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => process.stdout.write(`${JSON.stringify({ role, at, ...event })}\n`)))
 
 /** The parent's `go` line on stdin: feeding starts when every process is ready. */
 const go = Effect.async<void>((resume) => {
@@ -39,7 +40,7 @@ const go = Effect.async<void>((resume) => {
 const program = Effect.gen(function*() {
   const router = yield* Router.Router
   const candidates = yield* (yield* GatewayRegistry.GatewayRegistry).all
-  yield* say({ event: "ready", startupMillis: Date.now() - startedAt })
+  yield* say({ event: "ready", startupMillis: Math.round(performance.now() - startedAt) })
   const share = (payment: typeof usd, gateway: string) =>
     Effect.map(
       Effect.forEach(Array.from({ length: 20 }), () => router.rank(payment, candidates)),
@@ -69,7 +70,7 @@ const program = Effect.gen(function*() {
       const s = yield* share(watch, target)
       if (s >= 0.9) {
         converged = true
-        yield* say({ event: "converged", share: s, sinceStartMillis: Date.now() - startedAt })
+        yield* say({ event: "converged", share: s, sinceStartMillis: Math.round(performance.now() - startedAt) })
       }
     }
     yield* Effect.sleep("100 millis")

@@ -1,34 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Either, Random, Schema } from "effect"
+import { Effect, Random } from "effect"
 import { stubGateway } from "../helpers.js"
-import { AdaptiveRouting, Customer, GatewayMetrics, Money, Payment, PaymentMethod, Router } from "aegispay"
+import { cardPayment } from "../support/RoutingPayments.js"
+import { AdaptiveRouting, GatewayMetrics, Router } from "aegispay"
+import type { Payment } from "aegispay"
 
 const gateway = stubGateway
 const [a, b, c] = [gateway("a"), gateway("b"), gateway("c")]
 const all = [a, b, c]
 
-const payment = (currency: "USD" | "EUR" = "USD", brand: PaymentMethod.CardBrand = "visa", amount = "10.00") =>
-  Payment.initiate({
-    id: `pay_${currency}_${brand}_${amount}`,
-    tenantId: "acme",
-    idempotencyKey: "k",
-    requestFingerprint: "f",
-    amount: Either.getOrThrow(Money.fromDecimalString(amount, currency)),
-    captureMethod: "automatic",
-    paymentMethod: new PaymentMethod.CardToken({
-      type: "card",
-      brand,
-      bin: "424242",
-      last4: "4242",
-      expiryMonth: 12,
-      expiryYear: 2099,
-      holderName: "A",
-      fingerprint: "fp",
-      vaultToken: "t"
-    }),
-    customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("a@example.com") }),
-    metadata: {}
-  }, DateTime.unsafeMake(0)).payment
+const payment = cardPayment
 
 const usd = payment("USD")
 const eur = payment("EUR")
