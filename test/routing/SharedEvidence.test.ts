@@ -16,10 +16,11 @@ import type { Vitest } from "@effect/vitest"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Exit, Layer, Redacted, Scope, TestClock } from "effect"
+import { Effect, Exit, Layer, Redacted, Schedule, Scope, TestClock } from "effect"
 import type { Payment } from "aegispay"
 import { AdaptiveRouting, GatewayMetrics, Router, SharedEvidence, StorageError, Workers } from "aegispay"
-import { Embedded } from "aegispay/embedded"
+import { AegisPayEmbedded, Embedded } from "aegispay/embedded"
+import { AegisPayTest } from "aegispay/testing"
 import { Migrations, SqlRoutingEvidence } from "aegispay/pg"
 import { stubGateway } from "../helpers.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
@@ -208,6 +209,36 @@ const sqlBackend: Backend<SqlClient.SqlClient> = {
   ),
   backdate: Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE aegis_routing_evidence SET created_at = created_at - interval '1 hour'`)
 }
+
+describe("routingEvidence in the embedded composition", () => {
+  const composition = (routingEvidence?: boolean) =>
+    AegisPayEmbedded.layer({
+      ...AegisPayTest.parts(),
+      relay: false,
+      recovery: false,
+      retention: false,
+      routing: { strategy: "ADAPTIVE" },
+      ...(routingEvidence === undefined ? {} : { routingEvidence })
+    })
+  const workerNames = Effect.flatMap(Workers.Workers, (w) => Effect.map(w.statuses, (ss) => ss.map((st) => st.name)))
+
+  it.live("off by default (one process); on when asked: its loop in Workers, its rows in the table", () =>
+    Effect.gen(function*() {
+      expect(yield* workerNames.pipe(Effect.provide(composition()), Effect.scoped)).not.toContain("aegispay routing evidence")
+      const rows = yield* Effect.gen(function*() {
+        expect(yield* workerNames).toContain("aegispay routing evidence")
+        yield* (yield* Router.Router).observe(usd, "alpha", "approved")
+        // flushed by the loop within its interval (1 s): polled, with a deadline
+        const sql = yield* SqlClient.SqlClient
+        return yield* sql<{ gateway: string; successes: number }>`SELECT gateway, successes FROM aegis_routing_evidence`.pipe(
+          Effect.filterOrFail((found) => found.length > 0, () => new Error("not flushed yet")),
+          Effect.retry(Schedule.spaced("100 millis")),
+          Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error("no row flushed within 30 s") })
+        )
+      }).pipe(Effect.provide(composition(true)), Effect.scoped)
+      expect(rows).toEqual([{ gateway: "alpha", successes: 1 }])
+    }), 120_000)
+})
 
 describe("SharedEvidence on PGlite (SqlRoutingEvidence)", () => {
   layer(migrated(Embedded.layerClient()), { timeout: 60_000 })((it) => {
