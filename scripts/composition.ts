@@ -21,8 +21,8 @@
  * Never a production composition: the gateways are test doubles. A production deployment builds
  * the same shape with its own gateways (`AegisPayPg.layer({ gateways })`, see README).
  */
-import { Config, Layer, Option } from "effect"
-import type { ConfigError } from "effect"
+import { Config, Option } from "effect"
+import type { ConfigError, Layer } from "effect"
 import type { SqlClient, SqlError } from "@effect/sql"
 import { type CardVault, GatewayRegistry, type Ids, KeyManagement } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
