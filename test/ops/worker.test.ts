@@ -15,7 +15,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { createServer } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Effect, Exit, Layer, ManagedRuntime, Queue, Scope } from "effect"
@@ -25,16 +24,7 @@ import * as Composition from "../../scripts/composition.js"
 import * as Receiver from "../events/WebhookReceiver.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 import { k8s, root } from "./Deployment.js"
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")))
-    })
-  })
+import { freePort } from "../support/Ports.js"
 
 interface Started {
   readonly child: ChildProcess
