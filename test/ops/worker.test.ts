@@ -15,6 +15,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Effect, Exit, Layer, ManagedRuntime, Queue, Scope } from "effect"
@@ -23,6 +24,7 @@ import { TestCards } from "aegispay/testing"
 import * as Composition from "../../scripts/composition.js"
 import * as Receiver from "../events/WebhookReceiver.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { nodeArgs } from "../support/Children.js"
 import { k8s, root } from "./Deployment.js"
 import { freePort } from "../support/Ports.js"
 
@@ -32,8 +34,9 @@ interface Started {
   readonly exited: Promise<number | null>
 }
 
-const start = (script: string, env: Record<string, string>): Started => {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+/** Starts `script` as the tests start their child processes (bundled once, test/support/Children.ts). */
+const start = async (script: string, env: Record<string, string>): Promise<Started> => {
+  const child = spawn(process.execPath, [...await nodeArgs(join(root, script))], {
     cwd: root,
     // the manifest's environment and nothing else of this process's (PATH and HOME for Node)
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
@@ -112,10 +115,12 @@ describe.skipIf(databaseUrl === undefined)("the split deployment (ops/k8s enviro
     ;[workerPort, apiPort] = [await freePort(), await freePort()]
     apiEnv = environment("aegispay-api", "PORT", apiPort)
     // both start at once (each migrates under the migrations' advisory lock)
-    worker = start("scripts/worker.ts", environment("aegispay-worker", "AEGISPAY_WORKER_PORT", workerPort))
-    api = start("scripts/serve.ts", apiEnv)
+    ;[worker, api] = await Promise.all([
+      start("scripts/worker.ts", environment("aegispay-worker", "AEGISPAY_WORKER_PORT", workerPort)),
+      start("scripts/serve.ts", apiEnv)
+    ])
     scope = await Effect.runPromise(Scope.make())
-  }, 30_000)
+  }, 60_000)
 
   afterAll(async () => {
     for (const started of [worker, api]) {
