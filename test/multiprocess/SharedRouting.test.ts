@@ -13,9 +13,10 @@ import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { AegisPayPg, Migrations } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { nodeArgs } from "../support/Children.js"
 
 const worker = fileURLToPath(new URL("./routingWorker.ts", import.meta.url))
-/** Starting a child (tsx compiling the sources) takes seconds, and much longer on a loaded machine. */
+/** Starting a child takes seconds, and much longer on a loaded machine. */
 const DEADLINE = 150_000
 
 interface Event {
@@ -28,8 +29,8 @@ interface Event {
 }
 
 /** A child process and the events it printed; `next(event)` waits for one, at most DEADLINE. */
-const start = (url: string, role: string) => {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", worker, role], {
+const start = (node: ReadonlyArray<string>, url: string, role: string) => {
+  const child: ChildProcess = spawn(process.execPath, [...node, role], {
     env: { ...process.env, DATABASE_URL: url },
     stdio: ["pipe", "pipe", "pipe"]
   })
@@ -78,7 +79,9 @@ describe.skipIf(databaseUrl === undefined)("ADAPTIVE learning shared by several 
 
   it("followers and a late starter route from the teacher's evidence; the teacher from a follower's", async () => {
     const url = databaseUrlOf()
-    const processes = [start(url, "teacher"), start(url, "follower-eur"), start(url, "follower")]
+    // the worker bundled once (test/support/Children.ts), each child its own OS process
+    const node = await nodeArgs(worker)
+    const processes = [start(node, url, "teacher"), start(node, url, "follower-eur"), start(node, url, "follower")]
     try {
       const [teacher, followerEur, follower] = processes
       await Promise.all(processes.map((p) => p.next("ready")))
@@ -90,7 +93,7 @@ describe.skipIf(databaseUrl === undefined)("ADAPTIVE learning shared by several 
       const fed = await teacher!.next("feeding")
       const fedEur = await followerEur!.next("feeding")
       const [f1, f2, t] = await Promise.all([followerEur!.next("converged"), follower!.next("converged"), teacher!.next("converged")])
-      const lateProcess = start(url, "late")
+      const lateProcess = start(node, url, "late")
       processes.push(lateProcess)
       const ready = await lateProcess.next("ready")
       const first = await lateProcess.next("first")

@@ -3,7 +3,7 @@
  * (`AegisPayPg.layer`) with ADAPTIVE routing over two mock gateways, alpha and beta. Prints one
  * JSON line per event (epoch milliseconds of Effect's `Clock` in `at`) and runs until it is killed.
  *
- *   DATABASE_URL=… node --import tsx test/multiprocess/routingWorker.ts <role>
+ *   DATABASE_URL=… node --import tsx test/multiprocess/routingWorker.ts <role>   (the test runs it bundled: test/support/Children.ts)
  *
  * - `teacher`: on a line on stdin, feeds USD outcomes (alpha approves 60%, beta 96%) to its
  *   router every 100 ms; reports when it routes EUR to alpha (evidence only a follower has);
