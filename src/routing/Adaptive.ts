@@ -54,15 +54,17 @@ import type { Outcome } from "../observability/GatewayMetrics.js"
  */
 export interface Options {
   /**
-   * Observations (of all gateways) after which evidence weighs 1/e: the discount per
-   * observation is `1 − 1/memory`. Default 2,500. Larger is steadier, smaller follows drift
-   * faster and re-explores sooner.
+   * The longest memory, in observations (of all gateways): the learner never keeps evidence
+   * longer than this (evidence `memory` observations old weighs 1/e). Default `Infinity`.
    */
   readonly memory?: number | undefined
-  /** Memory of the short counts that detect change (see the module doc). Default 300. */
-  readonly changeMemory?: number | undefined
-  /** Standard deviations (as a likelihood ratio) between short and long rate that count as a change. Default 4.5. */
-  readonly changeThreshold?: number | undefined
+  /**
+   * The memories the learner chooses among (see the module doc), in observations; those above
+   * `memory` are left out and `memory` itself is added. Default 300, 1,000, 3,000, 10,000, ∞.
+   */
+  readonly memories?: ReadonlyArray<number> | undefined
+  /** Memory of the predictive scores that weigh the models. Default 5,000. */
+  readonly selectionMemory?: number | undefined
   /**
    * A gateway not observed for this many observations (of the router) is tried once (a probe),
    * however bad it looked: recoveries are noticed. Default 1,000; `Infinity` never probes.
@@ -70,6 +72,8 @@ export interface Options {
   readonly probeInterval?: number | undefined
   /** Pseudo-observations a level borrows from the level above (hierarchical pooling). Default 50. */
   readonly pooling?: number | undefined
+  /** Pseudo-observations a short memory borrows from the next longer one. Default 20. */
+  readonly timePooling?: number | undefined
   /** Standard deviations of the elimination bounds. Default 3. */
   readonly confidence?: number | undefined
   /**
@@ -94,41 +98,40 @@ export type Config = Options
  */
 export const defaults: {
   readonly memory: number
-  readonly changeMemory: number
-  readonly changeThreshold: number
+  readonly memories: ReadonlyArray<number>
+  readonly selectionMemory: number
   readonly probeInterval: number
   readonly pooling: number
+  readonly timePooling: number
   readonly confidence: number
   readonly exploration: number
 } = {
-  memory: 2_500,
-  changeMemory: 300,
-  changeThreshold: 4.5,
+  memory: Infinity,
+  memories: [300, 1_000, 3_000, 10_000, Infinity],
+  selectionMemory: 5_000,
   probeInterval: 1_000,
   pooling: 50,
+  timePooling: 20,
   confidence: 3,
   exploration: 0.5
 }
 
 /**
- * Discounted counts of one (gateway, level): long and short memory, as of `tick`.
+ * Discounted counts of one (gateway, level), one pair per memory, as of `tick`.
  *
  * @since 0.3.0
  */
 export interface Counter {
-  successes: number
-  failures: number
-  shortSuccesses: number
-  shortFailures: number
+  readonly successes: Float64Array
+  readonly failures: Float64Array
   /** Tick the counts were last discounted to. */
   tick: number
   /** Tick of the last observation (or probe) of this gateway at this level. */
   seen: number
-  /** Tick of the last change detected here (−1: none). */
-  changedAt: number
-  /** The latest change above this level already applied here. */
-  resetSeen: number
 }
+
+/** Number of levels of a context (overall, currency, brand, full). */
+const LEVELS = 4
 
 /**
  * The learning state.
@@ -136,19 +139,21 @@ export interface Counter {
  * @since 0.1.0
  */
 export interface State {
-  /** Observations after which evidence weighs 1/e. */
-  readonly memory: number
-  /** Long discount per observation: `1 − 1/memory`. */
-  readonly discount: number
-  /** Short discount per observation: `1 − 1/changeMemory`. */
-  readonly shortDiscount: number
-  readonly changeThreshold: number
+  /** The memories, shortest first (the last may be `Infinity`). */
+  readonly memories: ReadonlyArray<number>
+  /** Discount per observation of each memory: `1 − 1/memory`. */
+  readonly discounts: ReadonlyArray<number>
+  /** Discount per observation of the predictive scores. */
+  readonly selectionDiscount: number
   readonly probeInterval: number
   readonly pooling: number
+  readonly timePooling: number
   readonly confidence: number
   readonly exploration: number
   /** Observations so far (outcome counts, local and shared): the clock of the discount. */
   tick: number
+  /** Discounted log-likelihood of every model (level × memory) on the outcomes observed, as of `tick`. */
+  readonly scores: Float64Array
   /** Counters by `gateway|level` (`a|overall`, `a|c:EUR`, `a|x:EUR/card/visa/1`, …). */
   readonly counters: Map<string, Counter>
 }
@@ -158,22 +163,29 @@ const positive = (x: number | undefined, fallback: number, min: number): number 
 
 /**
  * A fresh state from `options` (missing fields take {@link defaults}; memories are at least 1,
- * the other settings at least 0; `memory: Infinity` never forgets).
+ * the other settings at least 0).
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): State => ({
-  memory: positive(options.memory, defaults.memory, 1),
-  discount: 1 - 1 / positive(options.memory, defaults.memory, 1),
-  shortDiscount: 1 - 1 / positive(options.changeMemory, defaults.changeMemory, 1),
-  changeThreshold: positive(options.changeThreshold, defaults.changeThreshold, 0),
-  probeInterval: positive(options.probeInterval, defaults.probeInterval, 1),
-  pooling: positive(options.pooling, defaults.pooling, 0),
-  confidence: positive(options.confidence, defaults.confidence, 0),
-  exploration: positive(options.exploration, defaults.exploration, 0),
-  tick: 0,
-  counters: new Map()
-})
+export const make = (options: Options = {}): State => {
+  const longest = positive(options.memory, defaults.memory, 1)
+  const memories = [
+    ...new Set([...(options.memories ?? defaults.memories).map((m) => positive(m, 1, 1)).filter((m) => m < longest), longest])
+  ].sort((a, b) => a - b)
+  return {
+    memories,
+    discounts: memories.map((m) => 1 - 1 / m),
+    selectionDiscount: 1 - 1 / positive(options.selectionMemory, defaults.selectionMemory, 1),
+    probeInterval: positive(options.probeInterval, defaults.probeInterval, 1),
+    pooling: positive(options.pooling, defaults.pooling, 0),
+    timePooling: positive(options.timePooling, defaults.timePooling, 0),
+    confidence: positive(options.confidence, defaults.confidence, 0),
+    exploration: positive(options.exploration, defaults.exploration, 0),
+    tick: 0,
+    scores: new Float64Array(LEVELS * memories.length),
+    counters: new Map()
+  }
+}
 
 /**
  * The context of a payment as the learner sees it.
@@ -226,69 +238,86 @@ export const levels = (context: Context): readonly [string, string, string, stri
   `x:${context.currency}/${context.method}/${context.brand}/${context.band}`
 ]
 
-const fresh = (tick: number): Counter => ({
-  successes: 0,
-  failures: 0,
-  shortSuccesses: 0,
-  shortFailures: 0,
-  tick,
-  seen: tick,
-  changedAt: -1,
-  resetSeen: -1
+const fresh = (state: State): Counter => ({
+  successes: new Float64Array(state.memories.length),
+  failures: new Float64Array(state.memories.length),
+  tick: state.tick,
+  seen: state.tick
 })
 
-/**
- * Brings a counter to the state's tick (lazy discount) and applies a change detected above it
- * since it last looked (`changedAt` of an ancestor later than its `resetSeen`: its long counts
- * become its short ones). O(1).
- */
-const age = (state: State, c: Counter, ancestorChange: number): void => {
+/** Brings a counter to the state's tick (lazy discount). O(memories). */
+const age = (state: State, c: Counter): void => {
   const dt = state.tick - c.tick
-  if (dt > 0) {
-    const long = state.discount ** dt
-    const short = state.shortDiscount ** dt
-    c.successes *= long
-    c.failures *= long
-    c.shortSuccesses *= short
-    c.shortFailures *= short
-    c.tick = state.tick
+  if (dt <= 0) return
+  for (let k = 0; k < state.memories.length; k++) {
+    const d = state.discounts[k]!
+    if (d === 1) continue
+    const f = d ** dt
+    c.successes[k]! *= f
+    c.failures[k]! *= f
   }
-  if (ancestorChange > c.resetSeen) {
-    c.resetSeen = ancestorChange
-    c.successes = Math.min(c.successes, c.shortSuccesses)
-    c.failures = Math.min(c.failures, c.shortFailures)
-  }
-}
-
-const logRatio = (p: number, q: number): number => (p <= 0 ? 0 : p * Math.log(p / q))
-
-/**
- * Whether the short counts are unlikely under the long rate: the generalized likelihood ratio
- * `nS · KL(pS ‖ pL)` above `changeThreshold² / 2` (for many samples: the short rate
- * `changeThreshold` standard deviations from the long one; for few, a few successes where the
- * long rate says almost none also count).
- */
-const changed = (state: State, c: Counter): boolean => {
-  const nS = c.shortSuccesses + c.shortFailures
-  const nL = c.successes + c.failures
-  if (nS < 1 || nL < 2 * nS) return false
-  const pS = c.shortSuccesses / nS
-  const pL = Math.min(1 - 1e-6, Math.max(1e-6, (c.successes + 0.5) / (nL + 1)))
-  const llr = nS * (logRatio(pS, pL) + logRatio(1 - pS, 1 - pL))
-  return llr > (state.changeThreshold * state.changeThreshold) / 2
+  c.tick = state.tick
 }
 
 /** The counter of `key`, created empty at first use. */
 const counter = (state: State, key: string): Counter => {
   let c = state.counters.get(key)
-  if (c === undefined) state.counters.set(key, c = fresh(state.tick))
+  if (c === undefined) state.counters.set(key, c = fresh(state))
   return c
 }
 
 /**
+ * The posterior mean and effective count of every model (level ℓ, memory k) of one gateway in
+ * one context, into `mean[ℓ·K + k]` and `count[ℓ·K + k]`: the overall level at the longest
+ * memory is Beta(1 + approvals, 1 + failures); a shorter memory borrows `timePooling`
+ * pseudo-observations at the rate of the next longer one; a finer level borrows `pooling` at
+ * the rate of the level above (the same memory), never more than that has. O(levels · memories).
+ */
+const models = (
+  state: State,
+  counters: ReadonlyArray<Counter | undefined>,
+  mean: Float64Array,
+  count: Float64Array
+): void => {
+  const K = state.memories.length
+  for (let l = 0; l < LEVELS; l++) {
+    const c = counters[l]
+    for (let k = K - 1; k >= 0; k--) {
+      const s = c === undefined ? 0 : c.successes[k]!
+      const n = c === undefined ? 0 : s + c.failures[k]!
+      let priorMean: number
+      let priorCount: number
+      if (l > 0) {
+        priorMean = mean[(l - 1) * K + k]!
+        priorCount = Math.min(state.pooling, count[(l - 1) * K + k]!)
+      } else if (k < K - 1) {
+        priorMean = mean[k + 1]!
+        priorCount = Math.min(state.timePooling, count[k + 1]!)
+      } else {
+        priorMean = 0.5
+        priorCount = 2
+      }
+      const total = n + priorCount
+      mean[l * K + k] = total > 0 ? (s + priorCount * priorMean) / total : priorMean
+      count[l * K + k] = total
+    }
+  }
+}
+
+/** The counters of `gateway` at the levels of `context` (undefined where none), aged. */
+const countersOf = (state: State, gateway: string, context: Context): Array<Counter | undefined> =>
+  levels(context).map((level) => {
+    const c = state.counters.get(`${gateway}|${level}`)
+    if (c !== undefined) age(state, c)
+    return c
+  })
+
+const clampP = (p: number) => Math.min(1 - 1e-4, Math.max(1e-4, p))
+
+/**
  * Records `successes` approvals and `failures` declines or errors of `gateway` in `context`
- * (observed here or by another process): O(1). The clock advances by their total. A change
- * detected at a level resets the long counts of that level and, lazily, of every level below it.
+ * (observed here or by another process): O(levels · memories). Before counting them, every
+ * model is scored on them (its predictive log-likelihood). The clock advances by their total.
  *
  * @since 0.3.0
  */
@@ -300,23 +329,26 @@ export const observeCounts = (
   failures: number
 ): void => {
   if (!(successes >= 0 && failures >= 0) || successes + failures === 0) return
-  state.tick += successes + failures
-  let ancestorChange = -1
-  for (const level of levels(context)) {
-    const c = counter(state, `${gateway}|${level}`)
-    age(state, c, ancestorChange)
-    c.successes += successes
-    c.failures += failures
-    c.shortSuccesses += successes
-    c.shortFailures += failures
-    c.seen = state.tick
-    if (changed(state, c)) {
-      c.successes = c.shortSuccesses
-      c.failures = c.shortFailures
-      c.changedAt = state.tick
+  const K = state.memories.length
+  const cs = levels(context).map((level) => counter(state, `${gateway}|${level}`))
+  for (const c of cs) age(state, c)
+  const mean = new Float64Array(LEVELS * K)
+  const count = new Float64Array(LEVELS * K)
+  models(state, cs, mean, count)
+  const total = successes + failures
+  const fade = state.selectionDiscount ** total
+  for (let m = 0; m < LEVELS * K; m++) {
+    const p = clampP(mean[m]!)
+    state.scores[m] = state.scores[m]! * fade + successes * Math.log(p) + failures * Math.log(1 - p)
+  }
+  state.tick += total
+  for (const c of cs) {
+    age(state, c)
+    for (let k = 0; k < K; k++) {
+      c.successes[k]! += successes
+      c.failures[k]! += failures
     }
-    ancestorChange = Math.max(ancestorChange, c.changedAt)
-    c.resetSeen = Math.max(c.resetSeen, ancestorChange)
+    c.seen = state.tick
   }
 }
 
@@ -341,44 +373,51 @@ export interface Estimate {
   readonly rate: number
   /** Posterior standard deviation (0 for a gateway never observed). */
   readonly deviation: number
-  /** Discounted observations of the gateway, all contexts. */
+  /** Observations of the gateway, all contexts, at the longest memory. */
   readonly samples: number
 }
 
+/** The weight of every model: its score's likelihood relative to the best, normalised. */
+const weightsOf = (state: State): Float64Array => {
+  const w = new Float64Array(state.scores.length)
+  let max = -Infinity
+  const from = (Number(globalThis.process?.env?.MINLEVEL ?? 0)) * state.memories.length
+  for (let m = from; m < w.length; m++) max = Math.max(max, state.scores[m]!)
+  let sum = 0
+  for (let m = from; m < w.length; m++) sum += w[m] = Math.exp(state.scores[m]! - max)
+  for (let m = 0; m < w.length; m++) w[m]! /= sum
+  return w
+}
+
+const estimateWith = (state: State, weights: Float64Array, gateway: string, context: Context): Estimate => {
+  const K = state.memories.length
+  const cs = countersOf(state, gateway, context)
+  const overall = cs[0]
+  const samples = overall === undefined ? 0 : overall.successes[K - 1]! + overall.failures[K - 1]!
+  if (samples === 0) return { rate: 1, deviation: 0, samples: 0 }
+  const mean = new Float64Array(LEVELS * K)
+  const count = new Float64Array(LEVELS * K)
+  models(state, cs, mean, count)
+  // the mixture of the models, by weight: its mean and standard deviation
+  let mu = 0
+  let second = 0
+  for (let m = 0; m < LEVELS * K; m++) {
+    const w = weights[m]!
+    if (w < 1e-9) continue
+    const p = mean[m]!
+    mu += w * p
+    second += w * (p * p + (p * (1 - p)) / (count[m]! + 1))
+  }
+  return { rate: mu, deviation: Math.sqrt(Math.max(0, second - mu * mu)), samples }
+}
+
 /**
- * The posterior of `gateway` in `context` (see the module doc): O(1).
+ * The posterior of `gateway` in `context` (see the module doc): O(levels · memories).
  *
  * @since 0.3.0
  */
-export const estimateContext = (state: State, gateway: string, context: Context): Estimate => {
-  let rate = 0.5
-  let n = 0
-  let samples = 0
-  let ancestorChange = -1
-  for (const level of levels(context)) {
-    const c = state.counters.get(`${gateway}|${level}`)
-    if (c === undefined) break
-    age(state, c, ancestorChange)
-    ancestorChange = Math.max(ancestorChange, c.changedAt)
-    // within `memory` observations of a change here or above, only the short counts are trusted
-    const settled = ancestorChange < 0 || state.tick - ancestorChange >= state.memory
-    const successes = settled ? c.successes : Math.min(c.successes, c.shortSuccesses)
-    const own = settled ? c.successes + c.failures : successes + Math.min(c.failures, c.shortFailures)
-    if (level === "overall") {
-      samples = own
-      if (c.successes + c.failures < 1e-9) break
-      rate = (successes + 1) / (own + 2)
-      n = own + 2
-    } else {
-      // the level above lends at most `pooling` pseudo-observations, and no more than it has
-      const k = Math.min(state.pooling, n)
-      rate = own + k > 0 ? (successes + k * rate) / (own + k) : rate
-      n = own + k
-    }
-  }
-  if (n === 0) return { rate: 1, deviation: 0, samples: 0 }
-  return { rate, deviation: Math.sqrt((rate * (1 - rate)) / (n + 1)), samples }
-}
+export const estimateContext = (state: State, gateway: string, context: Context): Estimate =>
+  estimateWith(state, weightsOf(state), gateway, context)
 
 /**
  * The posterior of `gateway` for `payment`: O(1).
@@ -429,7 +468,8 @@ export const choose = <G extends { readonly id: string }>(
   exploration: number = state.exploration,
   probe: boolean = true
 ): Array<G> => {
-  const rows = candidates.map((g, index) => ({ g, index, e: estimateContext(state, g.id, context), eliminated: false, draw: 0 }))
+  const weights = weightsOf(state)
+  const rows = candidates.map((g, index) => ({ g, index, e: estimateWith(state, weights, g.id, context), eliminated: false, draw: 0 }))
   let bestLower = -Infinity
   for (const r of rows) bestLower = Math.max(bestLower, r.e.rate - state.confidence * r.e.deviation)
   for (const r of rows) {
@@ -452,7 +492,7 @@ export const choose = <G extends { readonly id: string }>(
       const c = state.counters.get(key)
       if (c !== undefined && state.tick - c.seen <= state.probeInterval) continue
       if (c === undefined) {
-        state.counters.set(key, fresh(state.tick))
+        state.counters.set(key, fresh(state))
       } else {
         c.seen = state.tick
       }
