@@ -70,10 +70,21 @@ export interface Options {
    * however bad it looked: recoveries are noticed. Default 1,000; `Infinity` never probes.
    */
   readonly probeInterval?: number | undefined
-  /** Pseudo-observations a level borrows from the level above (hierarchical pooling). Default 50. */
+  /**
+   * The least pseudo-observations a level borrows from the level above (hierarchical pooling);
+   * the strength is estimated from the data (empirical Bayes) between this and `maxPooling`.
+   * Default 10.
+   */
   readonly pooling?: number | undefined
+  /** The most pseudo-observations a level borrows from the level above. Default 10,000. */
+  readonly maxPooling?: number | undefined
   /** Pseudo-observations a short memory borrows from the next longer one. Default 20. */
   readonly timePooling?: number | undefined
+  /**
+   * Prior preference for longer memories: each step shorter costs this many nats of
+   * log-likelihood in the weights. Default 2.
+   */
+  readonly memoryPrior?: number | undefined
   /** Standard deviations of the elimination bounds. Default 3. */
   readonly confidence?: number | undefined
   /**
@@ -102,7 +113,9 @@ export const defaults: {
   readonly selectionMemory: number
   readonly probeInterval: number
   readonly pooling: number
+  readonly maxPooling: number
   readonly timePooling: number
+  readonly memoryPrior: number
   readonly confidence: number
   readonly exploration: number
 } = {
@@ -110,8 +123,10 @@ export const defaults: {
   memories: [300, 1_000, 3_000, 10_000, Infinity],
   selectionMemory: 5_000,
   probeInterval: 1_000,
-  pooling: 50,
+  pooling: 10,
+  maxPooling: 10_000,
   timePooling: 20,
+  memoryPrior: 3,
   confidence: 3,
   exploration: 0.5
 }
@@ -128,6 +143,30 @@ export interface Counter {
   tick: number
   /** Tick of the last observation (or probe) of this gateway at this level. */
   seen: number
+  /** Over the children of this counter (the next level), at the longest memory: Σ successes²/count. */
+  childSquares: number
+  /** Σ count² over the children. */
+  childCounts2: number
+  /** Number of children observed. */
+  children: number
+  /** This counter's terms in its gateway's heterogeneity sums: chi-square, its denominator. */
+  chi2: number
+  denominator: number
+}
+
+/**
+ * Heterogeneity of one gateway's approval rate between the contexts of a level: sums over the
+ * counters of the level above (the longest memory) of the chi-square of their children, its
+ * degrees of freedom and the denominator of the method-of-moments estimate of the variance τ²
+ * between contexts.
+ *
+ * @since 0.4.0
+ */
+export interface Heterogeneity {
+  chi2: number
+  df: number
+  denominator: number
+  tick: number
 }
 
 /** Number of levels of a context (overall, currency, brand, full). */
@@ -147,7 +186,9 @@ export interface State {
   readonly selectionDiscount: number
   readonly probeInterval: number
   readonly pooling: number
+  readonly maxPooling: number
   readonly timePooling: number
+  readonly memoryPrior: number
   readonly confidence: number
   readonly exploration: number
   /** Observations so far (outcome counts, local and shared): the clock of the discount. */
@@ -156,6 +197,8 @@ export interface State {
   readonly scores: Float64Array
   /** Counters by `gateway|level` (`a|overall`, `a|c:EUR`, `a|x:EUR/card/visa/1`, …). */
   readonly counters: Map<string, Counter>
+  /** Heterogeneity by gateway, for levels 1–3 (index 0 unused). */
+  readonly heterogeneity: Map<string, Array<Heterogeneity>>
 }
 
 const positive = (x: number | undefined, fallback: number, min: number): number =>
@@ -178,12 +221,15 @@ export const make = (options: Options = {}): State => {
     selectionDiscount: 1 - 1 / positive(options.selectionMemory, defaults.selectionMemory, 1),
     probeInterval: positive(options.probeInterval, defaults.probeInterval, 1),
     pooling: positive(options.pooling, defaults.pooling, 0),
+    maxPooling: Math.max(positive(options.pooling, defaults.pooling, 0), positive(options.maxPooling, defaults.maxPooling, 0)),
     timePooling: positive(options.timePooling, defaults.timePooling, 0),
+    memoryPrior: positive(options.memoryPrior, defaults.memoryPrior, 0),
     confidence: positive(options.confidence, defaults.confidence, 0),
     exploration: positive(options.exploration, defaults.exploration, 0),
     tick: 0,
-    scores: new Float64Array(LEVELS * memories.length),
-    counters: new Map()
+    scores: new Float64Array(memories.length),
+    counters: new Map(),
+    heterogeneity: new Map()
   }
 }
 
@@ -242,7 +288,12 @@ const fresh = (state: State): Counter => ({
   successes: new Float64Array(state.memories.length),
   failures: new Float64Array(state.memories.length),
   tick: state.tick,
-  seen: state.tick
+  seen: state.tick,
+  childSquares: 0,
+  childCounts2: 0,
+  children: 0,
+  chi2: 0,
+  denominator: 0
 })
 
 /** Brings a counter to the state's tick (lazy discount). O(memories). */
@@ -255,6 +306,12 @@ const age = (state: State, c: Counter): void => {
     const f = d ** dt
     c.successes[k]! *= f
     c.failures[k]! *= f
+    if (k === state.memories.length - 1) {
+      c.childSquares *= f
+      c.childCounts2 *= f * f
+      c.chi2 *= f
+      c.denominator *= f
+    }
   }
   c.tick = state.tick
 }
@@ -267,15 +324,50 @@ const counter = (state: State, key: string): Counter => {
 }
 
 /**
- * The posterior mean and effective count of every model (level ℓ, memory k) of one gateway in
- * one context, into `mean[ℓ·K + k]` and `count[ℓ·K + k]`: the overall level at the longest
- * memory is Beta(1 + approvals, 1 + failures); a shorter memory borrows `timePooling`
- * pseudo-observations at the rate of the next longer one; a finer level borrows `pooling` at
- * the rate of the level above (the same memory), never more than that has. O(levels · memories).
+ * The pooling strength of each level of `gateway` (index 1–3): `p(1 − p)/τ²` with τ² the
+ * variance between the contexts of the level estimated by the method of moments
+ * (DerSimonian–Laird) from the chi-square of the counts, clamped to [`pooling`, `maxPooling`].
+ */
+const poolingOf = (state: State, gateway: string, overall: Counter | undefined, out: Float64Array): void => {
+  const het = state.heterogeneity.get(gateway)
+  const K = state.memories.length
+  const s = overall === undefined ? 0 : overall.successes[K - 1]!
+  const n = overall === undefined ? 0 : s + overall.failures[K - 1]!
+  const p = (s + 1) / (n + 2)
+  for (let l = 1; l < LEVELS; l++) {
+    const h = het?.[l]
+    if (h !== undefined) ageHeterogeneity(state, h)
+    // the chi-square beyond its expectation under no heterogeneity, less one standard deviation
+    // of it (contexts are kept apart only on evidence)
+    const excess = h === undefined ? 0 : h.chi2 - (h.df + Math.sqrt(2 * h.df)) * p * (1 - p)
+    const tau2 = h === undefined || h.denominator <= 0 ? 0 : Math.max(0, excess / h.denominator)
+    out[l] = tau2 <= 0 ? state.maxPooling : Math.min(state.maxPooling, Math.max(state.pooling, (p * (1 - p)) / tau2))
+  }
+}
+
+const ageHeterogeneity = (state: State, h: Heterogeneity): void => {
+  const dt = state.tick - h.tick
+  const d = state.discounts[state.memories.length - 1]!
+  if (dt > 0 && d !== 1) {
+    const f = d ** dt
+    h.chi2 *= f
+    h.denominator *= f
+  }
+  h.tick = state.tick
+}
+
+/**
+ * The posterior mean and effective count of the finest level of one gateway in one context at
+ * every memory k, into `mean[k]` and `count[k]`: the overall level at the longest memory is
+ * Beta(1 + approvals, 1 + failures); a shorter memory borrows `timePooling` pseudo-observations
+ * at the rate of the next longer one; a finer level borrows its pooling strength (`pool[l]`)
+ * at the rate of the level above (the same memory), never more than that has beyond its own.
+ * O(levels · memories).
  */
 const models = (
   state: State,
   counters: ReadonlyArray<Counter | undefined>,
+  pool: Float64Array,
   mean: Float64Array,
   count: Float64Array
 ): void => {
@@ -288,8 +380,8 @@ const models = (
       let priorMean: number
       let priorCount: number
       if (l > 0) {
-        priorMean = mean[(l - 1) * K + k]!
-        priorCount = Math.min(state.pooling, count[(l - 1) * K + k]!)
+        priorMean = mean[k]!
+        priorCount = Math.min(pool[l]!, Math.max(0, count[k]! - n))
       } else if (k < K - 1) {
         priorMean = mean[k + 1]!
         priorCount = Math.min(state.timePooling, count[k + 1]!)
@@ -298,8 +390,8 @@ const models = (
         priorCount = 2
       }
       const total = n + priorCount
-      mean[l * K + k] = total > 0 ? (s + priorCount * priorMean) / total : priorMean
-      count[l * K + k] = total
+      mean[k] = total > 0 ? (s + priorCount * priorMean) / total : priorMean
+      count[k] = total
     }
   }
 }
@@ -332,23 +424,53 @@ export const observeCounts = (
   const K = state.memories.length
   const cs = levels(context).map((level) => counter(state, `${gateway}|${level}`))
   for (const c of cs) age(state, c)
-  const mean = new Float64Array(LEVELS * K)
-  const count = new Float64Array(LEVELS * K)
-  models(state, cs, mean, count)
+  const pool = new Float64Array(LEVELS)
+  poolingOf(state, gateway, cs[0], pool)
+  const mean = new Float64Array(K)
+  const count = new Float64Array(K)
+  models(state, cs, pool, mean, count)
   const total = successes + failures
   const fade = state.selectionDiscount ** total
-  for (let m = 0; m < LEVELS * K; m++) {
-    const p = clampP(mean[m]!)
-    state.scores[m] = state.scores[m]! * fade + successes * Math.log(p) + failures * Math.log(1 - p)
+  for (let k = 0; k < K; k++) {
+    const p = clampP(mean[k]!)
+    state.scores[k] = state.scores[k]! * fade + successes * Math.log(p) + failures * Math.log(1 - p)
   }
   state.tick += total
-  for (const c of cs) {
+  let het = state.heterogeneity.get(gateway)
+  if (het === undefined) {
+    het = Array.from({ length: LEVELS }, () => ({ chi2: 0, df: 0, denominator: 0, tick: state.tick }))
+    state.heterogeneity.set(gateway, het)
+  }
+  for (let l = 0; l < LEVELS; l++) {
+    const c = cs[l]!
     age(state, c)
+    const s0 = c.successes[K - 1]!
+    const n0 = s0 + c.failures[K - 1]!
     for (let k = 0; k < K; k++) {
       c.successes[k]! += successes
       c.failures[k]! += failures
     }
     c.seen = state.tick
+    if (l > 0) {
+      // the parent's sums over its children, and its terms in the gateway's heterogeneity
+      const parent = cs[l - 1]!
+      const s1 = s0 + successes
+      const n1 = n0 + total
+      parent.childSquares += (s1 * s1) / n1 - (n0 > 0 ? (s0 * s0) / n0 : 0)
+      parent.childCounts2 += n1 * n1 - n0 * n0
+      if (n0 === 0) parent.children++
+      const ps = parent.successes[K - 1]!
+      const pn = ps + parent.failures[K - 1]!
+      const chi2 = Math.max(0, parent.childSquares - (ps * ps) / pn)
+      const denominator = Math.max(0, pn - parent.childCounts2 / pn)
+      const h = het[l]!
+      ageHeterogeneity(state, h)
+      h.chi2 += chi2 - parent.chi2
+      h.denominator += denominator - parent.denominator
+      if (n0 === 0 && parent.children > 1) h.df++
+      parent.chi2 = chi2
+      parent.denominator = denominator
+    }
   }
 }
 
@@ -381,34 +503,48 @@ export interface Estimate {
 const weightsOf = (state: State): Float64Array => {
   const w = new Float64Array(state.scores.length)
   let max = -Infinity
-  const from = (Number(globalThis.process?.env?.MINLEVEL ?? 0)) * state.memories.length
-  for (let m = from; m < w.length; m++) max = Math.max(max, state.scores[m]!)
+  const K = w.length
+  const prior = (k: number) => state.memoryPrior * (k - (K - 1))
+  for (let k = 0; k < K; k++) max = Math.max(max, state.scores[k]! + prior(k))
   let sum = 0
-  for (let m = from; m < w.length; m++) sum += w[m] = Math.exp(state.scores[m]! - max)
+  for (let k = 0; k < K; k++) sum += w[k] = Math.exp(state.scores[k]! + prior(k) - max)
   for (let m = 0; m < w.length; m++) w[m]! /= sum
   return w
 }
 
-const estimateWith = (state: State, weights: Float64Array, gateway: string, context: Context): Estimate => {
+interface Posterior extends Estimate {
+  /** Standard deviation of the longest memory's posterior alone. */
+  readonly longestDeviation: number
+}
+
+const estimateWith = (state: State, weights: Float64Array, gateway: string, context: Context): Posterior => {
   const K = state.memories.length
   const cs = countersOf(state, gateway, context)
   const overall = cs[0]
   const samples = overall === undefined ? 0 : overall.successes[K - 1]! + overall.failures[K - 1]!
-  if (samples === 0) return { rate: 1, deviation: 0, samples: 0 }
-  const mean = new Float64Array(LEVELS * K)
-  const count = new Float64Array(LEVELS * K)
-  models(state, cs, mean, count)
+  if (samples === 0) return { rate: 1, deviation: 0, samples: 0, longestDeviation: 0 }
+  const pool = new Float64Array(LEVELS)
+  poolingOf(state, gateway, overall, pool)
+  const mean = new Float64Array(K)
+  const count = new Float64Array(K)
+  models(state, cs, pool, mean, count)
   // the mixture of the models, by weight: its mean and standard deviation
   let mu = 0
   let second = 0
-  for (let m = 0; m < LEVELS * K; m++) {
+  for (let m = 0; m < K; m++) {
     const w = weights[m]!
     if (w < 1e-9) continue
     const p = mean[m]!
     mu += w * p
     second += w * (p * p + (p * (1 - p)) / (count[m]! + 1))
   }
-  return { rate: mu, deviation: Math.sqrt(Math.max(0, second - mu * mu)), samples }
+  const longest = mean[K - 1]!
+  return {
+    rate: mu,
+    deviation: Math.sqrt(Math.max(0, second - mu * mu)),
+    samples,
+    longestDeviation: Math.sqrt((longest * (1 - longest)) / (count[K - 1]! + 1))
+  }
 }
 
 /**
@@ -478,7 +614,9 @@ export const choose = <G extends { readonly id: string }>(
       ? Infinity
       : r.eliminated
       ? -Infinity
-      : r.e.rate + (exploration === 0 ? 0 : exploration * r.e.deviation * normalQuantile(uniform[r.index] ?? 0.5))
+      : r.e.rate + (exploration === 0
+        ? 0
+        : Math.max(exploration * r.e.deviation, r.e.longestDeviation) * normalQuantile(uniform[r.index] ?? 0.5))
   }
   const rest = [...rows].sort((a, b) =>
     (a.eliminated === b.eliminated ? 0 : a.eliminated ? 1 : -1) || b.e.rate - a.e.rate || a.index - b.index
