@@ -85,7 +85,11 @@ export interface Options {
    * log-likelihood in the weights. Default 2.
    */
   readonly memoryPrior?: number | undefined
-  /** Standard deviations of the elimination bounds. Default 3. */
+  /**
+   * A gateway is eliminated (not drawn; probes still reach it) when its posterior mean is more
+   * than this many standard deviations of the difference below the leader's: a posterior
+   * probability below Φ(−confidence) of being better. Default 2.33 (1%).
+   */
   readonly confidence?: number | undefined
   /**
    * Scale of the Thompson draw: 1 samples the posterior, 0 is greedy (always the best mean;
@@ -127,7 +131,7 @@ export const defaults: {
   maxPooling: 10_000,
   timePooling: 20,
   memoryPrior: 3,
-  confidence: 3,
+  confidence: 2.33,
   exploration: 0.5
 }
 
@@ -512,6 +516,15 @@ const weightsOf = (state: State): Float64Array => {
   return w
 }
 
+/**
+ * The weight of each memory (`state.memories`, shortest first) in the posterior now: how well
+ * each has predicted the recent outcomes (discounted log-likelihood, `selectionMemory`), with
+ * the prior preference `memoryPrior` for longer ones. Sums to 1.
+ *
+ * @since 0.4.0
+ */
+export const memoryWeights = (state: State): ReadonlyArray<number> => Array.from(weightsOf(state))
+
 interface Posterior extends Estimate {
   /** Standard deviation of the longest memory's posterior alone. */
   readonly longestDeviation: number
@@ -606,10 +619,13 @@ export const choose = <G extends { readonly id: string }>(
 ): Array<G> => {
   const weights = weightsOf(state)
   const rows = candidates.map((g, index) => ({ g, index, e: estimateWith(state, weights, g.id, context), eliminated: false, draw: 0 }))
-  let bestLower = -Infinity
-  for (const r of rows) bestLower = Math.max(bestLower, r.e.rate - state.confidence * r.e.deviation)
+  // the leader: the highest posterior mean among the gateways observed
+  let leader: (typeof rows)[number] | undefined
+  for (const r of rows) if (r.e.samples > 0 && (leader === undefined || r.e.rate > leader.e.rate)) leader = r
   for (const r of rows) {
-    r.eliminated = r.e.rate + state.confidence * r.e.deviation < bestLower
+    // eliminated: the posterior probability that it beats the leader is below Φ(−confidence)
+    r.eliminated = leader !== undefined && r !== leader && r.e.samples > 0 &&
+      leader.e.rate - r.e.rate > state.confidence * Math.hypot(r.e.deviation, leader.e.deviation)
     r.draw = r.e.samples === 0
       ? Infinity
       : r.eliminated
