@@ -1,8 +1,8 @@
 /**
  * Adaptive success-rate routing: the learning state behind the `ADAPTIVE` strategy of the
  * `Router`, success-rate routing as a non-stationary multi-armed bandit solved by Thompson
- * sampling over discounted Beta posteriors with hierarchical pooling, change detection,
- * elimination and probes.
+ * sampling over Beta posteriors, pooled between contexts by empirical Bayes, mixed over several
+ * memories by how well each predicts, with elimination and probes.
  *
  * **Contexts.** A payment's context is its currency, payment method type, card brand (`none`
  * without a card) and amount band (under 10, 10–100, 100–1,000, 1,000 and more major units of
@@ -10,36 +10,45 @@
  * before: `overall`, the currency (`c:EUR`), currency with method and brand
  * (`b:EUR/card/visa`), the full context (`x:EUR/card/visa/1`).
  *
- * **Counters.** Each counter holds discounted counts of approvals and failures (declines and
- * errors): every observation of the router, of any gateway and context, multiplies every count
- * by `1 − 1/memory` (lazily, when the counter is next touched: O(1)), so evidence fades with the
- * traffic that followed it and a gateway that is no longer chosen becomes uncertain again. A
- * second pair of counts with the short memory `changeMemory` watches for change: when the short
- * counts are unlikely under the long rate (a likelihood-ratio test at `changeThreshold` standard
- * deviations), the long counts are replaced by the short ones, at that level and every level
- * inside it, and for the next `memory` observations only the short counts are trusted there (a
- * step, an outage or a recovery is followed within a few hundred of the gateway's payments).
+ * **Counters and memories.** Each counter holds counts of approvals and failures (declines and
+ * errors) at every memory m of `memories` (default 300, 1,000, 3,000, 10,000 and ∞
+ * observations): every observation of the router, of any gateway and context, multiplies the
+ * counts of memory m by `1 − 1/m` (lazily, when the counter is next touched), so evidence fades
+ * with the traffic that followed it and a gateway no longer chosen becomes uncertain again under
+ * the short memories.
  *
- * **Posterior** of gateway g for a context (hierarchical pooling): overall Beta(1 + approvals,
- * 1 + failures); each level below borrows `pooling` pseudo-observations at the rate of the level
- * above (fewer while that level has fewer observations) and adds its own counts. The result is a
- * mean μ and an effective count n (standard deviation `√(μ(1 − μ)/(n + 1))`): a sparse context
- * borrows from its currency and its gateway; a well-observed one speaks for itself.
+ * **Pooling (empirical Bayes).** For every gateway and level the state keeps, in O(1) per
+ * observation, the chi-square of the counts of the contexts of that level around the level
+ * above (longest memory). The variance τ² of the gateway's rate between contexts is its excess
+ * over what chance gives (method of moments, less one standard deviation of the chi-square:
+ * contexts are kept apart only on evidence); a context borrows `p(1 − p)/τ²` pseudo-observations
+ * (clamped to [`pooling`, `maxPooling`]) from the level above. Contexts that agree are pooled
+ * completely (a gateway is learned once, not per context); contexts that differ speak for
+ * themselves.
  *
- * **Choice.** A gateway never observed goes first (it is learned). Otherwise every gateway whose
- * upper bound `μ + confidence·σ` is below the best lower bound `max(μ − confidence·σ)` is
- * *eliminated*; each other one draws `θ = μ + exploration·σ·z` (z standard normal, from Effect's
- * `Random`) and the highest θ goes first (Thompson sampling: a gateway is tried about as often as
- * it may be the best, so exploration shrinks as the posteriors separate and stops for a gateway
- * that is confidently worse). A gateway not observed for `probeInterval` observations is tried
- * once (a probe), so a recovery is noticed. The rest follow by mean, the eliminated ones last:
- * never dropped (failover may still use them).
+ * **Posterior.** Under memory m: the overall level at the longest memory is Beta(1 + approvals,
+ * 1 + failures); a shorter memory borrows `timePooling` pseudo-observations from the next longer
+ * one (a gateway not seen lately falls back to its longer record, uncertain); each finer level
+ * borrows its pooling strength from the level above. The memories are weighed by their
+ * discounted predictive log-likelihood on every outcome observed (`selectionMemory`), with a
+ * prior preference of `memoryPrior` nats per step towards the longer ones: a stationary world is
+ * read with the longest memory, a step or a drift moves the weight to a short one within a few
+ * hundred observations. The posterior is the mixture's mean μ and standard deviation σ.
  *
- * Guarantees: O(1) work per observation (four counters, each updated in O(1)) and O(1) per
- * gateway per decision; never a scan over history. Memory is bounded: counters exist per gateway
- * and per value of finite sets (ISO 4217 currencies, payment method types, card brands, four
- * amount bands), 64 bytes each. Deterministic: the only randomness is the `Random` draws of the
- * caller. Pure data, mutated in place: callers serialise access (one `Effect.sync` at a time).
+ * **Choice.** A gateway never observed goes first (it is learned). The leader is the highest
+ * posterior mean; a gateway whose probability of beating it (normal approximation) is below
+ * Φ(−`confidence`) is *eliminated*; each other one draws `θ = μ + s·z` (z standard normal, from
+ * Effect's `Random`; s = `exploration`·σ, never below the longest memory's own standard
+ * deviation) and the highest θ goes first (Thompson sampling: exploration shrinks as the
+ * posteriors separate and stops for a gateway that is confidently worse). A gateway not
+ * observed for `probeInterval` observations is tried once (a probe), so a recovery is noticed.
+ * The rest follow by mean, the eliminated ones last: never dropped (failover may still use them).
+ *
+ * Guarantees: O(levels · memories) work per observation and per gateway per decision (4 × 5 by
+ * default); never a scan over history. Memory is bounded: counters exist per gateway and per
+ * value of finite sets (ISO 4217 currencies, payment method types, card brands, four amount
+ * bands), two counts per memory each. Deterministic: the only randomness is the `Random` draws of
+ * the caller. Pure data, mutated in place: callers serialise access (one `Effect.sync` at a time).
  *
  * @since 0.1.0
  */
