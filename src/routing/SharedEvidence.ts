@@ -29,7 +29,7 @@
  *
  * **Late start.** When the router attaches (when the composition is built, before its first
  * decision), the newest rows of the other processes are loaded, up to `startObservations`
- * outcomes (default 4 × the learner's `memory`: older evidence weighs under e⁻⁴ in a running
+ * outcomes (default 4 × the learner's longest memory, all when it is infinite; beyond it evidence weighs under e⁻⁴ in a running
  * process) and no older than `retention`, oldest first; the watermark starts at the store's
  * newest row.
  *
@@ -122,7 +122,7 @@ export interface Options {
   readonly interval?: Duration.DurationInput | undefined
   /** How long rows are kept, and the oldest a late starter loads; default 15 minutes. */
   readonly retention?: Duration.DurationInput | undefined
-  /** Outcomes a late starter loads at most; default 4 × the learner's `memory` (all within `retention` if infinite). */
+  /** Outcomes a late starter loads at most; default 4 × the learner's longest memory (all within `retention` if infinite). */
   readonly startObservations?: number | undefined
   /** How often this process deletes expired rows; default every minute. */
   readonly pruneInterval?: Duration.DurationInput | undefined
@@ -234,7 +234,7 @@ export const make = (store: Store, options: Options = {}): Effect.Effect<SharedE
         return { rows, observations }
       })
     const startObservations = () =>
-      options.startObservations ?? Math.max(0, ...learners.map((s) => 4 * s.memory))
+      options.startObservations ?? Math.max(0, ...learners.map((s) => 4 * (s.memories[s.memories.length - 1] ?? Infinity)))
 
     const flush = Effect.suspend(() => {
       if (pending.size === 0) return Effect.succeed({ rows: 0, observations: 0 })
