@@ -21,13 +21,13 @@ import * as Payment from "../domain/Payment.js"
 import { isStorable } from "../domain/Sanitize.js"
 import { VersionConflict } from "../domain/PaymentError.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
+import * as PaymentSnapshot from "./PaymentSnapshot.js"
 import { EventStore } from "./EventStore.js"
 import { CurrentLease, LockUnavailable } from "./LockManager.js"
 import * as OutboxSignal from "./OutboxSignal.js"
 import { decodeCursor, DuplicateIdempotencyKey, encodeCursor, PaymentRepository } from "./PaymentRepository.js"
 import { StorageError } from "./StorageError.js"
 
-const encodePayment = Schema.encodeSync(Payment.Payment)
 const decodeSnapshot = Schema.decodeUnknownEither(Schema.Struct({ snapshot: Payment.Payment }))
 const encodeEvent = Schema.encodeSync(PaymentEvent)
 const decodeEvents = Schema.decodeUnknown(Schema.Array(PaymentEvent))
@@ -76,7 +76,7 @@ export const make = Effect.gen(function*() {
     version: p.version,
     open_work: Payment.hasOpenWork(p),
     needs_review: Payment.needsReview(p),
-    snapshot: JSON.stringify(encodePayment(p)),
+    snapshot: JSON.stringify(PaymentSnapshot.encode(p)),
     updated_at: DateTime.toDateUtc(p.updatedAt)
   })
 

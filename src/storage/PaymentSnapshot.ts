@@ -1,0 +1,84 @@
+/**
+ * The JSON snapshot of a payment that `SqlStorage` writes with every version of the row.
+ *
+ * `encode(payment)` equals `Schema.encodeSync(Payment)(payment)` (the test suite checks it on
+ * arbitrary payments), but does not re-encode what an earlier version already encoded: a new
+ * version shares most of its values with the one it was made from (the same `Money`, customer,
+ * payment method, attempts that did not change), and the encoded form of each of those objects
+ * is kept, by identity, for as long as the object lives. Payments are immutable, so an object's
+ * encoded form never changes.
+ *
+ * - A field whose value is an object (or an array) is encoded with the field's own schema, once
+ *   per object; an array is encoded element by element, once per element object.
+ * - A field whose value is a primitive (string, number, boolean) is copied as it is: every such
+ *   field of `Payment` encodes to itself (no transformation). A field added later with a
+ *   transformation of a primitive would break the equality, which the test suite would show.
+ * - Values are not validated again: a `Payment` is only ever built from validated input (the
+ *   request decoder, the event fold, the snapshot decoder).
+ *
+ * @internal
+ */
+import { Schema } from "effect"
+import { Payment } from "../domain/Payment.js"
+
+interface FieldEncoder {
+  readonly key: string
+  /** The field's encoded value of `value` (the field's schema applied to `{ [key]: value }`). */
+  readonly encode: (value: unknown) => unknown
+  /** Encoded objects (or array elements) of this field, by identity. */
+  readonly objects: WeakMap<object, unknown>
+}
+
+const fieldEncoders = new Map<string, FieldEncoder>(Object.entries(Payment.fields).map(([key, field]) => {
+  const encodeStruct = Schema.encodeUnknownSync(Schema.Struct({ [key]: field }))
+  const encoder: FieldEncoder = {
+    key,
+    encode: (value) => {
+      const encoded: unknown = encodeStruct({ [key]: value })[key]
+      return encoded
+    },
+    objects: new WeakMap()
+  }
+  return [key, encoder]
+}))
+
+const first = (encoded: unknown): unknown => (Array.isArray(encoded) ? encoded[0] : undefined)
+
+const encodeObject = (field: FieldEncoder, value: object): unknown => {
+  const known = field.objects.get(value)
+  if (known !== undefined) return known
+  let encoded: unknown
+  if (Array.isArray(value)) {
+    // element by element: a new array (one attempt changed) reuses its other elements' encodings
+    encoded = value.map((element: unknown) => {
+      if (typeof element !== "object" || element === null) return first(field.encode([element]))
+      const done = field.objects.get(element)
+      if (done !== undefined) return done
+      const one = first(field.encode([element]))
+      field.objects.set(element, one)
+      return one
+    })
+  } else {
+    encoded = field.encode(value)
+  }
+  field.objects.set(value, encoded)
+  return encoded
+}
+
+/**
+ * `Schema.encodeSync(Payment)(payment)`, reusing the encodings of objects an earlier version of
+ * the payment shares with this one.
+ *
+ * @internal
+ */
+export const encode = (payment: Payment): { readonly [field: string]: unknown } => {
+  const out: Record<string, unknown> = {}
+  // a Payment's own properties are its fields (Schema.Class assigns each one)
+  for (const [key, value] of Object.entries(payment)) {
+    const field = fieldEncoders.get(key)
+    if (field === undefined) continue
+    // an optional field present as `undefined` stays so, as the schema keeps it
+    out[key] = typeof value === "object" && value !== null ? encodeObject(field, value) : value
+  }
+  return out
+}
