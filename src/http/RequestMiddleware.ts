@@ -6,6 +6,10 @@
  * - **Request id.** Every answer carries `X-Request-Id`: the caller's (when it is 1–128 of
  *   `[A-Za-z0-9._:-]`) or a new `req_…` id. Every log line of the request is annotated with it,
  *   and the access line adds the tenant, API key id and payment id when known.
+ * - **Correlation id.** The request runs under `Correlation.withId`: the caller's
+ *   `X-Correlation-Id`, else its `X-Request-Id`, else the generated request id (same rule for what
+ *   is valid). Every log line, operation span and committed event of the request carries it, and
+ *   so does every merchant webhook those events cause (`AegisPay-Correlation-Id`).
  * - **Body limit.** A body over `maxBodyBytes` (default 1 MB) is a 413, judged from
  *   `Content-Length` before anything is read, or while reading a body without one. Nothing runs.
  * - **One error body.** Every error is answered `{ type, code, message, paymentId? }`
@@ -42,6 +46,7 @@ import {
   RateLimited,
   statusOf
 } from "./ApiError.js"
+import * as Correlation from "../observability/Correlation.js"
 import * as RequestLog from "./RequestLog.js"
 
 /**
@@ -147,6 +152,8 @@ export const make = (options: Options = {}) =>
         const sent = request.headers["x-request-id"]
         const requestId = sent !== undefined && REQUEST_ID.test(sent) ? sent : yield* ids.next("req")
         const info: RequestLog.Info = { requestId }
+        const correlationId = Correlation.fromHeaders(request.headers, requestId)
+        yield* Effect.annotateCurrentSpan(Correlation.spanAttribute, correlationId)
         const started = yield* Clock.currentTimeMillis
         const length = Number(request.headers["content-length"] ?? "0")
         const response = yield* (Number.isFinite(length) && length > max
@@ -158,12 +165,14 @@ export const make = (options: Options = {}) =>
                 ? Effect.interrupt
                 : Effect.flatMap(toError(cause, requestId), (e) => render(e, requestId))
             ),
-            RequestLog.locally(info)
+            RequestLog.locally(info),
+            Correlation.withId(correlationId)
           )).pipe(Effect.annotateLogs({ requestId }))
         const finished = yield* Clock.currentTimeMillis
         yield* Effect.logInfo("http request").pipe(
           Effect.annotateLogs({
             requestId,
+            correlationId,
             method: request.method,
             path: maskCardNumbers(request.url.split("?")[0] ?? ""),
             status: response.status,
