@@ -406,7 +406,7 @@ export const run = <E, R>(
           if (handled < batchSize) yield* idle
         }
       }))
-    return yield* Background.supervise("outbox relay round", rounds, backoff)
+    return yield* Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval })
   })
 
 /**
@@ -422,3 +422,4 @@ export const layer = (options: Options = {}): Layer.Layer<never, never, EventBus
       // the EventBus never waits (sliding PubSub): no timer per message
       Effect.forkScoped(run((event) => bus.publish([event]), { publishMayWait: false, ...options })))
   )
+

@@ -220,7 +220,9 @@ export const layerWorker = (
     // supervised like every background loop: whatever ends a run (a storage error, a defect) is
     // logged at Error with its cause, and the schedule goes on after a backoff
     yield* Background.fork("aegispay recovery", recovery.runOnce, {
-      schedule: config.schedule ?? Schedule.spaced("30 seconds")
+      schedule: config.schedule ?? Schedule.spaced("30 seconds"),
+      // readiness knows the default spacing only; a schedule of your own is never judged stale
+      interval: config.schedule === undefined ? "30 seconds" : undefined
     })
     return Context.make(Recovery, recovery)
   }))
