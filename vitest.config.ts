@@ -20,6 +20,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // one directory for the child-process entry points bundled during the run (test/support/Children.ts)
+    globalSetup: ["./test/support/globalSetup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000
   }

@@ -1,9 +1,15 @@
 /**
  * `npm run serve`: the AegisPay HTTP service as is, for trying it out. Embedded PostgreSQL
  * (PGlite in `AEGISPAY_DATA_DIR`, default `./data`) or, with `DATABASE_URL`, a PostgreSQL server;
- * the mock gateway as every tenant's default, the test vault of the test kit (never a production
- * setup), merchant webhooks with their delivery worker; a demo tenant and a fresh demo API key
+ * a test gateway as every tenant's default (the mock, or with `AEGISPAY_MOCK_LEDGER=postgres` the
+ * test ledger in PostgreSQL that several processes share), the test vault of the test kit unless
+ * `AEGISPAY_KEK` is set (then the encrypted card vault in the database) — never a production
+ * setup (scripts/composition.ts) —, merchant webhooks; a demo tenant and a fresh demo API key
  * (scope `admin`) printed at start. Port from `PORT` (default 3000).
+ *
+ * Workers: the outbox relay, recovery, retention and merchant webhook deliveries run in this
+ * process unless `AEGISPAY_WORKERS=false`; then run them in `npm run worker` processes (the split
+ * deployment of ops/k8s and ops/compose, docs/OPERATIONS.md).
  *
  * Per-tenant credentials: `POST /v1/providers/credentials` (and the seed's
  * `POST /api/v1/providers/credentials`) store a tenant's own Stripe, PayPal, Razorpay or Pagadito
@@ -20,29 +26,27 @@
  * Logs: one JSON object per line (`Logging.layerJson`: request id, tenant, API key id and payment
  * id on each access line, card numbers masked); `AEGISPAY_LOG_FORMAT=text` for Effect's default
  * logfmt lines (masked too); `AEGISPAY_LOG_LEVEL` (default `INFO`; `DEBUG`, `WARN`, `ERROR`, …)
- * filters them (`Logging.layerConfig`). Every payment operation and gateway request logs one line
+ * filters them (`Logging.layerConfig`): one line per payment operation and gateway request
  * (`OperationLog`), with the request's `correlationId`. Traces and metrics go to OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`Otel.layerConfig`).
  */
 import { createServer } from "node:http"
 import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
-import { ApiKeyHash, ApiKeys, KeyManagement, Logging, TenantGateways, Tenants } from "aegispay"
-import { AegisPayEmbedded } from "aegispay/embedded"
+import { ApiKeyHash, ApiKeys, Logging, TenantGateways, Tenants } from "aegispay"
 import { Pagadito, PayPal, Razorpay, Stripe } from "aegispay/gateways"
 import { AegisPayHttp } from "aegispay/http"
 import { Otel } from "aegispay/otel"
-import { AegisPayPg, SqlApiKeys, SqlTenantCredentials, SqlTenants } from "aegispay/pg"
-import { AegisPayTest, TenancyTest } from "aegispay/testing"
+import { SqlApiKeys, SqlTenantCredentials, SqlTenants } from "aegispay/pg"
+import * as Composition from "./composition.js"
 
 const demoPepper = Redacted.make(new TextEncoder().encode("aegispay-demo-pepper-never-use-in-production!"))
 
 const settings = Config.all({
   port: Config.integer("PORT").pipe(Config.withDefault(3000)),
-  dataDir: Config.string("AEGISPAY_DATA_DIR").pipe(Config.withDefault("./data")),
-  databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  core: Composition.settings,
+  workers: Config.boolean("AEGISPAY_WORKERS").pipe(Config.withDefault(true)),
   pepper: Config.option(ApiKeyHash.config),
-  kek: Config.option(Config.redacted("AEGISPAY_KEK")),
   // on for trying things out (GraphiQL, codegen); the library's default is off
   introspection: Config.boolean("AEGISPAY_GRAPHQL_INTROSPECTION").pipe(Config.withDefault(true))
 })
@@ -54,21 +58,17 @@ const banner = (lines: ReadonlyArray<string>) => {
 }
 
 const main = Effect.gen(function*() {
-  const { databaseUrl, dataDir, introspection, kek, pepper, port } = yield* settings
+  const { core: coreSettings, introspection, pepper, port, workers } = yield* settings
   if (Option.isNone(pepper)) yield* Console.warn("AEGISPAY_API_KEY_PEPPER is not set: using the public demo pepper (demo only)")
-  if (Option.isNone(kek)) {
+  if (Option.isNone(coreSettings.kek)) {
     yield* Console.warn(banner([
       "DEMO ONLY: AEGISPAY_KEK is not set, so provider credentials saved through",
       "/v1/providers/credentials are encrypted under the test kit's PUBLIC keys",
       "(TenancyTest.testKeys): anyone can decrypt them. Never store live keys here."
     ]))
   }
-  // merchant webhooks (`/v1/webhook-endpoints`), endpoint secrets sealed under the same keys
-  const keys = Option.isSome(kek) ? KeyManagement.layerConfig : TenancyTest.layerKeyManagement
-  const merchantWebhooks = { keys }
-  const core = Option.isSome(databaseUrl)
-    ? AegisPayPg.layer({ ...AegisPayTest.parts(), url: databaseUrl.value, merchantWebhooks })
-    : AegisPayEmbedded.layer({ ...AegisPayTest.parts(), dataDir, merchantWebhooks })
+  const keys = Composition.keysOf(coreSettings)
+  const core = Composition.layer(coreSettings, workers ? "all" : "none")
   const tenancy = Layer.mergeAll(SqlApiKeys.layer, SqlTenants.layer).pipe(
     Layer.provide(ApiKeyHash.layer(Option.getOrElse(pepper, () => demoPepper)))
   )
@@ -86,7 +86,7 @@ const main = Effect.gen(function*() {
     yield* tenants.create({ id: "demo", name: "Demo tenant" }).pipe(Effect.catchTag("TenantExists", () => Effect.void))
     const key = yield* (yield* ApiKeys.ApiKeys).create({ tenantId: "demo", scopes: ["admin"], name: "demo key" })
     yield* Console.log([
-      `AegisPay on http://127.0.0.1:${port} (${Option.isSome(databaseUrl) ? "PostgreSQL" : `embedded PostgreSQL in ${dataDir}`}, mock gateway)`,
+      `AegisPay on http://127.0.0.1:${port} (${Composition.describe(coreSettings)}; ${workers ? "workers in this process" : "no workers: AEGISPAY_WORKERS=false"})`,
       `demo tenant: demo   demo API key (shown once): ${Redacted.value(key.key)}`,
       `docs: http://127.0.0.1:${port}/docs   OpenAPI: http://127.0.0.1:${port}/openapi.json`,
       `GraphQL: http://127.0.0.1:${port}/graphql (introspection ${introspection ? "on" : "off"})`,

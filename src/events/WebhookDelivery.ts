@@ -46,6 +46,7 @@ import type { StorageError } from "../storage/StorageError.js"
 import * as Correlation from "../observability/Correlation.js"
 import * as MerchantEvent from "./MerchantEvent.js"
 import * as WebhookSignature from "./WebhookSignature.js"
+import { labelSets } from "../observability/internal/MetricLabels.js"
 
 /**
  * The default retry schedule: 30 s after the first failure, then ×4 each time, never more than
@@ -105,11 +106,7 @@ export interface RoundReport {
 const deliveries = Metric.counter("aegispay_webhook_deliveries_total", {
   description: "merchant webhook attempts by outcome (delivered, failed and due again, dead-lettered)"
 })
-const deliveryCounters = {
-  delivered: deliveries.pipe(Metric.tagged("outcome", "delivered")),
-  failed: deliveries.pipe(Metric.tagged("outcome", "failed")),
-  dead: deliveries.pipe(Metric.tagged("outcome", "dead"))
-}
+const outcomeLabels = labelSets("outcome")
 const latency = Metric.histogram(
   "aegispay_webhook_latency_ms",
   MetricBoundaries.fromIterable(latencyBuckets),
@@ -248,7 +245,7 @@ export const round = (
         const recorded = yield* store.settle(owner, item, settlement)
         yield* Effect.sync(() => {
           if (result._tag !== "Undeliverable") latency.unsafeUpdate(latencyMillis, [])
-          if (recorded) deliveryCounters[outcome].unsafeUpdate(1, [])
+          if (recorded) deliveries.unsafeUpdate(1, outcomeLabels(outcome))
         })
         const correlationId = Correlation.ofStored(item.delivery.payload)
         const annotations = {

@@ -29,9 +29,9 @@
  *
  * @since 0.2.0
  */
-import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
-import { type Duration, Layer } from "effect"
+import { Context, DefaultServices, type Duration, Effect, Layer, Tracer } from "effect"
 import * as AegisPayGraphql from "./AegisPayGraphql.js"
 import { AegisPayApi } from "./AegisPayApi.js"
 import * as Auth from "./Auth.js"
@@ -131,13 +131,32 @@ export const layer = (options: Options = {}) =>
   layerWithAuthenticator(options).pipe(Layer.provide(Auth.layerApiKeysWith({ cache: options.authCache })))
 
 /**
+ * The server layer `self` (e.g. `HttpApiBuilder.serve()`) with the platform's per-request
+ * `http.server` span only where a tracer is installed when the server starts (e.g. by
+ * `Otel.layerConfig` with an endpoint, provided below the server). With Effect's built-in tracer
+ * nothing reads that span, and making it (the URL parsed, an attribute per header) is a good part
+ * of the CPU of a small request. {@link serve} applies it; apply it to your own
+ * `HttpApiBuilder.serve()` the same way.
+ *
+ * @since 0.2.0
+ */
+export const withRequestSpansWhenTraced = <A, E, R>(self: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+  Layer.unwrapEffect(
+    Effect.map(Effect.tracer, (tracer) =>
+      tracer === Context.get(DefaultServices.liveServices, Tracer.Tracer)
+        ? HttpMiddleware.withTracerDisabledWhen(self, () => true)
+        : self)
+  )
+
+/**
  * Serves the API on the `HttpServer` you provide (e.g. `NodeHttpServer.layer`); API keys from
- * `ApiKeys`.
+ * `ApiKeys`. Requests get an `http.server` span when a tracer is installed
+ * ({@link withRequestSpansWhenTraced}).
  *
  * @since 0.2.0
  */
 export const serve = (options: Options = {}) =>
-  HttpApiBuilder.serve().pipe(Layer.provide(layer(options)))
+  HttpApiBuilder.serve().pipe(withRequestSpansWhenTraced, Layer.provide(layer(options)))
 
 /**
  * {@link serve} with your own `Auth.Authenticator`.
@@ -145,4 +164,4 @@ export const serve = (options: Options = {}) =>
  * @since 0.2.0
  */
 export const serveWithAuthenticator = (options: Options = {}) =>
-  HttpApiBuilder.serve().pipe(Layer.provide(layerWithAuthenticator(options)))
+  HttpApiBuilder.serve().pipe(withRequestSpansWhenTraced, Layer.provide(layerWithAuthenticator(options)))

@@ -28,7 +28,7 @@
  */
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
 import { RateLimiter } from "@effect/experimental"
-import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as Tenant from "../domain/Tenant.js"
 import * as ApiKeys from "../tenancy/ApiKeys.js"
@@ -128,19 +128,20 @@ export const cached = (
     // readiness always asks the store itself
     ...(inner.ready === undefined ? {} : { ready: inner.ready }),
     authenticate: (raw) =>
-      Effect.gen(function*() {
+      Effect.clockWith((clock) => {
         const id = createHash("sha256").update(Redacted.value(raw)).digest("base64")
-        const now = yield* Clock.currentTimeMillis
+        const now = clock.unsafeCurrentTimeMillis()
         const hit = entries.get(id)
-        if (hit !== undefined && hit.until > now) return hit.principal
+        if (hit !== undefined && hit.until > now) return Effect.succeed(hit.principal)
         entries.delete(id)
-        const principal = yield* inner.authenticate(raw)
-        if (entries.size >= capacity) {
-          const oldest = entries.keys().next()
-          if (oldest.done !== true) entries.delete(oldest.value)
-        }
-        entries.set(id, { principal, until: now + ttl })
-        return principal
+        return Effect.map(inner.authenticate(raw), (principal) => {
+          if (entries.size >= capacity) {
+            const oldest = entries.keys().next()
+            if (oldest.done !== true) entries.delete(oldest.value)
+          }
+          entries.set(id, { principal, until: now + ttl })
+          return principal
+        })
       })
   })
 }
@@ -227,12 +228,29 @@ export const layer = (
       const authenticator = yield* Authenticator
       const limiter = yield* RateLimiter.RateLimiter
       const limit = options.limit ?? 100
-      const window = options.window ?? "1 second"
+      const window = Duration.decode(options.window ?? "1 second")
+      const exceeded = `rate limit of ${limit} requests per ${Duration.format(window)} exceeded`
+      const limited = (principal: ApiKeyPrincipal): Effect.Effect<ApiKeyPrincipal, RateLimited> =>
+        limiter.consume({ algorithm: "fixed-window", onExceeded: "fail", window, limit, key: `http:${principal.keyId}` }).pipe(
+          Effect.matchEffect({
+            onFailure: (e) => {
+              if (e.reason === "Exceeded") {
+                const seconds = Math.max(1, Math.ceil(Duration.toMillis(e.retryAfter) / 1000))
+                return Effect.fail(new RateLimited({ code: "rate_limited", message: exceeded, retryAfterSeconds: seconds }))
+              }
+              // a store that cannot be reached refuses nothing (memory stores never fail)
+              return Effect.as(Effect.logWarning("rate limiter store failed", e.message), principal)
+            },
+            onSuccess: () => Effect.succeed(principal)
+          })
+        )
+      const authenticated = (principal: ApiKeyPrincipal) =>
+        Effect.as(RequestLog.set({ tenantId: principal.tenantId, keyId: principal.keyId }), principal)
       return {
         bearer: (token: Redacted.Redacted<string>) =>
-          Effect.gen(function*() {
-            if (Redacted.value(token).length === 0) return yield* Effect.fail(unauthenticated)
-            const principal = yield* authenticator.authenticate(token).pipe(
+          Redacted.value(token).length === 0
+            ? Effect.fail(unauthenticated)
+            : authenticator.authenticate(token).pipe(
               Effect.catchTags({
                 InvalidApiKey: () => Effect.fail(unauthenticated),
                 AuthenticatorUnavailable: (e) =>
@@ -240,29 +258,10 @@ export const layer = (
                     Effect.logError("API key store unavailable", e.reason),
                     Effect.fail(new InternalError({ code: "internal_error", message: "internal error" }))
                   )
-              })
+              }),
+              Effect.flatMap(limited),
+              Effect.tap(authenticated)
             )
-            yield* limiter.consume({ algorithm: "fixed-window", onExceeded: "fail", window, limit, key: `http:${principal.keyId}` }).pipe(
-              Effect.catchTags({
-                RateLimiterError: (e) => {
-                  if (e.reason === "Exceeded") {
-                    const seconds = Math.max(1, Math.ceil(Duration.toMillis(e.retryAfter) / 1000))
-                    return Effect.fail(
-                      new RateLimited({
-                        code: "rate_limited",
-                        message: `rate limit of ${limit} requests per ${Duration.format(Duration.decode(window))} exceeded`,
-                        retryAfterSeconds: seconds
-                      })
-                    )
-                  }
-                  // a store that cannot be reached refuses nothing (memory stores never fail)
-                  return Effect.logWarning("rate limiter store failed", e.message)
-                }
-              })
-            )
-            yield* RequestLog.set({ tenantId: principal.tenantId, keyId: principal.keyId })
-            return principal
-          })
       }
     })
   )

@@ -31,7 +31,7 @@ import {
   HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
-import { Cause, Clock, Effect, Option, Schema } from "effect"
+import { Cause, Clock, Context, Effect, FiberRef, LogLevel, Option, Schema } from "effect"
 import { Ids } from "../domain/Ids.js"
 import { maskCardNumbers } from "../domain/Sanitize.js"
 import { AegisPayApi } from "./AegisPayApi.js"
@@ -140,50 +140,64 @@ const toError = (cause: Cause.Cause<unknown>, requestId: string): Effect.Effect<
 /**
  * The middleware function (for `HttpApiBuilder.middleware`, or any `HttpApp`).
  *
+ * Per request it costs one log annotation, one `RequestLog` scope and the body limit (set once
+ * per app, not per request); the access line, its clock reads and its fields are only built when
+ * the fiber's minimum log level lets an Info line through.
+ *
  * @since 0.2.0
  */
 export const make = (options: Options = {}) =>
   Effect.map(Ids, (ids) => {
     const max = options.maxBodyBytes ?? 1024 * 1024
     const tooLarge = new PayloadTooLarge({ code: "payload_too_large", message: `the body is larger than ${max} bytes` })
-    return (app: HttpApp.Default): HttpApp.Default =>
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const sent = request.headers["x-request-id"]
-        const requestId = sent !== undefined && REQUEST_ID.test(sent) ? sent : yield* ids.next("req")
-        const info: RequestLog.Info = { requestId }
-        const correlationId = Correlation.fromHeaders(request.headers, requestId)
-        yield* Effect.annotateCurrentSpan(Correlation.spanAttribute, correlationId)
-        const started = yield* Clock.currentTimeMillis
+    const limit = Option.some(max)
+    return (app: HttpApp.Default): HttpApp.Default => {
+      const limited = HttpIncomingMessage.withMaxBodySize(app, limit)
+      const answer = (request: HttpServerRequest.HttpServerRequest, requestId: string, info: RequestLog.Info) => {
         const length = Number(request.headers["content-length"] ?? "0")
-        const response = yield* (Number.isFinite(length) && length > max
+        return Number.isFinite(length) && length > max
           ? render(tooLarge, requestId)
-          : app.pipe(
-            HttpIncomingMessage.withMaxBodySize(Option.some(max)),
-            Effect.catchAllCause((cause) =>
+          : Effect.catchAllCause(
+            RequestLog.locally(info)(limited),
+            (cause) =>
               Cause.isInterruptedOnly(cause)
                 ? Effect.interrupt
                 : Effect.flatMap(toError(cause, requestId), (e) => render(e, requestId))
-            ),
-            RequestLog.locally(info),
-            Correlation.withId(correlationId)
-          )).pipe(Effect.annotateLogs({ requestId }))
-        const finished = yield* Clock.currentTimeMillis
-        yield* Effect.logInfo("http request").pipe(
-          Effect.annotateLogs({
-            requestId,
-            correlationId,
-            method: request.method,
-            path: maskCardNumbers(request.url.split("?")[0] ?? ""),
-            status: response.status,
-            durationMs: finished - started,
-            ...(info.tenantId === undefined ? {} : { tenantId: info.tenantId }),
-            ...(info.keyId === undefined ? {} : { keyId: info.keyId }),
-            ...(info.paymentId === undefined ? {} : { paymentId: maskCardNumbers(info.paymentId) })
-          })
-        )
-        return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+          )
+      }
+      return Effect.withFiberRuntime<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>((fiber) => {
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+        const sent = request.headers["x-request-id"]
+        const logged = LogLevel.greaterThanEqual(LogLevel.Info, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
+        const run = (requestId: string): HttpApp.Default => {
+          const info: RequestLog.Info = { requestId }
+          const correlationId = Correlation.fromHeaders(request.headers, requestId)
+          const answered = Effect.zipRight(
+            Effect.annotateCurrentSpan(Correlation.spanAttribute, correlationId),
+            Effect.annotateLogs(Correlation.withId(correlationId)(answer(request, requestId, info)), "requestId", requestId)
+          )
+          if (!logged) return Effect.map(answered, (response) => HttpServerResponse.setHeader(response, "x-request-id", requestId))
+          return Effect.flatMap(Clock.currentTimeMillis, (started) =>
+            Effect.flatMap(answered, (response) =>
+              Effect.flatMap(Clock.currentTimeMillis, (finished) =>
+                Effect.logInfo("http request").pipe(
+                  Effect.annotateLogs({
+                    requestId,
+                    correlationId,
+                    method: request.method,
+                    path: maskCardNumbers(request.url.split("?")[0] ?? ""),
+                    status: response.status,
+                    durationMs: finished - started,
+                    ...(info.tenantId === undefined ? {} : { tenantId: info.tenantId }),
+                    ...(info.keyId === undefined ? {} : { keyId: info.keyId }),
+                    ...(info.paymentId === undefined ? {} : { paymentId: maskCardNumbers(info.paymentId) })
+                  }),
+                  Effect.as(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+                ))))
+        }
+        return sent !== undefined && REQUEST_ID.test(sent) ? run(sent) : Effect.flatMap(ids.next("req"), run)
       })
+    }
   })
 
 /**

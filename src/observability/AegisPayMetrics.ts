@@ -32,6 +32,7 @@ import { EventBus } from "../events/EventBus.js"
 import { GatewayRegistry } from "../gateway/GatewayRegistry.js"
 import { CircuitBreakers, type State } from "../resilience/CircuitBreaker.js"
 import { latencyBuckets } from "../resilience/SlidingWindow.js"
+import { labelSets } from "./internal/MetricLabels.js"
 
 const transitions = Metric.counter("aegispay_payment_transitions_total", {
   description: "payments entering each state, from the committed events"
@@ -77,21 +78,11 @@ const stateOf: Partial<Record<PaymentEvent["_tag"], PaymentState>> = {
 const circuitValue = (state: State): number => (state === "CLOSED" ? 0 : state === "HALF_OPEN" ? 1 : 2)
 
 /** Tagged metrics built once per tag value and reused (building one per update costs far more). */
-const cached = <M>(make: (value: string) => M) => {
-  const all = new Map<string, M>()
-  return (value: string): M => {
-    let metric = all.get(value)
-    if (metric === undefined) all.set(value, metric = make(value))
-    return metric
-  }
-}
-const transitionOf = cached((state) => transitions.pipe(Metric.tagged("state", state)))
-const eventOf = cached((type) => events.pipe(Metric.tagged("type", type)))
-const circuitOf = cached((gateway) => circuit.pipe(Metric.tagged("gateway", gateway)))
-const transitionsOf = cached((key) => {
-  const [gateway = "", from = "", to = ""] = key.split("\u0000")
-  return circuitTransitions.pipe(Metric.tagged("gateway", gateway), Metric.tagged("from", from), Metric.tagged("to", to))
-})
+// label sets built once per combination: see MetricLabels
+const stateLabels = labelSets("state")
+const typeLabels = labelSets("type")
+const gatewayLabels = labelSets("gateway")
+const circuitTransitionLabels = labelSets("gateway", "from", "to")
 
 /**
  * Records one committed event as received now.
@@ -99,9 +90,9 @@ const transitionsOf = cached((key) => {
  * @since 0.2.0
  */
 export const recordEvent = (event: PaymentEvent, nowMillis: number): void => {
-  eventOf(event._tag).unsafeUpdate(1, [])
+  events.unsafeUpdate(1, typeLabels(event._tag))
   const state = stateOf[event._tag]
-  if (state !== undefined) transitionOf(state).unsafeUpdate(1, [])
+  if (state !== undefined) transitions.unsafeUpdate(1, stateLabels(state))
   lag.unsafeUpdate(Math.max(0, nowMillis - DateTime.toEpochMillis(event.occurredAt)), [])
 }
 
@@ -122,7 +113,7 @@ export const refresh: Effect.Effect<void> = Effect.gen(function*() {
   if (Option.isSome(breakers) && Option.isSome(registry)) {
     for (const gateway of yield* registry.value.all) {
       const state = yield* (yield* breakers.value.get(gateway.id)).state
-      yield* Metric.set(circuitOf(gateway.id), circuitValue(state))
+      circuit.unsafeUpdate(circuitValue(state), gatewayLabels(gateway.id))
     }
   }
   const sql = yield* Effect.serviceOption(SqlClient.SqlClient)
@@ -184,8 +175,8 @@ export const layer: Layer.Layer<never, never, EventBus | CircuitBreakers> = Laye
     const changes = yield* breakers.changes
     yield* Effect.forkScoped(Stream.runForEach(changes, (change) =>
       Effect.sync(() => {
-        circuitOf(change.gateway).unsafeUpdate(circuitValue(change.to), [])
-        transitionsOf(`${change.gateway}\u0000${change.from}\u0000${change.to}`).unsafeUpdate(1, [])
+        circuit.unsafeUpdate(circuitValue(change.to), gatewayLabels(change.gateway))
+        circuitTransitions.unsafeUpdate(1, circuitTransitionLabels(change.gateway, change.from, change.to))
       })))
   })
 )

@@ -11,6 +11,7 @@
  */
 import { Context, Effect, Layer, Metric, MetricBoundaries } from "effect"
 import * as SlidingWindow from "../resilience/SlidingWindow.js"
+import { labelSets } from "./internal/MetricLabels.js"
 
 /**
  * How a call ended.
@@ -69,35 +70,17 @@ export const make = (options: Options = {}) =>
       return window
     }
     const exportMetrics = options.exportMetrics ?? true
-    // Tagged metrics are built once per (gateway, operation, outcome) and reused: building one
-    // per call (and hashing its key into the registry) costs far more than the update itself.
-    const counters = new Map<string, Metric.Metric.Counter<number>>()
-    const histograms = new Map<string, typeof latency>()
-    const counterOf = (gateway: string, operation: string, outcome: Outcome) => {
-      const key = `${gateway}\u0000${operation}\u0000${outcome}`
-      let counter = counters.get(key)
-      if (counter === undefined) {
-        counter = calls.pipe(
-          Metric.tagged("gateway", gateway),
-          Metric.tagged("operation", operation),
-          Metric.tagged("outcome", outcome)
-        )
-        counters.set(key, counter)
-      }
-      return counter
-    }
-    const histogramOf = (gateway: string) => {
-      let histogram = histograms.get(gateway)
-      if (histogram === undefined) histograms.set(gateway, histogram = latency.pipe(Metric.tagged("gateway", gateway)))
-      return histogram
-    }
+    // label sets built once per combination: see MetricLabels (a tagged metric's update looks its
+    // registry entry up again on every call)
+    const callLabels = labelSets("gateway", "operation", "outcome")
+    const latencyLabels = labelSets("gateway")
     return GatewayMetrics.of({
       record: (gateway, operation, outcome, latencyMillis) =>
         Effect.sync(() => {
           SlidingWindow.record(windowOf(gateway), outcome === "approved", latencyMillis)
           if (exportMetrics) {
-            counterOf(gateway, operation, outcome).unsafeUpdate(1, [])
-            histogramOf(gateway).unsafeUpdate(latencyMillis, [])
+            calls.unsafeUpdate(1, callLabels(gateway, operation, outcome))
+            latency.unsafeUpdate(latencyMillis, latencyLabels(gateway))
           }
         }),
       get: (gateway) => Effect.sync(() => SlidingWindow.summary(windowOf(gateway))),

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { EventStore, Payment, PaymentRepository, Recovery } from "aegispay"
 import { OutboxRelay } from "aegispay/pg"
+import { nodeArgs } from "../support/Children.js"
 import { killPoints, type KillPoint } from "./KillPoints.js"
 import { layer, registerLedger } from "./Layers.js"
 
@@ -59,10 +60,13 @@ export interface Options {
   readonly onProgress?: (line: string) => void
 }
 
-/** Starts one child, waits for its kill-point line, SIGKILLs it; resolves how it ended. */
-const killOnce = (url: string, point: KillPoint, run: string, payments: number) =>
+/**
+ * Starts one child (`node` with the arguments `node` before its own: see Children.ts), waits for its
+ * kill-point line, SIGKILLs it; resolves how it ended.
+ */
+const killOnce = (node: ReadonlyArray<string>, url: string, point: KillPoint, run: string, payments: number) =>
   new Promise<{ readonly ok: boolean; readonly detail: string }>((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", childPath, point, run, String(payments)], {
+    const child = spawn(process.execPath, [...node, point, run, String(payments)], {
       env: { ...process.env, DATABASE_URL: url },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -210,11 +214,12 @@ export const runCampaign = async (options: Options): Promise<ReadonlyArray<Point
   const campaign = `c${randomUUID().slice(0, 8)}`
   // migrate once, before any child starts
   await Effect.runPromise(Effect.scoped(Layer.build(restarted(options.url))))
+  const node = await nodeArgs(childPath)
   for (const point of options.points ?? killPoints) {
     const prefix = `${campaign}-${point}-`
     const outcomes = await pool(
       Array.from({ length: options.killsPerPoint }, (_, k) => () =>
-        killOnce(options.url, point, `${prefix}${k}`, options.paymentsPerKill ?? 2)),
+        killOnce(node, options.url, point, `${prefix}${k}`, options.paymentsPerKill ?? 2)),
       options.parallel ?? 4
     )
     const result = await Effect.runPromise(

@@ -5,6 +5,8 @@
  *
  *   DATABASE_URL=… node --import tsx test/crash/child.ts <point> <run> <count>
  *
+ * (the tests start it from a bundle of it: test/support/Children.ts)
+ *
  * Kill points (a gateway wrapper or the program itself stops there):
  * - `after-attempt-commit`: PROCESSING and the attempt are committed; the charge is never sent.
  * - `after-gateway-call`: the ledger has charged; the answer never reaches the local commit.

@@ -7,14 +7,16 @@ import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { nodeArgs } from "../support/Children.js"
 
 const child = fileURLToPath(new URL("./fixtures/closeChild.ts", import.meta.url))
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
 /** Runs the child; resolves with its exit code and output, or "hung" if it has not exited in time. */
-const run = (target: string) =>
-  new Promise<{ readonly code: number | null | "hung"; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", child, target], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+const run = async (target: string) => {
+  const node = await nodeArgs(child)
+  return new Promise<{ readonly code: number | null | "hung"; readonly stdout: string; readonly stderr: string }>((resolve) => {
+    const proc = spawn(process.execPath, [...node, target], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
@@ -29,6 +31,7 @@ const run = (target: string) =>
       resolve({ code, stdout, stderr })
     })
   })
+}
 
 describe("close()", () => {
   it("on the embedded database: the process exits by itself; later calls reject as closed", async () => {

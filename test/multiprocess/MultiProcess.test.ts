@@ -10,14 +10,15 @@ import { fileURLToPath } from "node:url"
 import { AegisPayPg, Migrations } from "aegispay/pg"
 import { SqlLedgerGateway } from "aegispay/testing"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { nodeArgs } from "../support/Children.js"
 
 const PROCESSES = 4
 const PAYMENTS = 1000
 const worker = fileURLToPath(new URL("./worker.ts", import.meta.url))
 
-const runWorker = (url: string, index: number) =>
+const runWorker = (node: ReadonlyArray<string>, url: string, index: number) =>
   new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", worker, String(PAYMENTS), String(index)], {
+    const child = spawn(process.execPath, [...node, String(PAYMENTS), String(index)], {
       env: { ...process.env, DATABASE_URL: url },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -43,7 +44,8 @@ describe.skipIf(databaseUrl === undefined)("several processes on one PostgreSQL 
   })
 
   it(`${PROCESSES} processes × the same ${PAYMENTS} payments → ${PAYMENTS} payments, ${PAYMENTS} charges`, async () => {
-    const reports = await Promise.all(Array.from({ length: PROCESSES }, (_, i) => runWorker(databaseUrlOf(), i)))
+    const node = await nodeArgs(worker)
+    const reports = await Promise.all(Array.from({ length: PROCESSES }, (_, i) => runWorker(node, databaseUrlOf(), i)))
     const counts = await withDb(Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const [row] = yield* sql<{ payments: string; charges: string; charged_payments: string; succeeded: string; mismatched: string }>`

@@ -3,6 +3,8 @@
  * idempotency keys) as its siblings, against one PostgreSQL database and one shared ledger.
  *
  *   DATABASE_URL=… node --import tsx test/multiprocess/worker.ts <count> <worker>
+ *
+ * (the tests start it from a bundle of it: test/support/Children.ts)
  */
 import { Effect, Layer, Redacted } from "effect"
 import { CircuitBreaker, EventBus, GatewayMetrics, GatewayRegistry, Hooks, Ids, KeyManagement, PaymentService, Router } from "aegispay"

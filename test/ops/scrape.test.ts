@@ -6,25 +6,15 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { TestCards } from "aegispay/testing"
 import { call, cardBody, start, type Started } from "../http/support.js"
 import { locate } from "./Prometheus.js"
+import { freePort } from "../support/Ports.js"
 
 const prometheusBin = locate("prometheus")
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")))
-    })
-  })
 
 /** Polls `probe` until it answers a value (not `undefined`) or `millis` pass; the last error is kept. */
 const eventually = async <A>(what: string, millis: number, probe: () => Promise<A | undefined>): Promise<A> => {

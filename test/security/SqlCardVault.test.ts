@@ -19,6 +19,7 @@ import * as Envelope from "../../src/security/Envelope.js"
 import * as KeyManagement from "../../src/security/KeyManagement.js"
 import * as SqlCardVault from "../../src/security/SqlCardVault.js"
 import { createTestDatabase, databaseUrl } from "../support/Backends.js"
+import { nodeArgs } from "../support/Children.js"
 import { cardInput, fingerprintKey, kek, numbers } from "./Keys.js"
 
 /** A database: each build of `client` is one "process" (on PostgreSQL its own pool). */
@@ -335,10 +336,10 @@ describe.skipIf(databaseUrl === undefined)("SqlCardVault on PostgreSQL", () => {
       )
 
       // child OS processes, keys from their environment
-      const worker = fileURLToPath(new URL("./vaultWorker.ts", import.meta.url))
+      const worker = yield* Effect.promise(() => nodeArgs(fileURLToPath(new URL("./vaultWorker.ts", import.meta.url))))
       const run = (mode: string, extra: Record<string, string>) =>
         Effect.async<unknown>((resume) => {
-          const child = spawn(process.execPath, ["--import", "tsx", worker, mode], {
+          const child = spawn(process.execPath, [...worker, mode], {
             env: { ...process.env, ...env, DATABASE_URL: url, TENANT: "t1", ...extra },
             stdio: ["ignore", "pipe", "pipe"]
           })

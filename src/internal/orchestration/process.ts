@@ -12,6 +12,7 @@ import type { GatewayTransientError, GatewayMisconfigured } from "../../gateway/
 import type { CircuitOpen } from "../../resilience/CircuitBreaker.js"
 import { FraudRejected } from "../../orchestration/Hooks.js"
 import type { Dependencies } from "./dependencies.js"
+import { labelSets } from "../../observability/internal/MetricLabels.js"
 import type { ChargeCore } from "./charge.js"
 
 const processedTotal = Metric.counter("aegispay_payments_processed_total", {
@@ -29,13 +30,8 @@ export const processPayment = (deps: Dependencies, core: ChargeCore) => {
   const { commit } = Commit.committer(deps.repository)
   const { candidates, noGateway, selectGateway, reconcile, startAttempt } = core
 
-  /** `aegispay_payments_processed_total{state}`, built once per state. */
-  const processedCounters = new Map<string, Metric.Metric.Counter<number>>()
-  const processedCounter = (state: string) => {
-    let counter = processedCounters.get(state)
-    if (counter === undefined) processedCounters.set(state, counter = processedTotal.pipe(Metric.tagged("state", state)))
-    return counter
-  }
+  /** `aegispay_payments_processed_total{state}`: one label set per state (see MetricLabels). */
+  const stateLabels = labelSets("state")
 
   return Effect.fn("PaymentService.processPayment")(function*(paymentId: string) {
     const processed = yield* paymentLock.withPayment(
@@ -90,7 +86,7 @@ export const processPayment = (deps: Dependencies, core: ChargeCore) => {
         return yield* new InvalidTransition({ paymentId, from: payment.state, to: "PROCESSING" })
       })
     )
-    processedCounter(processed.state).unsafeUpdate(1, [])
+    processedTotal.unsafeUpdate(1, stateLabels(processed.state))
     // afterProcess hooks run from the committed terminal event (Hooks.runAfterProcess), never here
     return processed
   }, OperationLog.traced("process", { paymentIdOf: (paymentId: string) => paymentId, subjectOf: OperationLog.ofPayment }))
