@@ -1,8 +1,8 @@
 /**
  * Adaptive success-rate routing: the learning state behind the `ADAPTIVE` strategy of the
  * `Router`, success-rate routing as a non-stationary multi-armed bandit solved by Thompson
- * sampling over discounted Beta posteriors with hierarchical pooling, change detection,
- * elimination and probes.
+ * sampling over Beta posteriors, pooled between contexts by empirical Bayes, mixed over several
+ * memories by how well each predicts, with elimination and probes.
  *
  * **Contexts.** A payment's context is its currency, payment method type, card brand (`none`
  * without a card) and amount band (under 10, 10–100, 100–1,000, 1,000 and more major units of
@@ -10,36 +10,45 @@
  * before: `overall`, the currency (`c:EUR`), currency with method and brand
  * (`b:EUR/card/visa`), the full context (`x:EUR/card/visa/1`).
  *
- * **Counters.** Each counter holds discounted counts of approvals and failures (declines and
- * errors): every observation of the router, of any gateway and context, multiplies every count
- * by `1 − 1/memory` (lazily, when the counter is next touched: O(1)), so evidence fades with the
- * traffic that followed it and a gateway that is no longer chosen becomes uncertain again. A
- * second pair of counts with the short memory `changeMemory` watches for change: when the short
- * counts are unlikely under the long rate (a likelihood-ratio test at `changeThreshold` standard
- * deviations), the long counts are replaced by the short ones, at that level and every level
- * inside it, and for the next `memory` observations only the short counts are trusted there (a
- * step, an outage or a recovery is followed within a few hundred of the gateway's payments).
+ * **Counters and memories.** Each counter holds counts of approvals and failures (declines and
+ * errors) at every memory m of `memories` (default 300, 1,000, 3,000, 10,000 and ∞
+ * observations): every observation of the router, of any gateway and context, multiplies the
+ * counts of memory m by `1 − 1/m` (lazily, when the counter is next touched), so evidence fades
+ * with the traffic that followed it and a gateway no longer chosen becomes uncertain again under
+ * the short memories.
  *
- * **Posterior** of gateway g for a context (hierarchical pooling): overall Beta(1 + approvals,
- * 1 + failures); each level below borrows `pooling` pseudo-observations at the rate of the level
- * above (fewer while that level has fewer observations) and adds its own counts. The result is a
- * mean μ and an effective count n (standard deviation `√(μ(1 − μ)/(n + 1))`): a sparse context
- * borrows from its currency and its gateway; a well-observed one speaks for itself.
+ * **Pooling (empirical Bayes).** For every gateway and level the state keeps, in O(1) per
+ * observation, the chi-square of the counts of the contexts of that level around the level
+ * above (longest memory). The variance τ² of the gateway's rate between contexts is its excess
+ * over what chance gives (method of moments, less one standard deviation of the chi-square:
+ * contexts are kept apart only on evidence); a context borrows `p(1 − p)/τ²` pseudo-observations
+ * (clamped to [`pooling`, `maxPooling`]) from the level above. Contexts that agree are pooled
+ * completely (a gateway is learned once, not per context); contexts that differ speak for
+ * themselves.
  *
- * **Choice.** A gateway never observed goes first (it is learned). Otherwise every gateway whose
- * upper bound `μ + confidence·σ` is below the best lower bound `max(μ − confidence·σ)` is
- * *eliminated*; each other one draws `θ = μ + exploration·σ·z` (z standard normal, from Effect's
- * `Random`) and the highest θ goes first (Thompson sampling: a gateway is tried about as often as
- * it may be the best, so exploration shrinks as the posteriors separate and stops for a gateway
- * that is confidently worse). A gateway not observed for `probeInterval` observations is tried
- * once (a probe), so a recovery is noticed. The rest follow by mean, the eliminated ones last:
- * never dropped (failover may still use them).
+ * **Posterior.** Under memory m: the overall level at the longest memory is Beta(1 + approvals,
+ * 1 + failures); a shorter memory borrows `timePooling` pseudo-observations from the next longer
+ * one (a gateway not seen lately falls back to its longer record, uncertain); each finer level
+ * borrows its pooling strength from the level above. The memories are weighed by their
+ * discounted predictive log-likelihood on every outcome observed (`selectionMemory`), with a
+ * prior preference of `memoryPrior` nats per step towards the longer ones: a stationary world is
+ * read with the longest memory, a step or a drift moves the weight to a short one within a few
+ * hundred observations. The posterior is the mixture's mean μ and standard deviation σ.
  *
- * Guarantees: O(1) work per observation (four counters, each updated in O(1)) and O(1) per
- * gateway per decision; never a scan over history. Memory is bounded: counters exist per gateway
- * and per value of finite sets (ISO 4217 currencies, payment method types, card brands, four
- * amount bands), 64 bytes each. Deterministic: the only randomness is the `Random` draws of the
- * caller. Pure data, mutated in place: callers serialise access (one `Effect.sync` at a time).
+ * **Choice.** A gateway never observed goes first (it is learned). The leader is the highest
+ * posterior mean; a gateway whose probability of beating it (normal approximation) is below
+ * Φ(−`confidence`) is *eliminated*; each other one draws `θ = μ + s·z` (z standard normal, from
+ * Effect's `Random`; s = `exploration`·σ, never below the longest memory's own standard
+ * deviation) and the highest θ goes first (Thompson sampling: exploration shrinks as the
+ * posteriors separate and stops for a gateway that is confidently worse). A gateway not
+ * observed for `probeInterval` observations is tried once (a probe), so a recovery is noticed.
+ * The rest follow by mean, the eliminated ones last: never dropped (failover may still use them).
+ *
+ * Guarantees: O(levels · memories) work per observation and per gateway per decision (4 × 5 by
+ * default); never a scan over history. Memory is bounded: counters exist per gateway and per
+ * value of finite sets (ISO 4217 currencies, payment method types, card brands, four amount
+ * bands), two counts per memory each. Deterministic: the only randomness is the `Random` draws of
+ * the caller. Pure data, mutated in place: callers serialise access (one `Effect.sync` at a time).
  *
  * @since 0.1.0
  */
@@ -54,23 +63,42 @@ import type { Outcome } from "../observability/GatewayMetrics.js"
  */
 export interface Options {
   /**
-   * Observations (of all gateways) after which evidence weighs 1/e: the discount per
-   * observation is `1 − 1/memory`. Default 2,500. Larger is steadier, smaller follows drift
-   * faster and re-explores sooner.
+   * The longest memory, in observations (of all gateways): the learner never keeps evidence
+   * longer than this (evidence `memory` observations old weighs 1/e). Default `Infinity`.
    */
   readonly memory?: number | undefined
-  /** Memory of the short counts that detect change (see the module doc). Default 300. */
-  readonly changeMemory?: number | undefined
-  /** Standard deviations (as a likelihood ratio) between short and long rate that count as a change. Default 4.5. */
-  readonly changeThreshold?: number | undefined
+  /**
+   * The memories the learner chooses among (see the module doc), in observations; those above
+   * `memory` are left out and `memory` itself is added. Default 300, 1,000, 3,000, 10,000, ∞.
+   */
+  readonly memories?: ReadonlyArray<number> | undefined
+  /** Memory of the predictive scores that weigh the models. Default 5,000. */
+  readonly selectionMemory?: number | undefined
   /**
    * A gateway not observed for this many observations (of the router) is tried once (a probe),
    * however bad it looked: recoveries are noticed. Default 1,000; `Infinity` never probes.
    */
   readonly probeInterval?: number | undefined
-  /** Pseudo-observations a level borrows from the level above (hierarchical pooling). Default 50. */
+  /**
+   * The least pseudo-observations a level borrows from the level above (hierarchical pooling);
+   * the strength is estimated from the data (empirical Bayes) between this and `maxPooling`.
+   * Default 10.
+   */
   readonly pooling?: number | undefined
-  /** Standard deviations of the elimination bounds. Default 3. */
+  /** The most pseudo-observations a level borrows from the level above. Default 10,000. */
+  readonly maxPooling?: number | undefined
+  /** Pseudo-observations a short memory borrows from the next longer one. Default 20. */
+  readonly timePooling?: number | undefined
+  /**
+   * Prior preference for longer memories: each step shorter costs this many nats of
+   * log-likelihood in the weights. Default 2.
+   */
+  readonly memoryPrior?: number | undefined
+  /**
+   * A gateway is eliminated (not drawn; probes still reach it) when its posterior mean is more
+   * than this many standard deviations of the difference below the leader's: a posterior
+   * probability below Φ(−confidence) of being better. Default 2.33 (1%).
+   */
   readonly confidence?: number | undefined
   /**
    * Scale of the Thompson draw: 1 samples the posterior, 0 is greedy (always the best mean;
@@ -94,41 +122,68 @@ export type Config = Options
  */
 export const defaults: {
   readonly memory: number
-  readonly changeMemory: number
-  readonly changeThreshold: number
+  readonly memories: ReadonlyArray<number>
+  readonly selectionMemory: number
   readonly probeInterval: number
   readonly pooling: number
+  readonly maxPooling: number
+  readonly timePooling: number
+  readonly memoryPrior: number
   readonly confidence: number
   readonly exploration: number
 } = {
-  memory: 2_500,
-  changeMemory: 300,
-  changeThreshold: 4.5,
+  memory: Infinity,
+  memories: [300, 1_000, 3_000, 10_000, Infinity],
+  selectionMemory: 5_000,
   probeInterval: 1_000,
-  pooling: 50,
-  confidence: 3,
+  pooling: 10,
+  maxPooling: 10_000,
+  timePooling: 20,
+  memoryPrior: 3,
+  confidence: 2.33,
   exploration: 0.5
 }
 
 /**
- * Discounted counts of one (gateway, level): long and short memory, as of `tick`.
+ * Discounted counts of one (gateway, level), one pair per memory, as of `tick`.
  *
  * @since 0.3.0
  */
 export interface Counter {
-  successes: number
-  failures: number
-  shortSuccesses: number
-  shortFailures: number
+  readonly successes: Float64Array
+  readonly failures: Float64Array
   /** Tick the counts were last discounted to. */
   tick: number
   /** Tick of the last observation (or probe) of this gateway at this level. */
   seen: number
-  /** Tick of the last change detected here (−1: none). */
-  changedAt: number
-  /** The latest change above this level already applied here. */
-  resetSeen: number
+  /** Over the children of this counter (the next level), at the longest memory: Σ successes²/count. */
+  childSquares: number
+  /** Σ count² over the children. */
+  childCounts2: number
+  /** Number of children observed. */
+  children: number
+  /** This counter's terms in its gateway's heterogeneity sums: chi-square, its denominator. */
+  chi2: number
+  denominator: number
 }
+
+/**
+ * Heterogeneity of one gateway's approval rate between the contexts of a level: sums over the
+ * counters of the level above (the longest memory) of the chi-square of their children, its
+ * degrees of freedom and the denominator of the method-of-moments estimate of the variance τ²
+ * between contexts.
+ *
+ * @since 0.4.0
+ */
+export interface Heterogeneity {
+  chi2: number
+  df: number
+  denominator: number
+  tick: number
+}
+
+/** Number of levels of a context (overall, currency, brand, full). */
+const LEVELS = 4
 
 /**
  * The learning state.
@@ -136,21 +191,27 @@ export interface Counter {
  * @since 0.1.0
  */
 export interface State {
-  /** Observations after which evidence weighs 1/e. */
-  readonly memory: number
-  /** Long discount per observation: `1 − 1/memory`. */
-  readonly discount: number
-  /** Short discount per observation: `1 − 1/changeMemory`. */
-  readonly shortDiscount: number
-  readonly changeThreshold: number
+  /** The memories, shortest first (the last may be `Infinity`). */
+  readonly memories: ReadonlyArray<number>
+  /** Discount per observation of each memory: `1 − 1/memory`. */
+  readonly discounts: ReadonlyArray<number>
+  /** Discount per observation of the predictive scores. */
+  readonly selectionDiscount: number
   readonly probeInterval: number
   readonly pooling: number
+  readonly maxPooling: number
+  readonly timePooling: number
+  readonly memoryPrior: number
   readonly confidence: number
   readonly exploration: number
   /** Observations so far (outcome counts, local and shared): the clock of the discount. */
   tick: number
+  /** Discounted log-likelihood of every model (level × memory) on the outcomes observed, as of `tick`. */
+  readonly scores: Float64Array
   /** Counters by `gateway|level` (`a|overall`, `a|c:EUR`, `a|x:EUR/card/visa/1`, …). */
   readonly counters: Map<string, Counter>
+  /** Heterogeneity by gateway, for levels 1–3 (index 0 unused). */
+  readonly heterogeneity: Map<string, Array<Heterogeneity>>
 }
 
 const positive = (x: number | undefined, fallback: number, min: number): number =>
@@ -158,22 +219,32 @@ const positive = (x: number | undefined, fallback: number, min: number): number 
 
 /**
  * A fresh state from `options` (missing fields take {@link defaults}; memories are at least 1,
- * the other settings at least 0; `memory: Infinity` never forgets).
+ * the other settings at least 0).
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): State => ({
-  memory: positive(options.memory, defaults.memory, 1),
-  discount: 1 - 1 / positive(options.memory, defaults.memory, 1),
-  shortDiscount: 1 - 1 / positive(options.changeMemory, defaults.changeMemory, 1),
-  changeThreshold: positive(options.changeThreshold, defaults.changeThreshold, 0),
-  probeInterval: positive(options.probeInterval, defaults.probeInterval, 1),
-  pooling: positive(options.pooling, defaults.pooling, 0),
-  confidence: positive(options.confidence, defaults.confidence, 0),
-  exploration: positive(options.exploration, defaults.exploration, 0),
-  tick: 0,
-  counters: new Map()
-})
+export const make = (options: Options = {}): State => {
+  const longest = positive(options.memory, defaults.memory, 1)
+  const memories = [
+    ...new Set([...(options.memories ?? defaults.memories).map((m) => positive(m, 1, 1)).filter((m) => m < longest), longest])
+  ].sort((a, b) => a - b)
+  return {
+    memories,
+    discounts: memories.map((m) => 1 - 1 / m),
+    selectionDiscount: 1 - 1 / positive(options.selectionMemory, defaults.selectionMemory, 1),
+    probeInterval: positive(options.probeInterval, defaults.probeInterval, 1),
+    pooling: positive(options.pooling, defaults.pooling, 0),
+    maxPooling: Math.max(positive(options.pooling, defaults.pooling, 0), positive(options.maxPooling, defaults.maxPooling, 0)),
+    timePooling: positive(options.timePooling, defaults.timePooling, 0),
+    memoryPrior: positive(options.memoryPrior, defaults.memoryPrior, 0),
+    confidence: positive(options.confidence, defaults.confidence, 0),
+    exploration: positive(options.exploration, defaults.exploration, 0),
+    tick: 0,
+    scores: new Float64Array(memories.length),
+    counters: new Map(),
+    heterogeneity: new Map()
+  }
+}
 
 /**
  * The context of a payment as the learner sees it.
@@ -226,69 +297,132 @@ export const levels = (context: Context): readonly [string, string, string, stri
   `x:${context.currency}/${context.method}/${context.brand}/${context.band}`
 ]
 
-const fresh = (tick: number): Counter => ({
-  successes: 0,
-  failures: 0,
-  shortSuccesses: 0,
-  shortFailures: 0,
-  tick,
-  seen: tick,
-  changedAt: -1,
-  resetSeen: -1
+const fresh = (state: State): Counter => ({
+  successes: new Float64Array(state.memories.length),
+  failures: new Float64Array(state.memories.length),
+  tick: state.tick,
+  seen: state.tick,
+  childSquares: 0,
+  childCounts2: 0,
+  children: 0,
+  chi2: 0,
+  denominator: 0
 })
 
-/**
- * Brings a counter to the state's tick (lazy discount) and applies a change detected above it
- * since it last looked (`changedAt` of an ancestor later than its `resetSeen`: its long counts
- * become its short ones). O(1).
- */
-const age = (state: State, c: Counter, ancestorChange: number): void => {
+/** Brings a counter to the state's tick (lazy discount). O(memories). */
+const age = (state: State, c: Counter): void => {
   const dt = state.tick - c.tick
-  if (dt > 0) {
-    const long = state.discount ** dt
-    const short = state.shortDiscount ** dt
-    c.successes *= long
-    c.failures *= long
-    c.shortSuccesses *= short
-    c.shortFailures *= short
-    c.tick = state.tick
+  if (dt <= 0) return
+  for (let k = 0; k < state.memories.length; k++) {
+    const d = state.discounts[k]!
+    if (d === 1) continue
+    const f = d ** dt
+    c.successes[k]! *= f
+    c.failures[k]! *= f
+    if (k === state.memories.length - 1) {
+      c.childSquares *= f
+      c.childCounts2 *= f * f
+      c.chi2 *= f
+      c.denominator *= f
+    }
   }
-  if (ancestorChange > c.resetSeen) {
-    c.resetSeen = ancestorChange
-    c.successes = Math.min(c.successes, c.shortSuccesses)
-    c.failures = Math.min(c.failures, c.shortFailures)
-  }
-}
-
-const logRatio = (p: number, q: number): number => (p <= 0 ? 0 : p * Math.log(p / q))
-
-/**
- * Whether the short counts are unlikely under the long rate: the generalized likelihood ratio
- * `nS · KL(pS ‖ pL)` above `changeThreshold² / 2` (for many samples: the short rate
- * `changeThreshold` standard deviations from the long one; for few, a few successes where the
- * long rate says almost none also count).
- */
-const changed = (state: State, c: Counter): boolean => {
-  const nS = c.shortSuccesses + c.shortFailures
-  const nL = c.successes + c.failures
-  if (nS < 1 || nL < 2 * nS) return false
-  const pS = c.shortSuccesses / nS
-  const pL = Math.min(1 - 1e-6, Math.max(1e-6, (c.successes + 0.5) / (nL + 1)))
-  const llr = nS * (logRatio(pS, pL) + logRatio(1 - pS, 1 - pL))
-  return llr > (state.changeThreshold * state.changeThreshold) / 2
+  c.tick = state.tick
 }
 
 /** The counter of `key`, created empty at first use. */
 const counter = (state: State, key: string): Counter => {
   let c = state.counters.get(key)
-  if (c === undefined) state.counters.set(key, c = fresh(state.tick))
+  if (c === undefined) state.counters.set(key, c = fresh(state))
   return c
 }
 
 /**
+ * The pooling strength of each level of `gateway` (index 1–3): `p(1 − p)/τ²` with τ² the
+ * variance between the contexts of the level estimated by the method of moments
+ * (DerSimonian–Laird) from the chi-square of the counts, clamped to [`pooling`, `maxPooling`].
+ */
+const poolingOf = (state: State, gateway: string, overall: Counter | undefined, out: Float64Array): void => {
+  const het = state.heterogeneity.get(gateway)
+  const K = state.memories.length
+  const s = overall === undefined ? 0 : overall.successes[K - 1]!
+  const n = overall === undefined ? 0 : s + overall.failures[K - 1]!
+  const p = (s + 1) / (n + 2)
+  for (let l = 1; l < LEVELS; l++) {
+    const h = het?.[l]
+    if (h !== undefined) ageHeterogeneity(state, h)
+    // the chi-square beyond its expectation under no heterogeneity, less one standard deviation
+    // of it (contexts are kept apart only on evidence)
+    const excess = h === undefined ? 0 : h.chi2 - (h.df + Math.sqrt(2 * h.df)) * p * (1 - p)
+    const tau2 = h === undefined || h.denominator <= 0 ? 0 : Math.max(0, excess / h.denominator)
+    out[l] = tau2 <= 0 ? state.maxPooling : Math.min(state.maxPooling, Math.max(state.pooling, (p * (1 - p)) / tau2))
+  }
+}
+
+const ageHeterogeneity = (state: State, h: Heterogeneity): void => {
+  const dt = state.tick - h.tick
+  const d = state.discounts[state.memories.length - 1]!
+  if (dt > 0 && d !== 1) {
+    const f = d ** dt
+    h.chi2 *= f
+    h.denominator *= f
+  }
+  h.tick = state.tick
+}
+
+/**
+ * The posterior mean and effective count of the finest level of one gateway in one context at
+ * every memory k, into `mean[k]` and `count[k]`: the overall level at the longest memory is
+ * Beta(1 + approvals, 1 + failures); a shorter memory borrows `timePooling` pseudo-observations
+ * at the rate of the next longer one; a finer level borrows its pooling strength (`pool[l]`)
+ * at the rate of the level above (the same memory), never more than that has beyond its own.
+ * O(levels · memories).
+ */
+const models = (
+  state: State,
+  counters: ReadonlyArray<Counter | undefined>,
+  pool: Float64Array,
+  mean: Float64Array,
+  count: Float64Array
+): void => {
+  const K = state.memories.length
+  for (let l = 0; l < LEVELS; l++) {
+    const c = counters[l]
+    for (let k = K - 1; k >= 0; k--) {
+      const s = c === undefined ? 0 : c.successes[k]!
+      const n = c === undefined ? 0 : s + c.failures[k]!
+      let priorMean: number
+      let priorCount: number
+      if (l > 0) {
+        priorMean = mean[k]!
+        priorCount = Math.min(pool[l]!, Math.max(0, count[k]! - n))
+      } else if (k < K - 1) {
+        priorMean = mean[k + 1]!
+        priorCount = Math.min(state.timePooling, count[k + 1]!)
+      } else {
+        priorMean = 0.5
+        priorCount = 2
+      }
+      const total = n + priorCount
+      mean[k] = total > 0 ? (s + priorCount * priorMean) / total : priorMean
+      count[k] = total
+    }
+  }
+}
+
+/** The counters of `gateway` at the levels of `context` (undefined where none), aged. */
+const countersOf = (state: State, gateway: string, context: Context): Array<Counter | undefined> =>
+  levels(context).map((level) => {
+    const c = state.counters.get(`${gateway}|${level}`)
+    if (c !== undefined) age(state, c)
+    return c
+  })
+
+const clampP = (p: number) => Math.min(1 - 1e-4, Math.max(1e-4, p))
+
+/**
  * Records `successes` approvals and `failures` declines or errors of `gateway` in `context`
- * (observed here or by another process): O(1). The clock advances by their total. A change
- * detected at a level resets the long counts of that level and, lazily, of every level below it.
+ * (observed here or by another process): O(levels · memories). Before counting them, every
+ * model is scored on them (its predictive log-likelihood). The clock advances by their total.
  *
  * @since 0.3.0
  */
@@ -300,23 +434,56 @@ export const observeCounts = (
   failures: number
 ): void => {
   if (!(successes >= 0 && failures >= 0) || successes + failures === 0) return
-  state.tick += successes + failures
-  let ancestorChange = -1
-  for (const level of levels(context)) {
-    const c = counter(state, `${gateway}|${level}`)
-    age(state, c, ancestorChange)
-    c.successes += successes
-    c.failures += failures
-    c.shortSuccesses += successes
-    c.shortFailures += failures
-    c.seen = state.tick
-    if (changed(state, c)) {
-      c.successes = c.shortSuccesses
-      c.failures = c.shortFailures
-      c.changedAt = state.tick
+  const K = state.memories.length
+  const cs = levels(context).map((level) => counter(state, `${gateway}|${level}`))
+  for (const c of cs) age(state, c)
+  const pool = new Float64Array(LEVELS)
+  poolingOf(state, gateway, cs[0], pool)
+  const mean = new Float64Array(K)
+  const count = new Float64Array(K)
+  models(state, cs, pool, mean, count)
+  const total = successes + failures
+  const fade = state.selectionDiscount ** total
+  for (let k = 0; k < K; k++) {
+    const p = clampP(mean[k]!)
+    state.scores[k] = state.scores[k]! * fade + successes * Math.log(p) + failures * Math.log(1 - p)
+  }
+  state.tick += total
+  let het = state.heterogeneity.get(gateway)
+  if (het === undefined) {
+    het = Array.from({ length: LEVELS }, () => ({ chi2: 0, df: 0, denominator: 0, tick: state.tick }))
+    state.heterogeneity.set(gateway, het)
+  }
+  for (let l = 0; l < LEVELS; l++) {
+    const c = cs[l]!
+    age(state, c)
+    const s0 = c.successes[K - 1]!
+    const n0 = s0 + c.failures[K - 1]!
+    for (let k = 0; k < K; k++) {
+      c.successes[k]! += successes
+      c.failures[k]! += failures
     }
-    ancestorChange = Math.max(ancestorChange, c.changedAt)
-    c.resetSeen = Math.max(c.resetSeen, ancestorChange)
+    c.seen = state.tick
+    if (l > 0) {
+      // the parent's sums over its children, and its terms in the gateway's heterogeneity
+      const parent = cs[l - 1]!
+      const s1 = s0 + successes
+      const n1 = n0 + total
+      parent.childSquares += (s1 * s1) / n1 - (n0 > 0 ? (s0 * s0) / n0 : 0)
+      parent.childCounts2 += n1 * n1 - n0 * n0
+      if (n0 === 0) parent.children++
+      const ps = parent.successes[K - 1]!
+      const pn = ps + parent.failures[K - 1]!
+      const chi2 = Math.max(0, parent.childSquares - (ps * ps) / pn)
+      const denominator = Math.max(0, pn - parent.childCounts2 / pn)
+      const h = het[l]!
+      ageHeterogeneity(state, h)
+      h.chi2 += chi2 - parent.chi2
+      h.denominator += denominator - parent.denominator
+      if (n0 === 0 && parent.children > 1) h.df++
+      parent.chi2 = chi2
+      parent.denominator = denominator
+    }
   }
 }
 
@@ -341,44 +508,74 @@ export interface Estimate {
   readonly rate: number
   /** Posterior standard deviation (0 for a gateway never observed). */
   readonly deviation: number
-  /** Discounted observations of the gateway, all contexts. */
+  /** Observations of the gateway, all contexts, at the longest memory. */
   readonly samples: number
 }
 
+/** The weight of every model: its score's likelihood relative to the best, normalised. */
+const weightsOf = (state: State): Float64Array => {
+  const w = new Float64Array(state.scores.length)
+  let max = -Infinity
+  const K = w.length
+  const prior = (k: number) => state.memoryPrior * (k - (K - 1))
+  for (let k = 0; k < K; k++) max = Math.max(max, state.scores[k]! + prior(k))
+  let sum = 0
+  for (let k = 0; k < K; k++) sum += w[k] = Math.exp(state.scores[k]! + prior(k) - max)
+  for (let m = 0; m < w.length; m++) w[m]! /= sum
+  return w
+}
+
 /**
- * The posterior of `gateway` in `context` (see the module doc): O(1).
+ * The weight of each memory (`state.memories`, shortest first) in the posterior now: how well
+ * each has predicted the recent outcomes (discounted log-likelihood, `selectionMemory`), with
+ * the prior preference `memoryPrior` for longer ones. Sums to 1.
+ *
+ * @since 0.4.0
+ */
+export const memoryWeights = (state: State): ReadonlyArray<number> => Array.from(weightsOf(state))
+
+interface Posterior extends Estimate {
+  /** Standard deviation of the longest memory's posterior alone. */
+  readonly longestDeviation: number
+}
+
+const estimateWith = (state: State, weights: Float64Array, gateway: string, context: Context): Posterior => {
+  const K = state.memories.length
+  const cs = countersOf(state, gateway, context)
+  const overall = cs[0]
+  const samples = overall === undefined ? 0 : overall.successes[K - 1]! + overall.failures[K - 1]!
+  if (samples === 0) return { rate: 1, deviation: 0, samples: 0, longestDeviation: 0 }
+  const pool = new Float64Array(LEVELS)
+  poolingOf(state, gateway, overall, pool)
+  const mean = new Float64Array(K)
+  const count = new Float64Array(K)
+  models(state, cs, pool, mean, count)
+  // the mixture of the models, by weight: its mean and standard deviation
+  let mu = 0
+  let second = 0
+  for (let m = 0; m < K; m++) {
+    const w = weights[m]!
+    if (w < 1e-9) continue
+    const p = mean[m]!
+    mu += w * p
+    second += w * (p * p + (p * (1 - p)) / (count[m]! + 1))
+  }
+  const longest = mean[K - 1]!
+  return {
+    rate: mu,
+    deviation: Math.sqrt(Math.max(0, second - mu * mu)),
+    samples,
+    longestDeviation: Math.sqrt((longest * (1 - longest)) / (count[K - 1]! + 1))
+  }
+}
+
+/**
+ * The posterior of `gateway` in `context` (see the module doc): O(levels · memories).
  *
  * @since 0.3.0
  */
-export const estimateContext = (state: State, gateway: string, context: Context): Estimate => {
-  let rate = 0.5
-  let n = 0
-  let samples = 0
-  let ancestorChange = -1
-  for (const level of levels(context)) {
-    const c = state.counters.get(`${gateway}|${level}`)
-    if (c === undefined) break
-    age(state, c, ancestorChange)
-    ancestorChange = Math.max(ancestorChange, c.changedAt)
-    // within `memory` observations of a change here or above, only the short counts are trusted
-    const settled = ancestorChange < 0 || state.tick - ancestorChange >= state.memory
-    const successes = settled ? c.successes : Math.min(c.successes, c.shortSuccesses)
-    const own = settled ? c.successes + c.failures : successes + Math.min(c.failures, c.shortFailures)
-    if (level === "overall") {
-      samples = own
-      if (c.successes + c.failures < 1e-9) break
-      rate = (successes + 1) / (own + 2)
-      n = own + 2
-    } else {
-      // the level above lends at most `pooling` pseudo-observations, and no more than it has
-      const k = Math.min(state.pooling, n)
-      rate = own + k > 0 ? (successes + k * rate) / (own + k) : rate
-      n = own + k
-    }
-  }
-  if (n === 0) return { rate: 1, deviation: 0, samples: 0 }
-  return { rate, deviation: Math.sqrt((rate * (1 - rate)) / (n + 1)), samples }
-}
+export const estimateContext = (state: State, gateway: string, context: Context): Estimate =>
+  estimateWith(state, weightsOf(state), gateway, context)
 
 /**
  * The posterior of `gateway` for `payment`: O(1).
@@ -429,16 +626,22 @@ export const choose = <G extends { readonly id: string }>(
   exploration: number = state.exploration,
   probe: boolean = true
 ): Array<G> => {
-  const rows = candidates.map((g, index) => ({ g, index, e: estimateContext(state, g.id, context), eliminated: false, draw: 0 }))
-  let bestLower = -Infinity
-  for (const r of rows) bestLower = Math.max(bestLower, r.e.rate - state.confidence * r.e.deviation)
+  const weights = weightsOf(state)
+  const rows = candidates.map((g, index) => ({ g, index, e: estimateWith(state, weights, g.id, context), eliminated: false, draw: 0 }))
+  // the leader: the highest posterior mean among the gateways observed
+  let leader: (typeof rows)[number] | undefined
+  for (const r of rows) if (r.e.samples > 0 && (leader === undefined || r.e.rate > leader.e.rate)) leader = r
   for (const r of rows) {
-    r.eliminated = r.e.rate + state.confidence * r.e.deviation < bestLower
+    // eliminated: the posterior probability that it beats the leader is below Φ(−confidence)
+    r.eliminated = leader !== undefined && r !== leader && r.e.samples > 0 &&
+      leader.e.rate - r.e.rate > state.confidence * Math.hypot(r.e.deviation, leader.e.deviation)
     r.draw = r.e.samples === 0
       ? Infinity
       : r.eliminated
       ? -Infinity
-      : r.e.rate + (exploration === 0 ? 0 : exploration * r.e.deviation * normalQuantile(uniform[r.index] ?? 0.5))
+      : r.e.rate + (exploration === 0
+        ? 0
+        : Math.max(exploration * r.e.deviation, r.e.longestDeviation) * normalQuantile(uniform[r.index] ?? 0.5))
   }
   const rest = [...rows].sort((a, b) =>
     (a.eliminated === b.eliminated ? 0 : a.eliminated ? 1 : -1) || b.e.rate - a.e.rate || a.index - b.index
@@ -452,7 +655,7 @@ export const choose = <G extends { readonly id: string }>(
       const c = state.counters.get(key)
       if (c !== undefined && state.tick - c.seen <= state.probeInterval) continue
       if (c === undefined) {
-        state.counters.set(key, fresh(state.tick))
+        state.counters.set(key, fresh(state))
       } else {
         c.seen = state.tick
       }

@@ -14,10 +14,11 @@
  * - `RULE_BASED`: the enabled rule with the highest priority whose conditions all match names a
  *   gateway (or a volume split); the others follow in registration order.
  * - `INTELLIGENT`: weighted score of approval rate, latency and cost.
- * - `ADAPTIVE`: success-rate routing as a non-stationary bandit: Thompson sampling over
- *   discounted Beta posteriors per gateway and payment context (currency, payment method, card
- *   brand, amount band), pooled hierarchically, with change detection and elimination of
- *   gateways confidently worse (see {@link Adaptive}). It learns from {@link Router}'s `observe`.
+ * - `ADAPTIVE`: success-rate routing as a non-stationary bandit: Thompson sampling over Beta
+ *   posteriors per gateway and payment context (currency, payment method, card brand, amount
+ *   band), pooled between contexts by empirical Bayes, mixed over several memories by how well
+ *   each predicts, with elimination of gateways confidently worse and probes (see
+ *   {@link Adaptive}). It learns from {@link Router}'s `observe`.
  *
  * Only `ADAPTIVE` draws randomness, from Effect's `Random` service of the fiber calling `rank`
  * (seed it with `Effect.withRandom(Random.make(seed))` for reproducible runs).

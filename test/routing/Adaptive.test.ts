@@ -196,8 +196,8 @@ describe("ADAPTIVE routing", () => {
       }
       expect(switched).toBeGreaterThan(0)
       expect(switched).toBeLessThan(400)
-      // with change detection off (an unreachable threshold) the same evidence takes far longer
-      const slow = yield* adaptive({ exploration: 0, probeInterval: Infinity, changeThreshold: 1_000 })
+      // with only the longest memory (no short memory to choose) the same evidence takes far longer
+      const slow = yield* adaptive({ exploration: 0, probeInterval: Infinity, memories: [] })
       yield* feed(slow, usd, "a", 9_500, 500)
       yield* feed(slow, usd, "b", 850, 150)
       yield* feed(slow, usd, "c", 800, 200)
@@ -224,9 +224,9 @@ describe("ADAPTIVE routing", () => {
           return leaders
         }).pipe(Effect.withRandom(Random.make(42)))
       // a leads, loses the lead during its outage, and regains it after recovering
-      expect(yield* leaderAt([2_999, 4_999, 19_999], { memory: 5_000 })).toEqual(["a", "b", "a"])
+      expect(yield* leaderAt([2_999, 4_999, 19_999], {})).toEqual(["a", "b", "a"])
       // without forgetting, exploration or probes the recovery is never noticed: b keeps the lead
-      expect(yield* leaderAt([2_999, 4_999, 19_999], { memory: Infinity, exploration: 0, probeInterval: Infinity }))
+      expect(yield* leaderAt([2_999, 4_999, 19_999], { memories: [], exploration: 0, probeInterval: Infinity }))
         .toEqual(["a", "b", "b"])
     }))
 
@@ -244,8 +244,9 @@ describe("ADAPTIVE routing", () => {
   })
 
   it("observeCounts adds a batch exactly as the same outcomes one by one", () => {
-    const one = AdaptiveRouting.make()
-    const batch = AdaptiveRouting.make()
+    // one memory: the batch's only difference is the discount within it
+    const one = AdaptiveRouting.make({ memory: 2_500, memories: [] })
+    const batch = AdaptiveRouting.make({ memory: 2_500, memories: [] })
     for (let i = 0; i < 30; i++) AdaptiveRouting.observe(one, usd, "a", "approved")
     for (let i = 0; i < 10; i++) AdaptiveRouting.observe(one, usd, "a", "declined")
     AdaptiveRouting.observeCounts(batch, "a", AdaptiveRouting.contextOf(usd), 30, 10)
@@ -254,9 +255,72 @@ describe("ADAPTIVE routing", () => {
     // the batch arrives at once: no discount within it, so it weighs a little more
     expect(y.samples).toBe(40)
     expect(y.samples - x.samples).toBeGreaterThan(0)
-    expect(y.samples - x.samples).toBeLessThan(40 * (1 - (1 - 1 / AdaptiveRouting.defaults.memory) ** 40))
+    expect(y.samples - x.samples).toBeLessThan(40 * (1 - (1 - 1 / 2_500) ** 40))
     expect(Math.abs(x.rate - y.rate)).toBeLessThan(0.002)
     expect(one.tick).toBe(batch.tick)
+  })
+
+  it.effect("a gateway confidently worse gets no traffic beyond its probes; the same seed, the same choices", () =>
+    Effect.gen(function*() {
+      // two gateways, 92% and 70%, the router learning from what it picks
+      const run = (settings: AdaptiveRouting.Options) =>
+        Effect.gen(function*() {
+          const router = yield* adaptive(settings)
+          const picks: Array<string> = []
+          for (let t = 0; t < 12_000; t++) {
+            const first = (yield* router.rank(usd, [a, b]))[0]!.id
+            picks.push(first)
+            const approved = (yield* Random.next) < (first === "a" ? 0.92 : 0.7)
+            yield* router.observe(usd, first, approved ? "approved" : "declined")
+          }
+          return picks
+        }).pipe(Effect.withRandom(Random.make(11)))
+      const picks = yield* run({})
+      const late = picks.slice(4_000).filter((id) => id === "b").length
+      // after the first 4,000 payments: one probe per probeInterval (1,000), almost nothing else
+      expect(late).toBeLessThanOrEqual(8 + 3)
+      const early = picks.slice(0, 4_000).filter((id) => id === "b").length
+      expect(early).toBeGreaterThan(5) // it was learned, not ignored
+      expect((yield* run({ probeInterval: Infinity })).slice(4_000).filter((id) => id === "b").length).toBeLessThanOrEqual(3)
+      expect(yield* run({})).toEqual(picks)
+    }))
+
+  it("empirical Bayes: contexts that agree are pooled, contexts that differ are kept apart", () => {
+    const context = (currency: string, brand: string, band: number): AdaptiveRouting.Context => ({ currency, method: "card", brand, band })
+    const fill = (state: AdaptiveRouting.State, rates: ReadonlyArray<number>) => {
+      const cells = [context("USD", "visa", 1), context("USD", "mastercard", 1), context("EUR", "visa", 1), context("EUR", "mastercard", 1)]
+      cells.forEach((cell, i) => {
+        for (let j = 0; j < 100; j++) {
+          const ok = (j * rates[i]!) % 1 + rates[i]! >= 1 // an even spread of rates[i]
+          AdaptiveRouting.observeCounts(state, "a", cell, ok ? 10 : 0, ok ? 0 : 10)
+        }
+      })
+      // a thin context: 5 observations, 4 approved
+      AdaptiveRouting.observeCounts(state, "a", context("GBP", "amex", 2), 4, 1)
+      return AdaptiveRouting.estimateContext(state, "a", context("GBP", "amex", 2))
+    }
+    const agree = fill(AdaptiveRouting.make({ memories: [] }), [0.9, 0.9, 0.9, 0.9])
+    const differ = fill(AdaptiveRouting.make({ memories: [] }), [0.98, 0.7, 0.75, 0.97])
+    // agreeing contexts: the thin one is the gateway's rate, as certain as the gateway's
+    expect(Math.abs(agree.rate - 0.9)).toBeLessThan(0.015)
+    expect(agree.deviation).toBeLessThan(0.005)
+    // differing contexts: the thin one borrows little and stays uncertain
+    expect(differ.deviation).toBeGreaterThan(4 * agree.deviation)
+  })
+
+  it("memories: a stationary gateway is read with the longest; after a step a short one takes over", () => {
+    const state = AdaptiveRouting.make()
+    const usdContext = AdaptiveRouting.contextOf(usd)
+    for (let i = 0; i < 10_000; i++) AdaptiveRouting.observeCounts(state, "a", usdContext, i % 10 === 0 ? 0 : 1, i % 10 === 0 ? 1 : 0)
+    const stationary = AdaptiveRouting.memoryWeights(state)
+    expect(state.memories.at(-1)).toBe(Infinity)
+    expect(stationary.at(-1)).toBeGreaterThan(0.5)
+    // a now approves 60%
+    for (let i = 0; i < 300; i++) AdaptiveRouting.observeCounts(state, "a", usdContext, i % 5 < 3 ? 1 : 0, i % 5 < 3 ? 0 : 1)
+    const after = AdaptiveRouting.memoryWeights(state)
+    expect(after[0]! + after[1]!).toBeGreaterThan(0.5)
+    // most of the way from 90% to 60% within 300 observations
+    expect(AdaptiveRouting.estimate(state, "a", usd).rate).toBeLessThan(0.75)
   })
 
   it.effect("observe is a no-op for the strategies that do not learn", () =>
