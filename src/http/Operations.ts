@@ -8,8 +8,8 @@
  *
  * @since 0.2.0
  */
-import { HttpServerResponse } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import type { HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
 import * as Payment from "../domain/Payment.js"
 import * as PaymentView from "../domain/PaymentView.js"
 import * as Money from "../domain/Money.js"
@@ -18,6 +18,7 @@ import { EventStore } from "../storage/EventStore.js"
 import { InternalError, OutcomeUnknown, PaymentDeclined } from "./ApiError.js"
 import type { CreatePaymentBody, RefundView } from "./ApiSchemas.js"
 import { fromDomain } from "./ErrorMapping.js"
+import * as PaymentJson from "./PaymentJson.js"
 import * as RequestLog from "./RequestLog.js"
 
 /**
@@ -26,16 +27,6 @@ import * as RequestLog from "./RequestLog.js"
  * @since 0.2.0
  */
 export const replayedHeader = "idempotent-replayed"
-
-const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
-  HttpServerResponse.json(body, { status, headers }).pipe(
-    Effect.catchAll(() => Effect.fail(new InternalError({ code: "internal_error", message: "internal error" })))
-  )
-
-const encodeView = (view: PaymentView.PaymentView) =>
-  Schema.encode(PaymentView.PaymentView)(view).pipe(
-    Effect.catchAll(() => Effect.fail(new InternalError({ code: "internal_error", message: "internal error" })))
-  )
 
 /**
  * The payment as its create answered it: its first event, folded. A replayed create answers
@@ -77,16 +68,19 @@ export const createPayment = (idempotencyKey: string, body: CreatePaymentBody) =
 
 /**
  * The answer of `POST /v1/payments`: 201 with the payment; a replay carries
- * `Idempotent-Replayed: true`.
+ * `Idempotent-Replayed: true`. The body is written by `PaymentJson` (the schema's encoding of
+ * `PaymentView`, by hand).
  *
  * @since 0.2.0
  */
 export const createResponse = (
   created: { readonly view: PaymentView.PaymentView; readonly replayed: boolean }
-): Effect.Effect<PaymentView.PaymentView | HttpServerResponse.HttpServerResponse, InternalError> =>
-  created.replayed
-    ? Effect.flatMap(encodeView(created.view), (body) => json(body, 201, { [replayedHeader]: "true" }))
-    : Effect.succeed(created.view)
+): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  Effect.succeed(
+    created.replayed
+      ? PaymentJson.response(created.view, 201, { [replayedHeader]: "true" })
+      : PaymentJson.response(created.view, 201)
+  )
 
 /**
  * The answer for a payment `processPayment` (or `completePayment`) returned, by its state:
@@ -98,7 +92,7 @@ export const createResponse = (
  */
 export const processedResponse = (
   payment: Payment.Payment
-): Effect.Effect<PaymentView.PaymentView | HttpServerResponse.HttpServerResponse, PaymentDeclined | OutcomeUnknown | InternalError> => {
+): Effect.Effect<HttpServerResponse.HttpServerResponse, PaymentDeclined | OutcomeUnknown> => {
   const view = PaymentView.fromPayment(payment)
   switch (payment.state) {
     case "FAILURE":
@@ -120,9 +114,7 @@ export const processedResponse = (
         })
       )
     default:
-      return isWaitingForCustomer(payment.state)
-        ? Effect.flatMap(encodeView(view), (body) => json(body, 202))
-        : Effect.succeed(view)
+      return Effect.succeed(PaymentJson.response(view, isWaitingForCustomer(payment.state) ? 202 : 200))
   }
 }
 

@@ -15,6 +15,7 @@ import { AegisPayApi } from "./AegisPayApi.js"
 import { authorized } from "./Auth.js"
 import { fromDomain } from "./ErrorMapping.js"
 import * as Operations from "./Operations.js"
+import * as PaymentJson from "./PaymentJson.js"
 import * as RequestLog from "./RequestLog.js"
 
 const withPayment = (paymentId: string) => <A, E, R>(f: (payments: PaymentService["Type"]) => Effect.Effect<A, E, R>) =>
@@ -47,7 +48,7 @@ export const layerPayments = HttpApiBuilder.group(AegisPayApi, "payments", (hand
     .handle("get", ({ path }) =>
       withPayment(path.paymentId)((payments) =>
         payments.getPayment(path.paymentId).pipe(
-          Effect.map(PaymentView.fromPayment),
+          Effect.map((payment) => PaymentJson.response(PaymentView.fromPayment(payment))),
           Effect.mapError((e) => fromDomain(e, path.paymentId))
         )
       ).pipe(authorized("payments:read")))
@@ -58,7 +59,7 @@ export const layerPayments = HttpApiBuilder.group(AegisPayApi, "payments", (hand
           paymentId: path.paymentId,
           ...(payload.amount === undefined ? {} : { amount: payload.amount })
         }).pipe(
-          Effect.map(PaymentView.fromPayment),
+          Effect.map((payment) => PaymentJson.response(PaymentView.fromPayment(payment))),
           Effect.mapError((e) => fromDomain(e, path.paymentId))
         )
       ).pipe(authorized("payments:write")))
@@ -68,7 +69,7 @@ export const layerPayments = HttpApiBuilder.group(AegisPayApi, "payments", (hand
           paymentId: path.paymentId,
           ...(payload.reason === undefined ? {} : { reason: payload.reason })
         }).pipe(
-          Effect.map(PaymentView.fromPayment),
+          Effect.map((payment) => PaymentJson.response(PaymentView.fromPayment(payment))),
           Effect.mapError((e) => fromDomain(e, path.paymentId))
         )
       ).pipe(authorized("payments:write")))

@@ -15,7 +15,8 @@ work="$(mktemp -d /tmp/aegispay-consumer.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
 cd "$root"
-npm run --silent build
+# .ci/run has just built dist/ (AEGISPAY_CONSUMER_BUILT=1): packed as it is, not built a second time
+if [ "${AEGISPAY_CONSUMER_BUILT:-}" = "1" ] && [ -f dist/index.js ]; then echo "== consumer: packing the existing build"; else npm run --silent build; fi
 tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 
 cd "$work"
