@@ -25,7 +25,9 @@
  *
  * Logs: one JSON object per line (`Logging.layerJson`: request id, tenant, API key id and payment
  * id on each access line, card numbers masked); `AEGISPAY_LOG_FORMAT=text` for Effect's default
- * logfmt lines (masked too). Traces and metrics go to OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`Otel.layerConfig`).
+ * logfmt lines (masked too); `AEGISPAY_LOG_LEVEL` (default `INFO`; `DEBUG`, `WARN`, `ERROR`, …)
+ * filters them (`Logging.layerConfig`): one line per payment operation and gateway request
+ * (`OperationLog`), with the request's `correlationId`. Traces and metrics go to OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`Otel.layerConfig`).
  */
 import { createServer } from "node:http"
 import { FetchHttpClient } from "@effect/platform"
@@ -45,7 +47,6 @@ const settings = Config.all({
   core: Composition.settings,
   workers: Config.boolean("AEGISPAY_WORKERS").pipe(Config.withDefault(true)),
   pepper: Config.option(ApiKeyHash.config),
-  logFormat: Config.literal("json", "text")("AEGISPAY_LOG_FORMAT").pipe(Config.withDefault("json")),
   // on for trying things out (GraphiQL, codegen); the library's default is off
   introspection: Config.boolean("AEGISPAY_GRAPHQL_INTROSPECTION").pipe(Config.withDefault(true))
 })
@@ -57,7 +58,7 @@ const banner = (lines: ReadonlyArray<string>) => {
 }
 
 const main = Effect.gen(function*() {
-  const { core: coreSettings, introspection, logFormat, pepper, port, workers } = yield* settings
+  const { core: coreSettings, introspection, pepper, port, workers } = yield* settings
   if (Option.isNone(pepper)) yield* Console.warn("AEGISPAY_API_KEY_PEPPER is not set: using the public demo pepper (demo only)")
   if (Option.isNone(coreSettings.kek)) {
     yield* Console.warn(banner([
@@ -99,7 +100,7 @@ const main = Effect.gen(function*() {
     Layer.provideMerge(tenancy),
     Layer.provideMerge(core),
     Layer.provide(Otel.layerConfig),
-    Layer.provide(logFormat === "json" ? Logging.layerJson : Layer.empty)
+    Layer.provide(Logging.layerConfig)
   )
   return yield* Layer.launch(app)
 })

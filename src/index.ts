@@ -68,6 +68,12 @@ export * as Health from "./observability/Health.js"
 /** @since 0.2.0 */
 export * as Logging from "./observability/Logging.js"
 /** @since 0.2.0 */
+export * as Correlation from "./observability/Correlation.js"
+/** @since 0.2.0 */
+export * as OperationLog from "./observability/OperationLog.js"
+/** @since 0.2.0 */
+export * as OutboxBacklog from "./observability/OutboxBacklog.js"
+/** @since 0.2.0 */
 export * as Prometheus from "./observability/Prometheus.js"
 /** @since 0.2.0 */
 export * as PaymentTelemetry from "./observability/PaymentTelemetry.js"

@@ -11,6 +11,7 @@
 import { Context, Effect, Layer, PubSub, Stream } from "effect"
 import type { Queue, Scope } from "effect"
 import type { PaymentEvent, PaymentEventType } from "../domain/PaymentEvent.js"
+import * as Correlation from "../observability/Correlation.js"
 import { CommittedEvents } from "../storage/CommittedEvents.js"
 
 /**
@@ -54,12 +55,21 @@ export const make = (options: { readonly capacity?: number } = {}) =>
     }))
 
 /**
- * The bus, also as the {@link CommittedEvents} sink of the storage layers.
+ * The bus, also as the {@link CommittedEvents} sink of the storage layers. The correlation id of
+ * the fiber that committed events (`Correlation`) is kept beside them, in this process.
  *
  * @since 0.1.0
  */
 export const layer = (options: { readonly capacity?: number } = {}): Layer.Layer<EventBus | CommittedEvents> =>
   Layer.effectContext(
-    Effect.map(make(options), (bus) => Context.make(EventBus, bus).pipe(Context.add(CommittedEvents, { publish: bus.publish })))
+    Effect.map(make(options), (bus) =>
+      Context.make(EventBus, bus).pipe(Context.add(CommittedEvents, {
+        // the committing fiber's correlation id stays with the events (Correlation.ofEvent)
+        publish: (events) =>
+          Effect.flatMap(Correlation.current, (id) => {
+            if (id !== undefined) Correlation.rememberEvents(events, id)
+            return bus.publish(events)
+          })
+      })))
   )
 

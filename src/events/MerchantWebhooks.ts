@@ -531,7 +531,7 @@ const workerLoop = (
         // a delivered or dead-lettered event may have made the payment's next one due: go again
         if (report.claimed === 0) yield* idle
       }
-    }), { backoff: "1 second", maxBackoff: "1 minute" })
+    }), { backoff: "1 second", maxBackoff: "1 minute", interval: options.pollInterval ?? "1 second" })
 }
 
 /** The hourly purge of delivered deliveries, supervised. */
@@ -548,7 +548,7 @@ const purgeLoop = (store: Store, retention: Duration.DurationInput) =>
       }
       if (total > 0) yield* Effect.logInfo(`merchant webhooks: purged ${total} delivered deliveries`)
     }),
-    { schedule: Schedule.spaced("1 hour") }
+    { schedule: Schedule.spaced("1 hour"), interval: "1 hour" }
   )
 
 const start = (

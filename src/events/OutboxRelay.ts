@@ -42,6 +42,7 @@ import type { Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Background from "../internal/Background.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
+import * as Correlation from "../observability/Correlation.js"
 import { OutboxSignal } from "../storage/OutboxSignal.js"
 import { StorageError } from "../storage/StorageError.js"
 import { EventBus } from "./EventBus.js"
@@ -284,7 +285,12 @@ const deliverBatchOn = <E, R>(
         }
         const publication = decodeEvent(row.payload).pipe(
           Effect.mapError((e) => e.message),
-          Effect.flatMap((event) => Effect.mapError(publish(event), (e) => String(e))),
+          Effect.flatMap((event) => {
+            // the stored correlation id stays with the event in this process (Correlation.ofEvent)
+            const correlationId = Correlation.ofStored(row.payload)
+            if (correlationId !== undefined) Correlation.rememberEvents([event], correlationId)
+            return Effect.mapError(publish(event), (e) => String(e))
+          }),
           // a publisher that dies fails this message (retried, then dead-lettered), not the relay
           Effect.catchAllDefect((defect) => Effect.fail(`publisher died: ${Cause.pretty(Cause.die(defect))}`))
         )
@@ -400,7 +406,7 @@ export const run = <E, R>(
           if (handled < batchSize) yield* idle
         }
       }))
-    return yield* Background.supervise("outbox relay round", rounds, backoff)
+    return yield* Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval })
   })
 
 /**
@@ -416,3 +422,4 @@ export const layer = (options: Options = {}): Layer.Layer<never, never, EventBus
       // the EventBus never waits (sliding PubSub): no timer per message
       Effect.forkScoped(run((event) => bus.publish([event]), { publishMayWait: false, ...options })))
   )
+

@@ -15,6 +15,8 @@
  *   (default {@link defaultSchedule}: 30 s, ×4 each time, at most 12 h, 8 attempts over about
  *   23 h 43 min); when the schedule ends, the delivery is dead-lettered. The payment's later events
  *   wait behind it meanwhile. Every attempt is logged with its status, latency and error.
+ * - **Correlation.** An event committed under a correlation id (`Correlation`) is sent with the
+ *   header `AegisPay-Correlation-Id` on every attempt, and the attempt's log lines carry it.
  * - Never logged or recorded: the endpoint's secret, the signature, the body.
  *
  * @since 0.2.0
@@ -41,6 +43,7 @@ import { PaymentEvent } from "../domain/PaymentEvent.js"
 import type { Claimed, Settlement, Store } from "../internal/webhooks/store.js"
 import { latencyBuckets } from "../resilience/SlidingWindow.js"
 import type { StorageError } from "../storage/StorageError.js"
+import * as Correlation from "../observability/Correlation.js"
 import * as MerchantEvent from "./MerchantEvent.js"
 import * as WebhookSignature from "./WebhookSignature.js"
 import { labelSets } from "../observability/internal/MetricLabels.js"
@@ -179,8 +182,10 @@ export const round = (
     const send = (item: Claimed, secret: Redacted.Redacted<string>, body: string, type: string, attempt: number) =>
       Effect.gen(function*() {
         const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const correlationId = Correlation.ofStored(item.delivery.payload)
         const request = HttpClientRequest.post(item.url).pipe(
           HttpClientRequest.setHeaders({
+            ...(correlationId === undefined ? {} : { [Correlation.webhookHeader]: correlationId }),
             [WebhookSignature.signatureHeader]: WebhookSignature.header(secret, timestamp, body),
             [WebhookSignature.eventIdHeader]: item.delivery.eventId,
             "aegispay-event-type": type,
@@ -242,12 +247,14 @@ export const round = (
           if (result._tag !== "Undeliverable") latency.unsafeUpdate(latencyMillis, [])
           if (recorded) deliveries.unsafeUpdate(1, outcomeLabels(outcome))
         })
+        const correlationId = Correlation.ofStored(item.delivery.payload)
         const annotations = {
           endpointId: item.delivery.endpointId,
           deliveryId: item.delivery.id,
           eventId: item.delivery.eventId,
           paymentId: item.delivery.paymentId,
           tenantId: item.delivery.tenantId,
+          ...(correlationId === undefined ? {} : { correlationId }),
           attempt,
           latencyMillis,
           ...(settlement.httpStatus === undefined ? {} : { httpStatus: settlement.httpStatus })

@@ -35,7 +35,7 @@ import { Context, DefaultServices, type Duration, Effect, Layer, Tracer } from "
 import * as AegisPayGraphql from "./AegisPayGraphql.js"
 import { AegisPayApi } from "./AegisPayApi.js"
 import * as Auth from "./Auth.js"
-import { layerOps, layerReadiness, type ReadinessCheck } from "./OpsHandlers.js"
+import { layerOps, layerReadiness, type ReadinessCheck, type ReadinessOptions } from "./OpsHandlers.js"
 import { layerCustomers, layerGateways, layerPayments } from "./PaymentsHandlers.js"
 import * as RequestMiddleware from "./RequestMiddleware.js"
 import { layerProviders } from "./ProvidersHandlers.js"
@@ -55,6 +55,12 @@ export interface Options extends RequestMiddleware.Options {
   readonly readiness?: ReadonlyArray<ReadinessCheck> | undefined
   /** The longest a readiness check may take (then it fails as `timed out`); default 2 seconds. */
   readonly readinessTimeout?: Duration.DurationInput | undefined
+  /**
+   * The outbox lag and worker staleness limits of `/ready` (`OpsHandlers.ReadinessOptions`:
+   * `maxOutboxLag`, `workerStaleFactor`, `workerMinStale`); absent ones from `Config`
+   * (`AEGISPAY_READY_MAX_OUTBOX_LAG`, `AEGISPAY_READY_WORKER_STALE_FACTOR`).
+   */
+  readonly readinessLimits?: Pick<ReadinessOptions, "maxOutboxLag" | "workerStaleFactor" | "workerMinStale"> | undefined
   /**
    * How long a key that authenticated is trusted without asking `ApiKeys` again (default 2 s:
    * a revocation takes effect within it); `false` asks on every request. Used by {@link layer}
@@ -101,7 +107,7 @@ export const layerWithAuthenticator = (options: Options = {}) => {
   const api = HttpApiBuilder.api(AegisPayApi).pipe(
     Layer.provide(layerGroups),
     Layer.provide(authentication),
-    Layer.provide(layerReadiness({ checks: options.readiness, timeout: options.readinessTimeout }))
+    Layer.provide(layerReadiness({ ...options.readinessLimits, checks: options.readiness, timeout: options.readinessTimeout }))
   )
   const graphql = options.graphql === false
     ? Layer.empty

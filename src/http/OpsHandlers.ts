@@ -4,8 +4,10 @@
  * Guarantees:
  * - `/health` answers 200 as long as the process serves requests; it touches nothing.
  * - `/ready` answers 200 only when every component is ready: the payment storage (the database)
- *   answers a read, the API-key store answers, every background worker of this process (outbox
- *   relay, recovery, retention, …) is running and not failing, and every extra check passes;
+ *   answers a read, the API-key store answers, the outbox's oldest undelivered event is not older
+ *   than the limit (SQL compositions), every background worker of this process (outbox relay,
+ *   recovery, retention, …) is running, not failing and not stale (a success within a few of its
+ *   intervals), and every extra check passes;
  *   else 503 `not_ready`. Both bodies carry `checks`, each component's `"ok"` or why it failed. A
  *   check that takes longer than the timeout (default 2 s) fails as `timed out`; checks run at
  *   once, so `/ready` answers within about the timeout.
@@ -14,7 +16,8 @@
  * @since 0.2.0
  */
 import { HttpApiBuilder } from "@effect/platform"
-import { Context, Duration, Effect, Layer, Metric, MetricState, Option } from "effect"
+import { Clock, Config, type ConfigError, Context, Duration, Effect, Layer, Metric, MetricState, Option } from "effect"
+import { OutboxBacklog } from "../observability/OutboxBacklog.js"
 import { PaymentService } from "../orchestration/PaymentService.js"
 import * as Tenant from "../domain/Tenant.js"
 import * as Prometheus from "../observability/Prometheus.js"
@@ -53,7 +56,36 @@ export interface ReadinessOptions {
   readonly checks?: ReadonlyArray<ReadinessCheck> | undefined
   /** The longest a check may take before it counts as failed ("timed out"); default 2 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * The oldest undelivered outbox message may be at most this old (check `outbox`, where the
+   * composition has an outbox: the SQL ones); `false` or zero: no check. Default: the config
+   * `AEGISPAY_READY_MAX_OUTBOX_LAG`, else 60 seconds.
+   */
+  readonly maxOutboxLag?: Duration.DurationInput | false | undefined
+  /**
+   * A worker that runs in iterations is stale, and fails readiness, when its last successful
+   * iteration (or its start) is older than this many of its intervals, and at least
+   * `workerMinStale`. Default: the config `AEGISPAY_READY_WORKER_STALE_FACTOR`, else 5.
+   */
+  readonly workerStaleFactor?: number | undefined
+  /** The least time without a success that makes a worker stale; default 30 seconds. */
+  readonly workerMinStale?: Duration.DurationInput | undefined
 }
+
+/**
+ * The readiness settings read from `Config` when {@link ReadinessOptions} leaves them out:
+ * `AEGISPAY_READY_MAX_OUTBOX_LAG` (a duration, e.g. `60 seconds`; `0 seconds` turns the check off)
+ * and `AEGISPAY_READY_WORKER_STALE_FACTOR` (a number ≥ 1).
+ *
+ * @since 0.2.0
+ */
+export const readinessConfig = Config.all({
+  maxOutboxLag: Config.duration("AEGISPAY_READY_MAX_OUTBOX_LAG").pipe(Config.withDefault(Duration.seconds(60))),
+  workerStaleFactor: Config.number("AEGISPAY_READY_WORKER_STALE_FACTOR").pipe(
+    Config.validate({ message: "a number of intervals, at least 1", validation: (n) => n >= 1 }),
+    Config.withDefault(5)
+  )
+})
 
 /**
  * The check `storage`: the payment storage (the database, in a SQL composition) answers a read
@@ -73,28 +105,57 @@ export const storageCheck: Effect.Effect<ReadinessCheck, never, PaymentService> 
   )
 }))
 
-const workerResult = (status: Workers.WorkerStatus): string =>
-  status.state === "running"
-    ? "ok"
-    : status.state === "stopped"
-    ? "stopped"
-    : `failing (${status.consecutiveFailures} consecutive failures)`
+const seconds = (millis: number) => `${Math.round(millis / 1000)} s`
+
+const workerResult = (status: Workers.WorkerStatus, now: number, factor: number, minStale: number): string => {
+  if (status.state === "stopped") return "stopped"
+  if (status.state === "failing") return `failing (${status.consecutiveFailures} consecutive failures)`
+  if (status.intervalMillis === undefined) return "ok"
+  const limit = Math.max(factor * status.intervalMillis, minStale)
+  const since = now - (status.lastSuccessAt ?? status.startedAt)
+  return since > limit ? `stale (no successful iteration for ${seconds(since)}, limit ${seconds(limit)})` : "ok"
+}
 
 /**
  * Readiness with the built-in components and `options.checks`:
  * - `storage` ({@link storageCheck});
  * - `apiKeys`: the API-key store answers (`Auth.Authenticator`'s `ready`, when it has one);
+ * - `outbox` (SQL compositions, `OutboxBacklog`): the oldest undelivered outbox message is at
+ *   most `maxOutboxLag` old (default 60 s), else `lagging (oldest undelivered event N s old, limit
+ *   M s)`: events are not reaching the relay's subscribers nor, on the same relay's database, on
+ *   time. It reads the shared outbox, so it also fails on a process that runs no relay.
  * - `worker:<name>` for every background worker of this process registered in `Workers` (outbox
- *   relay, recovery, retention, …): `stopped` or `failing (n consecutive failures)` fail it.
+ *   relay, recovery, retention, …): `stopped`, `failing (n consecutive failures)`, or `stale (…)`
+ *   when a worker that runs in iterations has not succeeded for `workerStaleFactor` (default 5)
+ *   times its interval, and at least `workerMinStale` (30 s): a loop stuck in an iteration.
+ *
+ * Time is Effect's `Clock` (`TestClock` drives it in tests). Settings absent from `options` come
+ * from {@link readinessConfig}; an invalid value fails the layer with a `ConfigError`.
  *
  * @since 0.2.0
  */
 export const layerReadiness = (
   options: ReadinessOptions = {}
-): Layer.Layer<Readiness, never, PaymentService> =>
+): Layer.Layer<Readiness, ConfigError.ConfigError, PaymentService> =>
   Layer.effect(
     Readiness,
     Effect.gen(function*() {
+      const configured = yield* readinessConfig
+      const maxLag = options.maxOutboxLag === false
+        ? 0
+        : Duration.toMillis(options.maxOutboxLag === undefined ? configured.maxOutboxLag : Duration.decode(options.maxOutboxLag))
+      const factor = Math.max(1, options.workerStaleFactor ?? configured.workerStaleFactor)
+      const minStale = Duration.toMillis(Duration.decode(options.workerMinStale ?? "30 seconds"))
+      const backlog = yield* Effect.serviceOption(OutboxBacklog)
+      const outbox: ReadonlyArray<ReadinessCheck> = Option.isNone(backlog) || maxLag <= 0 ? [] : [{
+        name: "outbox",
+        check: Effect.gen(function*() {
+          const oldest = yield* backlog.value.oldestPendingAt.pipe(Effect.mapError(() => "outbox unreadable"))
+          if (Option.isNone(oldest)) return
+          const age = (yield* Clock.currentTimeMillis) - oldest.value
+          if (age > maxLag) return yield* Effect.fail(`lagging (oldest undelivered event ${seconds(age)} old, limit ${seconds(maxLag)})`)
+        })
+      }]
       const storage = yield* storageCheck
       const authenticator = yield* Effect.serviceOption(Authenticator)
       const workers = yield* Effect.serviceOption(Workers.Workers)
@@ -105,6 +166,7 @@ export const layerReadiness = (
           onNone: () => [],
           onSome: (check) => [{ name: "apiKeys", check: Effect.mapError(check, () => "API key store unreachable") }]
         }),
+        ...outbox,
         ...(options.checks ?? [])
       ]
       const timeout = Duration.decode(options.timeout ?? "2 seconds")
@@ -116,7 +178,9 @@ export const layerReadiness = (
           ), { concurrency: "unbounded" }),
         Option.match(workers, {
           onNone: () => Effect.succeed([]),
-          onSome: (w) => Effect.map(w.statuses, (all) => all.map((status) => [`worker:${status.name}`, workerResult(status)] as const))
+          onSome: (w) =>
+            Effect.zipWith(w.statuses, Clock.currentTimeMillis, (all, now) =>
+              all.map((status) => [`worker:${status.name}`, workerResult(status, now, factor, minStale)] as const))
         })
       ]).pipe(Effect.map(([results, statuses]) => [...results, ...statuses]))
       return { run }

@@ -6,6 +6,10 @@
  * - **Request id.** Every answer carries `X-Request-Id`: the caller's (when it is 1–128 of
  *   `[A-Za-z0-9._:-]`) or a new `req_…` id. Every log line of the request is annotated with it,
  *   and the access line adds the tenant, API key id and payment id when known.
+ * - **Correlation id.** The request runs under `Correlation.withId`: the caller's
+ *   `X-Correlation-Id`, else its `X-Request-Id`, else the generated request id (same rule for what
+ *   is valid). Every log line, operation span and committed event of the request carries it, and
+ *   so does every merchant webhook those events cause (`AegisPay-Correlation-Id`).
  * - **Body limit.** A body over `maxBodyBytes` (default 1 MB) is a 413, judged from
  *   `Content-Length` before anything is read, or while reading a body without one. Nothing runs.
  * - **One error body.** Every error is answered `{ type, code, message, paymentId? }`
@@ -42,6 +46,7 @@ import {
   RateLimited,
   statusOf
 } from "./ApiError.js"
+import * as Correlation from "../observability/Correlation.js"
 import * as RequestLog from "./RequestLog.js"
 
 /**
@@ -166,7 +171,11 @@ export const make = (options: Options = {}) =>
         const logged = LogLevel.greaterThanEqual(LogLevel.Info, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
         const run = (requestId: string): HttpApp.Default => {
           const info: RequestLog.Info = { requestId }
-          const answered = Effect.annotateLogs(answer(request, requestId, info), "requestId", requestId)
+          const correlationId = Correlation.fromHeaders(request.headers, requestId)
+          const answered = Effect.zipRight(
+            Effect.annotateCurrentSpan(Correlation.spanAttribute, correlationId),
+            Effect.annotateLogs(Correlation.withId(correlationId)(answer(request, requestId, info)), "requestId", requestId)
+          )
           if (!logged) return Effect.map(answered, (response) => HttpServerResponse.setHeader(response, "x-request-id", requestId))
           return Effect.flatMap(Clock.currentTimeMillis, (started) =>
             Effect.flatMap(answered, (response) =>
@@ -174,6 +183,7 @@ export const make = (options: Options = {}) =>
                 Effect.logInfo("http request").pipe(
                   Effect.annotateLogs({
                     requestId,
+                    correlationId,
                     method: request.method,
                     path: maskCardNumbers(request.url.split("?")[0] ?? ""),
                     status: response.status,

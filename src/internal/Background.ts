@@ -27,6 +27,12 @@ export interface Options {
   readonly backoff?: Duration.DurationInput | undefined
   /** The longest backoff (default 1 minute). */
   readonly maxBackoff?: Duration.DurationInput | undefined
+  /**
+   * How often the loop succeeds when healthy (its poll interval, its schedule's spacing), for
+   * readiness: a worker without a success for several intervals is stale (`Workers`). Absent:
+   * never stale.
+   */
+  readonly interval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -39,9 +45,9 @@ export interface Options {
 export const supervise = <E, R>(
   name: string,
   body: (reset: Effect.Effect<void>) => Effect.Effect<unknown, E, R>,
-  options: Pick<Options, "backoff" | "maxBackoff"> = {}
+  options: Pick<Options, "backoff" | "maxBackoff" | "interval"> = {}
 ): Effect.Effect<never, never, R> =>
-  Effect.flatMap(Workers.register(name), (worker) => {
+  Effect.flatMap(Workers.register(name, { interval: options.interval }), (worker) => {
     const initial = Duration.decode(options.backoff ?? "1 second")
     const max = Duration.max(initial, Duration.decode(options.maxBackoff ?? "1 minute"))
     let delay = initial

@@ -8,6 +8,7 @@ import { Layer } from "effect"
 import type { ConfigError } from "effect"
 import * as AegisPay from "../AegisPay.js"
 import * as MerchantWebhooks from "../events/MerchantWebhooks.js"
+import * as OutboxBacklog from "../observability/OutboxBacklog.js"
 import * as OutboxRelay from "../events/OutboxRelay.js"
 import type * as CardVault from "../gateway/CardVault.js"
 import * as KeyManagement from "../security/KeyManagement.js"
@@ -114,7 +115,7 @@ export function layerMerchantWebhooks(option: MerchantWebhooksSetting): Webhooks
 export const layerStorage = (relay: OutboxRelay.Options | false = {}) =>
   // the relay gets the storage's output: its OutboxSignal wakes it after each local commit
   (relay === false ? SqlStorage.layer : OutboxRelay.layer(relay).pipe(Layer.provideMerge(SqlStorage.layer))).pipe(
-    Layer.provideMerge(Migrations.layer)
+    Layer.provideMerge(Layer.merge(Migrations.layer, OutboxBacklog.layerSql))
   )
 
 /**

@@ -14,9 +14,14 @@
  * numbers, keys) is written as `<redacted>`; AegisPay itself never logs a card number, a CVV, a
  * webhook secret or a signature.
  *
+ * Levels: `Effect.log*` levels; AegisPay writes one Info line per payment operation and gateway
+ * request (`OperationLog`), Warning for a failed one, Error for defects and failed background
+ * iterations, Debug for reads and delivered webhooks. {@link layerConfig} sets the minimum level
+ * (`AEGISPAY_LOG_LEVEL`) and the format (`AEGISPAY_LOG_FORMAT`) from `Config`.
+ *
  * @since 0.2.0
  */
-import { Effect, Logger } from "effect"
+import { Config, type ConfigError, Effect, Layer, Logger, LogLevel } from "effect"
 import { maskLogger } from "../domain/Sanitize.js"
 
 /**
@@ -67,3 +72,27 @@ export const jsonLogger = Logger.withConsoleLog(jsonLine)
  * @since 0.2.0
  */
 export const layerJson = Logger.replace(Logger.defaultLogger, jsonLogger)
+
+/**
+ * The logging settings {@link layerConfig} reads:
+ * - `AEGISPAY_LOG_LEVEL`: `ALL`, `TRACE`, `DEBUG`, `INFO` (default), `WARN`, `ERROR`, `FATAL` or
+ *   `OFF` (any case): lines below it are not written (nor built, for AegisPay's own lines);
+ * - `AEGISPAY_LOG_FORMAT`: `json` (default: {@link jsonLogger}) or `text` (the logger already in
+ *   place, e.g. the compositions' masking logfmt one).
+ *
+ * @since 0.2.0
+ */
+export const config: Config.Config<{ readonly level: LogLevel.LogLevel; readonly format: "json" | "text" }> = Config.all({
+  level: Config.logLevel("AEGISPAY_LOG_LEVEL").pipe(Config.withDefault<LogLevel.LogLevel>(LogLevel.Info)),
+  format: Config.literal("json", "text")("AEGISPAY_LOG_FORMAT").pipe(Config.withDefault("json" as const))
+})
+
+/**
+ * The minimum log level and the format from {@link config}: provide it where the program runs
+ * (`npm run serve` does). A value that is not a level fails with a `ConfigError` at start-up.
+ *
+ * @since 0.2.0
+ */
+export const layerConfig: Layer.Layer<never, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(config, ({ format, level }) => Layer.merge(Logger.minimumLogLevel(level), format === "json" ? layerJson : Layer.empty))
+)

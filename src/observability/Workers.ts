@@ -14,7 +14,7 @@
  *
  * @since 0.2.0
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Duration, Effect, Layer } from "effect"
 
 /**
  * One worker as it is now.
@@ -30,6 +30,21 @@ export interface WorkerStatus {
   readonly startedAt: number
   readonly lastSuccessAt: number | undefined
   readonly lastFailureAt: number | undefined
+  /**
+   * How often it succeeds when healthy, in milliseconds (its poll interval or schedule), when it
+   * runs in iterations; `undefined` for a long-lived worker (a LISTEN), which is never stale.
+   */
+  readonly intervalMillis: number | undefined
+}
+
+/**
+ * Registration settings of a worker.
+ *
+ * @since 0.2.0
+ */
+export interface RegisterOptions {
+  /** How often the worker succeeds when healthy (see {@link WorkerStatus.intervalMillis}). */
+  readonly interval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -48,7 +63,7 @@ export interface WorkerHandle {
  */
 export class Workers extends Context.Tag("aegispay/Workers")<Workers, {
   /** Registers a worker that starts now. */
-  readonly register: (name: string) => Effect.Effect<WorkerHandle>
+  readonly register: (name: string, options?: RegisterOptions) => Effect.Effect<WorkerHandle>
   /** Every worker registered in this process, in registration order. */
   readonly statuses: Effect.Effect<ReadonlyArray<WorkerStatus>>
 }>() {}
@@ -70,6 +85,7 @@ interface Entry {
   consecutiveFailures: number
   lastSuccessAt: number | undefined
   lastFailureAt: number | undefined
+  readonly intervalMillis: number | undefined
 }
 
 /**
@@ -82,7 +98,7 @@ export const make = (options: Options = {}): Effect.Effect<Workers["Type"]> =>
     const failingAfter = Math.max(1, options.failingAfter ?? 3)
     const entries: Array<Entry> = []
     const counts = new Map<string, number>()
-    const register = (name: string) =>
+    const register = (name: string, registerOptions: RegisterOptions = {}) =>
       Effect.map(Clock.currentTimeMillis, (now): WorkerHandle => {
         const n = (counts.get(name) ?? 0) + 1
         counts.set(name, n)
@@ -92,7 +108,8 @@ export const make = (options: Options = {}): Effect.Effect<Workers["Type"]> =>
           stopped: false,
           consecutiveFailures: 0,
           lastSuccessAt: undefined,
-          lastFailureAt: undefined
+          lastFailureAt: undefined,
+          intervalMillis: registerOptions.interval === undefined ? undefined : Duration.toMillis(Duration.decode(registerOptions.interval))
         }
         entries.push(entry)
         return {
@@ -116,7 +133,8 @@ export const make = (options: Options = {}): Effect.Effect<Workers["Type"]> =>
         consecutiveFailures: e.consecutiveFailures,
         startedAt: e.startedAt,
         lastSuccessAt: e.lastSuccessAt,
-        lastFailureAt: e.lastFailureAt
+        lastFailureAt: e.lastFailureAt,
+        intervalMillis: e.intervalMillis
       }))
     )
     return Workers.of({ register, statuses })
@@ -135,8 +153,8 @@ export const layer: Layer.Layer<Workers> = Layer.effect(Workers, make())
  *
  * @since 0.2.0
  */
-export const register = (name: string): Effect.Effect<WorkerHandle> =>
+export const register = (name: string, options: RegisterOptions = {}): Effect.Effect<WorkerHandle> =>
   Effect.flatMap(Effect.serviceOption(Workers), (workers) =>
-    workers._tag === "Some" ? workers.value.register(name) : Effect.succeed(unreported))
+    workers._tag === "Some" ? workers.value.register(name, options) : Effect.succeed(unreported))
 
 const unreported: WorkerHandle = { succeeded: Effect.void, failed: Effect.void, stopped: Effect.void }

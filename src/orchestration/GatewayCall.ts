@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Option } from "effect"
 import {
   type Gateway,
   type GatewayReadError,
@@ -22,6 +22,7 @@ import {
   type StatusResult
 } from "../gateway/Gateway.js"
 import { GatewayMetrics } from "../observability/GatewayMetrics.js"
+import * as OperationLog from "../observability/OperationLog.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import * as RetryPolicy from "../resilience/RetryPolicy.js"
 
@@ -49,6 +50,19 @@ export type Config = Options
 
 /** A gateway's failures count for its circuit; its declines do not. */
 const isGatewayFailure = (error: { readonly _tag: string }) => error._tag !== "GatewayDeclined"
+
+/** The tag of a failed call's error (its `status` in the gateway request's log line). */
+const errorTagOf = <A, E extends { readonly _tag: string }>(exit: Exit.Exit<A, E>): string | undefined =>
+  Exit.isSuccess(exit)
+    ? undefined
+    : Option.match(Cause.failureOption(exit.cause), { onNone: () => "defect", onSome: (error) => error._tag })
+
+/** `call` with its gateway request log line (the calls outside the circuit: status reads). */
+const logged = <A, E extends { readonly _tag: string }>(gateway: string, method: string, call: Effect.Effect<A, E>) =>
+  Effect.flatMap(Clock.currentTimeMillis, (start) =>
+    Effect.onExit(call, (exit) =>
+      Effect.flatMap(Clock.currentTimeMillis, (end) =>
+        OperationLog.gatewayRequest(gateway, method, Exit.isSuccess(exit) ? "approved" : "error", end - start, errorTagOf(exit)))))
 
 /**
  * Builds the call wrappers.
@@ -91,6 +105,7 @@ export const make = (config: Config = {}) =>
               ? "declined"
               : "error"
             yield* metrics.record(gateway.id, operation, outcome, end - start)
+            yield* OperationLog.gatewayRequest(gateway.id, operation, outcome, end - start, errorTagOf(exit))
             return yield* exit
           }),
           (error: E | T) => isGatewayFailure(error)
@@ -114,10 +129,10 @@ export const make = (config: Config = {}) =>
       idempotencyKey: string,
       reference?: string | undefined
     ): Effect.Effect<StatusResult, GatewayReadError> =>
-      withRetry(bounded(
+      withRetry(logged(gateway.id, "getStatus", bounded(
         gateway.getStatus(reference === undefined ? { idempotencyKey } : { idempotencyKey, reference }),
         () => new GatewayTransientError({ gateway: gateway.id, operation: "getStatus", reason: "timed out" })
-      ))
+      )))
 
     return { withRetry, moving, reading, status, callTimeout } as const
   })

@@ -185,7 +185,16 @@ export const make = (config: Config = {}) =>
         stillOpen: outcomes.filter((o) => o._tag === "open").length,
         failed: outcomes.flatMap((o) => o._tag === "failed" ? [{ paymentId: o.paymentId, error: o.error }] : [])
       }
-      if (report.examined > 0) yield* Effect.logInfo("recovery run", report)
+      if (report.examined > 0) {
+        // one structured line (OperationLog's style); the failed payments' ids and errors are in the report
+        yield* Effect.logInfo("recovery run").pipe(Effect.annotateLogs({
+          operation: "recovery",
+          examined: report.examined,
+          resolved: report.resolved,
+          stillOpen: report.stillOpen,
+          failed: report.failed.length
+        }))
+      }
       yield* PaymentTelemetry.recordRecovery(report, yield* Clock.currentTimeMillis)
       return report
     }).pipe(
@@ -220,7 +229,9 @@ export const layerWorker = (
     // supervised like every background loop: whatever ends a run (a storage error, a defect) is
     // logged at Error with its cause, and the schedule goes on after a backoff
     yield* Background.fork("aegispay recovery", recovery.runOnce, {
-      schedule: config.schedule ?? Schedule.spaced("30 seconds")
+      schedule: config.schedule ?? Schedule.spaced("30 seconds"),
+      // readiness knows the default spacing only; a schedule of your own is never judged stale
+      interval: config.schedule === undefined ? "30 seconds" : undefined
     })
     return Context.make(Recovery, recovery)
   }))

@@ -107,6 +107,7 @@ export const purgeOnce = (options: RetentionOptions = {}) =>
 export const layer = (options: RetentionOptions = {}): Layer.Layer<never, never, SqlClient.SqlClient> =>
   Layer.scopedDiscard(
     Background.fork("aegispay retention", purgeOnce(options), {
-      schedule: Schedule.spaced(options.interval ?? "1 hour")
+      schedule: Schedule.spaced(options.interval ?? "1 hour"),
+      interval: options.interval ?? "1 hour"
     })
   )

@@ -9,6 +9,8 @@
  * - Inserts are unique per (tenant, idempotency key) (`ON CONFLICT DO NOTHING`).
  * - A CHECK keeps `refunded_minor ≤ captured_minor ≤ amount_minor` in the database itself.
  * - No transaction is ever held across a gateway call: the repository is only called between them.
+ * - An event committed under a correlation id (`Correlation.withId`) is stored with it (the
+ *   `correlationId` key of its payload, in `aegis_events` and the outbox row).
  * - After a write that committed events, the {@link OutboxSignal} is announced, so an outbox relay
  *   in this process wakes at once (the outbox's NOTIFY wakes relays in other processes).
  *
@@ -21,6 +23,7 @@ import * as Payment from "../domain/Payment.js"
 import { isStorable } from "../domain/Sanitize.js"
 import { VersionConflict } from "../domain/PaymentError.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
+import * as Correlation from "../observability/Correlation.js"
 import * as PaymentSnapshot from "./PaymentSnapshot.js"
 import { EventStore } from "./EventStore.js"
 import { CurrentLease, LockUnavailable } from "./LockManager.js"
@@ -85,14 +88,15 @@ export const make = Effect.gen(function*() {
    * named `written` returns the payment row only when the write matched: the events are
    * inserted only then (one JSON parameter for every event, one statement for the whole write).
    */
-  const eventsOf = (decision: Payment.Decision) => {
+  const eventsOf = (decision: Payment.Decision, correlationId: string | undefined) => {
     if (decision.events.length === 0) return sql``
     const events = JSON.stringify(decision.events.map((event) => ({
       event_id: event.eventId,
       payment_id: event.paymentId,
       seq: event.seq,
       type: event._tag,
-      payload: encodeEvent(event),
+      // the caller's correlation id (Correlation) travels with the stored event to the outbox and webhooks
+      payload: Correlation.storedWith(encodeEvent(event), correlationId),
       occurred_at: DateTime.formatIso(event.occurredAt)
     })))
     return sql`, events AS (
@@ -144,7 +148,7 @@ export const make = Effect.gen(function*() {
         }
             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
             RETURNING id
-          ) ${eventsOf(decision)}
+          ) ${eventsOf(decision, yield* Correlation.current)}
           SELECT id FROM written`
         if (inserted.length === 0) {
           return yield* new DuplicateIdempotencyKey({ tenantId: p.tenantId, idempotencyKey: p.idempotencyKey })
@@ -173,7 +177,7 @@ export const make = Effect.gen(function*() {
             UPDATE aegis_payments SET ${sql.update(paymentRow(p))}
             WHERE id = ${p.id} AND version = ${expectedVersion} ${fence}
             RETURNING id
-          ) ${release} ${eventsOf(decision)}
+          ) ${release} ${eventsOf(decision, yield* Correlation.current)}
           SELECT id FROM written`
         if (updated.length === 0) {
           const rows = yield* sql`SELECT version FROM aegis_payments WHERE id = ${p.id}`

@@ -68,6 +68,8 @@ export const start = async (
     readonly merchantWebhooks?: MerchantWebhooks.Options
     /** `TenantGateways` over these providers instead of the mock provider of `tenantGateways`. */
     readonly tenantProviders?: ReadonlyArray<Gateway.GatewayProvider>
+    /** Provided to the whole service, after (so over) the test default log level Warning: loggers, tracers, levels. */
+    readonly observe?: Layer.Layer<never>
   } = {}
 ) => {
   // per-tenant gateways from stored credentials (TenancyTest.mockProvider), when asked for
@@ -89,6 +91,7 @@ export const start = async (
     Layer.provideMerge(TenancyTest.layerApiKeys),
     Layer.provideMerge(IdempotencyStore.layerMemory),
     Layer.provideMerge(AegisPayTest.layerMemory()),
+    Layer.provide(extra.observe ?? Layer.empty),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
   )
   const runtime = ManagedRuntime.make(app)

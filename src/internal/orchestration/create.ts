@@ -8,6 +8,7 @@ import { Customer } from "../../domain/Customer.js"
 import * as Money from "../../domain/Money.js"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
+import * as OperationLog from "../../observability/OperationLog.js"
 import * as PaymentTelemetry from "../../observability/PaymentTelemetry.js"
 import { IdempotencyKeyReused, ValidationError } from "../../domain/PaymentError.js"
 import type { PaymentMethodToken } from "../../domain/PaymentMethod.js"
@@ -182,7 +183,7 @@ export const createPaymentOutcome = (deps: Dependencies) => {
           }))
         ))
     )
-  })
+  }, OperationLog.traced("create", { subjectOf: (outcome: CreateOutcome) => OperationLog.ofPayment(outcome.payment) }))
 }
 
 /**

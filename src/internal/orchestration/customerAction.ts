@@ -7,6 +7,7 @@ import { Effect, Either } from "effect"
 import * as Payment from "../../domain/Payment.js"
 import { InvalidTransition } from "../../domain/PaymentError.js"
 import * as Commit from "./commit.js"
+import * as OperationLog from "../../observability/OperationLog.js"
 import type { Gateway } from "../../gateway/Gateway.js"
 import type { ChargeCore } from "./charge.js"
 import type { Dependencies } from "./dependencies.js"
@@ -69,7 +70,7 @@ export const completePayment = (deps: Dependencies, core: ChargeCore) => {
         ) return current
         return yield* send(current, waiting, waiting.reference, complete, params)
       }))
-  })
+  }, OperationLog.traced("complete", { paymentIdOf: (paymentId: string) => paymentId, subjectOf: OperationLog.ofPayment }))
 
   function send(
     payment: Payment.Payment,

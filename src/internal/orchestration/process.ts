@@ -6,6 +6,7 @@
 import { Effect, Either, Metric } from "effect"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
+import * as OperationLog from "../../observability/OperationLog.js"
 import { InvalidTransition } from "../../domain/PaymentError.js"
 import type { GatewayTransientError, GatewayMisconfigured } from "../../gateway/Gateway.js"
 import type { CircuitOpen } from "../../resilience/CircuitBreaker.js"
@@ -88,5 +89,5 @@ export const processPayment = (deps: Dependencies, core: ChargeCore) => {
     processedTotal.unsafeUpdate(1, stateLabels(processed.state))
     // afterProcess hooks run from the committed terminal event (Hooks.runAfterProcess), never here
     return processed
-  })
+  }, OperationLog.traced("process", { paymentIdOf: (paymentId: string) => paymentId, subjectOf: OperationLog.ofPayment }))
 }

@@ -3,13 +3,14 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import { Effect, LogLevel } from "effect"
 import { PaymentNotFound, ValidationError } from "../../domain/PaymentError.js"
 import { isStorable } from "../../domain/Sanitize.js"
 import * as Tenant from "../../domain/Tenant.js"
 import { orNotFound } from "../../storage/PaymentLock.js"
 import type { CustomerPaymentsRequest } from "./options.js"
 import type { Dependencies } from "./dependencies.js"
+import * as OperationLog from "../../observability/OperationLog.js"
 
 /**
  * `PaymentService.getPayment` and `getCustomerPayments`: reads scoped to the current tenant.
@@ -25,7 +26,7 @@ export const make = (deps: Dependencies) => {
 
   const getPayment = Effect.fn("PaymentService.getPayment")(function*(paymentId: string) {
     return yield* load(paymentId)
-  })
+  }, OperationLog.traced("get", { paymentIdOf: (paymentId: string) => paymentId, subjectOf: OperationLog.ofPayment, level: LogLevel.Debug }))
 
   const getCustomerPayments = Effect.fn("PaymentService.getCustomerPayments")(
     function*(request: CustomerPaymentsRequest) {
@@ -40,7 +41,8 @@ export const make = (deps: Dependencies) => {
         limit,
         cursor: request.cursor
       })
-    }
+    },
+    OperationLog.traced("list", { level: LogLevel.Debug })
   )
 
   return { getPayment, getCustomerPayments }

@@ -7,6 +7,7 @@ import { Effect, Either, Option } from "effect"
 import * as Money from "../../domain/Money.js"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
+import * as OperationLog from "../../observability/OperationLog.js"
 import { IdempotencyKeyReused, ValidationError } from "../../domain/PaymentError.js"
 import * as Request from "../../domain/PaymentRequest.js"
 import type { Dependencies } from "./dependencies.js"
@@ -98,5 +99,8 @@ export const refundPayment = (deps: Dependencies) => {
         return yield* sendRefund(updated, refund, false)
       })
     )
-  })
+  }, OperationLog.traced("refund", {
+    paymentIdOf: (raw: Request.RefundPaymentRequest) => typeof raw.paymentId === "string" ? raw.paymentId : undefined,
+    subjectOf: (refund: Payment.Refund) => ({ paymentId: refund.paymentId, state: refund.state })
+  }))
 }

@@ -7,6 +7,7 @@ import { type DateTime, Effect, Either } from "effect"
 import * as Money from "../../domain/Money.js"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
+import * as OperationLog from "../../observability/OperationLog.js"
 import { CaptureExceedsAuthorized, CheckoutNotCancelled, InvalidTransition, OperationPending, ValidationError } from "../../domain/PaymentError.js"
 import type { CapturePaymentRequest, CancelPaymentRequest } from "./options.js"
 import type { ChargeCore } from "./charge.js"
@@ -102,7 +103,7 @@ export const make = (deps: Dependencies, core: ChargeCore) => {
         return yield* startOperation(payment, "capture", amount ?? payment.authorizedAmount, "")
       })
     )
-  })
+  }, OperationLog.traced("capture", { paymentIdOf: (request: CapturePaymentRequest) => request.paymentId, subjectOf: OperationLog.ofPayment }))
 
   /** A void has no amount to exceed: that error cannot happen on this path. */
   const voidCannotExceed = <A, E, R>(self: Effect.Effect<A, E | CaptureExceedsAuthorized, R>) =>
@@ -193,7 +194,7 @@ export const make = (deps: Dependencies, core: ChargeCore) => {
         return yield* voidAuthorization(payment, reason)
       })
     )
-  })
+  }, OperationLog.traced("cancel", { paymentIdOf: (request: CancelPaymentRequest) => request.paymentId, subjectOf: OperationLog.ofPayment }))
 
   const resumeOperation = Effect.fn("PaymentService.resumeOperation")(function*(paymentId: string) {
     return yield* paymentLock.withPayment(paymentId, (payment) => {
@@ -202,7 +203,7 @@ export const make = (deps: Dependencies, core: ChargeCore) => {
         ? Effect.succeed(payment)
         : sendOperation(payment, pending, pending.operation === "void" ? "void resumed after a lost answer" : "")
     })
-  })
+  }, OperationLog.traced("resume", { paymentIdOf: (paymentId: string) => paymentId, subjectOf: OperationLog.ofPayment }))
 
   return { capturePayment, cancelPayment, resumeOperation }
 }

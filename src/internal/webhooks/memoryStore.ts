@@ -13,6 +13,7 @@ import type { Scope } from "effect"
 import { PaymentEvent } from "../../domain/PaymentEvent.js"
 import { EventBus } from "../../events/EventBus.js"
 import * as MerchantEvent from "../../events/MerchantEvent.js"
+import * as Correlation from "../../observability/Correlation.js"
 import type { AttemptRecord, Claimed, DeliveryRecord, EndpointRecord, Store } from "./store.js"
 
 const encodeEvent = Schema.encodeSync(PaymentEvent)
@@ -83,7 +84,7 @@ export const make: Effect.Effect<
           paymentId: event.paymentId,
           seq: event.seq,
           eventTag: event._tag,
-          payload: encodeEvent(event),
+          payload: Correlation.storedWith(encodeEvent(event), Correlation.ofEvent(event)),
           status: "pending",
           attempts: 0,
           retriesFrom: 0,

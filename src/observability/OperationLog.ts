@@ -1,0 +1,148 @@
+/**
+ * One structured log line and span attributes per payment operation and per gateway request.
+ *
+ * Every `PaymentService` operation (create, process, complete, capture, cancel, resume, refund,
+ * and the reads at Debug) ends with one line `payment operation` annotated:
+ *
+ * | field | value |
+ * |---|---|
+ * | `operation` | `create`, `process`, `complete`, `capture`, `cancel`, `resume`, `refund`, `get`, `list` |
+ * | `paymentId` | the payment's id (when known: a create refused before it made one has none) |
+ * | `tenantId` | the tenant the operation ran for |
+ * | `gateway` | the payment's gateway, when it has one |
+ * | `state` | the payment's state after the operation (a refund: the refund's state) |
+ * | `outcome` | `ok`, or the error's tag (`ValidationError`, `GatewayTransientError`, …), or `defect` |
+ * | `latencyMs` | the operation's duration (Effect `Clock`) |
+ *
+ * at Info (`ok`), Warning (a typed error) or Error (a defect, with its cause); reads log at Debug.
+ * Every gateway request (through `GatewayCall`: authenticate, charge, capture, void, refund,
+ * status, …) logs one line `gateway request` with `gateway`, `method` (the call), `outcome`
+ * (`approved`, `declined`, `error`), `status` (an error's tag) and `latencyMs`, at Info (Warning
+ * for an error), inside the operation's annotations (`paymentId`, `correlationId`, `requestId`).
+ *
+ * The operation's span (`PaymentService.<operation>`) gets the attributes `aegispay.payment_id`,
+ * `aegispay.tenant_id`, `aegispay.gateway`, `aegispay.state`, `aegispay.outcome` and
+ * `aegispay.correlation_id` (see `Correlation`).
+ *
+ * Guarantees: a line holds only the fields above, never a request or response body, a card
+ * number, a CVV, a key or a secret (the values are ids, states, tags and
+ * numbers). Below the current minimum log level (`Logging.layerConfig`, `AEGISPAY_LOG_LEVEL`)
+ * nothing is built. Logging never fails or changes the operation's result.
+ *
+ * @since 0.2.0
+ */
+import { Cause, Clock, Context, Effect, Exit, FiberRef, LogLevel } from "effect"
+import * as Tenant from "../domain/Tenant.js"
+import * as Correlation from "./Correlation.js"
+
+/**
+ * What an operation's result says about its payment.
+ *
+ * @since 0.2.0
+ */
+export interface Subject {
+  readonly paymentId: string
+  readonly gateway?: string | undefined
+  readonly state: string
+}
+
+/**
+ * A payment, as a {@link Subject}.
+ *
+ * @since 0.2.0
+ */
+export const ofPayment = (payment: { readonly id: string; readonly gateway?: string | undefined; readonly state: string }): Subject => ({
+  paymentId: payment.id,
+  gateway: payment.gateway,
+  state: payment.state
+})
+
+const isEnabled = (minimum: LogLevel.LogLevel, level: LogLevel.LogLevel) => LogLevel.greaterThanEqual(level, minimum)
+
+/**
+ * A pipeable for `Effect.fn("PaymentService.<name>")(body, OperationLog.traced(...))`: runs inside
+ * the operation's span, annotates it and logs the operation's line when it ends.
+ *
+ * - `operation`: the `operation` field;
+ * - `paymentIdOf`: the payment id from the arguments, when known before the operation runs (it
+ *   then annotates the span at once and every log line inside, gateway requests included);
+ * - `subjectOf`: what the result says (payment id, gateway, state);
+ * - `level`: of a success line (default Info; the reads use Debug).
+ *
+ * @since 0.2.0
+ */
+export const traced = <S, Args extends ReadonlyArray<unknown>>(
+  operation: string,
+  options: {
+    readonly paymentIdOf?: ((...args: Args) => string | undefined) | undefined
+    readonly subjectOf?: ((a: S) => Subject | undefined) | undefined
+    readonly level?: LogLevel.LogLevel | undefined
+  } = {}
+) =>
+<A extends S, E, R>(self: Effect.Effect<A, E, R>, ...args: Args): Effect.Effect<A, E, R> => {
+  const okLevel = options.level ?? LogLevel.Info
+  return Effect.withFiberRuntime<A, E, R>((fiber) => {
+    const known = options.paymentIdOf?.(...args)
+    const correlationId = fiber.getFiberRef(Correlation.currentRef)
+    const tenantId = Context.get(fiber.getFiberRef(FiberRef.currentContext), Tenant.Tenant).id
+    const start: Effect.Effect<void> = Effect.annotateCurrentSpan({
+      "aegispay.tenant_id": tenantId,
+      ...(known === undefined ? {} : { "aegispay.payment_id": known }),
+      ...(correlationId === undefined ? {} : { [Correlation.spanAttribute]: correlationId })
+    })
+    const body = known === undefined ? self : Effect.annotateLogs(self, "paymentId", known)
+    return Effect.flatMap(Effect.zipRight(start, Clock.currentTimeMillis), (started) =>
+      Effect.onExit(body, (exit) =>
+        Effect.flatMap(Clock.currentTimeMillis, (ended) => {
+          const subject = Exit.isSuccess(exit) ? options.subjectOf?.(exit.value) : undefined
+          const paymentId = subject?.paymentId ?? known
+          const outcome = Exit.isSuccess(exit)
+            ? "ok"
+            : Cause.isInterruptedOnly(exit.cause)
+            ? "interrupted"
+            : Cause.failureOption(exit.cause).pipe((failure) =>
+              failure._tag === "Some" ? tagOf(failure.value) : "defect"
+            )
+          const attributes: Record<string, string> = { "aegispay.outcome": outcome }
+          if (paymentId !== undefined) attributes["aegispay.payment_id"] = paymentId
+          if (subject?.gateway !== undefined) attributes["aegispay.gateway"] = subject.gateway
+          if (subject !== undefined) attributes["aegispay.state"] = subject.state
+          const level = outcome === "ok" ? okLevel : outcome === "defect" ? LogLevel.Error : outcome === "interrupted" ? LogLevel.Info : LogLevel.Warning
+          const annotated = Effect.annotateCurrentSpan(attributes)
+          if (!isEnabled(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), level)) return annotated
+          const fields: Record<string, string | number> = { operation, tenantId, outcome, latencyMs: ended - started }
+          if (paymentId !== undefined) fields.paymentId = paymentId
+          if (subject?.gateway !== undefined) fields.gateway = subject.gateway
+          if (subject !== undefined) fields.state = subject.state
+          const line = outcome === "defect" && Exit.isFailure(exit)
+            ? Effect.logWithLevel(level, "payment operation", exit.cause)
+            : Effect.logWithLevel(level, "payment operation")
+          return Effect.zipRight(annotated, Effect.annotateLogs(line, fields))
+        })))
+  })
+}
+
+const tagOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" ? error._tag : "error"
+
+/**
+ * Logs one gateway request's line (see the module's description); nothing below the minimum log
+ * level.
+ *
+ * @since 0.2.0
+ */
+export const gatewayRequest = (
+  gateway: string,
+  method: string,
+  outcome: "approved" | "declined" | "error",
+  latencyMs: number,
+  status?: string | undefined
+): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const level = outcome === "error" ? LogLevel.Warning : LogLevel.Info
+    if (!isEnabled(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), level)) return Effect.void
+    return Effect.annotateLogs(
+      Effect.logWithLevel(level, "gateway request"),
+      status === undefined ? { gateway, method, outcome, latencyMs } : { gateway, method, outcome, status, latencyMs }
+    )
+  })
