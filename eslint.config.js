@@ -28,6 +28,15 @@ export default tseslint.config(
     }
   },
   {
+    // plain Node scripts outside the TypeScript project (the Docker build's package step)
+    files: ["ops/**/*.mjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false },
+      globals: { process: "readonly", console: "readonly", URL: "readonly" }
+    }
+  },
+  {
     files: ["eslint.config.js"],
     languageOptions: { parserOptions: { projectService: false } },
     ...tseslint.configs.disableTypeChecked
