@@ -14,11 +14,15 @@
  *    event received before its call returned counts as 0 ms; every event must arrive in order
  *    per payment.
  *
+ * Payments run with the minimum log level at Warning: the Info line per operation (OperationLog)
+ * would otherwise print four lines per payment to the console; `test/bench/telemetry.ts`
+ * measures what metrics and log lines cost.
+ *
  * The last line is `pg ratio at 32: R` (project ÷ raw floor at concurrency 32: the median of the
  * ratios of 5 rounds, each running the floor and then the project back to back).
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Redacted, Schedule, Stream } from "effect"
+import { Effect, Layer, Logger, LogLevel, Redacted, Schedule, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { AegisPay} from "aegispay";
 import { EventBus, type PaymentEvent, PaymentService } from "aegispay"
@@ -132,7 +136,7 @@ const paymentsRun = (n: number, concurrency: number, prefix: string, probe?: Lag
         Effect.tap(returned),
         Effect.flatMap((p) => payments.processPayment(p.id)),
         Effect.tap(returned)
-      ), { concurrency, discard: true })
+      ), { concurrency, discard: true }).pipe(Logger.withMinimumLogLevel(LogLevel.Warning))
   })
 
 /** Subscribes to the EventBus of `ctx` for the scope, feeding whichever probe is current. */
