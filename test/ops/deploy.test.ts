@@ -36,7 +36,7 @@ describe("deployment files", () => {
     // a sanity check of the derivation itself, not the list the manifests are checked against
     expect(names.get("DATABASE_URL")).toContain("src/AegisPayPg.ts")
     expect(names.get("AEGISPAY_FINGERPRINT_KEY")).toContain("src/security/KeyManagement.ts")
-    expect(names.get("AEGISPAY_LOG_FORMAT")).toContain("scripts/serve.ts")
+    expect(names.get("AEGISPAY_LOG_FORMAT")).toContain("src/observability/Logging.ts")
     expect(names.get("AEGISPAY_WORKERS")).toEqual(["scripts/serve.ts"])
     expect(names.get("AEGISPAY_WORKER_PORT")).toEqual(["scripts/worker.ts"])
     expect(names.has("REPLACE_ME")).toBe(false)
