@@ -42,7 +42,8 @@ const start = (node: ReadonlyArray<string>, url: string, role: string) => {
     buffer += String(d)
     const lines = buffer.split("\n")
     buffer = lines.pop() ?? ""
-    for (const line of lines) if (line.trim() !== "") events.push(JSON.parse(line) as Event)
+    // the children report JSON lines; the library's log lines (logfmt) go to the same stdout
+    for (const line of lines) if (line.startsWith("{")) events.push(JSON.parse(line) as Event)
     waiting.splice(0).forEach((wake) => wake())
   })
   child.stderr!.on("data", (d) => (err += String(d)))

@@ -348,7 +348,7 @@ describe.skipIf(databaseUrl === undefined)("SqlCardVault on PostgreSQL", () => {
           child.stdout.on("data", (d) => (out += String(d)))
           child.stderr.on("data", (d) => (err += String(d)))
           child.on("exit", (code) =>
-            resume(code === 0 ? Effect.succeed(JSON.parse(out.trim())) : Effect.die(new Error(`worker exited ${code}: ${err}`))))
+            resume(code === 0 ? Effect.succeed(JSON.parse(out.trim().split("\n").at(-1) ?? "")) : Effect.die(new Error(`worker exited ${code}: ${err}`))))
         })
       const sha = (n: string) => createHash("sha256").update(n).digest("hex")
       const [revealed, made] = yield* Effect.all([
