@@ -22,7 +22,6 @@ import { Schema } from "effect"
 import { Payment } from "../domain/Payment.js"
 
 interface FieldEncoder {
-  readonly key: string
   /** The field's encoded value of `value` (the field's schema applied to `{ [key]: value }`). */
   readonly encode: (value: unknown) => unknown
   /** Encoded objects (or array elements) of this field, by identity. */
@@ -32,7 +31,6 @@ interface FieldEncoder {
 const fieldEncoders = new Map<string, FieldEncoder>(Object.entries(Payment.fields).map(([key, field]) => {
   const encodeStruct = Schema.encodeUnknownSync(Schema.Struct({ [key]: field }))
   const encoder: FieldEncoder = {
-    key,
     encode: (value) => {
       const encoded: unknown = encodeStruct({ [key]: value })[key]
       return encoded
