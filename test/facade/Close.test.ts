@@ -7,12 +7,10 @@ import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
-import { nodeArgs } from "../support/Children.js"
+import { lastLine, nodeArgs } from "../support/Children.js"
 
 const child = fileURLToPath(new URL("./fixtures/closeChild.ts", import.meta.url))
 const root = fileURLToPath(new URL("../..", import.meta.url))
-/** The child prints its result as the last line (the library's Info operation lines may come before it). */
-const lastLine = (stdout: string) => stdout.trim().split("\n").at(-1) ?? ""
 
 /** Runs the child; resolves with its exit code and output, or "hung" if it has not exited in time. */
 const run = async (target: string) => {

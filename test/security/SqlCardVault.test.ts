@@ -19,7 +19,7 @@ import * as Envelope from "../../src/security/Envelope.js"
 import * as KeyManagement from "../../src/security/KeyManagement.js"
 import * as SqlCardVault from "../../src/security/SqlCardVault.js"
 import { createTestDatabase, databaseUrl } from "../support/Backends.js"
-import { nodeArgs } from "../support/Children.js"
+import { lastLine, nodeArgs } from "../support/Children.js"
 import { cardInput, fingerprintKey, kek, numbers } from "./Keys.js"
 
 /** A database: each build of `client` is one "process" (on PostgreSQL its own pool). */
@@ -348,7 +348,7 @@ describe.skipIf(databaseUrl === undefined)("SqlCardVault on PostgreSQL", () => {
           child.stdout.on("data", (d) => (out += String(d)))
           child.stderr.on("data", (d) => (err += String(d)))
           child.on("exit", (code) =>
-            resume(code === 0 ? Effect.succeed(JSON.parse(out.trim().split("\n").at(-1) ?? "")) : Effect.die(new Error(`worker exited ${code}: ${err}`))))
+            resume(code === 0 ? Effect.succeed(JSON.parse(lastLine(out))) : Effect.die(new Error(`worker exited ${code}: ${err}`))))
         })
       const sha = (n: string) => createHash("sha256").update(n).digest("hex")
       const [revealed, made] = yield* Effect.all([

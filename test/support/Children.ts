@@ -80,3 +80,9 @@ export const nodeArgs = async (entry: string): Promise<ReadonlyArray<string>> =>
   }
   return [await built]
 }
+
+/**
+ * A child's result printed as its last stdout line: the library's log lines (Info operation
+ * lines by default) may come before it on the same stdout.
+ */
+export const lastLine = (stdout: string): string => stdout.trim().split("\n").at(-1) ?? ""
