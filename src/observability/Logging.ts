@@ -14,9 +14,10 @@
  * numbers, keys) is written as `<redacted>`; AegisPay itself never logs a card number, a CVV, a
  * webhook secret or a signature.
  *
- * Levels: `Effect.log*` levels; AegisPay writes one Info line per payment operation and gateway
- * request (`OperationLog`), Warning for a failed one, Error for defects and failed background
- * iterations, Debug for reads and delivered webhooks. {@link layerConfig} sets the minimum level
+ * Levels: `Effect.log*` levels; AegisPay writes one Info line per payment operation
+ * (`OperationLog`), Warning for a failed one or a failed gateway request, Error for defects and
+ * failed background iterations, Debug for reads, successful gateway requests and delivered
+ * webhooks. {@link layerConfig} sets the minimum level
  * (`AEGISPAY_LOG_LEVEL`) and the format (`AEGISPAY_LOG_FORMAT`) from `Config`.
  *
  * @since 0.2.0

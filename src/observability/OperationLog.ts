@@ -17,8 +17,12 @@
  * at Info (`ok`), Warning (a typed error) or Error (a defect, with its cause); reads log at Debug.
  * Every gateway request (through `GatewayCall`: authenticate, charge, capture, void, refund,
  * status, …) logs one line `gateway request` with `gateway`, `method` (the call), `outcome`
- * (`approved`, `declined`, `error`), `status` (an error's tag) and `latencyMs`, at Info (Warning
+ * (`approved`, `declined`, `error`), `status` (an error's tag) and `latencyMs`, at Debug (Warning
  * for an error), inside the operation's annotations (`paymentId`, `correlationId`, `requestId`).
+ * At the default level (Info) a payment thus writes one line per operation (two for create and
+ * process), and a failing gateway request one more: the gateway's approvals and declines are in the
+ * operation's line (`state`, `gateway`) and in the metrics, and `AEGISPAY_LOG_LEVEL=DEBUG` shows
+ * every request.
  *
  * The operation's span (`PaymentService.<operation>`) gets the attributes `aegispay.payment_id`,
  * `aegispay.tenant_id`, `aegispay.gateway`, `aegispay.state`, `aegispay.outcome` and
@@ -139,7 +143,7 @@ export const gatewayRequest = (
   status?: string | undefined
 ): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) => {
-    const level = outcome === "error" ? LogLevel.Warning : LogLevel.Info
+    const level = outcome === "error" ? LogLevel.Warning : LogLevel.Debug
     if (!isEnabled(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), level)) return Effect.void
     return Effect.annotateLogs(
       Effect.logWithLevel(level, "gateway request"),

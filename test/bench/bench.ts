@@ -14,18 +14,23 @@
  *    event received before its call returned counts as 0 ms; every event must arrive in order
  *    per payment.
  *
- * Payments run with the minimum log level at Warning: the Info line per operation (OperationLog)
- * would otherwise print four lines per payment to the console; `test/bench/telemetry.ts`
- * measures what metrics and log lines cost.
+ * 4. telemetry's cost (issue 17's budget: at most +10%): Node CPU per payment on PostgreSQL at
+ *    concurrency 8 with metrics, Info log lines rendered as JSON and a correlation id, against
+ *    none of them, in alternating rounds (`telemetry (pg, concurrency 8): … overhead X%`;
+ *    BENCH_SKIP_TELEMETRY=1 skips it). `test/bench/telemetry.ts` measures the same on the memory
+ *    layers, where the base is smallest.
+ *
+ * The other runs use the minimum log level Warning: the Info line per operation (OperationLog)
+ * would otherwise print two lines per payment to the console.
  *
  * The last line is `pg ratio at 32: R` (project ÷ raw floor at concurrency 32: the median of the
  * ratios of 5 rounds, each running the floor and then the project back to back).
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Logger, LogLevel, Redacted, Schedule, Stream } from "effect"
+import { Effect, identity, Layer, Logger, LogLevel, Redacted, Schedule, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { AegisPay} from "aegispay";
-import { EventBus, type PaymentEvent, PaymentService } from "aegispay"
+import { Correlation, EventBus, Logging, type PaymentEvent, PaymentService } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayPg } from "aegispay/pg"
 import { AegisPayTest, TestCards } from "aegispay/testing"
@@ -119,8 +124,12 @@ class LagProbe {
     })
 }
 
-/** create+process `n` payments at `concurrency`, on an already built runtime context. */
-const paymentsRun = (n: number, concurrency: number, prefix: string, probe?: LagProbe) =>
+/**
+ * create+process `n` payments at `concurrency`, on an already built runtime context; by default at
+ * log level Warning, with no correlation id (`telemetry`: at Info, each payment under a
+ * correlation id).
+ */
+const paymentsRun = (n: number, concurrency: number, prefix: string, probe?: LagProbe, telemetry = false) =>
   Effect.gen(function*() {
     const payments = yield* PaymentService.PaymentService
     const returned = (p: { readonly id: string; readonly version: number }) =>
@@ -135,8 +144,9 @@ const paymentsRun = (n: number, concurrency: number, prefix: string, probe?: Lag
       }).pipe(
         Effect.tap(returned),
         Effect.flatMap((p) => payments.processPayment(p.id)),
-        Effect.tap(returned)
-      ), { concurrency, discard: true }).pipe(Logger.withMinimumLogLevel(LogLevel.Warning))
+        Effect.tap(returned),
+        telemetry ? Correlation.withId(`${prefix}-corr-${i}`) : identity
+      ), { concurrency, discard: true }).pipe(Logger.withMinimumLogLevel(telemetry ? LogLevel.Info : LogLevel.Warning))
   })
 
 /** Subscribes to the EventBus of `ctx` for the scope, feeding whichever probe is current. */
@@ -273,6 +283,67 @@ const pgBench = async (url: string) => {
   return results
 }
 
+/**
+ * Issue 17's budget: Node CPU per payment on PostgreSQL (concurrency 8) with telemetry off and on,
+ * alternating rounds on one database, medians.
+ * - off: `metrics: false`, log level Warning (no line is written: the payments succeed);
+ * - on: metrics (the default), log level Info with every line rendered as JSON (`Logging.jsonLine`,
+ *   masked) into a discarding sink (what a log shipper reads is the application's cost, not the
+ *   library's), and each payment under a correlation id (log annotation, span attribute, stored with
+ *   its events).
+ */
+const telemetryBench = async (url: string) => {
+  const admin = AegisPayPg.layerClient({ url: Redacted.make(url), maxConnections: 1 })
+  const name = `aegis_bench_${randomUUID().slice(0, 8)}`
+  await Effect.runPromise(Effect.provide(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE DATABASE ${name}`)), admin))
+  const target = new URL(url)
+  target.pathname = `/${name}`
+  let rendered = 0
+  const discardJson = Logger.replace(Logger.defaultLogger, Logger.map(Logging.jsonLine, (line) => {
+    rendered += line.length
+  }))
+  try {
+    const layerOf = (metrics: boolean) =>
+      AegisPayPg.layer({ ...AegisPayTest.parts(), url: Redacted.make(target.toString()), maxConnections: POOL, metrics })
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const off = yield* Layer.build(layerOf(false))
+      const on = yield* Layer.build(layerOf(true))
+      // the logger is a FiberRef: provided to each run (a built context carries services only)
+      const run = (telemetry: boolean, n: number, prefix: string) =>
+        Effect.runPromise(
+          telemetry
+            ? paymentsRun(n, 8, prefix, undefined, true).pipe(Effect.provide(on), Effect.provide(discardJson))
+            : Effect.provide(paymentsRun(n, 8, prefix), off)
+        )
+      yield* Effect.promise(() => run(false, 200, "toff-warm"))
+      yield* Effect.promise(() => run(true, 200, "ton-warm"))
+      rendered = 0
+      const cpu = { off: [] as Array<number>, on: [] as Array<number> }
+      const n = 800
+      const rounds = 5
+      for (let round = 0; round < rounds; round++) {
+        for (const telemetry of [false, true]) {
+          const used = process.cpuUsage()
+          yield* Effect.promise(() => run(telemetry, n, `t${telemetry ? "on" : "off"}${round}`))
+          const delta = process.cpuUsage(used)
+          cpu[telemetry ? "on" : "off"].push((delta.user + delta.system) / 1000 / n)
+        }
+      }
+      const a = median(cpu.off)
+      const b = median(cpu.on)
+      console.log(
+        `telemetry (pg, concurrency 8): node cpu per payment off ${a.toFixed(2)} ms, on ${b.toFixed(2)} ms, ` +
+          `overhead ${((b / a - 1) * 100).toFixed(1)}% (medians of ${rounds} alternating rounds × ${n}; ` +
+          `${(rendered / (rounds * n)).toFixed(0)} bytes of JSON log per payment)`
+      )
+    })))
+  } finally {
+    await Effect.runPromise(
+      Effect.provide(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)), admin)
+    )
+  }
+}
+
 const memoryBench = async () => {
   for (const n of [1_000, 10_000, 100_000]) {
     const seconds = await timed(() =>
@@ -304,6 +375,7 @@ const main = async () => {
     return
   }
   const results = await pgBench(url)
+  if (process.env.BENCH_SKIP_TELEMETRY !== "1") await telemetryBench(url)
   console.log(
     `node cpu per payment (median over all pg runs): project ${median(cpuPerPayment.project!).toFixed(2)} ms, raw floor ${
       median(cpuPerPayment.raw!).toFixed(2)

@@ -35,16 +35,19 @@ const run = async (level: string) => {
 }
 
 describe("operation log lines", () => {
-  it("INFO: one line per operation and gateway request with its fields; failures at Warning; no card data", async () => {
+  it("INFO: one line per operation with its fields; failures at Warning; gateway requests at Debug; no card data", async () => {
     const { lines, paymentId } = await run("info")
     const operations = lines.filter((l) => l.message === "payment operation")
     expect(operations.map((l) => l.annotations.operation)).toEqual(["create", "process", "refund", "capture"])
     expect(operations[1]!.annotations).toMatchObject({ paymentId, tenantId: "default", gateway: "mock", state: "SUCCESS", outcome: "ok" })
     expect(operations[2]!.annotations).toMatchObject({ paymentId, state: "SUCCEEDED", outcome: "ok" })
     expect(operations[3]).toMatchObject({ level: "WARN", annotations: { operation: "capture", outcome: "InvalidTransition", paymentId } })
-    const gateway = lines.filter((l) => l.message === "gateway request")
+    expect(lines.filter((l) => l.message === "gateway request")).toEqual([])
+    const debug = await run("debug")
+    const gateway = debug.lines.filter((l) => l.message === "gateway request")
+    for (const l of gateway) expect(l.level).toBe("DEBUG")
     expect(gateway.map((l) => l.annotations.method)).toEqual(["authenticate", "process", "refund"])
-    for (const l of gateway) expect(l.annotations).toMatchObject({ gateway: "mock", paymentId, outcome: "approved" })
+    for (const l of gateway) expect(l.annotations).toMatchObject({ gateway: "mock", paymentId: debug.paymentId, outcome: "approved" })
     for (const l of lines) {
       expect(l.json).not.toContain(TestCards.success)
       expect(l.json).not.toContain("987")
@@ -57,6 +60,29 @@ describe("operation log lines", () => {
     expect(warn.lines.filter((l) => l.message === "gateway request")).toEqual([])
     const debug = await run("debug")
     expect(debug.lines.filter((l) => l.message === "payment operation").map((l) => l.annotations.operation)).toContain("get")
+  })
+
+  it("INFO: a failed gateway request logs at Warning with its status; the retried success does not log", async () => {
+    const capture = Capture.make(LogLevel.Info)
+    await Effect.runPromise(Effect.gen(function*() {
+      const payments = yield* PaymentService.PaymentService
+      const p = yield* payments.createPayment({
+        idempotencyKey: "k-retry",
+        amount: "10.00",
+        currency: "USD",
+        paymentMethod: { ...card, number: TestCards.retryOnce },
+        customer: { id: "c", email: "a@example.com" },
+        metadata: {}
+      })
+      yield* payments.processPayment(p.id)
+    }).pipe(Effect.provide(AegisPayTest.layerMemory()), Effect.provide(capture.layer)))
+    const gateway = capture.lines.filter((l) => l.message === "gateway request")
+    expect(gateway.length).toBeGreaterThan(0)
+    for (const l of gateway) {
+      expect(l).toMatchObject({ level: "WARN", annotations: { gateway: "mock", outcome: "error" } })
+      expect(typeof l.annotations.status).toBe("string")
+    }
+    expect(capture.lines.filter((l) => l.message === "payment operation").map((l) => l.annotations.state)).toEqual(["INITIATED", "SUCCESS"])
   })
 
   it("an invalid level is a ConfigError", async () => {
