@@ -80,3 +80,59 @@ export const encode = (payment: Payment): { readonly [field: string]: unknown } 
   }
   return out
 }
+
+/**
+ * The payments this process wrote last, so that reading one back (the lock-and-read of the next
+ * operation on it, a lookup) needs no decoding.
+ *
+ * A payment's row is written once per version (every update is conditional on the version
+ * before it), so a snapshot read back with the same id, version and `updatedAt` as a payment this
+ * process wrote *and saw committed* is that payment: {@link recall} returns the object itself
+ * (immutable). Anything else (another process's version, an older one, a row that does not
+ * match) is decoded as before. One cache per database client (`SqlClient`), so compositions on
+ * different databases in one process never share entries; bounded by `capacity` (the least
+ * recently written go first).
+ *
+ * @internal
+ */
+export interface Written {
+  /** Call only after the write of `payment` committed. */
+  readonly remember: (payment: Payment) => void
+  /** The payment this process wrote with that snapshot's id, version and `updatedAt`, if any. */
+  readonly recall: (snapshot: unknown) => Payment | undefined
+}
+
+const written = new WeakMap<object, Written>()
+
+/**
+ * The {@link Written} cache of the database client `client` (created on first use).
+ *
+ * @internal
+ */
+export const writtenFor = (client: object, capacity = 10_000): Written => {
+  const known = written.get(client)
+  if (known !== undefined) return known
+  const entries = new Map<string, { readonly payment: Payment; readonly updatedAt: unknown }>()
+  const cache: Written = {
+    remember: (payment) => {
+      entries.delete(payment.id)
+      entries.set(payment.id, { payment, updatedAt: encode(payment).updatedAt })
+      if (entries.size > capacity) {
+        const oldest = entries.keys().next()
+        if (oldest.done !== true) entries.delete(oldest.value)
+      }
+    },
+    recall: (snapshot) => {
+      if (typeof snapshot !== "object" || snapshot === null || !("id" in snapshot) || typeof snapshot.id !== "string") return undefined
+      const entry = entries.get(snapshot.id)
+      if (entry === undefined) return undefined
+      const version = "version" in snapshot ? snapshot.version : undefined
+      const updatedAt = "updatedAt" in snapshot ? snapshot.updatedAt : undefined
+      return version === entry.payment.version && typeof updatedAt === "string" && updatedAt === entry.updatedAt
+        ? entry.payment
+        : undefined
+    }
+  }
+  written.set(client, cache)
+  return cache
+}
