@@ -9,7 +9,8 @@
  * encoded form never changes.
  *
  * - A field whose value is an object (or an array) is encoded with the field's own schema, once
- *   per object; an array is encoded element by element, once per element object.
+ *   per object; an array is encoded element by element, once per element object. Amounts
+ *   (`Money`) and timestamps (`DateTime.Utc`) are encoded directly, as their schemas encode them.
  * - A field whose value is a primitive (string, number, boolean) is copied as it is: every such
  *   field of `Payment` encodes to itself (no transformation). A field added later with a
  *   transformation of a primitive would break the equality, which the test suite would show.
@@ -18,7 +19,8 @@
  *
  * @internal
  */
-import { Schema } from "effect"
+import { DateTime, Schema } from "effect"
+import { Money } from "../domain/Money.js"
 import { Payment } from "../domain/Payment.js"
 
 interface FieldEncoder {
@@ -43,6 +45,10 @@ const fieldEncoders = new Map<string, FieldEncoder>(Object.entries(Payment.field
 const first = (encoded: unknown): unknown => (Array.isArray(encoded) ? encoded[0] : undefined)
 
 const encodeObject = (field: FieldEncoder, value: object): unknown => {
+  // the two kinds of value a new version makes most (amounts, timestamps), encoded directly as
+  // their schemas do (`Money`: the minor units as a decimal string; `DateTimeUtc`: ISO 8601)
+  if (value instanceof Money) return { currency: value.currency, minor: value.minor.toString() }
+  if (DateTime.isDateTime(value) && DateTime.isUtc(value)) return DateTime.formatIso(value)
   const known = field.objects.get(value)
   if (known !== undefined) return known
   let encoded: unknown
