@@ -90,8 +90,14 @@ export interface Options {
   /** Pseudo-observations a short memory borrows from the next longer one. Default 20. */
   readonly timePooling?: number | undefined
   /**
+   * Pseudo-observations the overall level of a gateway borrows, at the longest memory, from the
+   * pooled rate of all gateways (a gateway's prior is what gateways approve here, not 50%): a
+   * gateway unlucky in its first few payments is not written off. Default 30.
+   */
+  readonly gatewayPooling?: number | undefined
+  /**
    * Prior preference for longer memories: each step shorter costs this many nats of
-   * log-likelihood in the weights. Default 2.
+   * log-likelihood in the weights. Default 1.
    */
   readonly memoryPrior?: number | undefined
   /**
@@ -105,6 +111,12 @@ export interface Options {
    * probes and gateways never observed still go first). Default 0.5.
    */
   readonly exploration?: number | undefined
+  /**
+   * Least scale of the Thompson draw, as a multiple of the longest memory's own posterior
+   * standard deviation (so a gateway is not starved when a short memory looks certain).
+   * Default 0.6.
+   */
+  readonly explorationFloor?: number | undefined
 }
 
 /**
@@ -128,9 +140,11 @@ export const defaults: {
   readonly pooling: number
   readonly maxPooling: number
   readonly timePooling: number
+  readonly gatewayPooling: number
   readonly memoryPrior: number
   readonly confidence: number
   readonly exploration: number
+  readonly explorationFloor: number
 } = {
   memory: Infinity,
   memories: [300, 1_000, 3_000, 10_000, Infinity],
@@ -139,9 +153,11 @@ export const defaults: {
   pooling: 10,
   maxPooling: 10_000,
   timePooling: 20,
-  memoryPrior: 3,
+  gatewayPooling: 30,
+  memoryPrior: 1,
   confidence: 2.33,
-  exploration: 0.5
+  exploration: 0.5,
+  explorationFloor: 0.6
 }
 
 /**
@@ -201,13 +217,17 @@ export interface State {
   readonly pooling: number
   readonly maxPooling: number
   readonly timePooling: number
+  readonly gatewayPooling: number
   readonly memoryPrior: number
   readonly confidence: number
   readonly exploration: number
+  readonly explorationFloor: number
   /** Observations so far (outcome counts, local and shared): the clock of the discount. */
   tick: number
   /** Discounted log-likelihood of every model (level × memory) on the outcomes observed, as of `tick`. */
   readonly scores: Float64Array
+  /** Counts of every gateway together (overall level): the prior of each gateway's overall level. */
+  readonly all: Counter
   /** Counters by `gateway|level` (`a|overall`, `a|c:EUR`, `a|x:EUR/card/visa/1`, …). */
   readonly counters: Map<string, Counter>
   /** Heterogeneity by gateway, for levels 1–3 (index 0 unused). */
@@ -236,11 +256,24 @@ export const make = (options: Options = {}): State => {
     pooling: positive(options.pooling, defaults.pooling, 0),
     maxPooling: Math.max(positive(options.pooling, defaults.pooling, 0), positive(options.maxPooling, defaults.maxPooling, 0)),
     timePooling: positive(options.timePooling, defaults.timePooling, 0),
+    gatewayPooling: positive(options.gatewayPooling, defaults.gatewayPooling, 0),
     memoryPrior: positive(options.memoryPrior, defaults.memoryPrior, 0),
     confidence: positive(options.confidence, defaults.confidence, 0),
     exploration: positive(options.exploration, defaults.exploration, 0),
+    explorationFloor: positive(options.explorationFloor, defaults.explorationFloor, 0),
     tick: 0,
     scores: new Float64Array(memories.length),
+    all: {
+      successes: new Float64Array(memories.length),
+      failures: new Float64Array(memories.length),
+      tick: 0,
+      seen: 0,
+      childSquares: 0,
+      childCounts2: 0,
+      children: 0,
+      chi2: 0,
+      denominator: 0
+    },
     counters: new Map(),
     heterogeneity: new Map()
   }
@@ -399,8 +432,12 @@ const models = (
         priorMean = mean[k + 1]!
         priorCount = Math.min(state.timePooling, count[k + 1]!)
       } else {
-        priorMean = 0.5
-        priorCount = 2
+        // the pooled rate of all gateways (Beta(1, 1) before any), `gatewayPooling` strong
+        const all = state.all
+        age(state, all)
+        const as = all.successes[K - 1]!
+        priorMean = (as + 1) / (as + all.failures[K - 1]! + 2)
+        priorCount = 2 + state.gatewayPooling
       }
       const total = n + priorCount
       mean[k] = total > 0 ? (s + priorCount * priorMean) / total : priorMean
@@ -448,7 +485,13 @@ export const observeCounts = (
     const p = clampP(mean[k]!)
     state.scores[k] = state.scores[k]! * fade + successes * Math.log(p) + failures * Math.log(1 - p)
   }
+  age(state, state.all)
   state.tick += total
+  age(state, state.all)
+  for (let k = 0; k < K; k++) {
+    state.all.successes[k]! += successes
+    state.all.failures[k]! += failures
+  }
   let het = state.heterogeneity.get(gateway)
   if (het === undefined) {
     het = Array.from({ length: LEVELS }, () => ({ chi2: 0, df: 0, denominator: 0, tick: state.tick }))
@@ -641,7 +684,7 @@ export const choose = <G extends { readonly id: string }>(
       ? -Infinity
       : r.e.rate + (exploration === 0
         ? 0
-        : Math.max(exploration * r.e.deviation, r.e.longestDeviation) * normalQuantile(uniform[r.index] ?? 0.5))
+        : Math.max(exploration * r.e.deviation, state.explorationFloor * r.e.longestDeviation) * normalQuantile(uniform[r.index] ?? 0.5))
   }
   const rest = [...rows].sort((a, b) =>
     (a.eliminated === b.eliminated ? 0 : a.eliminated ? 1 : -1) || b.e.rate - a.e.rate || a.index - b.index

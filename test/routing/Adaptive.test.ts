@@ -262,7 +262,8 @@ describe("ADAPTIVE routing", () => {
       expect(late).toBeLessThanOrEqual(8 + 3)
       const early = picks.slice(0, 4_000).filter((id) => id === "b").length
       expect(early).toBeGreaterThan(5) // it was learned, not ignored
-      expect((yield* run({ probeInterval: Infinity })).slice(4_000).filter((id) => id === "b").length).toBeLessThanOrEqual(3)
+      // without probes: a handful of draws at most (while a short memory, uncertain about b, weighs in)
+      expect((yield* run({ probeInterval: Infinity })).slice(4_000).filter((id) => id === "b").length).toBeLessThanOrEqual(8)
       expect(yield* run({})).toEqual(picks)
     }))
 
