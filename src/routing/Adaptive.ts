@@ -87,6 +87,12 @@ export interface Options {
   readonly pooling?: number | undefined
   /** The most pseudo-observations a level borrows from the level above. Default 10,000. */
   readonly maxPooling?: number | undefined
+  /**
+   * Contexts are kept apart only on evidence: the chi-square of their counts must exceed its
+   * expectation under no heterogeneity by this many of its standard deviations before the
+   * variance between them counts. Default 3.
+   */
+  readonly heterogeneityMargin?: number | undefined
   /** Pseudo-observations a short memory borrows from the next longer one. Default 20. */
   readonly timePooling?: number | undefined
   /**
@@ -139,6 +145,7 @@ export const defaults: {
   readonly probeInterval: number
   readonly pooling: number
   readonly maxPooling: number
+  readonly heterogeneityMargin: number
   readonly timePooling: number
   readonly gatewayPooling: number
   readonly memoryPrior: number
@@ -152,6 +159,7 @@ export const defaults: {
   probeInterval: 1_000,
   pooling: 10,
   maxPooling: 10_000,
+  heterogeneityMargin: 3,
   timePooling: 20,
   gatewayPooling: 30,
   memoryPrior: 1,
@@ -198,6 +206,16 @@ export interface Heterogeneity {
   tick: number
 }
 
+/**
+ * Discounted predictive log-likelihood of every memory on the outcomes of one gateway.
+ *
+ * @since 0.5.0
+ */
+export interface GatewayScores {
+  readonly scores: Float64Array
+  tick: number
+}
+
 /** Number of levels of a context (overall, currency, brand, full). */
 const LEVELS = 4
 
@@ -216,6 +234,7 @@ export interface State {
   readonly probeInterval: number
   readonly pooling: number
   readonly maxPooling: number
+  readonly heterogeneityMargin: number
   readonly timePooling: number
   readonly gatewayPooling: number
   readonly memoryPrior: number
@@ -226,6 +245,12 @@ export interface State {
   tick: number
   /** Discounted log-likelihood of every model (level × memory) on the outcomes observed, as of `tick`. */
   readonly scores: Float64Array
+  /**
+   * Per gateway, the same scores on that gateway's outcomes only (as of their `tick`): the
+   * weights of a gateway's memories add them to {@link State.scores}, so a change of one gateway
+   * moves its own weights first.
+   */
+  readonly gatewayScores: Map<string, GatewayScores>
   /** Counts of every gateway together (overall level): the prior of each gateway's overall level. */
   readonly all: Counter
   /** Counters by `gateway|level` (`a|overall`, `a|c:EUR`, `a|x:EUR/card/visa/1`, …). */
@@ -255,6 +280,7 @@ export const make = (options: Options = {}): State => {
     probeInterval: positive(options.probeInterval, defaults.probeInterval, 1),
     pooling: positive(options.pooling, defaults.pooling, 0),
     maxPooling: Math.max(positive(options.pooling, defaults.pooling, 0), positive(options.maxPooling, defaults.maxPooling, 0)),
+    heterogeneityMargin: positive(options.heterogeneityMargin, defaults.heterogeneityMargin, 0),
     timePooling: positive(options.timePooling, defaults.timePooling, 0),
     gatewayPooling: positive(options.gatewayPooling, defaults.gatewayPooling, 0),
     memoryPrior: positive(options.memoryPrior, defaults.memoryPrior, 0),
@@ -263,6 +289,7 @@ export const make = (options: Options = {}): State => {
     explorationFloor: positive(options.explorationFloor, defaults.explorationFloor, 0),
     tick: 0,
     scores: new Float64Array(memories.length),
+    gatewayScores: new Map(),
     all: {
       successes: new Float64Array(memories.length),
       failures: new Float64Array(memories.length),
@@ -383,9 +410,9 @@ const poolingOf = (state: State, gateway: string, overall: Counter | undefined, 
   for (let l = 1; l < LEVELS; l++) {
     const h = het?.[l]
     if (h !== undefined) ageHeterogeneity(state, h)
-    // the chi-square beyond its expectation under no heterogeneity, less one standard deviation
-    // of it (contexts are kept apart only on evidence)
-    const excess = h === undefined ? 0 : h.chi2 - (h.df + Math.sqrt(2 * h.df)) * p * (1 - p)
+    // the chi-square beyond its expectation under no heterogeneity, less `heterogeneityMargin`
+    // standard deviations of it (contexts are kept apart only on evidence)
+    const excess = h === undefined ? 0 : h.chi2 - (h.df + state.heterogeneityMargin * Math.sqrt(2 * h.df)) * p * (1 - p)
     const tau2 = h === undefined || h.denominator <= 0 ? 0 : Math.max(0, excess / h.denominator)
     out[l] = tau2 <= 0 ? state.maxPooling : Math.min(state.maxPooling, Math.max(state.pooling, (p * (1 - p)) / tau2))
   }
@@ -481,10 +508,14 @@ export const observeCounts = (
   models(state, cs, pool, mean, count)
   const total = successes + failures
   const fade = state.selectionDiscount ** total
+  const own = gatewayScoresOf(state, gateway)
   for (let k = 0; k < K; k++) {
     const p = clampP(mean[k]!)
-    state.scores[k] = state.scores[k]! * fade + successes * Math.log(p) + failures * Math.log(1 - p)
+    const score = successes * Math.log(p) + failures * Math.log(1 - p)
+    state.scores[k] = state.scores[k]! * fade + score
+    own.scores[k] = own.scores[k]! * fade + score
   }
+  own.tick = state.tick + total
   age(state, state.all)
   state.tick += total
   age(state, state.all)
@@ -555,15 +586,37 @@ export interface Estimate {
   readonly samples: number
 }
 
-/** The weight of every model: its score's likelihood relative to the best, normalised. */
-const weightsOf = (state: State): Float64Array => {
-  const w = new Float64Array(state.scores.length)
+/** The scores of `gateway`'s own outcomes, created empty at first use, aged to the state's tick. */
+const gatewayScoresOf = (state: State, gateway: string): GatewayScores => {
+  let g = state.gatewayScores.get(gateway)
+  if (g === undefined) state.gatewayScores.set(gateway, g = { scores: new Float64Array(state.memories.length), tick: state.tick })
+  const dt = state.tick - g.tick
+  if (dt > 0) {
+    const f = state.selectionDiscount ** dt
+    for (let k = 0; k < g.scores.length; k++) g.scores[k]! *= f
+    g.tick = state.tick
+  }
+  return g
+}
+
+/**
+ * The weight of every memory: its score's likelihood relative to the best, normalised; the
+ * scores of all outcomes, plus those of `gateway`'s own when given.
+ */
+const weightsOf = (state: State, gateway?: string): Float64Array => {
+  const K = state.scores.length
+  const scores = Float64Array.from(state.scores)
+  const own = gateway === undefined ? undefined : state.gatewayScores.get(gateway)
+  if (own !== undefined) {
+    const f = state.selectionDiscount ** Math.max(0, state.tick - own.tick)
+    for (let k = 0; k < K; k++) scores[k]! += f * own.scores[k]!
+  }
+  const w = new Float64Array(K)
   let max = -Infinity
-  const K = w.length
   const prior = (k: number) => state.memoryPrior * (k - (K - 1))
-  for (let k = 0; k < K; k++) max = Math.max(max, state.scores[k]! + prior(k))
+  for (let k = 0; k < K; k++) max = Math.max(max, scores[k]! + prior(k))
   let sum = 0
-  for (let k = 0; k < K; k++) sum += w[k] = Math.exp(state.scores[k]! + prior(k) - max)
+  for (let k = 0; k < K; k++) sum += w[k] = Math.exp(scores[k]! + prior(k) - max)
   for (let m = 0; m < w.length; m++) w[m]! /= sum
   return w
 }
@@ -571,11 +624,12 @@ const weightsOf = (state: State): Float64Array => {
 /**
  * The weight of each memory (`state.memories`, shortest first) in the posterior now: how well
  * each has predicted the recent outcomes (discounted log-likelihood, `selectionMemory`), with
- * the prior preference `memoryPrior` for longer ones. Sums to 1.
+ * the prior preference `memoryPrior` for longer ones; with `gateway`, the weights its posteriors
+ * use (its own outcomes' scores added). Sums to 1.
  *
  * @since 0.4.0
  */
-export const memoryWeights = (state: State): ReadonlyArray<number> => Array.from(weightsOf(state))
+export const memoryWeights = (state: State, gateway?: string): ReadonlyArray<number> => Array.from(weightsOf(state, gateway))
 
 interface Posterior extends Estimate {
   /** Standard deviation of the longest memory's posterior alone. */
@@ -618,7 +672,7 @@ const estimateWith = (state: State, weights: Float64Array, gateway: string, cont
  * @since 0.3.0
  */
 export const estimateContext = (state: State, gateway: string, context: Context): Estimate =>
-  estimateWith(state, weightsOf(state), gateway, context)
+  estimateWith(state, weightsOf(state, gateway), gateway, context)
 
 /**
  * The posterior of `gateway` for `payment`: O(1).
@@ -669,8 +723,13 @@ export const choose = <G extends { readonly id: string }>(
   exploration: number = state.exploration,
   probe: boolean = true
 ): Array<G> => {
-  const weights = weightsOf(state)
-  const rows = candidates.map((g, index) => ({ g, index, e: estimateWith(state, weights, g.id, context), eliminated: false, draw: 0 }))
+  const rows = candidates.map((g, index) => ({
+    g,
+    index,
+    e: estimateWith(state, weightsOf(state, g.id), g.id, context),
+    eliminated: false,
+    draw: 0
+  }))
   // the leader: the highest posterior mean among the gateways observed
   let leader: (typeof rows)[number] | undefined
   for (const r of rows) if (r.e.samples > 0 && (leader === undefined || r.e.rate > leader.e.rate)) leader = r
