@@ -20,17 +20,20 @@
  * **Pooling (empirical Bayes).** For every gateway and level the state keeps, in O(1) per
  * observation, the chi-square of the counts of the contexts of that level around the level
  * above (longest memory). The variance τ² of the gateway's rate between contexts is its excess
- * over what chance gives (method of moments, less one standard deviation of the chi-square:
- * contexts are kept apart only on evidence); a context borrows `p(1 − p)/τ²` pseudo-observations
- * (clamped to [`pooling`, `maxPooling`]) from the level above. Contexts that agree are pooled
+ * over what chance gives (method of moments, less `heterogeneityMargin` standard deviations of
+ * the chi-square: contexts are kept apart only on clear evidence); a context borrows
+ * `p(1 − p)/τ²` pseudo-observations (clamped to [`pooling`, `maxPooling`]) from the level above. Contexts that agree are pooled
  * completely (a gateway is learned once, not per context); contexts that differ speak for
  * themselves.
  *
  * **Posterior.** Under memory m: the overall level at the longest memory is Beta(1 + approvals,
- * 1 + failures); a shorter memory borrows `timePooling` pseudo-observations from the next longer
- * one (a gateway not seen lately falls back to its longer record, uncertain); each finer level
+ * 1 + failures) plus `gatewayPooling` pseudo-observations at the pooled rate of all gateways (a
+ * gateway unlucky in its first payments is not written off); a shorter memory borrows
+ * `timePooling` pseudo-observations from the next longer one (a gateway not seen lately falls
+ * back to its longer record, uncertain); each finer level
  * borrows its pooling strength from the level above. The memories are weighed by their
- * discounted predictive log-likelihood on every outcome observed (`selectionMemory`), with a
+ * discounted predictive log-likelihood (`selectionMemory`) on every outcome observed plus, per
+ * gateway, on that gateway's own (a change of one gateway moves its own weights first), with a
  * prior preference of `memoryPrior` nats per step towards the longer ones: a stationary world is
  * read with the longest memory, a step or a drift moves the weight to a short one within a few
  * hundred observations. The posterior is the mixture's mean μ and standard deviation σ.
@@ -38,8 +41,8 @@
  * **Choice.** A gateway never observed goes first (it is learned). The leader is the highest
  * posterior mean; a gateway whose probability of beating it (normal approximation) is below
  * Φ(−`confidence`) is *eliminated*; each other one draws `θ = μ + s·z` (z standard normal, from
- * Effect's `Random`; s = `exploration`·σ, never below the longest memory's own standard
- * deviation) and the highest θ goes first (Thompson sampling: exploration shrinks as the
+ * Effect's `Random`; s = `exploration`·σ, never below `explorationFloor` times the longest
+ * memory's own standard deviation) and the highest θ goes first (Thompson sampling: exploration shrinks as the
  * posteriors separate and stops for a gateway that is confidently worse). A gateway not
  * observed for `probeInterval` observations is tried once (a probe), so a recovery is noticed.
  * The rest follow by mean, the eliminated ones last: never dropped (failover may still use them).

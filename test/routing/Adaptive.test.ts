@@ -305,6 +305,39 @@ describe("ADAPTIVE routing", () => {
     expect(AdaptiveRouting.estimate(state, "a", usd).rate).toBeLessThan(0.75)
   })
 
+  it("memories are weighed per gateway: a step of one gateway moves its own weights to a short memory first", () => {
+    const state = AdaptiveRouting.make()
+    const usdContext = AdaptiveRouting.contextOf(usd)
+    const see = (g: string, ok: boolean) => AdaptiveRouting.observeCounts(state, g, usdContext, ok ? 1 : 0, ok ? 0 : 1)
+    for (let i = 0; i < 6_000; i++) see(i % 3 === 0 ? "a" : i % 3 === 1 ? "b" : "c", i % 10 !== 0)
+    // a drops from 90% to 60%; b and c carry on
+    for (let i = 0; i < 100; i++) {
+      see("a", i % 5 < 3)
+      see("b", i % 10 !== 0)
+      see("c", i % 10 !== 0)
+    }
+    const short = (w: ReadonlyArray<number>) => w[0]! + w[1]!
+    expect(short(AdaptiveRouting.memoryWeights(state, "a"))).toBeGreaterThan(0.5)
+    expect(short(AdaptiveRouting.memoryWeights(state, "a"))).toBeGreaterThan(short(AdaptiveRouting.memoryWeights(state, "b")) + 0.2)
+    expect(AdaptiveRouting.estimate(state, "a", usd).rate).toBeLessThan(0.76)
+  })
+
+  it("a gateway's prior is the pooled rate of all gateways: two declines do not write it off", () => {
+    const run = (gatewayPooling: number) => {
+      const state = AdaptiveRouting.make({ gatewayPooling })
+      const usdContext = AdaptiveRouting.contextOf(usd)
+      AdaptiveRouting.observeCounts(state, "a", usdContext, 90, 10)
+      AdaptiveRouting.observeCounts(state, "b", usdContext, 0, 2)
+      return AdaptiveRouting.estimate(state, "b", usd)
+    }
+    // Beta(1, 1) alone: mean 0.25, and a Thompson draw almost never beats a's 0.9
+    expect(run(0).rate).toBeLessThan(0.3)
+    // 30 pseudo-observations at the pooled rate (about 0.88) in the longest memory, which the
+    // shorter ones borrow from: b stays worth trying
+    expect(run(30).rate).toBeGreaterThan(0.55)
+    expect(AdaptiveRouting.defaults.gatewayPooling).toBe(30)
+  })
+
   it.effect("observe is a no-op for the strategies that do not learn", () =>
     Effect.gen(function*() {
       const metrics = yield* GatewayMetrics.make()
