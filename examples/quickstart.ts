@@ -3,9 +3,10 @@
  * PostgreSQL (PGlite, in process, no server), including a decline, an idempotent repeat and a
  * gateway timeout after the charge.
  *
- *   npm run demo
+ *   npm run demo              # the demo's table
+ *   npm run demo -- --logs    # with AegisPay's own log lines (one per operation, docs/OPERATIONS.md)
  */
-import { Console, Effect } from "effect"
+import { Console, Effect, Logger, LogLevel } from "effect"
 import { type Payment, PaymentService } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayTest, MockGateway, TestCards } from "aegispay/testing"
@@ -101,8 +102,13 @@ const program = Effect.gen(function*() {
   yield* Console.log(`customer ${customer.id} has ${page.items.length} payments; the gateway ledger holds ${ledger.charges.length} charges and ${ledger.refunds.length} refunds`)
 })
 
+// AegisPay writes one line per payment operation (Info; Warning for a typed error) through the
+// application's logger. The demo prints its own table, so it shows those lines only with --logs.
+const logLevel = process.argv.includes("--logs") ? LogLevel.Info : LogLevel.None
+
 program.pipe(
   Effect.provide(AegisPayEmbedded.layer({ ...AegisPayTest.parts(), ids: "sequential" })),
+  Logger.withMinimumLogLevel(logLevel),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

@@ -11,7 +11,7 @@
  * @since 0.2.0
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Cause, Config, Duration, Effect, Either, Exit, FiberRef, Layer, ManagedRuntime, Redacted, Stream } from "effect"
+import { Cause, Config, Duration, Effect, Either, Exit, FiberRef, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Stream } from "effect"
 import * as AegisPayEmbedded from "../AegisPayEmbedded.js"
 import * as AegisPayPg from "../AegisPayPg.js"
 import * as Tenant from "../domain/Tenant.js"
@@ -136,7 +136,21 @@ export interface AegisPayConfig {
   readonly workers?: boolean | undefined
   /** How long `close()` lets operations in flight finish; default 30 s. */
   readonly shutdownGraceMs?: number | undefined
+  /**
+   * The least level of the log lines written to the console (one per payment operation at
+   * `info`, a failed one at `warning`; docs/OPERATIONS.md). Default: the environment's
+   * `AEGISPAY_LOG_LEVEL` (`DEBUG`, `INFO`, `WARN`, `ERROR`, `OFF`, …), else `info`.
+   */
+  readonly logLevel?: "debug" | "info" | "warning" | "error" | "none" | undefined
 }
+
+const logLevels = {
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  none: LogLevel.None
+} as const
 
 /**
  * Credentials of the built-in adapters (`registerGateway(type, credentials)`). Secrets are held
@@ -369,9 +383,16 @@ export class AegisPay {
       : AegisPayEmbedded.layer({ ...common, dataDir: storage.dataDir })
     const dispatcher = Layer.scopedDiscard(Effect.gen(this.#dispatch.bind(this)))
     // a start-up failure (database, migrations, keys) is a defect of the build: #start reports it
+    const logging = config.logLevel === undefined
+      ? Layer.unwrapEffect(Effect.map(
+        Config.logLevel("AEGISPAY_LOG_LEVEL").pipe(Config.withDefault<LogLevel.LogLevel>(LogLevel.Info)),
+        Logger.minimumLogLevel
+      ))
+      : Logger.minimumLogLevel(logLevels[config.logLevel])
     const layer: Layer.Layer<Services> = dispatcher.pipe(
       Layer.provideMerge(composition),
       Layer.provideMerge(NodeHttpClient.layerUndici),
+      Layer.provide(logging),
       Layer.orDie
     )
     this.#runtime = ManagedRuntime.make(layer)

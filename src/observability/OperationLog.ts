@@ -14,7 +14,9 @@
  * | `outcome` | `ok`, or the error's tag (`ValidationError`, `GatewayTransientError`, …), or `defect` |
  * | `latencyMs` | the operation's duration (Effect `Clock`) |
  *
- * at Info (`ok`), Warning (a typed error) or Error (a defect, with its cause); reads log at Debug.
+ * at Info (`ok`), Warning (a typed error) or Error (a defect, with its cause); reads log at Debug,
+ * and so does a read's `PaymentNotFound` (an answer, not a fault: the readiness probe's lookup
+ * makes one on every `/ready`).
  * Every gateway request (through `GatewayCall`: authenticate, charge, capture, void, refund,
  * status, …) logs one line `gateway request` with `gateway`, `method` (the call), `outcome`
  * (`approved`, `declined`, `error`), `status` (an error's tag) and `latencyMs`, at Debug (Warning
@@ -71,7 +73,10 @@ const isEnabled = (minimum: LogLevel.LogLevel, level: LogLevel.LogLevel) => LogL
  * - `paymentIdOf`: the payment id from the arguments, when known before the operation runs (it
  *   then annotates the span at once and every log line inside, gateway requests included);
  * - `subjectOf`: what the result says (payment id, gateway, state);
- * - `level`: of a success line (default Info; the reads use Debug).
+ * - `level`: of a success line (default Info; the reads use Debug);
+ * - `expectedErrors`: tags of typed errors that are an answer rather than a fault (a read's
+ *   `PaymentNotFound`: a 404, or the readiness probe's lookup), logged at `level` like a success
+ *   instead of Warning.
  *
  * @since 0.2.0
  */
@@ -81,6 +86,7 @@ export const traced = <S, Args extends ReadonlyArray<unknown>>(
     readonly paymentIdOf?: ((...args: Args) => string | undefined) | undefined
     readonly subjectOf?: ((a: S) => Subject | undefined) | undefined
     readonly level?: LogLevel.LogLevel | undefined
+    readonly expectedErrors?: ReadonlyArray<string> | undefined
   } = {}
 ) =>
 <A extends S, E, R>(self: Effect.Effect<A, E, R>, ...args: Args): Effect.Effect<A, E, R> => {
@@ -111,7 +117,13 @@ export const traced = <S, Args extends ReadonlyArray<unknown>>(
           if (paymentId !== undefined) attributes["aegispay.payment_id"] = paymentId
           if (subject?.gateway !== undefined) attributes["aegispay.gateway"] = subject.gateway
           if (subject !== undefined) attributes["aegispay.state"] = subject.state
-          const level = outcome === "ok" ? okLevel : outcome === "defect" ? LogLevel.Error : outcome === "interrupted" ? LogLevel.Info : LogLevel.Warning
+          const level = outcome === "ok" || options.expectedErrors?.includes(outcome) === true
+            ? okLevel
+            : outcome === "defect"
+            ? LogLevel.Error
+            : outcome === "interrupted"
+            ? LogLevel.Info
+            : LogLevel.Warning
           const annotated = Effect.annotateCurrentSpan(attributes)
           if (!isEnabled(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), level)) return annotated
           const fields: Record<string, string | number> = { operation, tenantId, outcome, latencyMs: ended - started }

@@ -9,7 +9,8 @@
  * encoded form never changes.
  *
  * - A field whose value is an object (or an array) is encoded with the field's own schema, once
- *   per object; an array is encoded element by element, once per element object.
+ *   per object; an array is encoded element by element, once per element object. Amounts
+ *   (`Money`) and timestamps (`DateTime.Utc`) are encoded directly, as their schemas encode them.
  * - A field whose value is a primitive (string, number, boolean) is copied as it is: every such
  *   field of `Payment` encodes to itself (no transformation). A field added later with a
  *   transformation of a primitive would break the equality, which the test suite would show.
@@ -18,7 +19,8 @@
  *
  * @internal
  */
-import { Schema } from "effect"
+import { DateTime, Schema } from "effect"
+import { Money } from "../domain/Money.js"
 import { Payment } from "../domain/Payment.js"
 
 interface FieldEncoder {
@@ -43,6 +45,10 @@ const fieldEncoders = new Map<string, FieldEncoder>(Object.entries(Payment.field
 const first = (encoded: unknown): unknown => (Array.isArray(encoded) ? encoded[0] : undefined)
 
 const encodeObject = (field: FieldEncoder, value: object): unknown => {
+  // the two kinds of value a new version makes most (amounts, timestamps), encoded directly as
+  // their schemas do (`Money`: the minor units as a decimal string; `DateTimeUtc`: ISO 8601)
+  if (value instanceof Money) return { currency: value.currency, minor: value.minor.toString() }
+  if (DateTime.isDateTime(value) && DateTime.isUtc(value)) return DateTime.formatIso(value)
   const known = field.objects.get(value)
   if (known !== undefined) return known
   let encoded: unknown
@@ -79,4 +85,60 @@ export const encode = (payment: Payment): { readonly [field: string]: unknown } 
     out[key] = typeof value === "object" && value !== null ? encodeObject(field, value) : value
   }
   return out
+}
+
+/**
+ * The payments this process wrote last, so that reading one back (the lock-and-read of the next
+ * operation on it, a lookup) needs no decoding.
+ *
+ * A payment's row is written once per version (every update is conditional on the version
+ * before it), so a snapshot read back with the same id, version and `updatedAt` as a payment this
+ * process wrote *and saw committed* is that payment: {@link recall} returns the object itself
+ * (immutable). Anything else (another process's version, an older one, a row that does not
+ * match) is decoded as before. One cache per database client (`SqlClient`), so compositions on
+ * different databases in one process never share entries; bounded by `capacity` (the least
+ * recently written go first).
+ *
+ * @internal
+ */
+export interface Written {
+  /** Call only after the write of `payment` committed. */
+  readonly remember: (payment: Payment) => void
+  /** The payment this process wrote with that snapshot's id, version and `updatedAt`, if any. */
+  readonly recall: (snapshot: unknown) => Payment | undefined
+}
+
+const written = new WeakMap<object, Written>()
+
+/**
+ * The {@link Written} cache of the database client `client` (created on first use).
+ *
+ * @internal
+ */
+export const writtenFor = (client: object, capacity = 10_000): Written => {
+  const known = written.get(client)
+  if (known !== undefined) return known
+  const entries = new Map<string, { readonly payment: Payment; readonly updatedAt: unknown }>()
+  const cache: Written = {
+    remember: (payment) => {
+      entries.delete(payment.id)
+      entries.set(payment.id, { payment, updatedAt: encode(payment).updatedAt })
+      if (entries.size > capacity) {
+        const oldest = entries.keys().next()
+        if (oldest.done !== true) entries.delete(oldest.value)
+      }
+    },
+    recall: (snapshot) => {
+      if (typeof snapshot !== "object" || snapshot === null || !("id" in snapshot) || typeof snapshot.id !== "string") return undefined
+      const entry = entries.get(snapshot.id)
+      if (entry === undefined) return undefined
+      const version = "version" in snapshot ? snapshot.version : undefined
+      const updatedAt = "updatedAt" in snapshot ? snapshot.updatedAt : undefined
+      return version === entry.payment.version && typeof updatedAt === "string" && updatedAt === entry.updatedAt
+        ? entry.payment
+        : undefined
+    }
+  }
+  written.set(client, cache)
+  return cache
 }

@@ -37,6 +37,7 @@ import { isStorable } from "../domain/Sanitize.js"
 import { Tenant } from "../domain/Tenant.js"
 import { CurrentLease, type Lease, LockManager, LockUnavailable } from "./LockManager.js"
 import { PaymentLock, orNotFound } from "./PaymentLock.js"
+import * as PaymentSnapshot from "./PaymentSnapshot.js"
 
 /**
  * Lease settings.
@@ -58,6 +59,8 @@ const LockAndReadRow = Schema.Struct({
   token: Schema.NullOr(Schema.Union(Schema.BigInt, Schema.BigIntFromNumber)),
   snapshot: Schema.NullOr(Payment.Payment)
 })
+/** {@link LockAndReadRow} when the snapshot is one this process wrote (`PaymentSnapshot.Written`). */
+const LockAndReadToken = Schema.Struct({ token: LockAndReadRow.fields.token })
 
 /**
  * Builds the lock manager and the payment lock over the `SqlClient` in context (one owner id,
@@ -153,11 +156,19 @@ export const make = (options: Options = {}): Effect.Effect<
      * Takes the lease of a payment of `tenantId` and reads the payment in one statement (migration
      * 0011); `PaymentNotFound`, without a lease, when no payment of that tenant has this id.
      */
+    const written = PaymentSnapshot.writtenFor(sql)
     const tryAcquireAndRead = (paymentId: string, tenantId: string) =>
       sql`SELECT token, snapshot FROM aegis_lock_and_read_tenant(${paymentId}, ${tenantId}, ${owner}, ${interval}::interval)`
         .pipe(
           Effect.mapError((e) => unavailable(paymentId, e.message)),
-          Effect.flatMap(firstRow(paymentId, LockAndReadRow)),
+          Effect.flatMap((rows) => {
+            // the version this process wrote last, unchanged since: the payment object itself
+            const row = rows[0]
+            const known = typeof row === "object" && row !== null && "snapshot" in row ? written.recall(row.snapshot) : undefined
+            return known === undefined
+              ? firstRow(paymentId, LockAndReadRow)(rows)
+              : Effect.map(firstRow(paymentId, LockAndReadToken)(rows), ({ token }) => ({ token, snapshot: known }))
+          }),
           Effect.flatMap((row) =>
             row.token === null
               ? Effect.fail(new PaymentNotFound({ paymentId }))

@@ -112,13 +112,18 @@ export const make = Effect.gen(function*() {
       )`
   }
 
+  // what this process wrote and saw committed: read back unchanged, it needs no decoding
+  const written = PaymentSnapshot.writtenFor(sql)
+
   // Synchronous decoding: rows are plain data, no effects needed.
   const decodeRows = (operation: string) => (rows: ReadonlyArray<unknown>) =>
-    Effect.forEach(rows, (row) =>
-      Either.match(decodeSnapshot(row), {
+    Effect.forEach(rows, (row) => {
+      const known = typeof row === "object" && row !== null && "snapshot" in row ? written.recall(row.snapshot) : undefined
+      return known !== undefined ? Effect.succeed(known) : Either.match(decodeSnapshot(row), {
         onLeft: (e) => Effect.fail(storageError(operation)(e)),
         onRight: (r) => Effect.succeed(r.snapshot)
-      }))
+      })
+    })
 
   const decodeRow = (operation: string) => (rows: ReadonlyArray<unknown>) =>
     Effect.map(decodeRows(operation)(rows.slice(0, 1)), (payments) => Option.fromNullable(payments[0]))
@@ -153,6 +158,7 @@ export const make = Effect.gen(function*() {
         if (inserted.length === 0) {
           return yield* new DuplicateIdempotencyKey({ tenantId: p.tenantId, idempotencyKey: p.idempotencyKey })
         }
+        written.remember(p)
         if (decision.events.length > 0) yield* signal.committed
       })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
     },
@@ -190,6 +196,7 @@ export const make = Effect.gen(function*() {
           return yield* new VersionConflict({ paymentId: p.id, expectedVersion, actualVersion: actual })
         }
         if (lease !== undefined && options?.lastWrite === true) lease.releasedByWrite = true
+        written.remember(p)
         if (decision.events.length > 0) yield* signal.committed
       })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
     },

@@ -4,7 +4,7 @@
  * retried then failed over, a crash → unknown outcome → reconciled), `gatewayType`, event
  * handlers on/off, health and metrics, and `close()`.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import {
   AegisPay,
   AegisPayClosedError,
@@ -274,6 +274,30 @@ describe("aegispay/facade", () => {
     const metrics = await aegisPay.getMetrics()
     expect(Object.keys(metrics.counters).some((k) => k.startsWith("aegispay_gateway_calls_total{") && k.includes("gateway=steady"))).toBe(true)
   })
+
+  it("logs a line per operation at the default level (info); logLevel 'warning' leaves successes out", async () => {
+    const written = async (facade: AegisPay, key: string) => {
+      const spy = vi.spyOn(console, "log").mockImplementation(() => {})
+      try {
+        const p = await facade.createPayment(cardRequest(key, { gatewayType: "mock" }))
+        await facade.processPayment({ paymentId: p.id })
+        return spy.mock.calls.map((args) => String(args[0])).filter((line) => line.includes("payment operation"))
+      } finally {
+        spy.mockRestore()
+      }
+    }
+    const lines = await written(aegisPay, "fc-log-1")
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(/level=INFO .*operation=create/)
+    expect(lines[1]).toMatch(/level=INFO .*operation=process .*state=SUCCESS/)
+    const quiet = new AegisPay({ mode: "development", keys: freshKeys(), workers: false, logLevel: "warning" })
+    try {
+      await quiet.registerGateway("mock", {})
+      expect(await written(quiet, "fc-log-2")).toEqual([])
+    } finally {
+      await quiet.close()
+    }
+  }, 60_000)
 
   it("registerGateway refuses unknown types, bad gateway objects and bad credentials with typed errors", async () => {
     expect(await rejection(aegisPay.registerGateway("visa-direct" as "stripe", { secretKey: "x" }))).toBeInstanceOf(ConfigurationError)

@@ -2,9 +2,9 @@
  * `/ready` per component: storage (the database), the API-key store, the workers of the process,
  * extra checks; 503 with every component's answer when one fails, within the timeout.
  */
-import { Effect, Layer } from "effect"
+import { Clock, type Duration, Effect, Layer, Option } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { ApiKeys, PaymentService, StorageError, Workers } from "aegispay"
+import { ApiKeys, OutboxBacklog, PaymentService, StorageError, Workers } from "aegispay"
 import { call, type Started, start } from "./support.js"
 
 const servers: Array<Started> = []
@@ -24,6 +24,21 @@ const storageDown = new StorageError.StorageError({ operation: "readiness", reas
 /** The composition's PaymentService with `getPayment` replaced. */
 const paymentsWith = (getPayment: PaymentService.PaymentService["Type"]["getPayment"]) =>
   Layer.effect(PaymentService.PaymentService, Effect.map(PaymentService.PaymentService, (s) => ({ ...s, getPayment })))
+
+/** The service's clock (the real one): the backlog's times are on it. */
+const realClock = Clock.make()
+
+/** The real clock moved forward by `offset` ms (the service's `Clock`: time passes without waiting). */
+class ShiftedClock implements Clock.Clock {
+  readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
+  offset = 0
+  private readonly base = Clock.make()
+  unsafeCurrentTimeMillis = () => this.base.unsafeCurrentTimeMillis() + this.offset
+  unsafeCurrentTimeNanos = () => this.base.unsafeCurrentTimeNanos() + BigInt(this.offset) * 1_000_000n
+  currentTimeMillis = Effect.sync(() => this.unsafeCurrentTimeMillis())
+  currentTimeNanos = Effect.sync(() => this.unsafeCurrentTimeNanos())
+  sleep = (duration: Duration.Duration) => this.base.sleep(duration)
+}
 
 describe("/ready", () => {
   it("is 200 with each component when all answer; /health stays trivial", async () => {
@@ -75,6 +90,43 @@ describe("/ready", () => {
     const stopped = await ready(server)
     expect(stopped.status).toBe(503)
     expect(stopped.json.checks["worker:outbox relay round"]).toBe("stopped")
+  })
+
+  it("is 503 while the oldest undelivered outbox event is older than the limit, 200 when it is delivered", async () => {
+    let oldest = Option.none<number>()
+    const server = await started(
+      { readinessLimits: { maxOutboxLag: "60 seconds" } },
+      { overrides: OutboxBacklog.layerFrom(Effect.sync(() => oldest)) }
+    )
+    expect((await ready(server)).json.checks.outbox).toBe("ok")
+    oldest = Option.some(realClock.unsafeCurrentTimeMillis() - 30_000)
+    expect((await ready(server)).status).toBe(200)
+    oldest = Option.some(realClock.unsafeCurrentTimeMillis() - 125_000)
+    const lagging = await ready(server)
+    expect(lagging.status).toBe(503)
+    expect(lagging.json.checks).toMatchObject({ storage: "ok", apiKeys: "ok" })
+    expect(lagging.json.checks.outbox).toMatch(/^lagging \(oldest undelivered event 12[5-9] s old, limit 60 s\)$/)
+    oldest = Option.none()
+    expect((await ready(server)).status).toBe(200)
+  })
+
+  it("is 503 while a worker has not succeeded for its stale limit, 200 after its next success", async () => {
+    const clock = new ShiftedClock()
+    const server = await started(
+      { readinessLimits: { workerStaleFactor: 3, workerMinStale: "1 second" } },
+      { observe: Layer.setClock(clock) }
+    )
+    const worker = await server.runtime.runPromise(Workers.register("recovery", { interval: "10 seconds" }))
+    await server.runtime.runPromise(worker.succeeded)
+    expect((await ready(server)).json.checks["worker:recovery"]).toBe("ok")
+    clock.offset = 29_000
+    expect((await ready(server)).status).toBe(200)
+    clock.offset = 45_000
+    const stale = await ready(server)
+    expect(stale.status).toBe(503)
+    expect(stale.json.checks["worker:recovery"]).toMatch(/^stale \(no successful iteration for 4[5-9] s, limit 30 s\)$/)
+    await server.runtime.runPromise(worker.succeeded)
+    expect((await ready(server)).status).toBe(200)
   })
 
   it("runs the extra checks too", async () => {

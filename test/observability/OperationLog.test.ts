@@ -20,6 +20,7 @@ const run = async (level: string) => {
     yield* payments.refundPayment({ paymentId: p.id, idempotencyKey: "r1", amount: "1.00" })
     yield* Effect.either(payments.capturePayment({ paymentId: p.id }))
     yield* payments.getPayment(p.id)
+    yield* Effect.either(payments.getPayment("pay_missing"))
     return p.id
   })
   // the level layer after the capture's "All": Config decides
@@ -60,6 +61,11 @@ describe("operation log lines", () => {
     expect(warn.lines.filter((l) => l.message === "gateway request")).toEqual([])
     const debug = await run("debug")
     expect(debug.lines.filter((l) => l.message === "payment operation").map((l) => l.annotations.operation)).toContain("get")
+    // a read's PaymentNotFound is an answer (a 404, the readiness probe's lookup): Debug, not Warning
+    expect(debug.lines.find((l) => l.annotations.paymentId === "pay_missing")).toMatchObject({
+      level: "DEBUG",
+      annotations: { operation: "get", outcome: "PaymentNotFound" }
+    })
   })
 
   it("INFO: a failed gateway request logs at Warning with its status; the retried success does not log", async () => {

@@ -26,7 +26,12 @@ export const make = (deps: Dependencies) => {
 
   const getPayment = Effect.fn("PaymentService.getPayment")(function*(paymentId: string) {
     return yield* load(paymentId)
-  }, OperationLog.traced("get", { paymentIdOf: (paymentId: string) => paymentId, subjectOf: OperationLog.ofPayment, level: LogLevel.Debug }))
+  }, OperationLog.traced("get", {
+    paymentIdOf: (paymentId: string) => paymentId,
+    subjectOf: OperationLog.ofPayment,
+    level: LogLevel.Debug,
+    expectedErrors: ["PaymentNotFound"]
+  }))
 
   const getCustomerPayments = Effect.fn("PaymentService.getCustomerPayments")(
     function*(request: CustomerPaymentsRequest) {
