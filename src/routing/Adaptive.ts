@@ -20,17 +20,20 @@
  * **Pooling (empirical Bayes).** For every gateway and level the state keeps, in O(1) per
  * observation, the chi-square of the counts of the contexts of that level around the level
  * above (longest memory). The variance τ² of the gateway's rate between contexts is its excess
- * over what chance gives (method of moments, less one standard deviation of the chi-square:
- * contexts are kept apart only on evidence); a context borrows `p(1 − p)/τ²` pseudo-observations
- * (clamped to [`pooling`, `maxPooling`]) from the level above. Contexts that agree are pooled
+ * over what chance gives (method of moments, less `heterogeneityMargin` standard deviations of
+ * the chi-square: contexts are kept apart only on clear evidence); a context borrows
+ * `p(1 − p)/τ²` pseudo-observations (clamped to [`pooling`, `maxPooling`]) from the level above. Contexts that agree are pooled
  * completely (a gateway is learned once, not per context); contexts that differ speak for
  * themselves.
  *
  * **Posterior.** Under memory m: the overall level at the longest memory is Beta(1 + approvals,
- * 1 + failures); a shorter memory borrows `timePooling` pseudo-observations from the next longer
- * one (a gateway not seen lately falls back to its longer record, uncertain); each finer level
+ * 1 + failures) plus `gatewayPooling` pseudo-observations at the pooled rate of all gateways (a
+ * gateway unlucky in its first payments is not written off); a shorter memory borrows
+ * `timePooling` pseudo-observations from the next longer one (a gateway not seen lately falls
+ * back to its longer record, uncertain); each finer level
  * borrows its pooling strength from the level above. The memories are weighed by their
- * discounted predictive log-likelihood on every outcome observed (`selectionMemory`), with a
+ * discounted predictive log-likelihood (`selectionMemory`) on every outcome observed plus, per
+ * gateway, on that gateway's own (a change of one gateway moves its own weights first), with a
  * prior preference of `memoryPrior` nats per step towards the longer ones: a stationary world is
  * read with the longest memory, a step or a drift moves the weight to a short one within a few
  * hundred observations. The posterior is the mixture's mean μ and standard deviation σ.
@@ -38,8 +41,8 @@
  * **Choice.** A gateway never observed goes first (it is learned). The leader is the highest
  * posterior mean; a gateway whose probability of beating it (normal approximation) is below
  * Φ(−`confidence`) is *eliminated*; each other one draws `θ = μ + s·z` (z standard normal, from
- * Effect's `Random`; s = `exploration`·σ, never below the longest memory's own standard
- * deviation) and the highest θ goes first (Thompson sampling: exploration shrinks as the
+ * Effect's `Random`; s = `exploration`·σ, never below `explorationFloor` times the longest
+ * memory's own standard deviation) and the highest θ goes first (Thompson sampling: exploration shrinks as the
  * posteriors separate and stops for a gateway that is confidently worse). A gateway not
  * observed for `probeInterval` observations is tried once (a probe), so a recovery is noticed.
  * The rest follow by mean, the eliminated ones last: never dropped (failover may still use them).
@@ -87,11 +90,23 @@ export interface Options {
   readonly pooling?: number | undefined
   /** The most pseudo-observations a level borrows from the level above. Default 10,000. */
   readonly maxPooling?: number | undefined
+  /**
+   * Contexts are kept apart only on evidence: the chi-square of their counts must exceed its
+   * expectation under no heterogeneity by this many of its standard deviations before the
+   * variance between them counts. Default 3.
+   */
+  readonly heterogeneityMargin?: number | undefined
   /** Pseudo-observations a short memory borrows from the next longer one. Default 20. */
   readonly timePooling?: number | undefined
   /**
+   * Pseudo-observations the overall level of a gateway borrows, at the longest memory, from the
+   * pooled rate of all gateways (a gateway's prior is what gateways approve here, not 50%): a
+   * gateway unlucky in its first few payments is not written off. Default 30.
+   */
+  readonly gatewayPooling?: number | undefined
+  /**
    * Prior preference for longer memories: each step shorter costs this many nats of
-   * log-likelihood in the weights. Default 2.
+   * log-likelihood in the weights. Default 1.
    */
   readonly memoryPrior?: number | undefined
   /**
@@ -105,6 +120,12 @@ export interface Options {
    * probes and gateways never observed still go first). Default 0.5.
    */
   readonly exploration?: number | undefined
+  /**
+   * Least scale of the Thompson draw, as a multiple of the longest memory's own posterior
+   * standard deviation (so a gateway is not starved when a short memory looks certain).
+   * Default 0.6.
+   */
+  readonly explorationFloor?: number | undefined
 }
 
 /**
@@ -127,10 +148,13 @@ export const defaults: {
   readonly probeInterval: number
   readonly pooling: number
   readonly maxPooling: number
+  readonly heterogeneityMargin: number
   readonly timePooling: number
+  readonly gatewayPooling: number
   readonly memoryPrior: number
   readonly confidence: number
   readonly exploration: number
+  readonly explorationFloor: number
 } = {
   memory: Infinity,
   memories: [300, 1_000, 3_000, 10_000, Infinity],
@@ -138,10 +162,13 @@ export const defaults: {
   probeInterval: 1_000,
   pooling: 10,
   maxPooling: 10_000,
+  heterogeneityMargin: 3,
   timePooling: 20,
-  memoryPrior: 3,
+  gatewayPooling: 30,
+  memoryPrior: 1,
   confidence: 2.33,
-  exploration: 0.5
+  exploration: 0.5,
+  explorationFloor: 0.6
 }
 
 /**
@@ -182,6 +209,16 @@ export interface Heterogeneity {
   tick: number
 }
 
+/**
+ * Discounted predictive log-likelihood of every memory on the outcomes of one gateway.
+ *
+ * @since 0.5.0
+ */
+export interface GatewayScores {
+  readonly scores: Float64Array
+  tick: number
+}
+
 /** Number of levels of a context (overall, currency, brand, full). */
 const LEVELS = 4
 
@@ -200,14 +237,25 @@ export interface State {
   readonly probeInterval: number
   readonly pooling: number
   readonly maxPooling: number
+  readonly heterogeneityMargin: number
   readonly timePooling: number
+  readonly gatewayPooling: number
   readonly memoryPrior: number
   readonly confidence: number
   readonly exploration: number
+  readonly explorationFloor: number
   /** Observations so far (outcome counts, local and shared): the clock of the discount. */
   tick: number
   /** Discounted log-likelihood of every model (level × memory) on the outcomes observed, as of `tick`. */
   readonly scores: Float64Array
+  /**
+   * Per gateway, the same scores on that gateway's outcomes only (as of their `tick`): the
+   * weights of a gateway's memories add them to {@link State.scores}, so a change of one gateway
+   * moves its own weights first.
+   */
+  readonly gatewayScores: Map<string, GatewayScores>
+  /** Counts of every gateway together (overall level): the prior of each gateway's overall level. */
+  readonly all: Counter
   /** Counters by `gateway|level` (`a|overall`, `a|c:EUR`, `a|x:EUR/card/visa/1`, …). */
   readonly counters: Map<string, Counter>
   /** Heterogeneity by gateway, for levels 1–3 (index 0 unused). */
@@ -235,12 +283,27 @@ export const make = (options: Options = {}): State => {
     probeInterval: positive(options.probeInterval, defaults.probeInterval, 1),
     pooling: positive(options.pooling, defaults.pooling, 0),
     maxPooling: Math.max(positive(options.pooling, defaults.pooling, 0), positive(options.maxPooling, defaults.maxPooling, 0)),
+    heterogeneityMargin: positive(options.heterogeneityMargin, defaults.heterogeneityMargin, 0),
     timePooling: positive(options.timePooling, defaults.timePooling, 0),
+    gatewayPooling: positive(options.gatewayPooling, defaults.gatewayPooling, 0),
     memoryPrior: positive(options.memoryPrior, defaults.memoryPrior, 0),
     confidence: positive(options.confidence, defaults.confidence, 0),
     exploration: positive(options.exploration, defaults.exploration, 0),
+    explorationFloor: positive(options.explorationFloor, defaults.explorationFloor, 0),
     tick: 0,
     scores: new Float64Array(memories.length),
+    gatewayScores: new Map(),
+    all: {
+      successes: new Float64Array(memories.length),
+      failures: new Float64Array(memories.length),
+      tick: 0,
+      seen: 0,
+      childSquares: 0,
+      childCounts2: 0,
+      children: 0,
+      chi2: 0,
+      denominator: 0
+    },
     counters: new Map(),
     heterogeneity: new Map()
   }
@@ -350,9 +413,9 @@ const poolingOf = (state: State, gateway: string, overall: Counter | undefined, 
   for (let l = 1; l < LEVELS; l++) {
     const h = het?.[l]
     if (h !== undefined) ageHeterogeneity(state, h)
-    // the chi-square beyond its expectation under no heterogeneity, less one standard deviation
-    // of it (contexts are kept apart only on evidence)
-    const excess = h === undefined ? 0 : h.chi2 - (h.df + Math.sqrt(2 * h.df)) * p * (1 - p)
+    // the chi-square beyond its expectation under no heterogeneity, less `heterogeneityMargin`
+    // standard deviations of it (contexts are kept apart only on evidence)
+    const excess = h === undefined ? 0 : h.chi2 - (h.df + state.heterogeneityMargin * Math.sqrt(2 * h.df)) * p * (1 - p)
     const tau2 = h === undefined || h.denominator <= 0 ? 0 : Math.max(0, excess / h.denominator)
     out[l] = tau2 <= 0 ? state.maxPooling : Math.min(state.maxPooling, Math.max(state.pooling, (p * (1 - p)) / tau2))
   }
@@ -399,8 +462,12 @@ const models = (
         priorMean = mean[k + 1]!
         priorCount = Math.min(state.timePooling, count[k + 1]!)
       } else {
-        priorMean = 0.5
-        priorCount = 2
+        // the pooled rate of all gateways (Beta(1, 1) before any), `gatewayPooling` strong
+        const all = state.all
+        age(state, all)
+        const as = all.successes[K - 1]!
+        priorMean = (as + 1) / (as + all.failures[K - 1]! + 2)
+        priorCount = 2 + state.gatewayPooling
       }
       const total = n + priorCount
       mean[k] = total > 0 ? (s + priorCount * priorMean) / total : priorMean
@@ -444,11 +511,21 @@ export const observeCounts = (
   models(state, cs, pool, mean, count)
   const total = successes + failures
   const fade = state.selectionDiscount ** total
+  const own = gatewayScoresOf(state, gateway)
   for (let k = 0; k < K; k++) {
     const p = clampP(mean[k]!)
-    state.scores[k] = state.scores[k]! * fade + successes * Math.log(p) + failures * Math.log(1 - p)
+    const score = successes * Math.log(p) + failures * Math.log(1 - p)
+    state.scores[k] = state.scores[k]! * fade + score
+    own.scores[k] = own.scores[k]! * fade + score
   }
+  own.tick = state.tick + total
+  age(state, state.all)
   state.tick += total
+  age(state, state.all)
+  for (let k = 0; k < K; k++) {
+    state.all.successes[k]! += successes
+    state.all.failures[k]! += failures
+  }
   let het = state.heterogeneity.get(gateway)
   if (het === undefined) {
     het = Array.from({ length: LEVELS }, () => ({ chi2: 0, df: 0, denominator: 0, tick: state.tick }))
@@ -512,15 +589,37 @@ export interface Estimate {
   readonly samples: number
 }
 
-/** The weight of every model: its score's likelihood relative to the best, normalised. */
-const weightsOf = (state: State): Float64Array => {
-  const w = new Float64Array(state.scores.length)
+/** The scores of `gateway`'s own outcomes, created empty at first use, aged to the state's tick. */
+const gatewayScoresOf = (state: State, gateway: string): GatewayScores => {
+  let g = state.gatewayScores.get(gateway)
+  if (g === undefined) state.gatewayScores.set(gateway, g = { scores: new Float64Array(state.memories.length), tick: state.tick })
+  const dt = state.tick - g.tick
+  if (dt > 0) {
+    const f = state.selectionDiscount ** dt
+    for (let k = 0; k < g.scores.length; k++) g.scores[k]! *= f
+    g.tick = state.tick
+  }
+  return g
+}
+
+/**
+ * The weight of every memory: its score's likelihood relative to the best, normalised; the
+ * scores of all outcomes, plus those of `gateway`'s own when given.
+ */
+const weightsOf = (state: State, gateway?: string): Float64Array => {
+  const K = state.scores.length
+  const scores = Float64Array.from(state.scores)
+  const own = gateway === undefined ? undefined : state.gatewayScores.get(gateway)
+  if (own !== undefined) {
+    const f = state.selectionDiscount ** Math.max(0, state.tick - own.tick)
+    for (let k = 0; k < K; k++) scores[k]! += f * own.scores[k]!
+  }
+  const w = new Float64Array(K)
   let max = -Infinity
-  const K = w.length
   const prior = (k: number) => state.memoryPrior * (k - (K - 1))
-  for (let k = 0; k < K; k++) max = Math.max(max, state.scores[k]! + prior(k))
+  for (let k = 0; k < K; k++) max = Math.max(max, scores[k]! + prior(k))
   let sum = 0
-  for (let k = 0; k < K; k++) sum += w[k] = Math.exp(state.scores[k]! + prior(k) - max)
+  for (let k = 0; k < K; k++) sum += w[k] = Math.exp(scores[k]! + prior(k) - max)
   for (let m = 0; m < w.length; m++) w[m]! /= sum
   return w
 }
@@ -528,11 +627,12 @@ const weightsOf = (state: State): Float64Array => {
 /**
  * The weight of each memory (`state.memories`, shortest first) in the posterior now: how well
  * each has predicted the recent outcomes (discounted log-likelihood, `selectionMemory`), with
- * the prior preference `memoryPrior` for longer ones. Sums to 1.
+ * the prior preference `memoryPrior` for longer ones; with `gateway`, the weights its posteriors
+ * use (its own outcomes' scores added). Sums to 1.
  *
  * @since 0.4.0
  */
-export const memoryWeights = (state: State): ReadonlyArray<number> => Array.from(weightsOf(state))
+export const memoryWeights = (state: State, gateway?: string): ReadonlyArray<number> => Array.from(weightsOf(state, gateway))
 
 interface Posterior extends Estimate {
   /** Standard deviation of the longest memory's posterior alone. */
@@ -575,7 +675,7 @@ const estimateWith = (state: State, weights: Float64Array, gateway: string, cont
  * @since 0.3.0
  */
 export const estimateContext = (state: State, gateway: string, context: Context): Estimate =>
-  estimateWith(state, weightsOf(state), gateway, context)
+  estimateWith(state, weightsOf(state, gateway), gateway, context)
 
 /**
  * The posterior of `gateway` for `payment`: O(1).
@@ -626,8 +726,13 @@ export const choose = <G extends { readonly id: string }>(
   exploration: number = state.exploration,
   probe: boolean = true
 ): Array<G> => {
-  const weights = weightsOf(state)
-  const rows = candidates.map((g, index) => ({ g, index, e: estimateWith(state, weights, g.id, context), eliminated: false, draw: 0 }))
+  const rows = candidates.map((g, index) => ({
+    g,
+    index,
+    e: estimateWith(state, weightsOf(state, g.id), g.id, context),
+    eliminated: false,
+    draw: 0
+  }))
   // the leader: the highest posterior mean among the gateways observed
   let leader: (typeof rows)[number] | undefined
   for (const r of rows) if (r.e.samples > 0 && (leader === undefined || r.e.rate > leader.e.rate)) leader = r
@@ -641,7 +746,7 @@ export const choose = <G extends { readonly id: string }>(
       ? -Infinity
       : r.e.rate + (exploration === 0
         ? 0
-        : Math.max(exploration * r.e.deviation, r.e.longestDeviation) * normalQuantile(uniform[r.index] ?? 0.5))
+        : Math.max(exploration * r.e.deviation, state.explorationFloor * r.e.longestDeviation) * normalQuantile(uniform[r.index] ?? 0.5))
   }
   const rest = [...rows].sort((a, b) =>
     (a.eliminated === b.eliminated ? 0 : a.eliminated ? 1 : -1) || b.e.rate - a.e.rate || a.index - b.index
