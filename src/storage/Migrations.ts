@@ -16,7 +16,9 @@
  *
  * @since 0.1.0
  */
-import { NodeContext } from "@effect/platform-node"
+// the module itself, not the package index: the index loads every Node module of the package (its HTTP
+// client brings undici, 1 MB), which every program migrating would load for nothing
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Migrator, SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql"
 import { PgMigrator } from "@effect/sql-pg"

@@ -13,13 +13,13 @@ import { execFile, spawn, spawnSync } from "node:child_process"
 import { createHash, createHmac } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { CardVault } from "aegispay"
-import { Embedded } from "aegispay/embedded"
 import { Migrations } from "aegispay/pg"
 import * as Envelope from "../../src/security/Envelope.js"
 import * as KeyManagement from "../../src/security/KeyManagement.js"
 import * as SqlCardVault from "../../src/security/SqlCardVault.js"
 import { createTestDatabase, databaseUrl } from "../support/Backends.js"
 import { lastLine, nodeArgs } from "../support/Children.js"
+import { useSharedPglite } from "../support/SharedPglite.js"
 import { cardInput, fingerprintKey, kek, numbers } from "./Keys.js"
 
 /** A database: each build of `client` is one "process" (on PostgreSQL its own pool). */
@@ -39,10 +39,6 @@ const postgres: Effect.Effect<Database, never, Scope.Scope> = Effect.gen(functio
   return { url: db.url, client: pgClient(db.url) }
 })
 
-const pglite: Effect.Effect<Database, never, Scope.Scope> = Effect.map(
-  Layer.memoize(Layer.provideMerge(Migrations.layer, Embedded.layerClient()).pipe(Layer.orDie)),
-  (client) => ({ url: undefined, client })
-)
 
 const keyA = kek("kek-a")
 const keyB = kek("kek-b")
@@ -245,7 +241,20 @@ const contract = (name: string, setup: Effect.Effect<Database, never, Scope.Scop
       })), 60_000)
   })
 
-contract("pglite", pglite)
+describe("pglite", () => {
+  // one PGlite for the contract (starting one takes seconds of CPU); each test starts on an empty
+  // vault, as each PostgreSQL test does on its fresh database (the vault is its only table)
+  const shared = useSharedPglite()
+  const pglite: Effect.Effect<Database, never, Scope.Scope> = Effect.gen(function*() {
+    const client = shared()
+    yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`TRUNCATE aegis_card_vault`).pipe(
+      Effect.provide(client),
+      Effect.orDie
+    )
+    return { url: undefined, client }
+  })
+  contract("pglite", pglite)
+})
 
 describe.skipIf(databaseUrl === undefined)("SqlCardVault on PostgreSQL", () => {
   contract("postgres", postgres)

@@ -6,9 +6,9 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Redacted, Ref, Schedule, Schema, TestClock } from "effect"
 import { Fingerprint, IdempotencyStore, Ids } from "aegispay"
-import { Embedded } from "aegispay/embedded"
 import { AegisPayPg, Migrations } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { useSharedPglite } from "../support/SharedPglite.js"
 import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 
 const Result = Schema.Struct({ id: Schema.String, amount: Schema.BigInt })
@@ -120,16 +120,20 @@ const contract = (name: string, layer: () => Layer.Layer<IdempotencyStore.Idempo
 }
 
 contract("memory", () => IdempotencyStore.layerMemory.pipe(Layer.provide(Ids.layer)), false)
-contract(
-  "pglite",
-  () =>
-    IdempotencyStore.layerSql.pipe(
-      Layer.provide(Ids.layer),
-      Layer.provide(Migrations.layer),
-      Layer.provide(Embedded.layerClient())
-    ),
-  true
-)
+// one PGlite for the contract (as one PostgreSQL database below); each test builds its store on it
+describe("pglite", () => {
+  const client = useSharedPglite()
+  contract(
+    "pglite",
+    () =>
+      IdempotencyStore.layerSql.pipe(
+        Layer.provide(Ids.layer),
+        Layer.provide(Migrations.layer),
+        Layer.provide(client())
+      ),
+    true
+  )
+})
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {
   const databaseUrlOf = useTestDatabase("idempotency")

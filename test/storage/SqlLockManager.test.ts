@@ -8,9 +8,9 @@ import { PgClient } from "@effect/sql-pg"
 import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { Scope } from "effect"
 import { Customer, Ids, LockManager, Money, Payment, PaymentMethod, Tenant } from "aegispay"
-import { Embedded } from "aegispay/embedded"
 import { AegisPayPg, Migrations, OutboxSignal, SqlLockManager, SqlStorage } from "aegispay/pg"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { useSharedPglite } from "../support/SharedPglite.js"
 import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 
 type Manager = (options?: SqlLockManager.Options) => Effect.Effect<LockManager.LockManager["Type"], unknown, Scope.Scope>
@@ -74,9 +74,10 @@ const contract = (name: string, setup: () => Effect.Effect<Manager, never, Scope
   })
 
 describe("pglite", () => {
-  // one embedded database shared by both managers, as two fibers of one process would
-  const client = Layer.provideMerge(Migrations.layer, Embedded.layerClient())
-  contract("pglite", () => Effect.map(Layer.memoize(client), managerOn))
+  // one embedded database shared by both managers, as two fibers of one process would (and by the
+  // tests, as PostgreSQL's database below: they lock keys of their own)
+  const client = useSharedPglite()
+  contract("pglite", () => Effect.sync(() => managerOn(client())))
 })
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {

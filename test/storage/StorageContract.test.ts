@@ -15,6 +15,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { card, request } from "../helpers.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
+import { embeddedOn, useSharedPglite } from "../support/SharedPglite.js"
 
 const encode = Schema.encodeSync(Payment.Payment)
 
@@ -378,7 +379,13 @@ const contract = (name: string, backend: Backend) => {
 }
 
 contract("memory", { sql: false, layer: () => AegisPayTest.layerMemory({ ids: "sequential" }) })
-contract("pglite", { sql: true, layer: () => AegisPayEmbedded.layer({ ...AegisPayTest.parts(), ids: "sequential" }) })
+// one PGlite for the whole contract (started once, as PostgreSQL's database below is created once);
+// each test still builds the embedded composition on it. Random ids, as on PostgreSQL: sequential
+// ids would start over in every test's composition on the shared tables.
+describe("pglite", () => {
+  const client = useSharedPglite()
+  contract("pglite", { sql: true, layer: () => embeddedOn(client(), { ...AegisPayTest.parts(), ids: "random" }) })
+})
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {
   const databaseUrlOf = useTestDatabase("contract")
