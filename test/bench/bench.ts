@@ -218,70 +218,75 @@ const rawRun = (n: number, concurrency: number, prefix: string) =>
       }), { concurrency, discard: true })
   })
 
-const pgBench = async (url: string) => {
+/** Runs `f` with the URL of a fresh database on the server of `url`, dropped afterwards. */
+const withFreshDatabase = async <A>(url: string, f: (target: string) => Promise<A>): Promise<A> => {
   const admin = AegisPayPg.layerClient({ url: Redacted.make(url), maxConnections: 1 })
   const name = `aegis_bench_${randomUUID().slice(0, 8)}`
   await Effect.runPromise(Effect.provide(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE DATABASE ${name}`)), admin))
   const target = new URL(url)
   target.pathname = `/${name}`
-  const results: Array<{ concurrency: number; project: number; raw: number; ratio: number }> = []
-  const allLags: Array<number> = []
   try {
-    const layer = AegisPayPg.layer({ ...AegisPayTest.parts(),
-      url: Redacted.make(target.toString()),
-      maxConnections: POOL,
-      relay: process.env.BENCH_RELAY === "0" ? false : {}
-    })
-    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(layer)
-      const run = <A, E>(e: Effect.Effect<A, E, AegisPay.Services | SqlClient.SqlClient>) =>
-        Effect.runPromise(Effect.provide(e, ctx))
-      const current = { probe: new LagProbe() }
-      yield* Effect.provide(subscribeProbe(current), ctx)
-      yield* Effect.promise(() => run(paymentsRun(200, 8, "warm"))) // warm-up: JIT, pool, plans
-      yield* Effect.promise(() => run(rawRun(200, 8, "warm")))
-      for (const concurrency of [1, 8, 32]) {
-        const n = concurrency === 1 ? 300 : 1500
-        const rounds = concurrency === 1 ? 3 : 5
-        const project: Array<number> = []
-        const raw: Array<number> = []
-        current.probe = new LagProbe()
-        for (let round = 0; round < rounds; round++) {
-          raw.push(n / (yield* Effect.promise(() => timed(() => run(rawRun(n, concurrency, `raw${concurrency}_${round}`)), n, "raw"))))
-          project.push(
-            n / (yield* Effect.promise(() =>
-              timed(() => run(paymentsRun(n, concurrency, `p${concurrency}_${round}`, current.probe)), n, "project")
-            ))
-          )
-        }
-        // each round runs the floor, then the project, back to back: the median of the rounds'
-        // ratios is robust to the database's drift between rounds (checkpoints, autovacuum)
-        const ratio = median(project.map((p, i) => p / raw[i]!))
-        results.push({ concurrency, project: median(project), raw: median(raw), ratio })
-        console.log(
-          `pg  concurrency ${String(concurrency).padStart(2)}: project ${median(project).toFixed(0).padStart(6)} payments/s` +
-            `   raw floor ${median(raw).toFixed(0).padStart(6)} payments/s   ratio ${ratio.toFixed(2)}` +
-            `   (medians of ${rounds} rounds, ${n} payments each, pool ${POOL}; round ratios ${
-              project.map((p, i) => (p / raw[i]!).toFixed(2)).join(" ")
-            })`
-        )
-        const { lags, line } = yield* current.probe.summary(`pg  concurrency ${String(concurrency).padStart(2)}: event delivery lag`)
-        allLags.push(...lags)
-        console.log(line)
-      }
-      allLags.sort((a, b) => a - b)
-      console.log(
-        `event delivery lag: p50 ${percentile(allLags, 0.5).toFixed(1)} ms  p99 ${percentile(allLags, 0.99).toFixed(1)} ms` +
-          `  (PostgreSQL, all project runs above, ${allLags.length} events)`
-      )
-    })))
+    return await f(target.toString())
   } finally {
     await Effect.runPromise(
       Effect.provide(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)), admin)
     )
   }
-  return results
 }
+
+const pgBench = (url: string) => withFreshDatabase(url, async (target) => {
+  const results: Array<{ concurrency: number; project: number; raw: number; ratio: number }> = []
+  const allLags: Array<number> = []
+  const layer = AegisPayPg.layer({ ...AegisPayTest.parts(),
+    url: Redacted.make(target),
+    maxConnections: POOL,
+    relay: process.env.BENCH_RELAY === "0" ? false : {}
+  })
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const ctx = yield* Layer.build(layer)
+    const run = <A, E>(e: Effect.Effect<A, E, AegisPay.Services | SqlClient.SqlClient>) =>
+      Effect.runPromise(Effect.provide(e, ctx))
+    const current = { probe: new LagProbe() }
+    yield* Effect.provide(subscribeProbe(current), ctx)
+    yield* Effect.promise(() => run(paymentsRun(200, 8, "warm"))) // warm-up: JIT, pool, plans
+    yield* Effect.promise(() => run(rawRun(200, 8, "warm")))
+    for (const concurrency of [1, 8, 32]) {
+      const n = concurrency === 1 ? 300 : 1500
+      const rounds = concurrency === 1 ? 3 : 5
+      const project: Array<number> = []
+      const raw: Array<number> = []
+      current.probe = new LagProbe()
+      for (let round = 0; round < rounds; round++) {
+        raw.push(n / (yield* Effect.promise(() => timed(() => run(rawRun(n, concurrency, `raw${concurrency}_${round}`)), n, "raw"))))
+        project.push(
+          n / (yield* Effect.promise(() =>
+            timed(() => run(paymentsRun(n, concurrency, `p${concurrency}_${round}`, current.probe)), n, "project")
+          ))
+        )
+      }
+      // each round runs the floor, then the project, back to back: the median of the rounds'
+      // ratios is robust to the database's drift between rounds (checkpoints, autovacuum)
+      const ratio = median(project.map((p, i) => p / raw[i]!))
+      results.push({ concurrency, project: median(project), raw: median(raw), ratio })
+      console.log(
+        `pg  concurrency ${String(concurrency).padStart(2)}: project ${median(project).toFixed(0).padStart(6)} payments/s` +
+          `   raw floor ${median(raw).toFixed(0).padStart(6)} payments/s   ratio ${ratio.toFixed(2)}` +
+          `   (medians of ${rounds} rounds, ${n} payments each, pool ${POOL}; round ratios ${
+            project.map((p, i) => (p / raw[i]!).toFixed(2)).join(" ")
+          })`
+      )
+      const { lags, line } = yield* current.probe.summary(`pg  concurrency ${String(concurrency).padStart(2)}: event delivery lag`)
+      allLags.push(...lags)
+      console.log(line)
+    }
+    allLags.sort((a, b) => a - b)
+    console.log(
+      `event delivery lag: p50 ${percentile(allLags, 0.5).toFixed(1)} ms  p99 ${percentile(allLags, 0.99).toFixed(1)} ms` +
+        `  (PostgreSQL, all project runs above, ${allLags.length} events)`
+    )
+  })))
+  return results
+})
 
 /**
  * Issue 17's budget: Node CPU per payment on PostgreSQL (concurrency 8) with telemetry off and on,
@@ -292,57 +297,46 @@ const pgBench = async (url: string) => {
  *   library's), and each payment under a correlation id (log annotation, span attribute, stored with
  *   its events).
  */
-const telemetryBench = async (url: string) => {
-  const admin = AegisPayPg.layerClient({ url: Redacted.make(url), maxConnections: 1 })
-  const name = `aegis_bench_${randomUUID().slice(0, 8)}`
-  await Effect.runPromise(Effect.provide(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE DATABASE ${name}`)), admin))
-  const target = new URL(url)
-  target.pathname = `/${name}`
+const telemetryBench = (url: string) => withFreshDatabase(url, async (target) => {
   let rendered = 0
   const discardJson = Logger.replace(Logger.defaultLogger, Logger.map(Logging.jsonLine, (line) => {
     rendered += line.length
   }))
-  try {
-    const layerOf = (metrics: boolean) =>
-      AegisPayPg.layer({ ...AegisPayTest.parts(), url: Redacted.make(target.toString()), maxConnections: POOL, metrics })
-    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const off = yield* Layer.build(layerOf(false))
-      const on = yield* Layer.build(layerOf(true))
-      // the logger is a FiberRef: provided to each run (a built context carries services only)
-      const run = (telemetry: boolean, n: number, prefix: string) =>
-        Effect.runPromise(
-          telemetry
-            ? paymentsRun(n, 8, prefix, undefined, true).pipe(Effect.provide(on), Effect.provide(discardJson))
-            : Effect.provide(paymentsRun(n, 8, prefix), off)
-        )
-      yield* Effect.promise(() => run(false, 200, "toff-warm"))
-      yield* Effect.promise(() => run(true, 200, "ton-warm"))
-      rendered = 0
-      const cpu = { off: [] as Array<number>, on: [] as Array<number> }
-      const n = 800
-      const rounds = 5
-      for (let round = 0; round < rounds; round++) {
-        for (const telemetry of [false, true]) {
-          const used = process.cpuUsage()
-          yield* Effect.promise(() => run(telemetry, n, `t${telemetry ? "on" : "off"}${round}`))
-          const delta = process.cpuUsage(used)
-          cpu[telemetry ? "on" : "off"].push((delta.user + delta.system) / 1000 / n)
-        }
-      }
-      const a = median(cpu.off)
-      const b = median(cpu.on)
-      console.log(
-        `telemetry (pg, concurrency 8): node cpu per payment off ${a.toFixed(2)} ms, on ${b.toFixed(2)} ms, ` +
-          `overhead ${((b / a - 1) * 100).toFixed(1)}% (medians of ${rounds} alternating rounds × ${n}; ` +
-          `${(rendered / (rounds * n)).toFixed(0)} bytes of JSON log per payment)`
+  const layerOf = (metrics: boolean) =>
+    AegisPayPg.layer({ ...AegisPayTest.parts(), url: Redacted.make(target), maxConnections: POOL, metrics })
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const off = yield* Layer.build(layerOf(false))
+    const on = yield* Layer.build(layerOf(true))
+    // the logger is a FiberRef: provided to each run (a built context carries services only)
+    const run = (telemetry: boolean, n: number, prefix: string) =>
+      Effect.runPromise(
+        telemetry
+          ? paymentsRun(n, 8, prefix, undefined, true).pipe(Effect.provide(on), Effect.provide(discardJson))
+          : Effect.provide(paymentsRun(n, 8, prefix), off)
       )
-    })))
-  } finally {
-    await Effect.runPromise(
-      Effect.provide(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)), admin)
+    yield* Effect.promise(() => run(false, 200, "toff-warm"))
+    yield* Effect.promise(() => run(true, 200, "ton-warm"))
+    rendered = 0
+    const cpu = { off: [] as Array<number>, on: [] as Array<number> }
+    const n = 800
+    const rounds = 5
+    for (let round = 0; round < rounds; round++) {
+      for (const telemetry of [false, true]) {
+        const used = process.cpuUsage()
+        yield* Effect.promise(() => run(telemetry, n, `t${telemetry ? "on" : "off"}${round}`))
+        const delta = process.cpuUsage(used)
+        cpu[telemetry ? "on" : "off"].push((delta.user + delta.system) / 1000 / n)
+      }
+    }
+    const a = median(cpu.off)
+    const b = median(cpu.on)
+    console.log(
+      `telemetry (pg, concurrency 8): node cpu per payment off ${a.toFixed(2)} ms, on ${b.toFixed(2)} ms, ` +
+        `overhead ${((b / a - 1) * 100).toFixed(1)}% (medians of ${rounds} alternating rounds × ${n}; ` +
+        `${(rendered / (rounds * n)).toFixed(0)} bytes of JSON log per payment)`
     )
-  }
-}
+  })))
+})
 
 const memoryBench = async () => {
   for (const n of [1_000, 10_000, 100_000]) {
