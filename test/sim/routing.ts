@@ -19,7 +19,7 @@
  *   npm run sim:routing -- --full            # the full table: 5 seeds × 100,000 payments
  *   npx tsx test/sim/routing.ts [--seeds 5] [--payments 20000] [--worlds a,b] [--jobs 2]
  *
- * `SIM_ADAPTIVE='{"discount":0.9999}'` overrides ADAPTIVE's settings; `SIM_ONLY=ADAPTIVE` runs
+ * `SIM_ADAPTIVE='{"memoryPrior":2,"memories":[300,3000]}'` overrides ADAPTIVE's settings; `SIM_ONLY=ADAPTIVE` runs
  * one strategy (the uplift lines then need every strategy: they are left out).
  */
 import { spawn } from "node:child_process"
@@ -48,7 +48,9 @@ const worker = option("worker")
 
 const adaptiveOverride = process.env.SIM_ADAPTIVE === undefined
   ? undefined
-  : Schema.decodeUnknownSync(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Number })))(
+  : Schema.decodeUnknownSync(
+    Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Union(Schema.Number, Schema.Array(Schema.Number)) }))
+  )(
     process.env.SIM_ADAPTIVE
   )
 const only = process.env.SIM_ONLY
