@@ -1,39 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Either, Fiber, Layer, Schema, TestClock } from "effect"
-import { Customer, GatewayMetrics, Money, Payment, PaymentMethod, PaymentService, Router, RoutingRules } from "aegispay"
+import { Effect, Fiber, Layer, TestClock } from "effect"
+import { GatewayMetrics, type Payment, PaymentService, Router, RoutingRules } from "aegispay"
 import { AegisPayTest, MockGateway } from "aegispay/testing"
 import { request, stubGateway } from "../helpers.js"
+import { routingPayment } from "../support/RoutingPayments.js"
 
 const gateway = stubGateway
 const [a, b, c] = [gateway("a"), gateway("b"), gateway("c")]
 const all = [a, b, c]
 
-const payment = (overrides: { amount?: string; currency?: "USD" | "EUR" | "JPY"; country?: string; bin?: string; metadata?: Record<string, string | number | boolean>; id?: string } = {}) =>
-  Payment.initiate({
-    id: overrides.id ?? "pay_1",
-    tenantId: "acme",
-    idempotencyKey: "k",
-    requestFingerprint: "f",
-    amount: Either.getOrThrow(Money.fromDecimalString(overrides.amount ?? "100.00", overrides.currency ?? "USD")),
-    captureMethod: "automatic",
-    paymentMethod: new PaymentMethod.CardToken({
-      type: "card",
-      brand: "visa",
-      bin: overrides.bin ?? "424242",
-      last4: "4242",
-      expiryMonth: 12,
-      expiryYear: 2099,
-      holderName: "A",
-      fingerprint: "fp",
-      vaultToken: "t"
-    }),
-    customer: new Customer.Customer({
-      id: "c",
-      email: Schema.decodeSync(Customer.Email)("a@example.com"),
-      ...(overrides.country === undefined ? {} : { country: overrides.country })
-    }),
-    metadata: overrides.metadata ?? {}
-  }, DateTime.unsafeMake(0)).payment
+const payment = routingPayment
 
 const ranked = (config: Router.Config, p: Payment.Payment = payment(), setup: Effect.Effect<void, never, GatewayMetrics.GatewayMetrics> = Effect.void) =>
   Effect.gen(function*() {
