@@ -119,34 +119,20 @@ const contract = (name: string, layer: () => Layer.Layer<IdempotencyStore.Idempo
   })
 }
 
+/** The SQL store, migrated, on `client`. */
+const sqlStore = <E>(client: Layer.Layer<SqlClient.SqlClient, E>) =>
+  IdempotencyStore.layerSql.pipe(Layer.provide(Ids.layer), Layer.provide(Migrations.layer), Layer.provide(client))
+
 contract("memory", () => IdempotencyStore.layerMemory.pipe(Layer.provide(Ids.layer)), false)
 // one PGlite for the contract (as one PostgreSQL database below); each test builds its store on it
 describe("pglite", () => {
   const client = useSharedPglite()
-  contract(
-    "pglite",
-    () =>
-      IdempotencyStore.layerSql.pipe(
-        Layer.provide(Ids.layer),
-        Layer.provide(Migrations.layer),
-        Layer.provide(client())
-      ),
-    true
-  )
+  contract("pglite", () => sqlStore(client()), true)
 })
 
 describe.skipIf(databaseUrl === undefined)("postgres", () => {
   const databaseUrlOf = useTestDatabase("idempotency")
-  contract(
-    "postgres",
-    () =>
-      IdempotencyStore.layerSql.pipe(
-        Layer.provide(Ids.layer),
-        Layer.provide(Migrations.layer),
-        Layer.provide(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 }))
-      ),
-    true
-  )
+  contract("postgres", () => sqlStore(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 4 })), true)
 })
 
 /**
