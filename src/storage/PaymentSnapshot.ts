@@ -104,8 +104,11 @@ export const encode = (payment: Payment): { readonly [field: string]: unknown } 
 export interface Written {
   /** Call only after the write of `payment` committed. */
   readonly remember: (payment: Payment) => void
-  /** The payment this process wrote with that snapshot's id, version and `updatedAt`, if any. */
-  readonly recall: (snapshot: unknown) => Payment | undefined
+  /**
+   * The payment this process wrote with the id, version and `updatedAt` of `row.snapshot` (a row
+   * read with the `snapshot` column), if any.
+   */
+  readonly recall: (row: unknown) => Payment | undefined
 }
 
 const written = new WeakMap<object, Written>()
@@ -118,23 +121,26 @@ const written = new WeakMap<object, Written>()
 export const writtenFor = (client: object, capacity = 10_000): Written => {
   const known = written.get(client)
   if (known !== undefined) return known
-  const entries = new Map<string, { readonly payment: Payment; readonly updatedAt: unknown }>()
+  const entries = new Map<string, { readonly payment: Payment; readonly updatedAt: string }>()
   const cache: Written = {
     remember: (payment) => {
       entries.delete(payment.id)
-      entries.set(payment.id, { payment, updatedAt: encode(payment).updatedAt })
+      // the snapshot's `updatedAt`, as `encode` writes it
+      entries.set(payment.id, { payment, updatedAt: DateTime.formatIso(payment.updatedAt) })
       if (entries.size > capacity) {
         const oldest = entries.keys().next()
         if (oldest.done !== true) entries.delete(oldest.value)
       }
     },
-    recall: (snapshot) => {
+    recall: (row) => {
+      if (typeof row !== "object" || row === null || !("snapshot" in row)) return undefined
+      const snapshot = row.snapshot
       if (typeof snapshot !== "object" || snapshot === null || !("id" in snapshot) || typeof snapshot.id !== "string") return undefined
       const entry = entries.get(snapshot.id)
       if (entry === undefined) return undefined
       const version = "version" in snapshot ? snapshot.version : undefined
       const updatedAt = "updatedAt" in snapshot ? snapshot.updatedAt : undefined
-      return version === entry.payment.version && typeof updatedAt === "string" && updatedAt === entry.updatedAt
+      return version === entry.payment.version && updatedAt === entry.updatedAt
         ? entry.payment
         : undefined
     }

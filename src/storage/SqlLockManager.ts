@@ -163,8 +163,7 @@ export const make = (options: Options = {}): Effect.Effect<
           Effect.mapError((e) => unavailable(paymentId, e.message)),
           Effect.flatMap((rows) => {
             // the version this process wrote last, unchanged since: the payment object itself
-            const row = rows[0]
-            const known = typeof row === "object" && row !== null && "snapshot" in row ? written.recall(row.snapshot) : undefined
+            const known = written.recall(rows[0])
             return known === undefined
               ? firstRow(paymentId, LockAndReadRow)(rows)
               : Effect.map(firstRow(paymentId, LockAndReadToken)(rows), ({ token }) => ({ token, snapshot: known }))

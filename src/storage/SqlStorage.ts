@@ -118,7 +118,7 @@ export const make = Effect.gen(function*() {
   // Synchronous decoding: rows are plain data, no effects needed.
   const decodeRows = (operation: string) => (rows: ReadonlyArray<unknown>) =>
     Effect.forEach(rows, (row) => {
-      const known = typeof row === "object" && row !== null && "snapshot" in row ? written.recall(row.snapshot) : undefined
+      const known = written.recall(row)
       return known !== undefined ? Effect.succeed(known) : Either.match(decodeSnapshot(row), {
         onLeft: (e) => Effect.fail(storageError(operation)(e)),
         onRight: (r) => Effect.succeed(r.snapshot)
