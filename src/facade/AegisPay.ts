@@ -24,6 +24,7 @@ import * as PayPal from "../gateways/paypal/PayPal.js"
 import * as Razorpay from "../gateways/razorpay/Razorpay.js"
 import * as Stripe from "../gateways/stripe/Stripe.js"
 import * as Health from "../observability/Health.js"
+import * as Logging from "../observability/Logging.js"
 import * as PaymentService from "../orchestration/PaymentService.js"
 import type * as Ids from "../domain/Ids.js"
 import type * as CircuitBreaker from "../resilience/CircuitBreaker.js"
@@ -384,10 +385,7 @@ export class AegisPay {
     const dispatcher = Layer.scopedDiscard(Effect.gen(this.#dispatch.bind(this)))
     // a start-up failure (database, migrations, keys) is a defect of the build: #start reports it
     const logging = config.logLevel === undefined
-      ? Layer.unwrapEffect(Effect.map(
-        Config.logLevel("AEGISPAY_LOG_LEVEL").pipe(Config.withDefault<LogLevel.LogLevel>(LogLevel.Info)),
-        Logger.minimumLogLevel
-      ))
+      ? Layer.unwrapEffect(Effect.map(Logging.levelConfig, Logger.minimumLogLevel))
       : Logger.minimumLogLevel(logLevels[config.logLevel])
     const layer: Layer.Layer<Services> = dispatcher.pipe(
       Layer.provideMerge(composition),

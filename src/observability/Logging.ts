@@ -75,6 +75,15 @@ export const jsonLogger = Logger.withConsoleLog(jsonLine)
 export const layerJson = Logger.replace(Logger.defaultLogger, jsonLogger)
 
 /**
+ * The minimum log level from `AEGISPAY_LOG_LEVEL` (see {@link config}), default Info.
+ *
+ * @since 0.2.0
+ */
+export const levelConfig: Config.Config<LogLevel.LogLevel> = Config.logLevel("AEGISPAY_LOG_LEVEL").pipe(
+  Config.withDefault<LogLevel.LogLevel>(LogLevel.Info)
+)
+
+/**
  * The logging settings {@link layerConfig} reads:
  * - `AEGISPAY_LOG_LEVEL`: `ALL`, `TRACE`, `DEBUG`, `INFO` (default), `WARN`, `ERROR`, `FATAL` or
  *   `OFF` (any case): lines below it are not written (nor built, for AegisPay's own lines);
@@ -84,7 +93,7 @@ export const layerJson = Logger.replace(Logger.defaultLogger, jsonLogger)
  * @since 0.2.0
  */
 export const config: Config.Config<{ readonly level: LogLevel.LogLevel; readonly format: "json" | "text" }> = Config.all({
-  level: Config.logLevel("AEGISPAY_LOG_LEVEL").pipe(Config.withDefault<LogLevel.LogLevel>(LogLevel.Info)),
+  level: levelConfig,
   format: Config.literal("json", "text")("AEGISPAY_LOG_FORMAT").pipe(Config.withDefault("json" as const))
 })
 
