@@ -38,38 +38,39 @@
  *
  * @since 0.2.0
  */
-import { DateTime, Effect, Layer, Metric, MetricBoundaries, MetricKey, MetricLabel } from "effect"
+import { DateTime, Effect, Layer, Metric, MetricBoundaries } from "effect"
 import type { Decision, Payment } from "../domain/Payment.js"
 import type { PaymentEvent } from "../domain/PaymentEvent.js"
 import { PaymentRepository } from "../storage/PaymentRepository.js"
 import { latencyBuckets } from "../resilience/SlidingWindow.js"
+import { labelSets } from "./internal/MetricLabels.js"
 
-const created = MetricKey.counter("aegispay_payments_created_total", {
+const created = Metric.counter("aegispay_payments_created_total", {
   description: "payments created, by currency and payment method type"
 })
-const finished = MetricKey.counter("aegispay_payments_finished_total", {
+const finished = Metric.counter("aegispay_payments_finished_total", {
   description: "payments reaching the outcome of their charge (SUCCESS, AUTHORIZED, FAILURE, CANCELLED), by gateway, currency and method"
 })
 /** The gateway-call buckets, then minutes up to a day (a customer action can take that long). */
 const durationBuckets: ReadonlyArray<number> = [...latencyBuckets, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000]
-const duration = MetricKey.histogram(
+const duration = Metric.histogram(
   "aegispay_payment_duration_ms",
   MetricBoundaries.fromIterable(durationBuckets),
   "time from a payment's creation to the outcome of its charge, in milliseconds"
 )
-const retries = MetricKey.counter("aegispay_payment_retries_total", {
+const retries = Metric.counter("aegispay_payment_retries_total", {
   description: "attempts sent again with the same idempotency key after a transient error, by gateway"
 })
-const failovers = MetricKey.counter("aegispay_payment_failovers_total", {
+const failovers = Metric.counter("aegispay_payment_failovers_total", {
   description: "attempts replaced by a new attempt at another gateway, by the gateway left and the one tried next"
 })
-const unknown = MetricKey.counter("aegispay_payment_outcome_unknown_total", {
+const unknown = Metric.counter("aegispay_payment_outcome_unknown_total", {
   description: "money-moving gateway calls without a definite answer (the payment waits for the gateway's status)"
 })
-const compensations = MetricKey.counter("aegispay_compensations_total", {
+const compensations = Metric.counter("aegispay_compensations_total", {
   description: "returns of stray charges: requested, succeeded"
 })
-const reviews = MetricKey.counter("aegispay_manual_reviews_total", {
+const reviews = Metric.counter("aegispay_manual_reviews_total", {
   description: "manual review items opened and resolved"
 })
 const idempotencyReplays = Metric.counter("aegispay_idempotency_replays_total", {
@@ -78,10 +79,10 @@ const idempotencyReplays = Metric.counter("aegispay_idempotency_replays_total", 
 const idempotencyConflicts = Metric.counter("aegispay_idempotency_conflicts_total", {
   description: "creates whose idempotency key was taken by another request body: refused (IdempotencyKeyReused)"
 })
-const recoveryRuns = MetricKey.counter("aegispay_recovery_runs_total", {
+const recoveryRuns = Metric.counter("aegispay_recovery_runs_total", {
   description: "recovery runs by outcome: ok, failed (a storage error ended the run)"
 })
-const recoveryPayments = MetricKey.counter("aegispay_recovery_payments_total", {
+const recoveryPayments = Metric.counter("aegispay_recovery_payments_total", {
   description: "stuck payments recovery drove on, by outcome: resolved, open (still waiting), failed"
 })
 const recoveryLastFound = Metric.gauge("aegispay_recovery_last_found", {
@@ -91,38 +92,15 @@ const recoveryLastRun = Metric.gauge("aegispay_recovery_last_run_timestamp_secon
   description: "when the last recovery run of this process ended, in seconds since the epoch"
 })
 
-/** Tagged metrics built once per label set and reused (building one per update costs far more). */
-const cached = <M>(make: (labels: ReadonlyArray<string>) => M) => {
-  const all = new Map<string, M>()
-  return (...labels: ReadonlyArray<string>): M => {
-    const key = labels.join("\u0000")
-    let metric = all.get(key)
-    if (metric === undefined) all.set(key, metric = make(labels))
-    return metric
-  }
-}
-/**
- * The registry's hook of each label set, looked up once: an update is then one addition (a
- * tagged `Metric`'s update builds and hashes its full key in the registry on every call, which
- * costs far more than the update).
- */
-const labelsOf = (names: ReadonlyArray<string>, values: ReadonlyArray<string>) =>
-  names.map((name, i) => MetricLabel.make(name, values[i] ?? ""))
-const counterHooks = (key: MetricKey.MetricKey.Counter<number>, names: ReadonlyArray<string>) =>
-  cached((values) => Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, labelsOf(names, values))))
-const histogramHooks = (key: MetricKey.MetricKey.Histogram, names: ReadonlyArray<string>) =>
-  cached((values) => Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, labelsOf(names, values))))
-
-const createdOf = counterHooks(created, ["currency", "method"])
-const finishedOf = counterHooks(finished, ["state", "gateway", "currency", "method"])
-const durationOf = histogramHooks(duration, ["state", "gateway"])
-const retriesOf = counterHooks(retries, ["gateway"])
-const failoversOf = counterHooks(failovers, ["from", "to"])
-const unknownOf = counterHooks(unknown, ["gateway"])
-const compensationsOf = counterHooks(compensations, ["outcome"])
-const reviewsOf = counterHooks(reviews, ["action"])
-const recoveryRunsOf = counterHooks(recoveryRuns, ["outcome"])
-const recoveryPaymentsOf = counterHooks(recoveryPayments, ["outcome"])
+// one label array per combination of values (MetricLabels): each update finds its registry hook
+// in the metric's own cache
+const createdLabels = labelSets("currency", "method")
+const finishedLabels = labelSets("state", "gateway", "currency", "method")
+const durationLabels = labelSets("state", "gateway")
+const gatewayLabels = labelSets("gateway")
+const failoverLabels = labelSets("from", "to")
+const outcomeLabels = labelSets("outcome")
+const actionLabels = labelSets("action")
 
 const gatewayOf = (payment: Payment): string => payment.currentAttempt?.gateway ?? payment.gateway ?? "none"
 
@@ -131,9 +109,9 @@ const attemptGateway = (payment: Payment, attemptId: string): string =>
 
 const finish = (payment: Payment, state: string, event: PaymentEvent): void => {
   const gateway = gatewayOf(payment)
-  finishedOf(state, gateway, payment.amount.currency, payment.paymentMethod.type).update(1)
+  finished.unsafeUpdate(1, finishedLabels(state, gateway, payment.amount.currency, payment.paymentMethod.type))
   const millis = DateTime.toEpochMillis(event.occurredAt) - DateTime.toEpochMillis(payment.createdAt)
-  durationOf(state, gateway).update(Math.max(0, millis))
+  duration.unsafeUpdate(Math.max(0, millis), durationLabels(state, gateway))
 }
 
 /**
@@ -146,7 +124,7 @@ export const recordDecision = (decision: Decision): void => {
   for (const event of decision.events) {
     switch (event._tag) {
       case "PaymentInitiated":
-        createdOf(payment.amount.currency, payment.paymentMethod.type).update(1)
+        created.unsafeUpdate(1, createdLabels(payment.amount.currency, payment.paymentMethod.type))
         break
       case "PaymentSucceeded":
         if (payment.captureMethod === "automatic") finish(payment, "SUCCESS", event)
@@ -162,24 +140,24 @@ export const recordDecision = (decision: Decision): void => {
         break
       case "PaymentRetryAttempted": {
         const from = attemptGateway(payment, event.attemptId)
-        if (event.failover === true) failoversOf(from, event.nextGateway ?? "none").update(1)
-        else retriesOf(from).update(1)
+        if (event.failover === true) failovers.unsafeUpdate(1, failoverLabels(from, event.nextGateway ?? "none"))
+        else retries.unsafeUpdate(1, gatewayLabels(from))
         break
       }
       case "PaymentOutcomeUnknown":
-        unknownOf(attemptGateway(payment, event.attemptId)).update(1)
+        unknown.unsafeUpdate(1, gatewayLabels(attemptGateway(payment, event.attemptId)))
         break
       case "CompensationRequested":
-        compensationsOf("requested").update(1)
+        compensations.unsafeUpdate(1, outcomeLabels("requested"))
         break
       case "CompensationSucceeded":
-        compensationsOf("succeeded").update(1)
+        compensations.unsafeUpdate(1, outcomeLabels("succeeded"))
         break
       case "ManualReviewRequired":
-        reviewsOf("opened").update(1)
+        reviews.unsafeUpdate(1, actionLabels("opened"))
         break
       case "ManualReviewResolved":
-        reviewsOf("resolved").update(1)
+        reviews.unsafeUpdate(1, actionLabels("resolved"))
         break
     }
   }
@@ -227,11 +205,11 @@ export const recordRecovery = (
   endedAtMillis: number
 ): Effect.Effect<void> =>
   Effect.sync(() => {
-    recoveryRunsOf(report === undefined ? "failed" : "ok").update(1)
+    recoveryRuns.unsafeUpdate(1, outcomeLabels(report === undefined ? "failed" : "ok"))
     recoveryLastRun.unsafeUpdate(endedAtMillis / 1000, [])
     if (report === undefined) return
     recoveryLastFound.unsafeUpdate(report.examined, [])
-    if (report.resolved > 0) recoveryPaymentsOf("resolved").update(report.resolved)
-    if (report.stillOpen > 0) recoveryPaymentsOf("open").update(report.stillOpen)
-    if (report.failed.length > 0) recoveryPaymentsOf("failed").update(report.failed.length)
+    if (report.resolved > 0) recoveryPayments.unsafeUpdate(report.resolved, outcomeLabels("resolved"))
+    if (report.stillOpen > 0) recoveryPayments.unsafeUpdate(report.stillOpen, outcomeLabels("open"))
+    if (report.failed.length > 0) recoveryPayments.unsafeUpdate(report.failed.length, outcomeLabels("failed"))
   })
