@@ -93,6 +93,12 @@ export interface Options {
   readonly beforeCreate?: ReadonlyArray<
     HookOptions & { readonly run: (request: CreatePaymentInput) => Effect.Effect<void, HookRejected | unknown> }
   >
+  /**
+   * Run by `processPayment` before a payment's attempt is committed. It must only decide: when
+   * two callers race for the same payment on PostgreSQL, it may run more than once for it (the
+   * loser's optimistic start is discarded and run again under the lock, see
+   * `PaymentLock.WithPaymentOptions`).
+   */
   readonly fraudCheck?: ReadonlyArray<HookOptions & { readonly run: (payment: Payment) => Effect.Effect<FraudVerdict, unknown> }>
   readonly beforeRoute?: ReadonlyArray<
     HookOptions & {

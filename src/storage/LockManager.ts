@@ -53,6 +53,34 @@ export interface Lease {
 }
 
 /**
+ * A lease of `key` not held yet, that the current fiber's first write of `key` must take in the
+ * same statement, atomically with the write (the optimistic path of `SqlLockManager`'s payment
+ * lock, see `PaymentLock.WithPaymentOptions`): with `owner`'s id and `ttl` (a PostgreSQL
+ * interval). The storage layer sets `sent` when it sends that write, then `acquired` to the lease
+ * the write took (from then on it is the holder's lease, fenced and released as any other), or,
+ * when the write found the row changed or the lease held by another owner, writes nothing and
+ * sets `lost`; no later write under a lost lease may be made. `sent` without either: the write's
+ * outcome is unknown (it failed in flight).
+ *
+ * @since 0.1.0
+ */
+export interface DeferredLease {
+  readonly key: string
+  readonly owner: string
+  readonly ttl: string
+  sent: boolean
+  acquired: Lease | undefined
+  lost: boolean
+}
+
+/**
+ * The deferred lease of the current fiber, if any (see {@link DeferredLease}).
+ *
+ * @since 0.1.0
+ */
+export const CurrentDeferredLease: FiberRef.FiberRef<Option.Option<DeferredLease>> = FiberRef.unsafeMake(Option.none())
+
+/**
  * @since 0.1.0
  */
 export class LockManager extends Context.Tag("aegispay/LockManager")<LockManager, {

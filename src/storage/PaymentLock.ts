@@ -38,9 +38,32 @@ import type { StorageError } from "./StorageError.js"
 export class PaymentLock extends Context.Tag("aegispay/PaymentLock")<PaymentLock, {
   readonly withPayment: <A, E, R>(
     paymentId: string,
-    use: (payment: Payment) => Effect.Effect<A, E, R>
+    use: (payment: Payment) => Effect.Effect<A, E, R>,
+    options?: WithPaymentOptions
   ) => Effect.Effect<A, E | PaymentNotFound | LockUnavailable | StorageError, R>
 }>() {}
+
+/**
+ * Options of {@link PaymentLock}'s `withPayment`.
+ *
+ * `optimistic`: `use` may run before the lock is taken when the payment lock already knows the
+ * payment's latest version (the PostgreSQL lock does for a payment this process wrote last) and
+ * `optimistic(payment)` holds for it. The lock is then taken by `use`'s first write, in the same
+ * statement and only if the payment is still at that version and no one else holds its lock: a
+ * round trip saved. When that write finds the payment changed or locked, nothing is written and
+ * `use` runs again from the start, under the lock, with the payment read then; when `use` ends
+ * without writing, its result stands only if the payment is still at the version it was given
+ * (else, again, `use` runs under the lock). Hence `use` must do nothing irrevocable before its
+ * first write: no money-moving or provider-changing call (reading calls, such as a status or an
+ * authentication, and hooks that only decide are fine; they may run twice in such a race). Every
+ * guarantee above holds from the first write on, and a payment is never written by two holders.
+ * Lock implementations that cannot do this ignore the option.
+ *
+ * @since 0.1.0
+ */
+export interface WithPaymentOptions {
+  readonly optimistic?: ((payment: Payment) => boolean) | undefined
+}
 
 /**
  * The payment if it belongs to the current `Tenant`; else (missing, or another tenant's) the same

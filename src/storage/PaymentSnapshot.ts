@@ -109,6 +109,11 @@ export interface Written {
    * read with the `snapshot` column), if any.
    */
   readonly recall: (row: unknown) => Payment | undefined
+  /**
+   * The last version of `paymentId` this process wrote, if it is still remembered. Another
+   * process may have written a newer one since: use it only under a version check.
+   */
+  readonly latest: (paymentId: string) => Payment | undefined
 }
 
 const written = new WeakMap<object, Written>()
@@ -132,6 +137,7 @@ export const writtenFor = (client: object, capacity = 10_000): Written => {
         if (oldest.done !== true) entries.delete(oldest.value)
       }
     },
+    latest: (paymentId) => entries.get(paymentId)?.payment,
     recall: (row) => {
       if (typeof row !== "object" || row === null || !("snapshot" in row)) return undefined
       const snapshot = row.snapshot

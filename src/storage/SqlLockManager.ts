@@ -29,15 +29,16 @@
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Duration, Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Option, Schedule, Schema, type Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Payment from "../domain/Payment.js"
 import { PaymentNotFound } from "../domain/PaymentError.js"
 import { isStorable } from "../domain/Sanitize.js"
 import { Tenant } from "../domain/Tenant.js"
-import { CurrentLease, type Lease, LockManager, LockUnavailable } from "./LockManager.js"
+import { CurrentDeferredLease, CurrentLease, type DeferredLease, type Lease, LockManager, LockUnavailable } from "./LockManager.js"
 import { PaymentLock, orNotFound } from "./PaymentLock.js"
 import * as PaymentSnapshot from "./PaymentSnapshot.js"
+import { StorageError } from "./StorageError.js"
 
 /**
  * Lease settings.
@@ -88,6 +89,8 @@ export const make = (options: Options = {}): Effect.Effect<
 
     /** The leases this manager holds now, by key, renewed together. */
     const holding = new Map<string, Lease>()
+    /** The deferred leases of optimistic holders now (renewed with the others once taken). */
+    const deferredHolding = new Set<DeferredLease>()
 
     const unavailable = (key: string, reason: string) => new LockUnavailable({ key, reason })
     const held = (key: string) => unavailable(key, "held by another owner")
@@ -187,6 +190,9 @@ export const make = (options: Options = {}): Effect.Effect<
       for (const lease of holding.values()) {
         if (!lease.releasedByWrite) live.push({ key: lease.key, token: lease.token.toString() })
       }
+      for (const { acquired } of deferredHolding) {
+        if (acquired !== undefined && !acquired.releasedByWrite) live.push({ key: acquired.key, token: acquired.token.toString() })
+      }
       if (live.length === 0) return Effect.void
       return sql`
         UPDATE aegis_locks SET locked_until = clock_timestamp() + ${interval}::interval
@@ -209,15 +215,64 @@ export const make = (options: Options = {}): Effect.Effect<
     const lockManager = LockManager.of({
       withLock: (key, effect) => leased(key, tryAcquire(key), () => effect)
     })
+    /** Whether `paymentId` is stored at `version` now. */
+    const stillAt = (paymentId: string, version: number) =>
+      sql`SELECT 1 AS present FROM aegis_payments WHERE id = ${paymentId} AND version = ${version}`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.mapError((e) => new StorageError({ operation: "withPayment", reason: e.message }))
+      )
+
+    /**
+     * The optimistic path (`PaymentLock.WithPaymentOptions`): `use` runs with `known` (the
+     * version this process wrote last) under a deferred lease that its first write takes
+     * (`SqlStorage`, in the same statement). Then:
+     * - taken: the lease is released as any other (unless that write or a later one released it);
+     * - lost (the payment changed, or someone holds its lease): nothing was written; `locked`;
+     * - no write was made: `use`'s result stands if the payment is still at `known`'s version,
+     *   else `locked`;
+     * - a write was sent and failed in flight: its failure stands, as any failed write's.
+     * An interrupted `use` is never run again. While taken, the lease is renewed with the others.
+     */
+    const optimistically = <A, E, R>(
+      known: Payment.Payment,
+      use: (payment: Payment.Payment) => Effect.Effect<A, E, R>,
+      locked: Effect.Effect<A, E | PaymentNotFound | LockUnavailable | StorageError, R>
+    ): Effect.Effect<A, E | PaymentNotFound | LockUnavailable | StorageError, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const deferred: DeferredLease = { key: known.id, owner, ttl: interval, sent: false, acquired: undefined, lost: false }
+          deferredHolding.add(deferred)
+          const exit = yield* restore(Effect.locally(use(known), CurrentDeferredLease, Option.some(deferred))).pipe(
+            Effect.exit,
+            Effect.ensuring(Effect.sync(() => deferredHolding.delete(deferred)))
+          )
+          const lease = deferred.acquired
+          if (lease !== undefined) {
+            if (!lease.releasedByWrite) yield* release(lease.key, lease.token)
+            return yield* exit
+          }
+          if (Exit.isFailure(exit) && Cause.isInterrupted(exit.cause)) return yield* exit
+          if (deferred.lost) return yield* restore(locked)
+          if (deferred.sent) return yield* exit
+          return (yield* stillAt(known.id, known.version)) ? yield* exit : yield* restore(locked)
+        })
+      )
+
     const paymentLock = PaymentLock.of({
-      withPayment: (paymentId, use) =>
+      withPayment: (paymentId, use, options) =>
         isStorable(paymentId)
-          ? Effect.flatMap(Tenant, (tenant) =>
-            leased(
+          ? Effect.flatMap(Tenant, (tenant) => {
+            const locked = leased(
               paymentId,
               tryAcquireAndRead(paymentId, tenant.id),
               (found) => Effect.flatMap(orNotFound(paymentId, found), use)
-            ))
+            )
+            const optimistic = options?.optimistic
+            const known = optimistic === undefined ? undefined : written.latest(paymentId)
+            return known !== undefined && optimistic !== undefined && known.tenantId === tenant.id && optimistic(known)
+              ? optimistically(known, use, locked)
+              : locked
+          })
           : Effect.fail(new PaymentNotFound({ paymentId })) // no row can have this id: nothing to lock
     })
     return { lockManager, paymentLock, renew: renewAll }

@@ -26,7 +26,7 @@ import { PaymentEvent } from "../domain/PaymentEvent.js"
 import * as Correlation from "../observability/Correlation.js"
 import * as PaymentSnapshot from "./PaymentSnapshot.js"
 import { EventStore } from "./EventStore.js"
-import { CurrentLease, LockUnavailable } from "./LockManager.js"
+import { CurrentDeferredLease, CurrentLease, type DeferredLease, type Lease, LockUnavailable } from "./LockManager.js"
 import * as OutboxSignal from "./OutboxSignal.js"
 import { decodeCursor, DuplicateIdempotencyKey, encodeCursor, PaymentRepository } from "./PaymentRepository.js"
 import { StorageError } from "./StorageError.js"
@@ -36,6 +36,7 @@ const encodeEvent = Schema.encodeSync(PaymentEvent)
 const decodeEvents = Schema.decodeUnknown(Schema.Array(PaymentEvent))
 
 const VersionRow = Schema.Struct({ version: Schema.Number })
+const decodeToken = Schema.decodeUnknownEither(Schema.Struct({ token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber) }))
 const PayloadRow = Schema.Struct({ payload: Schema.Unknown })
 
 const storageError = (operation: string) => (error: SqlError.SqlError | { readonly message: string }) =>
@@ -132,6 +133,95 @@ export const make = Effect.gen(function*() {
   // validated: a lookup by it finds nothing, as on the memory layer, instead of a StorageError.
   const none = Effect.succeed(Option.none<Payment.Payment>())
 
+  /** The version stored for `paymentId` now (0: no such payment; -1: unreadable). */
+  const storedVersion = (paymentId: string) =>
+    Effect.flatMap(sql`SELECT version FROM aegis_payments WHERE id = ${paymentId}`, (rows) =>
+      rows[0] === undefined
+        ? Effect.succeed(0)
+        : Schema.decodeUnknown(VersionRow)(rows[0]).pipe(
+          Effect.map((row) => row.version),
+          Effect.orElseSucceed(() => -1)
+        ))
+
+  /**
+   * The caller's lease on `paymentId`: held (`CurrentLease`), or deferred and not taken yet
+   * (`CurrentDeferredLease`: its first write takes it; once taken, it is the held lease).
+   */
+  const leaseOf = (paymentId: string): Effect.Effect<Lease | DeferredLease | undefined> =>
+    Effect.map(
+      Effect.zip(FiberRef.get(CurrentLease), FiberRef.get(CurrentDeferredLease)),
+      ([held, deferred]) => {
+        if (Option.isSome(held) && held.value.key === paymentId) return held.value
+        if (Option.isNone(deferred) || deferred.value.key !== paymentId) return undefined
+        return deferred.value.acquired ?? deferred.value
+      }
+    )
+
+  /** After a write of `decision` committed: remembered, and its events announced. */
+  const committed = (decision: Payment.Decision) =>
+    Effect.suspend(() => {
+      written.remember(decision.payment)
+      return decision.events.length > 0 ? signal.committed : Effect.void
+    })
+
+  /**
+   * The first write under a deferred lease (`LockManager.Lease`): takes the payment's lease and
+   * writes in one statement, only if the stored version is still `expectedVersion` (the row is
+   * locked first, so the check and the write see the same row) and the lease is free or expired.
+   * On the holder's last write the lease is taken released (`-infinity`): the write was made under
+   * it, and nothing follows. Otherwise nothing is written, no lease is taken, and the lease is
+   * marked lost: the lock manager runs the operation again under the lock.
+   *
+   * The statement runs uninterruptibly: interrupted in flight it could still commit on the server,
+   * and a lease whose token this process never learnt would stay held for a whole ttl.
+   */
+  const leaseAndUpdate = (
+    decision: Payment.Decision,
+    expectedVersion: number,
+    deferred: DeferredLease,
+    lastWrite: boolean
+  ) =>
+    Effect.gen(function*() {
+      const p = decision.payment
+      deferred.sent = true
+      const until = lastWrite ? sql`'-infinity'::timestamptz` : sql`clock_timestamp() + ${deferred.ttl}::interval`
+      yield* sql`
+        WITH current_row AS (
+          SELECT id FROM aegis_payments WHERE id = ${p.id} AND version = ${expectedVersion} FOR UPDATE
+        ), lease AS (
+          INSERT INTO aegis_locks AS l (key, owner, token, locked_until)
+          SELECT id, ${deferred.owner}, nextval('aegis_lock_tokens'), ${until} FROM current_row
+          ON CONFLICT (key) DO UPDATE
+            SET owner = excluded.owner, token = excluded.token, locked_until = excluded.locked_until
+            WHERE l.locked_until < clock_timestamp()
+          RETURNING l.token
+        ), written AS (
+          UPDATE aegis_payments SET ${sql.update(paymentRow(p))}
+          WHERE id = ${p.id} AND version = ${expectedVersion} AND EXISTS (SELECT 1 FROM lease)
+          RETURNING id
+        ) ${eventsOf(decision, yield* Correlation.current)}
+        SELECT token FROM lease WHERE EXISTS (SELECT 1 FROM written)`.pipe(
+        // the token is recorded in the same uninterruptible region: the lock manager releases it
+        Effect.flatMap((rows): Effect.Effect<void, LockUnavailable | StorageError> => {
+          if (rows[0] === undefined) {
+            deferred.lost = true
+            return Effect.fail(
+              new LockUnavailable({ key: p.id, reason: "the payment changed or is locked by another holder: retried under the lock" })
+            )
+          }
+          return Either.match(decodeToken(rows[0]), {
+            onLeft: (e) => Effect.fail(new StorageError({ operation: "update", reason: e.message })),
+            onRight: ({ token }) => {
+              deferred.acquired = { key: p.id, token, releasedByWrite: lastWrite }
+              return Effect.void
+            }
+          })
+        }),
+        Effect.uninterruptible
+      )
+      yield* committed(decision)
+    })
+
   const repository = PaymentRepository.of({
     insert: (decision) => {
       const p = decision.payment
@@ -158,21 +248,26 @@ export const make = Effect.gen(function*() {
         if (inserted.length === 0) {
           return yield* new DuplicateIdempotencyKey({ tenantId: p.tenantId, idempotencyKey: p.idempotencyKey })
         }
-        written.remember(p)
-        if (decision.events.length > 0) yield* signal.committed
+        yield* committed(decision)
       })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("insert")(e))))
     },
     update: (decision, expectedVersion, options) => {
       const p = decision.payment
+      const lastWrite = options?.lastWrite === true
       // one statement: the payment row, its events, their outbox rows and (on the holder's last
       // write) the release of its lease commit together or not at all
       return standalone("update", Effect.gen(function*() {
-        const current = yield* FiberRef.get(CurrentLease)
-        const lease = Option.isSome(current) && current.value.key === p.id ? current.value : undefined
+        const lease = yield* leaseOf(p.id)
+        if (lease !== undefined && "lost" in lease) {
+          // the holder's first write takes its deferred lease; after a lost one, nothing is written
+          return yield* lease.lost
+            ? new LockUnavailable({ key: p.id, reason: "lease lost: retried under the lock" })
+            : leaseAndUpdate(decision, expectedVersion, lease, lastWrite)
+        }
         const fence = lease !== undefined
           ? sql`AND NOT EXISTS (SELECT 1 FROM aegis_locks WHERE key = ${p.id} AND token > ${lease.token.toString()})`
           : sql``
-        const release = lease !== undefined && options?.lastWrite === true
+        const release = lease !== undefined && lastWrite
           ? sql`, released AS (
                   UPDATE aegis_locks SET locked_until = '-infinity'
                   WHERE key = ${p.id} AND token = ${lease.token.toString()} AND EXISTS (SELECT 1 FROM written)
@@ -186,18 +281,14 @@ export const make = Effect.gen(function*() {
           ) ${release} ${eventsOf(decision, yield* Correlation.current)}
           SELECT id FROM written`
         if (updated.length === 0) {
-          const rows = yield* sql`SELECT version FROM aegis_payments WHERE id = ${p.id}`
-          const actual = rows[0] === undefined ? 0 : (yield* Schema.decodeUnknown(VersionRow)(rows[0]).pipe(
-            Effect.orElseSucceed(() => ({ version: -1 }))
-          )).version
+          const actual = yield* storedVersion(p.id)
           if (actual === expectedVersion && lease !== undefined) {
             return yield* new LockUnavailable({ key: p.id, reason: "lease lost: a newer holder took the lock" })
           }
           return yield* new VersionConflict({ paymentId: p.id, expectedVersion, actualVersion: actual })
         }
-        if (lease !== undefined && options?.lastWrite === true) lease.releasedByWrite = true
-        written.remember(p)
-        if (decision.events.length > 0) yield* signal.committed
+        if (lease !== undefined && lastWrite) lease.releasedByWrite = true
+        yield* committed(decision)
       })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storageError("update")(e))))
     },
     findById: (id) =>

@@ -20,6 +20,13 @@ const processedTotal = Metric.counter("aegispay_payments_processed_total", {
 })
 
 /**
+ * Payments whose processing may start before their lock is taken (`PaymentLock.WithPaymentOptions`).
+ */
+const optimistic = {
+  optimistic: (payment: Payment.Payment) => payment.state === "INITIATED" || payment.state === "AUTHENTICATED"
+}
+
+/**
  * `PaymentService.processPayment`: the fraud check and authentication of an INITIATED payment,
  * then the charge core (`startAttempt`, or `reconcile` for a payment found PROCESSING or
  * ACTION_REQUIRED).
@@ -84,7 +91,10 @@ export const processPayment = (deps: Dependencies, core: ChargeCore) => {
           return yield* reconcile(payment, yield* registry.forTenant(payment.tenantId).get(attempt.gateway), attempt)
         }
         return yield* new InvalidTransition({ paymentId, from: payment.state, to: "PROCESSING" })
-      })
+      }),
+      // before an INITIATED or AUTHENTICATED payment's first write (the attempt, or its failure)
+      // only the fraud check, routing and authentication run: nothing irrevocable
+      optimistic
     )
     processedTotal.unsafeUpdate(1, stateLabels(processed.state))
     // afterProcess hooks run from the committed terminal event (Hooks.runAfterProcess), never here
