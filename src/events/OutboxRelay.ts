@@ -25,7 +25,10 @@
  *   in one statement and any message whose lease was lost is skipped (with the payment's later
  *   messages), never published.
  * - Published messages are marked delivered in one statement per batch, also when the relay is
- *   interrupted. Duplicates therefore happen only when a relay dies (or stalls longer than a
+ *   interrupted. In {@link run} that statement is the next round's claim (one round trip for
+ *   both: the claim leaves those messages out by id, since its snapshot still shows them
+ *   pending), or a statement of its own when no round follows within `linger`, or after a
+ *   failed round. Duplicates therefore happen only when a relay dies (or stalls longer than a
  *   lease), or the database keeps refusing that statement, between publishing and marking
  *   delivered; consumers dedupe by `eventId` (see `Inbox`).
  * - With a pool of 4 connections or more, a relay runs its own statements on one connection
@@ -35,9 +38,9 @@
  *
  * @since 0.1.0
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Clock, Duration, Effect, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Layer, Option, type ParseResult, Queue, Schedule, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Background from "../internal/Background.js"
@@ -171,14 +174,58 @@ export const deliverBatch = <E, R>(
   options: Options = {}
 ): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> => deliverBatchOn(owner, publish, options, onPool)
 
+/**
+ * Messages a relay published (`delivered`) or handed back (`release`) in earlier rounds and has
+ * not recorded yet: {@link run} records them with its next claim, in the same statement.
+ */
+interface Carried {
+  delivered: Array<string>
+  release: Array<string>
+}
+
+const isEmpty = (carried: Carried) => carried.delivered.length === 0 && carried.release.length === 0
+
+/** Marks `delivered` delivered and hands `release` back, in one statement. */
+const recordCarried = (owner: string, carried: Carried, on: On) =>
+  Effect.gen(function*() {
+    if (isEmpty(carried)) return
+    const sql = yield* SqlClient.SqlClient
+    yield* on(sql`WITH ${recording(sql, owner, carried)} SELECT 1`).pipe(Effect.catchTag("SqlError", storageErrors.SqlError))
+    carried.delivered = []
+    carried.release = []
+  })
+
+/** The CTEs (`recorded`, `released`) that record `carried` (not empty) within a statement. */
+const recording = (sql: SqlClient.SqlClient, owner: string, carried: Carried) => {
+  const delivered = carried.delivered.length === 0 ? ["-1"] : carried.delivered
+  const release = carried.release.length === 0 ? ["-1"] : carried.release
+  return sql`recorded AS (
+      UPDATE aegis_outbox SET status = 'delivered', delivered_at = clock_timestamp(), leased_until = NULL
+      WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner}
+      RETURNING id
+    ), released AS (
+      UPDATE aegis_outbox SET leased_until = NULL
+      WHERE id IN ${sql.in(release)} AND lease_owner = ${owner} AND status = 'pending'
+      RETURNING id
+    )`
+}
+
 const deliverBatchOn = <E, R>(
   owner: string,
   publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
   options: Options,
-  on: On
+  on: On,
+  carried?: Carried
 ): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    // what earlier rounds published is recorded by this claim, in its statement; the claim reads
+    // the snapshot from before that record, so those messages are left out of it by id
+    const carry = carried !== undefined && !isEmpty(carried) ? carried : undefined
+    const recorded = carry === undefined ? [] : carry.delivered
+    // (only while still leased to this relay: one another relay took over stays a head)
+    const notRecorded = (id: Statement.Fragment, leaseOwner: Statement.Fragment) =>
+      recorded.length === 0 ? sql`` : sql`AND NOT (${id} IN ${sql.in(recorded)} AND ${leaseOwner} IS NOT DISTINCT FROM ${owner})`
     const lease = interval(options.lease ?? "30 seconds")
     const retry = interval(options.retryDelay ?? "1 second")
     const maxAttempts = options.maxAttempts ?? 10
@@ -188,9 +235,9 @@ const deliverBatchOn = <E, R>(
     // snapshot) lets the relay publish only an unbroken run: a message skipped here because
     // another statement held it, or not yet due, ends the payment's run for this round.
     const rows = yield* on(sql`
-      WITH heads AS (
+      WITH ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} heads AS (
         SELECT DISTINCT ON (payment_id) id FROM aegis_outbox
-        WHERE status = 'pending'
+        WHERE status = 'pending' ${notRecorded(sql`id`, sql`lease_owner`)}
         ORDER BY payment_id, seq
       ), claimable AS (
         SELECT o.id, o.payment_id, o.seq FROM aegis_outbox o JOIN heads h ON h.id = o.id
@@ -213,8 +260,12 @@ const deliverBatchOn = <E, R>(
       WHERE u.id IN (SELECT id FROM claimable UNION ALL SELECT id FROM later)
       RETURNING u.id, u.payment_id, u.seq, u.payload, (
         SELECT max(p.seq) FROM aegis_outbox p
-        WHERE p.payment_id = u.payment_id AND p.status = 'pending' AND p.seq < u.seq
+        WHERE p.payment_id = u.payment_id AND p.status = 'pending' AND p.seq < u.seq ${notRecorded(sql`p.id`, sql`p.lease_owner`)}
       ) AS prev_seq`)
+    if (carry !== undefined) {
+      carry.delivered = []
+      carry.release = []
+    }
     const claimed = yield* decodeClaimed(rows)
     if (claimed.length === 0) return 0
     const { publish: ordered, release } = plan(claimed)
@@ -264,6 +315,15 @@ const deliverBatchOn = <E, R>(
       )
     )
     const record = Effect.zipRight(recordDelivered, releaseRest)
+    /** In a run: what this round published and handed back is recorded with the next claim. */
+    const carryOver = Effect.sync(() => {
+      if (carried === undefined) return false
+      carried.delivered.push(...delivered)
+      carried.release.push(...release)
+      delivered.length = 0
+      release.length = 0
+      return true
+    })
     const publishAll = Effect.gen(function*() {
       // payments whose remaining messages must wait: one of theirs failed, or its lease was lost
       const blocked = new Set<string>()
@@ -325,22 +385,23 @@ const deliverBatchOn = <E, R>(
         ))
       )
     ))
-    yield* record.pipe(Effect.retry({ schedule: Schedule.exponential("50 millis"), times: 2 }))
+    if (!(yield* carryOver)) yield* record.pipe(Effect.retry({ schedule: Schedule.exponential("50 millis"), times: 2 }))
     yield* outcome
     return claimed.length
-  }).pipe(
-    Effect.catchTags({
-      SqlError: (e) =>
-        Effect.fail(
-          new StorageError({
-            operation: "outbox",
-            // the database's own message (e.g. the violated constraint) is in the cause
-            reason: e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message
-          })
-        ),
-      ParseError: (e) => Effect.fail(new StorageError({ operation: "outbox", reason: e.message }))
-    })
-  )
+  }).pipe(Effect.catchTags(storageErrors))
+
+/** The relay's statement and decoding failures, as `StorageError`s. */
+const storageErrors = {
+  SqlError: (e: SqlError.SqlError) =>
+    Effect.fail(
+      new StorageError({
+        operation: "outbox",
+        // the database's own message (e.g. the violated constraint) is in the cause
+        reason: e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message
+      })
+    ),
+  ParseError: (e: ParseResult.ParseError) => Effect.fail(new StorageError({ operation: "outbox", reason: e.message }))
+}
 
 /**
  * Runs a relay until interrupted: delivers batches while there is work, then waits for a wake-up
@@ -389,23 +450,45 @@ export const run = <E, R>(
       Option.match(pg, { onNone: () => false, onSome: (client) => (client.config.maxConnections ?? 10) >= 4 })
     // A failed round gives its reserved connection back (it may be the broken part) and the next
     // run of the loop reserves another one.
+    // Published messages are recorded delivered by the next round's claim (one statement for
+    // both); when no round follows within `linger`, on their own. After a failed round, what it
+    // published is recorded on its own first; if that fails too, it is logged and left to its
+    // lease (those messages are delivered again once it expires: at least once, never lost).
+    const carried: Carried = { delivered: [], release: [] }
+    const idleCarrying = Effect.suspend(() =>
+      isEmpty(carried)
+        ? idle
+        : Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(linger), false)).pipe(
+          Effect.flatMap((woken) => woken ? Effect.sleep(linger) : Effect.zipRight(recordCarried(owner, carried, current.on), idle))
+        )
+    )
+    const current: { on: On } = { on: onPool }
+    const recordOrLeave = (what: string) =>
+      Effect.suspend(() => recordCarried(owner, carried, current.on)).pipe(
+        Effect.catchAllCause((cause) => {
+          carried.delivered = []
+          carried.release = []
+          return Effect.logError(`outbox relay: recording deliveries ${what} failed; they are delivered again after their lease`, cause)
+        })
+      )
     const rounds = (reset: Effect.Effect<void>) =>
       Effect.scoped(Effect.gen(function*() {
-        let on = onPool
+        current.on = onPool
         if (reserve) {
           const connection = yield* sql.reserve
           // `SqlClient` runs a statement on the connection of `TransactionConnection` when there
           // is one; only the relay's own statements get it (no transaction is opened on it)
-          on = (statement) => Effect.provideService(statement, SqlClient.TransactionConnection, [connection, 0])
+          current.on = (statement) => Effect.provideService(statement, SqlClient.TransactionConnection, [connection, 0])
         }
+        yield* recordOrLeave("after a failed round")
         while (true) {
           // a wake-up pending when a round starts is covered by that round's claim: drop it first
           yield* Queue.takeAll(wake)
-          const handled = yield* deliverBatchOn(owner, publish, options, on)
+          const handled = yield* deliverBatchOn(owner, publish, options, current.on, carried)
           yield* reset
-          if (handled < batchSize) yield* idle
+          if (handled < batchSize) yield* idleCarrying
         }
-      }))
+      }).pipe(Effect.onInterrupt(() => recordOrLeave("on interruption"))))
     return yield* Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval })
   })
 

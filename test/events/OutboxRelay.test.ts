@@ -207,6 +207,39 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(new Set([...events].map((e) => e.paymentId))).toEqual(new Set(ids))
     })), 60_000)
 
+  it.live("a round's deliveries are recorded by the next claim, which still takes the payment's next events at once", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(withoutRelay())
+      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+      yield* sql`DELETE FROM aegis_outbox`
+      const payments = yield* Effect.provide(PaymentService.PaymentService, ctx)
+      const created = yield* payments.createPayment(request({ idempotencyKey: "carried-0" }))
+      const firstPublished = yield* Deferred.make<void>()
+      const processed = yield* Deferred.make<void>()
+      const { publish, queue } = yield* collector
+      // the first event's publication waits until the payment's next events are committed: its
+      // delivery is then recorded by the next round's claim, which must skip it (its snapshot
+      // still shows it pending) and take the events after it; no poll would deliver them (1 hour)
+      const waiting = (event: PaymentEvent.PaymentEvent) =>
+        event.seq === 1
+          ? Effect.zipRight(Effect.zipRight(Deferred.succeed(firstPublished, undefined), Deferred.await(processed)), publish(event))
+          : publish(event)
+      yield* Effect.forkScoped(Effect.provide(OutboxRelay.run(waiting, { pollInterval: "1 hour", listen: false }), ctx))
+      yield* Deferred.await(firstPublished)
+      const done = yield* payments.processPayment(created.id)
+      yield* Deferred.succeed(processed, undefined)
+      const events = yield* Queue.takeBetween(queue, done.version, done.version).pipe(Effect.timeout("20 seconds"))
+      expect([...events].map((e) => e.seq)).toEqual(Array.from({ length: done.version }, (_, i) => i + 1))
+      // every message is recorded delivered (the last round's on its own, when no round followed)
+      const pending = Effect.map(
+        sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`,
+        (rows) => Number(rows[0]!.n)
+      )
+      yield* pending.pipe(Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      const delivered = yield* sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status = 'delivered' AND payment_id = ${created.id}`
+      expect(Number(delivered[0]!.n)).toBe(done.version)
+    })), 60_000)
+
   it.live("a claim publishes only the unbroken run of a payment's messages; what follows a gap is released", () =>
     Effect.scoped(Effect.gen(function*() {
       const ctx = yield* Layer.build(withoutRelay())
