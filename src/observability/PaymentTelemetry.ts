@@ -170,9 +170,8 @@ export const recordDecision = (decision: Decision): void => {
  */
 export const instrument = (repository: PaymentRepository["Type"]): PaymentRepository["Type"] => ({
   ...repository,
-  insert: (decision) => Effect.tap(repository.insert(decision), () => Effect.sync(() => recordDecision(decision))),
-  update: (decision, expectedVersion, options) =>
-    Effect.tap(repository.update(decision, expectedVersion, options), () => Effect.sync(() => recordDecision(decision)))
+  insert: (decision) => Effect.map(repository.insert(decision), () => recordDecision(decision)),
+  update: (decision, expectedVersion, options) => Effect.map(repository.update(decision, expectedVersion, options), () => recordDecision(decision))
 })
 
 /**

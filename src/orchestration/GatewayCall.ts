@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Duration, Effect, Exit, Option } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Option, Schedule } from "effect"
 import {
   type Gateway,
   type GatewayReadError,
@@ -80,12 +80,22 @@ export const make = (config: Config = {}) =>
     const bounded = <A, E, T>(call: Effect.Effect<A, E>, onTimeout: () => T): Effect.Effect<A, E | T> =>
       Duration.isFinite(callTimeout) ? Effect.timeoutFail(call, { duration: callTimeout, onTimeout }) : call
 
-    // built once: a Schedule is a description, each `retry` runs its own copy of its state
+    // built once: a Schedule is a description, each retry loop runs its own copy of its state
     const retrySchedule = RetryPolicy.schedule<{ readonly _tag: string }>(retrySettings)
 
-    /** Retries transient failures of `call` with the configured schedule (same request). */
-    const withRetry = <A, E extends { readonly _tag: string }, R>(call: Effect.Effect<A, E, R>) =>
-      Effect.retry(call, retrySchedule)
+    /**
+     * Retries transient failures of `call` with the configured schedule (same request): exactly
+     * `Effect.retry(call, retrySchedule)`, with the schedule's driver made only once a call failed
+     * (a call that succeeds at once, the common case, costs nothing more).
+     */
+    const withRetry = <A, E extends { readonly _tag: string }, R>(call: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+      const retried = (error: E, driver: Schedule.ScheduleDriver<unknown, { readonly _tag: string }, never>): Effect.Effect<A, E, R> =>
+        Effect.matchEffect(driver.next(error), {
+          onFailure: () => Effect.fail(error),
+          onSuccess: () => Effect.catchAll(call, (next) => retried(next, driver))
+        })
+      return Effect.catchAll(call, (error) => Effect.flatMap(Schedule.driver(retrySchedule), (driver) => retried(error, driver)))
+    }
 
     const guarded = <A, E extends { readonly _tag: string }, T extends { readonly _tag: string }>(
       gateway: Gateway,
@@ -95,18 +105,20 @@ export const make = (config: Config = {}) =>
     ) =>
       Effect.flatMap(breakers.get(gateway.id), (breaker) =>
         breaker.protect(
-          Effect.gen(function*() {
-            const start = yield* Clock.currentTimeMillis
-            const exit = yield* Effect.exit(bounded(call, onTimeout))
-            const end = yield* Clock.currentTimeMillis
-            const outcome = exit._tag === "Success"
-              ? "approved"
-              : exit.cause._tag === "Fail" && exit.cause.error._tag === "GatewayDeclined"
-              ? "declined"
-              : "error"
-            yield* metrics.record(gateway.id, operation, outcome, end - start)
-            yield* OperationLog.gatewayRequest(gateway.id, operation, outcome, end - start, errorTagOf(exit))
-            return yield* exit
+          Effect.clockWith((clock) => {
+            const start = clock.unsafeCurrentTimeMillis()
+            return Effect.flatMap(Effect.exit(bounded(call, onTimeout)), (exit) => {
+              const latency = clock.unsafeCurrentTimeMillis() - start
+              const outcome = exit._tag === "Success"
+                ? "approved"
+                : exit.cause._tag === "Fail" && exit.cause.error._tag === "GatewayDeclined"
+                ? "declined"
+                : "error"
+              return Effect.zipRight(
+                Effect.zipRight(metrics.record(gateway.id, operation, outcome, latency), OperationLog.gatewayRequest(gateway.id, operation, outcome, latency, errorTagOf(exit))),
+                exit
+              )
+            })
           }),
           (error: E | T) => isGatewayFailure(error)
         ))

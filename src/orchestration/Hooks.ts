@@ -209,22 +209,30 @@ const noRejection = (hook: HookOptions) => <A>(self: Effect.Effect<A, HookReject
 /**
  * @since 0.1.0
  */
-export const make = (config: Config = {}) =>
-  Hooks.of({
+export const make = (config: Config = {}) => {
+  // ordered once: with no hook of a kind installed, its call is a constant (no work per payment)
+  const beforeCreate = ordered(config.beforeCreate)
+  const fraudCheck = ordered(config.fraudCheck)
+  const beforeRoute = ordered(config.beforeRoute)
+  const afterProcess = ordered(config.afterProcess)
+  const noFraudVerdict = Effect.succeed(undefined)
+  return Hooks.of({
     beforeCreate: (request) =>
-      Effect.forEach(ordered(config.beforeCreate), (hook) => guard(hook, () => hook.run(request)), { discard: true }),
+      beforeCreate.length === 0
+        ? Effect.void
+        : Effect.forEach(beforeCreate, (hook) => guard(hook, () => hook.run(request)), { discard: true }),
     fraudCheck: (payment) =>
-      Effect.gen(function*() {
-        for (const hook of ordered(config.fraudCheck)) {
+      fraudCheck.length === 0 ? noFraudVerdict : Effect.gen(function*() {
+        for (const hook of fraudCheck) {
           const result = yield* guard(hook, () => hook.run(payment)).pipe(noRejection(hook))
           if (result.ok && result.value.reject) return { hook: hook.name, verdict: result.value }
         }
         return undefined
       }),
     beforeRoute: (payment, candidates) =>
-      Effect.gen(function*() {
+      beforeRoute.length === 0 ? Effect.succeed(candidates) : Effect.gen(function*() {
         let current = candidates
-        for (const hook of ordered(config.beforeRoute)) {
+        for (const hook of beforeRoute) {
           const result = yield* guard(hook, () => hook.run(payment, current)).pipe(noRejection(hook))
           // a hook may reorder or drop candidates, never add one
           if (result.ok) current = result.value.filter((id, i, all) => current.includes(id) && all.indexOf(id) === i)
@@ -233,13 +241,14 @@ export const make = (config: Config = {}) =>
       }),
     afterProcess: (payment) =>
       Effect.forEach(
-        ordered(config.afterProcess),
+        afterProcess,
         (hook) =>
           guard(hook, () => hook.run(payment)).pipe(noRejection(hook)),
         { discard: true }
       ),
-    afterProcessInstalled: (config.afterProcess ?? []).length > 0
+    afterProcessInstalled: afterProcess.length > 0
   })
+}
 
 /**
  * The events of a terminal transition: the payment reached SUCCESS (`PaymentSucceeded`, by

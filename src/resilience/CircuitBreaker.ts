@@ -1,6 +1,6 @@
 /**
- * A circuit breaker per gateway: CLOSED → OPEN → HALF_OPEN → CLOSED, on `Ref` and `Clock` so
- * TestClock drives it exactly.
+ * A circuit breaker per gateway: CLOSED → OPEN → HALF_OPEN → CLOSED, on Effect's `Clock` so
+ * TestClock drives it exactly (its state changes in single effect steps, atomic like a `Ref`).
  *
  * - **CLOSED**: calls pass. Failures are counted in a time-bucketed monitor window (10 buckets,
  *   O(1) per call). The circuit opens when the window holds `failureThreshold` failures, or when
@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Exit, Layer, PubSub, Ref, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Exit, Layer, PubSub, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 
 /**
@@ -162,9 +162,11 @@ export const make = (
   options: Options = {},
   publish: (change: StateChange) => Effect.Effect<void> = () => Effect.void
 ): Effect.Effect<CircuitBreaker> =>
-  Effect.gen(function*() {
+  Effect.sync(() => {
     const config = resolve(options)
-    const ref = yield* Ref.make(closed())
+    // the breaker's state, read and replaced only inside single effect steps (JavaScript runs one at
+    // a time): each admission and each outcome is one atomic step, as a `Ref.modify` would be
+    let current = closed()
     const windowMillis = Math.max(BUCKETS, Duration.toMillis(Duration.decode(config.monitorWindow)))
     const bucketMillis = windowMillis / BUCKETS
     const resetMillis = Duration.toMillis(Duration.decode(config.resetTimeout))
@@ -213,9 +215,16 @@ export const make = (
 
     const open = (now: number): Internal => ({ ...closed(), state: "OPEN", openedAt: now })
 
+    /** Replaces the state by `f`'s, answering `f`'s answer (synchronous: call it inside an effect step). */
+    const modify = <B>(f: (s: Internal) => readonly [B, Internal]): B => {
+      const [answer, next] = f(current)
+      current = next
+      return answer
+    }
+
     /** Asks for permission: Right(state when admitted) or Left(retry-after millis). */
     const admit = (now: number) =>
-      Ref.modify(ref, (s): readonly [{ readonly admitted: boolean; readonly from: State; readonly to: State; readonly retryAfter: number }, Internal] => {
+      modify((s): readonly [{ readonly admitted: boolean; readonly from: State; readonly to: State; readonly retryAfter: number }, Internal] => {
         if (s.state === "CLOSED") return [{ admitted: true, from: s.state, to: s.state, retryAfter: 0 }, s]
         if (s.state === "OPEN") {
           const elapsed = now - s.openedAt
@@ -233,7 +242,7 @@ export const make = (
 
     /** Records an outcome; `admittedIn` is the state the call was admitted in. */
     const settle = (admittedIn: State, outcome: "success" | "failure" | "interrupted", now: number) =>
-      Ref.modify(ref, (s): readonly [readonly [State, State], Internal] => {
+      modify((s): readonly [readonly [State, State], Internal] => {
         if (admittedIn === "HALF_OPEN") {
           // a trial call; another trial may already have decided the state
           if (s.state !== "HALF_OPEN") return [[s.state, s.state], s]
@@ -255,30 +264,37 @@ export const make = (
 
     return {
       gateway,
-      state: Effect.map(Ref.get(ref), (s) => s.state),
-      permits: Effect.zipWith(Ref.get(ref), Clock.currentTimeMillis, (s, now) =>
-        s.state === "CLOSED" ||
-        (s.state === "HALF_OPEN" && s.inFlight < config.halfOpenMaxCalls) ||
-        (s.state === "OPEN" && now - s.openedAt >= resetMillis)),
+      state: Effect.sync(() => current.state),
+      permits: Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const s = current
+          return s.state === "CLOSED" ||
+            (s.state === "HALF_OPEN" && s.inFlight < config.halfOpenMaxCalls) ||
+            (s.state === "OPEN" && clock.unsafeCurrentTimeMillis() - s.openedAt >= resetMillis)
+        })
+      ),
+      // admission and outcome are each taken in one step with the clock read in place (a call
+      // through a closed circuit adds three steps around the call)
       protect: <A, E, R>(effect: Effect.Effect<A, E, R>, isFailure: (error: E) => boolean) =>
         Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            const now = yield* Clock.currentTimeMillis
-            const permit = yield* admit(now)
-            yield* announce(permit.from, permit.to, now)
-            if (!permit.admitted) return yield* new CircuitOpen({ gateway, retryAfterMillis: permit.retryAfter })
-            const exit = yield* Effect.exit(restore(effect))
-            const end = yield* Clock.currentTimeMillis
-            const outcome = Exit.isSuccess(exit)
-              ? "success"
-              : Exit.isInterrupted(exit)
-              ? "interrupted"
-              : exit.cause._tag === "Fail" && !isFailure(exit.cause.error)
-              ? "success" // the gateway answered (e.g. declined): it is healthy
-              : "failure"
-            const [from, to] = yield* settle(permit.to, outcome, end)
-            yield* announce(from, to, end)
-            return yield* exit
+          Effect.clockWith((clock) => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const permit = admit(now)
+            const run: Effect.Effect<A, E | CircuitOpen, R> = permit.admitted
+              ? Effect.flatMap(Effect.exit(restore(effect)), (exit) => {
+                const end = clock.unsafeCurrentTimeMillis()
+                const outcome = Exit.isSuccess(exit)
+                  ? "success"
+                  : Exit.isInterrupted(exit)
+                  ? "interrupted"
+                  : exit.cause._tag === "Fail" && !isFailure(exit.cause.error)
+                  ? "success" // the gateway answered (e.g. declined): it is healthy
+                  : "failure"
+                const [from, to] = settle(permit.to, outcome, end)
+                return from === to ? exit : Effect.zipRight(announce(from, to, end), exit)
+              })
+              : new CircuitOpen({ gateway, retryAfterMillis: permit.retryAfter })
+            return permit.from === permit.to ? run : Effect.zipRight(announce(permit.from, permit.to, now), run)
           })
         )
     }

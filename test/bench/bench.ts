@@ -5,7 +5,9 @@
  *    created and dropped) with a zero-latency gateway, at concurrency 1, 8 and 32, beside the
  *    raw-SQL floor: the same inserts and updates the project writes per payment (the same
  *    single-statement writes), issued directly on the same pool, with no orchestration.
- * 2. payments per second on the memory layers at 1k, 10k and 100k payments.
+ * 2. payments per second on the memory layers at 1k, 10k and 100k payments (each on a fresh
+ *    composition, after a warm-up of 1,000 payments on it), with the process's CPU per payment
+ *    (µs, user + system) and the p50/p99 latency of one payment's create+process.
  * 3. event delivery lag: from the moment a committing call (createPayment, processPayment)
  *    returns to the moment an EventBus subscriber in the same process receives each of the
  *    events it committed (through the outbox relay), during the project's PostgreSQL runs (a
@@ -19,6 +21,9 @@
  *    none of them, in alternating rounds (`telemetry (pg, concurrency 8): … overhead X%`;
  *    BENCH_SKIP_TELEMETRY=1 skips it). `test/bench/telemetry.ts` measures the same on the memory
  *    layers, where the base is smallest.
+ *
+ * BENCH_ONLY=mem runs the memory layers alone (no PGlite, no PostgreSQL: the last line is then
+ * `pg ratio at 32: n/a`).
  *
  * The other runs use the minimum log level Warning: the Info line per operation (OperationLog)
  * would otherwise print two lines per payment to the console.
@@ -124,12 +129,26 @@ class LagProbe {
     })
 }
 
+/** `self` with its duration (ms, wall clock) pushed to `into` when it succeeds. */
+const timedInto = (into: Array<number>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const start = performance.now()
+    return Effect.tap(self, () => Effect.sync(() => into.push(performance.now() - start)))
+  })
+
 /**
  * create+process `n` payments at `concurrency`, on an already built runtime context; by default at
  * log level Warning, with no correlation id (`telemetry`: at Info, each payment under a
  * correlation id).
  */
-const paymentsRun = (n: number, concurrency: number, prefix: string, probe?: LagProbe, telemetry = false) =>
+const paymentsRun = (
+  n: number,
+  concurrency: number,
+  prefix: string,
+  probe?: LagProbe,
+  telemetry = false,
+  latencies?: Array<number>
+) =>
   Effect.gen(function*() {
     const payments = yield* PaymentService.PaymentService
     const returned = (p: { readonly id: string; readonly version: number }) =>
@@ -145,7 +164,8 @@ const paymentsRun = (n: number, concurrency: number, prefix: string, probe?: Lag
         Effect.tap(returned),
         Effect.flatMap((p) => payments.processPayment(p.id)),
         Effect.tap(returned),
-        telemetry ? Correlation.withId(`${prefix}-corr-${i}`) : identity
+        telemetry ? Correlation.withId(`${prefix}-corr-${i}`) : identity,
+        latencies === undefined ? identity : timedInto(latencies)
       ), { concurrency, discard: true }).pipe(Logger.withMinimumLogLevel(telemetry ? LogLevel.Info : LogLevel.Warning))
   })
 
@@ -340,10 +360,21 @@ const telemetryBench = (url: string) => withFreshDatabase(url, async (target) =>
 
 const memoryBench = async () => {
   for (const n of [1_000, 10_000, 100_000]) {
-    const seconds = await timed(() =>
-      Effect.runPromise(paymentsRun(n, 8, "m").pipe(Effect.provide(AegisPayTest.layerMemory())))
+    const latencies: Array<number> = []
+    const { cpu, seconds } = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(AegisPayTest.layerMemory())
+      yield* Effect.provide(paymentsRun(1_000, 8, "mwarm"), ctx) // warm-up: JIT, caches
+      const cpu = process.cpuUsage()
+      const start = performance.now()
+      yield* Effect.provide(paymentsRun(n, 8, "m", undefined, false, latencies), ctx)
+      return { seconds: (performance.now() - start) / 1000, cpu: process.cpuUsage(cpu) }
+    })))
+    latencies.sort((a, b) => a - b)
+    console.log(
+      `mem ${String(n).padStart(7)} payments: ${(n / seconds).toFixed(0).padStart(6)} payments/s (concurrency 8)` +
+        `   cpu ${((cpu.user + cpu.system) / n).toFixed(0)} µs/payment` +
+        `   create+process p50 ${percentile(latencies, 0.5).toFixed(2)} ms  p99 ${percentile(latencies, 0.99).toFixed(2)} ms`
     )
-    console.log(`mem ${String(n).padStart(7)} payments: ${(n / seconds).toFixed(0).padStart(6)} payments/s (concurrency 8)`)
   }
 }
 
@@ -360,7 +391,12 @@ const embeddedLag = () =>
   })))
 
 const main = async () => {
+  const only = process.env.BENCH_ONLY
   if (process.env.BENCH_SKIP_MEMORY !== "1") await memoryBench()
+  if (only === "mem") {
+    console.log("pg ratio at 32: n/a")
+    return
+  }
   if (process.env.BENCH_SKIP_EMBEDDED !== "1") await embeddedLag()
   const url = process.env.DATABASE_URL
   if (url === undefined) {

@@ -3,12 +3,12 @@
  *
  * @internal
  */
-import { DateTime, Effect, Either, Schedule } from "effect"
+import { type Duration, DateTime, Effect, Either, Schedule } from "effect"
 import * as Payment from "../../domain/Payment.js"
 import * as Commit from "./commit.js"
 import type { InvalidTransition, VersionConflict } from "../../domain/PaymentError.js"
 import { pinnedGateway } from "../../domain/PaymentMethod.js"
-import type { CheckoutDetails, Gateway, ProcessResult, StatusResult } from "../../gateway/Gateway.js"
+import type { CheckoutDetails, Gateway, GatewayError, ProcessResult, StatusResult } from "../../gateway/Gateway.js"
 import { supports } from "../../gateway/Gateway.js"
 import type { GatewayNotFound } from "../../gateway/GatewayRegistry.js"
 import type { LockUnavailable } from "../../storage/LockManager.js"
@@ -168,7 +168,17 @@ export const make = (deps: Dependencies) => {
     Effect.gen(function*() {
       const attempt = payment.currentAttempt
       if (attempt === undefined) return yield* Effect.dieMessage("charge without an attempt")
-      const driver = yield* Schedule.driver(retrySchedule)
+      // the retry schedule's state for this charge, made at its first transient error (most charges have none)
+      let driver: Schedule.ScheduleDriver<Duration.Duration, GatewayError, never> | undefined
+      const retryAfter = (error: GatewayError) =>
+        Effect.either(Effect.suspend(() =>
+          driver === undefined
+            ? Effect.flatMap(Schedule.driver(retrySchedule), (made) => {
+              driver = made
+              return made.next(error)
+            })
+            : driver.next(error)
+        ))
       let current = payment
       const request = {
         paymentId: payment.id,
@@ -227,7 +237,7 @@ export const make = (deps: Dependencies) => {
               case "GatewayMisconfigured":
                 return yield* next(`gateway misconfigured: ${error.reason}`)
               case "GatewayTransientError": {
-                const retry = yield* Effect.either(driver.next(error))
+                const retry = yield* retryAfter(error)
                 if (Either.isLeft(retry)) return yield* next(`gateway unavailable: ${error.reason}`)
                 const before = current
                 current = yield* commit(before, (at) => Payment.recordRetry(before, error.reason, at))
@@ -274,7 +284,7 @@ export const make = (deps: Dependencies) => {
             return yield* next(`circuit of ${error.gateway} is open`)
           case "GatewayTransientError": {
             mayHaveApplied = true
-            const retry = yield* Effect.either(driver.next(error))
+            const retry = yield* retryAfter(error)
             if (Either.isLeft(retry)) return yield* next(`gateway unavailable: ${error.reason}`)
             const before = current
             current = yield* commit(before, (at) => Payment.recordRetry(before, error.reason, at))

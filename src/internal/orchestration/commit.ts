@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Clock, DateTime, Effect, type Either } from "effect"
+import { DateTime, Effect, type Either } from "effect"
 import type * as Payment from "../../domain/Payment.js"
 import type { VersionConflict } from "../../domain/PaymentError.js"
 import type { LockUnavailable } from "../../storage/LockManager.js"
@@ -13,7 +13,7 @@ import type { PaymentRepository } from "../../storage/PaymentRepository.js"
 import type { StorageError } from "../../storage/StorageError.js"
 
 /** The current time as a UTC `DateTime`, from Effect's `Clock`. */
-export const now: Effect.Effect<DateTime.Utc> = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.unsafeMake(ms))
+export const now: Effect.Effect<DateTime.Utc> = Effect.clockWith((clock) => Effect.succeed(DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())))
 
 /**
  * Writes `decision` guarded by `from.version`. `lastWrite`: nothing else is written and no gateway
