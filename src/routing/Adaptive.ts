@@ -42,7 +42,9 @@
  * posterior mean; a gateway whose probability of beating it (normal approximation) is below
  * Φ(−`confidence`) is *eliminated*; each other one draws `θ = μ + s·z` (z standard normal, from
  * Effect's `Random`; s = `exploration`·σ, never below `explorationFloor` times the longest
- * memory's own standard deviation) and the highest θ goes first (Thompson sampling: exploration shrinks as the
+ * memory's own standard deviation, nor, while the outcomes of all gateways are read off the
+ * longest memory (gateways change), below `recentExploration` times that share of the weight
+ * times the second-longest memory's own standard deviation) and the highest θ goes first (Thompson sampling: exploration shrinks as the
  * posteriors separate and stops for a gateway that is confidently worse). A gateway not
  * observed for `probeInterval` observations is tried once (a probe), so a recovery is noticed.
  * The rest follow by mean, the eliminated ones last: never dropped (failover may still use them).
@@ -126,6 +128,15 @@ export interface Options {
    * Default 0.6.
    */
   readonly explorationFloor?: number | undefined
+  /**
+   * Least scale of the Thompson draw while the world is changing, as a multiple of the posterior
+   * standard deviation of the second-longest memory (10,000 observations by default) times the
+   * weight of all outcomes off the longest memory (the evidence that gateways change): a gateway
+   * seen little lately is tried again when the others are seen to change, not only by probes;
+   * where nothing changes most weight stays on the longest memory and this adds little. Default 1;
+   * 0 turns it off.
+   */
+  readonly recentExploration?: number | undefined
 }
 
 /**
@@ -155,6 +166,7 @@ export const defaults: {
   readonly confidence: number
   readonly exploration: number
   readonly explorationFloor: number
+  readonly recentExploration: number
 } = {
   memory: Infinity,
   memories: [300, 1_000, 3_000, 10_000, Infinity],
@@ -168,7 +180,8 @@ export const defaults: {
   memoryPrior: 1,
   confidence: 2.33,
   exploration: 0.5,
-  explorationFloor: 0.6
+  explorationFloor: 0.6,
+  recentExploration: 1
 }
 
 /**
@@ -244,6 +257,7 @@ export interface State {
   readonly confidence: number
   readonly exploration: number
   readonly explorationFloor: number
+  readonly recentExploration: number
   /** Observations so far (outcome counts, local and shared): the clock of the discount. */
   tick: number
   /** Discounted log-likelihood of every model (level × memory) on the outcomes observed, as of `tick`. */
@@ -290,6 +304,7 @@ export const make = (options: Options = {}): State => {
     confidence: positive(options.confidence, defaults.confidence, 0),
     exploration: positive(options.exploration, defaults.exploration, 0),
     explorationFloor: positive(options.explorationFloor, defaults.explorationFloor, 0),
+    recentExploration: positive(options.recentExploration, defaults.recentExploration, 0),
     tick: 0,
     scores: new Float64Array(memories.length),
     gatewayScores: new Map(),
@@ -637,6 +652,8 @@ export const memoryWeights = (state: State, gateway?: string): ReadonlyArray<num
 interface Posterior extends Estimate {
   /** Standard deviation of the longest memory's posterior alone. */
   readonly longestDeviation: number
+  /** Standard deviation of the second-longest memory's posterior alone. */
+  readonly recentDeviation: number
 }
 
 const estimateWith = (state: State, weights: Float64Array, gateway: string, context: Context): Posterior => {
@@ -644,7 +661,7 @@ const estimateWith = (state: State, weights: Float64Array, gateway: string, cont
   const cs = countersOf(state, gateway, context)
   const overall = cs[0]
   const samples = overall === undefined ? 0 : overall.successes[K - 1]! + overall.failures[K - 1]!
-  if (samples === 0) return { rate: 1, deviation: 0, samples: 0, longestDeviation: 0 }
+  if (samples === 0) return { rate: 1, deviation: 0, samples: 0, longestDeviation: 0, recentDeviation: 0 }
   const pool = new Float64Array(LEVELS)
   poolingOf(state, gateway, overall, pool)
   const mean = new Float64Array(K)
@@ -661,11 +678,14 @@ const estimateWith = (state: State, weights: Float64Array, gateway: string, cont
     second += w * (p * p + (p * (1 - p)) / (count[m]! + 1))
   }
   const longest = mean[K - 1]!
+  const r = Math.max(0, K - 2)
+  const recent = mean[r]!
   return {
     rate: mu,
     deviation: Math.sqrt(Math.max(0, second - mu * mu)),
     samples,
-    longestDeviation: Math.sqrt((longest * (1 - longest)) / (count[K - 1]! + 1))
+    longestDeviation: Math.sqrt((longest * (1 - longest)) / (count[K - 1]! + 1)),
+    recentDeviation: Math.sqrt((recent * (1 - recent)) / (count[r]! + 1))
   }
 }
 
@@ -733,6 +753,10 @@ export const choose = <G extends { readonly id: string }>(
     eliminated: false,
     draw: 0
   }))
+  // while the outcomes of all gateways are read with shorter memories than the longest (gateways
+  // change), a gateway's draw is never narrower than its second-longest memory's deviation, in
+  // proportion: one seen little lately is tried again
+  const recent = state.recentExploration === 0 ? 0 : state.recentExploration * (1 - weightsOf(state)[state.memories.length - 1]!)
   // the leader: the highest posterior mean among the gateways observed
   let leader: (typeof rows)[number] | undefined
   for (const r of rows) if (r.e.samples > 0 && (leader === undefined || r.e.rate > leader.e.rate)) leader = r
@@ -746,7 +770,8 @@ export const choose = <G extends { readonly id: string }>(
       ? -Infinity
       : r.e.rate + (exploration === 0
         ? 0
-        : Math.max(exploration * r.e.deviation, state.explorationFloor * r.e.longestDeviation) * normalQuantile(uniform[r.index] ?? 0.5))
+        : Math.max(exploration * r.e.deviation, state.explorationFloor * r.e.longestDeviation, recent * r.e.recentDeviation) *
+          normalQuantile(uniform[r.index] ?? 0.5))
   }
   const rest = [...rows].sort((a, b) =>
     (a.eliminated === b.eliminated ? 0 : a.eliminated ? 1 : -1) || b.e.rate - a.e.rate || a.index - b.index

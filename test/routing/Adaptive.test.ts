@@ -322,6 +322,34 @@ describe("ADAPTIVE routing", () => {
     expect(AdaptiveRouting.estimate(state, "a", usd).rate).toBeLessThan(0.76)
   })
 
+  it("recentExploration: while gateways are seen to change, one seen little lately is drawn again; not while nothing changes", () => {
+    // b: 2,000 outcomes at 85% long ago; then a and c at 90% for 20,000; then 1,000 more each, c
+    // dropping to 60% (changing) or carrying on. How often b's draw beats a's (draws alone:
+    // exploration ~0 and no floor, so only recentExploration widens them; no probes)
+    const winsOfB = (recentExploration: number, changing: boolean) => {
+      const state = AdaptiveRouting.make({ recentExploration, exploration: 1e-9, explorationFloor: 0 })
+      const usdContext = AdaptiveRouting.contextOf(usd)
+      const see = (g: string, i: number, per20: number) =>
+        AdaptiveRouting.observeCounts(state, g, usdContext, i % 20 < per20 ? 1 : 0, i % 20 < per20 ? 0 : 1)
+      for (let i = 0; i < 2_000; i++) see("b", i, 17)
+      for (let i = 0; i < 20_000; i++) see(i % 2 === 0 ? "a" : "c", i >> 1, 18)
+      for (let i = 0; i < 1_000; i++) {
+        see("a", i, 18)
+        see("c", i, changing ? 12 : 18)
+      }
+      let wins = 0
+      for (let i = 0; i < 4_000; i++) {
+        const u = [((i * 7_919) % 4_000 + 0.5) / 4_000, ((i * 104_729) % 4_000 + 0.5) / 4_000]
+        if (AdaptiveRouting.choose(state, usdContext, [a, b], u, undefined, false)[0]!.id === "b") wins++
+      }
+      return wins / 4_000
+    }
+    expect(winsOfB(1, true)).toBeGreaterThan(0.01)
+    expect(winsOfB(0, true)).toBe(0)
+    expect(winsOfB(1, false)).toBe(0)
+    expect(winsOfB(0, false)).toBe(0)
+  })
+
   it("a gateway's prior is the pooled rate of all gateways: two declines do not write it off", () => {
     const run = (gatewayPooling: number) => {
       const state = AdaptiveRouting.make({ gatewayPooling })
