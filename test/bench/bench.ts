@@ -16,6 +16,10 @@
  *    event received before its call returned counts as 0 ms; every event must arrive in order
  *    per payment.
  *
+ * 1b. statements per payment on PostgreSQL (concurrency 8, 1000 payments, the project and then the
+ *    floor): the transactions the bench's database committed during the run, per payment
+ *    (`pg  statements per payment …`; BENCH_SKIP_STATEMENTS=1 skips it, about 45 s of waits for
+ *    the server's statistics).
  * 4. telemetry's cost (issue 17's budget: at most +10%): Node CPU per payment on PostgreSQL at
  *    concurrency 8 with metrics, Info log lines rendered as JSON and a correlation id, against
  *    none of them, in alternating rounds (`telemetry (pg, concurrency 8): … overhead X%`;
@@ -270,6 +274,35 @@ const pgBench = (url: string) => withFreshDatabase(url, async (target) => {
     yield* Effect.provide(subscribeProbe(current), ctx)
     yield* Effect.promise(() => run(paymentsRun(200, 8, "warm"))) // warm-up: JIT, pool, plans
     yield* Effect.promise(() => run(rawRun(200, 8, "warm")))
+    if (process.env.BENCH_SKIP_STATEMENTS !== "1") {
+      // Statements per payment: the transactions this database committed during a run (every
+      // statement outside a transaction commits once), per payment; the composition's background
+      // work during the run (the relay's rounds) counts too. A backend reports its counts at most
+      // once a second while busy and within 10 s once idle, hence the waits.
+      const commits = Effect.gen(function*() {
+        yield* Effect.sleep("11 seconds")
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`SELECT pg_stat_clear_snapshot()`
+        const rows = yield* sql<{ n: string }>`SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()`
+        return Number(rows[0]?.n ?? "0")
+      })
+      const perPayment = (n: number, effect: Effect.Effect<void, unknown, AegisPay.Services | SqlClient.SqlClient>) =>
+        Effect.promise(() =>
+          run(Effect.gen(function*() {
+            const before = yield* commits
+            yield* effect
+            // the readings' own statements in between (about 3) are left out
+            return ((yield* commits) - before - 3) / n
+          }))
+        )
+      const floor = yield* perPayment(1000, rawRun(1000, 8, "stmt_raw"))
+      const project = yield* perPayment(1000, paymentsRun(1000, 8, "stmt_p"))
+      console.log(
+        `pg  statements per payment (concurrency 8, 1000 payments, committed transactions): project ${project.toFixed(2)}, raw floor ${
+          floor.toFixed(2)
+        }`
+      )
+    }
     for (const concurrency of [1, 8, 32]) {
       const n = concurrency === 1 ? 300 : 1500
       const rounds = concurrency === 1 ? 3 : 5

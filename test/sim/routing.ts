@@ -10,14 +10,21 @@
  *   `metrics.record` and `router.observe`. The router's randomness is Effect's `Random`, seeded.
  * - Outcomes use common random numbers: payment `t` draws one uniform `u[t]`, and gateway `g`
  *   approves it iff `u[t] < P(g approves t)`. Every strategy faces the same customers.
+ * - Past data: in the new worlds a pilot of 2,000 payments per gateway, drawn from the world at
+ *   its start, is given to every strategy alike before the run (into `metrics.record` and
+ *   `router.observe`); RULE_BASED's rules are the best gateway per currency in it. `--cold` runs
+ *   the previous rules: no past data for any strategy, RULE_BASED's rules still from the pilot.
  * - Per world: each row's mean over the seeds and its worst seed, and ADAPTIVE minus the best of
- *   the other strategies per seed (mean and worst seed). The last line is
+ *   the other strategies per seed (mean and worst seed); in the summary, `headroom` is the
+ *   clairvoyant bound minus the best other strategy per seed (the most any router could gain,
+ *   up to chance: an upper limit of the uplift). The last line is
  *   `adaptive uplift: D pp drifting, S pp stationary`, D (S) the minimum over the drifting
  *   (stationary) worlds of the per-world mean uplift.
  *
  *   npm run sim:routing                      # CI size: 5 seeds × 20,000 payments per world
  *   npm run sim:routing -- --full            # the full table: 5 seeds × 100,000 payments
- *   npx tsx test/sim/routing.ts [--seeds 5] [--payments 20000] [--worlds a,b] [--jobs 2]
+ *   npm run sim:routing -- --cold            # the previous rules: no shared past data
+ *   npx tsx test/sim/routing.ts [--seeds 5] [--payments 20000] [--worlds a,b] [--jobs 2] [--cold]
  *
  * `SIM_ADAPTIVE='{"memoryPrior":2,"memories":[300,3000]}'` overrides ADAPTIVE's settings; `SIM_ONLY=ADAPTIVE` runs
  * one strategy (the uplift lines then need every strategy: they are left out).
@@ -38,6 +45,8 @@ const option = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined
 }
 const full = flag("full")
+/** `--cold`: the previous rules, no past data for any strategy but RULE_BASED (whose rules come from the pilot). */
+const cold = flag("cold")
 const SEEDS = Number(option("seeds") ?? 5)
 const N = Number(option("payments") ?? (full ? 100_000 : 20_000))
 const JOBS = Number(option("jobs") ?? 2)
@@ -127,20 +136,55 @@ const outcomeOf = (model: W.Model, s: Stream, g: number, t: number): Outcome => 
 
 const names = ["atlas", "borealis", "cygnus", "draco", "eridanus", "fornax"]
 
+/** One payment of the pilot: past data from the start of the world, one gateway per payment. */
+interface PilotPayment {
+  readonly g: number
+  readonly segment: number
+  readonly outcome: Outcome
+  readonly latency: number
+}
+
+/**
+ * The pilot of a new world: 2,000 payments per gateway drawn from the world at its start (the
+ * merchant's past data). Empty in the two previous scenarios, whose rules name the home markets.
+ */
+const pilotOf = (world: W.World, model: W.Model, rand: () => number, latency: ReadonlyArray<number>, seed: number) => {
+  const pilot: Array<PilotPayment> = []
+  if (world.name.startsWith("legacy-")) return pilot
+  const noise = W.prng(seed)
+  for (let g = 0; g < model.gateways; g++) {
+    for (let i = 0; i < 2_000; i++) {
+      const segment = model.segment(0, rand(), rand(), rand())
+      const u = rand()
+      const e = model.error(g, 0, segment)
+      const outcome: Outcome = u < (1 - e) * model.approve(g, 0, segment) ? "approved" : u >= 1 - e ? "error" : "declined"
+      const n = Math.exp(0.4 * (noise() + noise() + noise() - 1.5))
+      pilot.push({ g, segment, outcome, latency: outcome === "error" ? 5_000 : latency[g]! * n })
+    }
+  }
+  return pilot
+}
+
 /**
  * The strategies of one world: fees and latencies drawn per world. RULE_BASED routes each
  * currency to the gateway a merchant would name: in the previous scenarios the best gateway of
  * the currency at the start (the gateways' home markets, as before); in the new worlds the best
- * of a pilot of 2,000 payments per gateway drawn from the world at its start (a merchant's
- * rules come from past data, not from the true rates).
+ * of the pilot (a merchant's rules come from past data, not from the true rates).
  */
-const strategiesOf = (world: W.World, model: W.Model, rand: () => number): ReadonlyArray<Router.Config> => {
+const strategiesOf = (
+  world: W.World,
+  model: W.Model,
+  rand: () => number,
+  latency: ReadonlyArray<number>,
+  seed: number
+): { readonly configs: ReadonlyArray<Router.Config>; readonly pilot: ReadonlyArray<PilotPayment> } => {
   const G = model.gateways
   const fees: Record<string, Router.Fee> = Object.fromEntries(names.slice(0, G).map((id) => [id, {
     fixedMinor: BigInt(20 + Math.floor(rand() * 15)),
     basisPoints: 240 + Math.floor(rand() * 80)
   }]))
   const score = W.currencies.map(() => new Array<number>(G).fill(0))
+  const pilot = pilotOf(world, model, rand, latency, seed)
   if (world.name.startsWith("legacy-")) {
     for (let c = 0; c < W.C; c++) {
       for (let g = 0; g < G; g++) {
@@ -149,13 +193,10 @@ const strategiesOf = (world: W.World, model: W.Model, rand: () => number): Reado
     }
   } else {
     const seen = W.currencies.map(() => new Array<number>(G).fill(0))
-    for (let g = 0; g < G; g++) {
-      for (let i = 0; i < 2_000; i++) {
-        const segment = model.segment(0, rand(), rand(), rand())
-        const c = W.currencyOf(segment)
-        seen[c]![g]!++
-        if (rand() < (1 - model.error(g, 0, segment)) * model.approve(g, 0, segment)) score[c]![g]!++
-      }
+    for (const p of pilot) {
+      const c = W.currencyOf(p.segment)
+      seen[c]![p.g]!++
+      if (p.outcome === "approved") score[c]![p.g]!++
     }
     for (let c = 0; c < W.C; c++) for (let g = 0; g < G; g++) score[c]![g]! /= Math.max(1, seen[c]![g]!)
   }
@@ -175,7 +216,7 @@ const strategiesOf = (world: W.World, model: W.Model, rand: () => number): Reado
     { strategy: "INTELLIGENT", fees },
     { strategy: "ADAPTIVE", ...(adaptiveOverride === undefined ? {} : { adaptive: adaptiveOverride }) }
   ]
-  return all.filter((c) => only === undefined || c.strategy === only)
+  return { configs: all.filter((c) => only === undefined || c.strategy === only), pilot }
 }
 
 /** Runs one strategy through the real Router and GatewayMetrics; returns the approvals. */
@@ -184,13 +225,26 @@ const runStrategy = (
   model: W.Model,
   s: Stream,
   latency: ReadonlyArray<number>,
-  routerSeed: number
+  routerSeed: number,
+  pilot: ReadonlyArray<PilotPayment>
 ): number =>
   Effect.gen(function*() {
     const metrics = yield* GatewayMetrics.make({ exportMetrics: false })
     const router = yield* Router.make(config).pipe(Effect.provideService(GatewayMetrics.GatewayMetrics, metrics))
     const gateways = names.slice(0, model.gateways).map(stubGateway)
     const index = new Map(gateways.map((g, i) => [g.id, i]))
+    // the past data, given to every strategy alike (unless --cold): payment i of every gateway
+    // in turn, into the metrics and the router, as outcomes observed before the run
+    if (!cold) {
+      const per = pilot.length / model.gateways
+      for (let i = 0; i < per; i++) {
+        for (let g = 0; g < model.gateways; g++) {
+          const p = pilot[g * per + i]!
+          yield* metrics.record(names[g]!, "process", p.outcome, p.latency)
+          yield* router.observe(segmentPayments[p.segment]!, names[g]!, p.outcome)
+        }
+      }
+    }
     let approved = 0
     for (let t = 0; t < s.u.length; t++) {
       const payment = segmentPayments[s.segment[t]!]!
@@ -225,10 +279,11 @@ const runOne = (world: W.World, worldIndex: number, seed: number): RunResult => 
   const setup = W.prng(base + 700_000)
   const latency = Array.from({ length: G }, () => 100 + Math.floor(setup() * 200))
   const rates: Record<string, number> = {}
-  const cached = cache[`${world.name}/${seed}/${N}`]
-  for (const config of strategiesOf(world, model, setup)) {
+  const cached = cache[`${world.name}/${seed}/${N}${cold ? "/cold" : ""}`]
+  const { configs, pilot } = strategiesOf(world, model, setup, latency, base + 800_000)
+  for (const config of configs) {
     if (cached !== undefined && config.strategy !== "ADAPTIVE") continue
-    rates[config.strategy] = runStrategy(config, model, s, latency, base * 7_919 + 1) / N
+    rates[config.strategy] = runStrategy(config, model, s, latency, base * 7_919 + 1, pilot) / N
   }
   if (cached !== undefined) {
     return { ...cached, rates: { ...cached.rates, ADAPTIVE: rates.ADAPTIVE! } }
@@ -293,8 +348,13 @@ const report = (results: ReadonlyArray<RunResult>): string => {
   const lines: Array<string> = []
   const strategyNames = Object.keys(results[0]!.rates).filter((k) => ![ROW_RANDOM, ROW_FIXED, ROW_SEGMENT, ROW_BOUND].includes(k))
   const others = strategyNames.filter((k) => k !== "ADAPTIVE")
-  const summary: Array<{ world: W.World; meanUplift: number; worst: number; worstSeed: number; gap: number; vsBest: number }> = []
-  lines.push(`routing simulation: ${worlds.length} worlds × ${SEEDS} seeds × ${N} payments${full ? " (full)" : ""}`)
+  const summary: Array<
+    { world: W.World; meanUplift: number; worst: number; worstSeed: number; gap: number; vsBest: number; headroom: number }
+  > = []
+  lines.push(
+    `routing simulation: ${worlds.length} worlds × ${SEEDS} seeds × ${N} payments${full ? " (full)" : ""}` +
+      (cold ? ", cold start (no past data but RULE_BASED's pilot)" : ", the pilot shared as past data by every strategy in the new worlds")
+  )
   for (const world of worlds) {
     const runs = results.filter((r) => r.world === world.name).sort((a, b) => a.seed - b.seed)
     lines.push("")
@@ -322,7 +382,9 @@ const report = (results: ReadonlyArray<RunResult>): string => {
       // mean over the seeds (a merchant picks a strategy once, not per seed in hindsight)
       const vsBest = mean(runs.map((r) => r.rates.ADAPTIVE!)) -
         Math.max(...others.map((k) => mean(runs.map((r) => r.rates[k]!))))
-      summary.push({ world, meanUplift: mean(uplift), worst, worstSeed, gap, vsBest })
+      // the most any router could gain here: the bound less the best other strategy, per seed
+      const headroom = mean(runs.map((r) => r.rates[ROW_BOUND]! - Math.max(...others.map((k) => r.rates[k]!))))
+      summary.push({ world, meanUplift: mean(uplift), worst, worstSeed, gap, vsBest, headroom })
       lines.push(
         `  uplift (ADAPTIVE − best other strategy, per seed): mean ${pp(mean(uplift))} pp, worst ${pp(worst)} pp (seed ${worstSeed}); ` +
           `seeds ${uplift.map((u) => pp(u)).join(" ")}`
@@ -333,12 +395,12 @@ const report = (results: ReadonlyArray<RunResult>): string => {
     lines.push("")
     lines.push(
       `${"world".padEnd(22)}${"kind".padEnd(12)}${"uplift mean".padStart(12)}${"worst seed".padStart(12)}${"bound − ADAPTIVE".padStart(18)}` +
-        `${"vs best strategy".padStart(18)}`
+        `${"vs best strategy".padStart(18)}${"headroom".padStart(10)}`
     )
     for (const s of summary) {
       lines.push(
         `${s.world.name.padEnd(22)}${s.world.kind.padEnd(12)}${pp(s.meanUplift).padStart(12)}${pp(s.worst).padStart(12)}${pp(s.gap).padStart(18)}` +
-          `${pp(s.vsBest).padStart(18)}`
+          `${pp(s.vsBest).padStart(18)}${pp(s.headroom).padStart(10)}`
       )
     }
     const min = (kind: string) => {
@@ -361,7 +423,7 @@ if (worker !== undefined) {
   const started = performance.now()
   const results = JOBS > 1 ? await runParallel(JOBS) : runPart(0, 1)
   if (cachePath !== undefined) {
-    for (const r of results) cache[`${r.world}/${r.seed}/${N}`] = r
+    for (const r of results) cache[`${r.world}/${r.seed}/${N}${cold ? "/cold" : ""}`] = r
     writeFileSync(cachePath, JSON.stringify(cache))
   }
   console.error(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
