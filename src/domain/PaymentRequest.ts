@@ -206,6 +206,26 @@ const excludedByLiteral = (member: SchemaAST.AST, input: object): boolean => {
   )
 }
 
+const keyGuards = new WeakMap<SchemaAST.AST, (key: unknown) => boolean>()
+
+/** A string, or a string refined by filters: checking such a key is decoding it. */
+const isStringKey = (ast: SchemaAST.AST): boolean =>
+  ast._tag === "StringKeyword" || (ast._tag === "Refinement" && isStringKey(ast.from))
+
+/**
+ * Whether a record's key schema (`parameter`) accepts `key` (its guard built once per schema);
+ * `false` (unsure) for a key schema other than a possibly refined string.
+ */
+const isKeyOf = (parameter: SchemaAST.AST, key: PropertyKey): boolean => {
+  if (typeof key !== "string" || !isStringKey(parameter)) return false
+  let guard = keyGuards.get(parameter)
+  if (guard === undefined) {
+    guard = Schema.is(Schema.make(parameter))
+    keyGuards.set(parameter, guard)
+  }
+  return guard(key)
+}
+
 /**
  * Whether decoding `input` with `ast` could meet an object key the schema does not declare:
  * `false` only when it certainly cannot (every object of `input` where the schema expects a struct
@@ -220,10 +240,11 @@ const mayHaveExcess = (ast: SchemaAST.AST, input: unknown): boolean => {
     case "Transformation":
       return mayHaveExcess(ast.from, input)
     case "TypeLiteral": {
-      // a record's keys are checked against its key schema: left to the strict decoder
-      if (ast.indexSignatures.length > 0) return Reflect.ownKeys(input).length > 0
       for (const key of Reflect.ownKeys(input)) {
-        if (!ast.propertySignatures.some((ps) => ps.name === key)) return true
+        if (ast.propertySignatures.some((ps) => ps.name === key)) continue
+        // a record's key: expected when its key schema accepts it (else the strict decoder refuses it)
+        const signature = ast.indexSignatures.find((is) => isKeyOf(is.parameter, key))
+        if (signature === undefined || mayHaveExcess(signature.type, Reflect.get(input, key))) return true
       }
       return ast.propertySignatures.some((ps) => mayHaveExcess(ps.type, Reflect.get(input, ps.name)))
     }

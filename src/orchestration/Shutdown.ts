@@ -78,17 +78,17 @@ export const layer = (options: ShutdownOptions = {}): Layer.Layer<InFlight> =>
       return InFlight.of({
         run: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
           Effect.uninterruptibleMask((restore) =>
-            Effect.gen(function*() {
-              if (closing) return yield* Effect.interrupt
+            closing
+              ? Effect.interrupt
               // forked inside the mask: made interruptible again, so the deadline can stop it
-              const fiber = yield* Effect.forkDaemon(Effect.interruptible(effect))
-              fibers.add(fiber)
-              fiber.addObserver(() => {
-                fibers.delete(fiber)
+              : Effect.flatMap(Effect.forkDaemon(Effect.interruptible(effect)), (fiber) => {
+                fibers.add(fiber)
+                fiber.addObserver(() => {
+                  fibers.delete(fiber)
+                })
+                // interrupting the caller interrupts this wait only: the fiber goes on
+                return restore(Fiber.join(fiber))
               })
-              // interrupting the caller interrupts this wait only: the fiber goes on
-              return yield* restore(Fiber.join(fiber))
-            })
           ),
         size: Effect.sync(() => fibers.size)
       })

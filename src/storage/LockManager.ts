@@ -103,28 +103,28 @@ interface Entry {
  */
 export const makeMemory = Effect.sync(() => {
   const entries = new Map<string, Entry>()
-  const register = (key: string) =>
-    Effect.sync(() => {
-      let entry = entries.get(key)
-      if (entry === undefined) {
-        entry = { semaphore: Effect.unsafeMakeSemaphore(1), holders: 0 }
-        entries.set(key, entry)
-      }
-      entry.holders++
-      return entry
-    })
+  const register = (key: string): Entry => {
+    let entry = entries.get(key)
+    if (entry === undefined) {
+      entry = { semaphore: Effect.unsafeMakeSemaphore(1), holders: 0 }
+      entries.set(key, entry)
+    }
+    entry.holders++
+    return entry
+  }
   const unregister = (key: string, entry: Entry) =>
     Effect.sync(() => {
       entry.holders--
       if (entry.holders === 0) entries.delete(key)
     })
   return LockManager.of({
+    // registered and its release installed in one uninterruptible step (what acquireUseRelease
+    // does, in fewer steps: this runs for every operation on a payment)
     withLock: (key, effect) =>
-      Effect.acquireUseRelease(
-        register(key),
-        (entry) => entry.semaphore.withPermits(1)(effect),
-        (entry) => unregister(key, entry)
-      )
+      Effect.uninterruptibleMask((restore) => {
+        const entry = register(key)
+        return Effect.ensuring(restore(entry.semaphore.withPermits(1)(effect)), unregister(key, entry))
+      })
   })
 })
 
