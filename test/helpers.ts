@@ -1,6 +1,44 @@
 import { DateTime, Effect, Either, Schema, TestClock } from "effect"
-import { EventStore, type Gateway, Payment, PaymentRepository, type PaymentRequest, PaymentService } from "aegispay"
+import {
+  Customer,
+  EventStore,
+  type Gateway,
+  Money,
+  Payment,
+  PaymentMethod,
+  PaymentRepository,
+  type PaymentRequest,
+  PaymentService,
+  Tenant
+} from "aegispay"
 import { AegisPayTest, TestCards } from "aegispay/testing"
+
+/** A vaulted card, as a payment holds it. */
+export const cardToken = new PaymentMethod.CardToken({
+  type: "card",
+  brand: "visa",
+  bin: "424242",
+  last4: "4242",
+  expiryMonth: 12,
+  expiryYear: 2099,
+  holderName: "Ada",
+  fingerprint: "fp",
+  vaultToken: "card_x"
+})
+
+/** The decision that initiates payment `id` of `tenantId` (1.00 USD, the card above), to insert. */
+export const initiated = (id: string, tenantId: string = Tenant.defaultId) =>
+  Payment.initiate({
+    id,
+    tenantId,
+    idempotencyKey: id,
+    requestFingerprint: "f",
+    amount: Money.fromMinor("USD", 100n),
+    captureMethod: "automatic",
+    paymentMethod: cardToken,
+    customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("a@example.com") }),
+    metadata: {}
+  }, DateTime.unsafeMake(0))
 
 export const card = (number: string = TestCards.success) => ({
   type: "card" as const,

@@ -1,19 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Either, Option, Schema } from "effect"
 import * as fc from "fast-check"
-import { Customer, Money, Payment, PaymentMethod, PaymentState } from "aegispay"
+import { Customer, Money, Payment, PaymentState } from "aegispay"
+import { cardToken } from "../helpers.js"
 
-const token = new PaymentMethod.CardToken({
-  type: "card",
-  brand: "visa",
-  bin: "424242",
-  last4: "4242",
-  expiryMonth: 12,
-  expiryYear: 2099,
-  holderName: "Ada",
-  fingerprint: "fp",
-  vaultToken: "card_x"
-})
+const token = cardToken
 
 const created = (captureMethod: "automatic" | "manual") =>
   Payment.initiate({

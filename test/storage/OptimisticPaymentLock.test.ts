@@ -7,9 +7,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Redacted, Ref, Schema } from "effect"
-import { Customer, Ids, Money, Payment, PaymentMethod, Tenant } from "aegispay"
+import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Redacted, Ref } from "effect"
+import { Ids, Payment, Tenant } from "aegispay"
 import { Migrations, OutboxSignal, SqlLockManager, SqlStorage } from "aegispay/pg"
+import { initiated } from "../helpers.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 
@@ -41,30 +42,7 @@ describe.skipIf(databaseUrl === undefined)("PaymentLock on PostgreSQL: the optim
       (rows) => rows.map((row) => Number(row.seq))
     )
 
-  const token = new PaymentMethod.CardToken({
-    type: "card",
-    brand: "visa",
-    bin: "424242",
-    last4: "4242",
-    expiryMonth: 12,
-    expiryYear: 2099,
-    holderName: "Ada",
-    fingerprint: "fp",
-    vaultToken: "card_x"
-  })
-
-  const newPayment = (id: string) =>
-    Payment.initiate({
-      id,
-      tenantId: Tenant.defaultId,
-      idempotencyKey: id,
-      requestFingerprint: "f",
-      amount: Money.fromMinor("USD", 100n),
-      captureMethod: "automatic",
-      paymentMethod: token,
-      customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("a@example.com") }),
-      metadata: {}
-    }, DateTime.unsafeMake(0))
+  const newPayment = initiated
 
   /** The next decision for a payment: INITIATED → AUTHENTICATED, AUTHENTICATED → FAILURE. */
   const next = (payment: Payment.Payment) =>

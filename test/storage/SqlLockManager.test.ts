@@ -5,10 +5,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Context, DateTime, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Redacted, Ref } from "effect"
 import type { Scope } from "effect"
-import { Customer, Ids, LockManager, Money, Payment, PaymentMethod, Tenant } from "aegispay"
+import { Ids, LockManager, Payment, Tenant } from "aegispay"
 import { AegisPayPg, Migrations, OutboxSignal, SqlLockManager, SqlStorage } from "aegispay/pg"
+import { initiated } from "../helpers.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
 import { useSharedPglite } from "../support/SharedPglite.js"
 import { awaitInterruptionTaken, awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
@@ -111,31 +112,7 @@ describe.skipIf(databaseUrl === undefined)("SqlLockManager: postgres lease lifec
       (rows) => rows[0]?.held === true
     )
 
-  const token = new PaymentMethod.CardToken({
-    type: "card",
-    brand: "visa",
-    bin: "424242",
-    last4: "4242",
-    expiryMonth: 12,
-    expiryYear: 2099,
-    holderName: "Ada",
-    fingerprint: "fp",
-    vaultToken: "card_x"
-  })
-
-  /** A new payment `id` of `tenantId`, to insert. */
-  const newPayment = (id: string, tenantId: string) =>
-    Payment.initiate({
-      id,
-      tenantId,
-      idempotencyKey: id,
-      requestFingerprint: "f",
-      amount: Money.fromMinor("USD", 100n),
-      captureMethod: "automatic",
-      paymentMethod: token,
-      customer: new Customer.Customer({ id: "c", email: Schema.decodeSync(Customer.Email)("a@example.com") }),
-      metadata: {}
-    }, DateTime.unsafeMake(0))
+  const newPayment = initiated
 
   it.live("a renewal after the holder's last write released the lease does not revive it", () =>
     Effect.scoped(Effect.gen(function*() {
