@@ -291,37 +291,19 @@ const deliverBatchOn = <E, R>(
           RETURNING id`),
         (kept) => new Set(kept.map((row) => String(row.id)))
       )
-    const delivered: Array<string> = []
-    // Published messages are recorded as delivered in one statement when the batch ends, also
-    // when it is interrupted: a graceful shutdown never leaves a published message to be
-    // delivered twice. Only a crash between publication and this record (or a database that
-    // keeps refusing it) repeats a message. Claimed messages left unpublished are released.
-    const recordDelivered = Effect.suspend(() =>
-      delivered.length === 0 ? Effect.void : on(sql`
-        UPDATE aegis_outbox SET status = 'delivered', delivered_at = clock_timestamp(), leased_until = NULL
-        WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner}`).pipe(
-        Effect.tap(() => {
-          delivered.length = 0
-        })
-      )
-    )
-    const releaseRest = Effect.suspend(() =>
-      release.length === 0 ? Effect.void : on(sql`
-        UPDATE aegis_outbox SET leased_until = NULL
-        WHERE id IN ${sql.in(release)} AND lease_owner = ${owner} AND status = 'pending'`).pipe(
-        Effect.tap(() => {
-          release.length = 0
-        })
-      )
-    )
-    const record = Effect.zipRight(recordDelivered, releaseRest)
+    // Published messages are recorded as delivered, and claimed ones left unpublished released, in
+    // one statement when the batch ends, also when it is interrupted: a graceful shutdown never
+    // leaves a published message to be delivered twice. Only a crash between publication and this
+    // record (or a database that keeps refusing it) repeats a message.
+    const round: Carried = { delivered: [], release }
+    const record = recordCarried(owner, round, on)
     /** In a run: what this round published and handed back is recorded with the next claim. */
     const carryOver = Effect.sync(() => {
       if (carried === undefined) return false
-      carried.delivered.push(...delivered)
-      carried.release.push(...release)
-      delivered.length = 0
-      release.length = 0
+      carried.delivered.push(...round.delivered)
+      carried.release.push(...round.release)
+      round.delivered = []
+      round.release = []
       return true
     })
     const publishAll = Effect.gen(function*() {
@@ -331,7 +313,7 @@ const deliverBatchOn = <E, R>(
         const row = ordered[i]!
         const id = String(row.id)
         if (blocked.has(row.payment_id)) {
-          if (owned.has(id)) release.push(id)
+          if (owned.has(id)) round.release.push(id)
           continue
         }
         if ((yield* Clock.currentTimeMillis) - leasedAt > budget) {
@@ -361,7 +343,7 @@ const deliverBatchOn = <E, R>(
           }))
         )
         if (outcome._tag === "Right") {
-          delivered.push(id)
+          round.delivered.push(id)
         } else {
           blocked.add(row.payment_id)
           yield* on(sql`
@@ -455,16 +437,16 @@ export const run = <E, R>(
     // published is recorded on its own first; if that fails too, it is logged and left to its
     // lease (those messages are delivered again once it expires: at least once, never lost).
     const carried: Carried = { delivered: [], release: [] }
-    const idleCarrying = Effect.suspend(() =>
-      isEmpty(carried)
-        ? idle
-        : Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(linger), false)).pipe(
-          Effect.flatMap((woken) => woken ? Effect.sleep(linger) : Effect.zipRight(recordCarried(owner, carried, current.on), idle))
-        )
-    )
-    const current: { on: On } = { on: onPool }
-    const recordOrLeave = (what: string) =>
-      Effect.suspend(() => recordCarried(owner, carried, current.on)).pipe(
+    const idleCarrying = (on: On) =>
+      Effect.suspend(() =>
+        isEmpty(carried)
+          ? idle
+          : Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(linger), false)).pipe(
+            Effect.flatMap((woken) => woken ? Effect.sleep(linger) : Effect.zipRight(recordCarried(owner, carried, on), idle))
+          )
+      )
+    const recordOrLeave = (what: string, on: On) =>
+      recordCarried(owner, carried, on).pipe(
         Effect.catchAllCause((cause) => {
           carried.delivered = []
           carried.release = []
@@ -473,22 +455,24 @@ export const run = <E, R>(
       )
     const rounds = (reset: Effect.Effect<void>) =>
       Effect.scoped(Effect.gen(function*() {
-        current.on = onPool
+        let on = onPool
         if (reserve) {
           const connection = yield* sql.reserve
           // `SqlClient` runs a statement on the connection of `TransactionConnection` when there
           // is one; only the relay's own statements get it (no transaction is opened on it)
-          current.on = (statement) => Effect.provideService(statement, SqlClient.TransactionConnection, [connection, 0])
+          on = (statement) => Effect.provideService(statement, SqlClient.TransactionConnection, [connection, 0])
         }
-        yield* recordOrLeave("after a failed round")
-        while (true) {
-          // a wake-up pending when a round starts is covered by that round's claim: drop it first
-          yield* Queue.takeAll(wake)
-          const handled = yield* deliverBatchOn(owner, publish, options, current.on, carried)
-          yield* reset
-          if (handled < batchSize) yield* idleCarrying
-        }
-      }).pipe(Effect.onInterrupt(() => recordOrLeave("on interruption"))))
+        yield* Effect.gen(function*() {
+          yield* recordOrLeave("after a failed round", on)
+          while (true) {
+            // a wake-up pending when a round starts is covered by that round's claim: drop it first
+            yield* Queue.takeAll(wake)
+            const handled = yield* deliverBatchOn(owner, publish, options, on, carried)
+            yield* reset
+            if (handled < batchSize) yield* idleCarrying(on)
+          }
+        }).pipe(Effect.onInterrupt(() => recordOrLeave("on interruption", on)))
+      }))
     return yield* Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval })
   })
 
