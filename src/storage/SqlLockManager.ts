@@ -28,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Cause, Context, Duration, Effect, Exit, Layer, Option, Schedule, Schema, type Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Payment from "../domain/Payment.js"
@@ -53,6 +53,22 @@ export interface Options {
   /** Poll interval while waiting; default 25 ms. */
   readonly retryInterval?: Duration.DurationInput
 }
+
+/**
+ * The statement (or CTE body) that takes a lease: inserts `row` (key, owner, a fresh token from
+ * `aegis_lock_tokens`, locked_until) into `aegis_locks`, over a lease only when it is free or
+ * expired by the database clock, and returns the new `token` (no row: held by another owner).
+ * `SqlStorage` takes a deferred lease with it inside its first write's statement.
+ *
+ * @internal
+ */
+export const takeLease = (sql: SqlClient.SqlClient, row: Statement.Fragment) =>
+  sql`
+    INSERT INTO aegis_locks AS l (key, owner, token, locked_until) ${row}
+    ON CONFLICT (key) DO UPDATE
+      SET owner = excluded.owner, token = excluded.token, locked_until = excluded.locked_until
+      WHERE l.locked_until < clock_timestamp()
+    RETURNING l.token`
 
 const TokenRow = Schema.Struct({ token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber) })
 const LockAndReadRow = Schema.Struct({
@@ -143,13 +159,7 @@ export const make = (options: Options = {}): Effect.Effect<
       )
 
     const tryAcquire = (key: string) =>
-      sql`
-        INSERT INTO aegis_locks (key, owner, token, locked_until)
-        VALUES (${key}, ${owner}, nextval('aegis_lock_tokens'), clock_timestamp() + ${interval}::interval)
-        ON CONFLICT (key) DO UPDATE
-          SET owner = excluded.owner, token = excluded.token, locked_until = excluded.locked_until
-          WHERE aegis_locks.locked_until < clock_timestamp()
-        RETURNING token`.pipe(
+      takeLease(sql, sql`VALUES (${key}, ${owner}, nextval('aegis_lock_tokens'), clock_timestamp() + ${interval}::interval)`).pipe(
         Effect.mapError((e) => unavailable(key, e.message)),
         Effect.flatMap(firstRow(key, TokenRow)),
         Effect.map((row) => ({ token: row.token, value: undefined }))

@@ -28,6 +28,7 @@ import * as PaymentSnapshot from "./PaymentSnapshot.js"
 import { EventStore } from "./EventStore.js"
 import { CurrentDeferredLease, CurrentLease, type DeferredLease, type Lease, LockUnavailable } from "./LockManager.js"
 import * as OutboxSignal from "./OutboxSignal.js"
+import { takeLease } from "./SqlLockManager.js"
 import { decodeCursor, DuplicateIdempotencyKey, encodeCursor, PaymentRepository } from "./PaymentRepository.js"
 import { StorageError } from "./StorageError.js"
 
@@ -165,7 +166,7 @@ export const make = Effect.gen(function*() {
     })
 
   /**
-   * The first write under a deferred lease (`LockManager.Lease`): takes the payment's lease and
+   * The first write under a deferred lease (`LockManager.DeferredLease`): takes the payment's lease and
    * writes in one statement, only if the stored version is still `expectedVersion` (the row is
    * locked first, so the check and the write see the same row) and the lease is free or expired.
    * On the holder's last write the lease is taken released (`-infinity`): the write was made under
@@ -189,12 +190,7 @@ export const make = Effect.gen(function*() {
         WITH current_row AS (
           SELECT id FROM aegis_payments WHERE id = ${p.id} AND version = ${expectedVersion} FOR UPDATE
         ), lease AS (
-          INSERT INTO aegis_locks AS l (key, owner, token, locked_until)
-          SELECT id, ${deferred.owner}, nextval('aegis_lock_tokens'), ${until} FROM current_row
-          ON CONFLICT (key) DO UPDATE
-            SET owner = excluded.owner, token = excluded.token, locked_until = excluded.locked_until
-            WHERE l.locked_until < clock_timestamp()
-          RETURNING l.token
+          ${takeLease(sql, sql`SELECT id, ${deferred.owner}, nextval('aegis_lock_tokens'), ${until} FROM current_row`)}
         ), written AS (
           UPDATE aegis_payments SET ${sql.update(paymentRow(p))}
           WHERE id = ${p.id} AND version = ${expectedVersion} AND EXISTS (SELECT 1 FROM lease)
