@@ -16,18 +16,22 @@
  *    event received before its call returned counts as 0 ms; every event must arrive in order
  *    per payment.
  *
- * 1b. statements per payment on PostgreSQL (concurrency 8, 1000 payments, the project and then the
- *    floor): the transactions the bench's database committed during the run, per payment
- *    (`pg  statements per payment …`; BENCH_SKIP_STATEMENTS=1 skips it, about 45 s of waits for
- *    the server's statistics).
+ * 1b. statements per payment on PostgreSQL (concurrency 1, 300 payments, and concurrency 8, 1000
+ *    payments; the floor and then the project): the transactions the bench's database committed
+ *    during the run, per payment (`pg  statements per payment …`; BENCH_SKIP_STATEMENTS=1 skips
+ *    it, about 90 s of waits for the server's statistics).
  * 4. telemetry's cost (issue 17's budget: at most +10%): Node CPU per payment on PostgreSQL at
  *    concurrency 8 with metrics, Info log lines rendered as JSON and a correlation id, against
  *    none of them, in alternating rounds (`telemetry (pg, concurrency 8): … overhead X%`;
  *    BENCH_SKIP_TELEMETRY=1 skips it). `test/bench/telemetry.ts` measures the same on the memory
  *    layers, where the base is smallest.
  *
+ * BENCH_CONCURRENCIES=1,8 runs the PostgreSQL comparison at those concurrencies only (default
+ * 1,8,32; without 32 the last line is `pg ratio at 32: n/a`); BENCH_RELAY=0 runs the project
+ * without its outbox relay (to measure the relay's share).
  * BENCH_ONLY=mem runs the memory layers alone (no PGlite, no PostgreSQL: the last line is then
- * `pg ratio at 32: n/a`).
+ * `pg ratio at 32: n/a`); BENCH_ONLY=statements runs 1b alone (with BENCH_SKIP_MEMORY=1 and
+ * BENCH_SKIP_EMBEDDED=1: the statement counts only).
  *
  * The other runs use the minimum log level Warning: the Info line per operation (OperationLog)
  * would otherwise print two lines per payment to the console.
@@ -258,7 +262,10 @@ const withFreshDatabase = async <A>(url: string, f: (target: string) => Promise<
   }
 }
 
-const pgBench = (url: string) => withFreshDatabase(url, async (target) => {
+/** The PostgreSQL runs' concurrencies (BENCH_CONCURRENCIES=1,8 runs only those). */
+const concurrencies = (process.env.BENCH_CONCURRENCIES ?? "1,8,32").split(",").map(Number)
+
+const pgBench = (url: string, only: string | undefined) => withFreshDatabase(url, async (target) => {
   const results: Array<{ concurrency: number; project: number; raw: number; ratio: number }> = []
   const allLags: Array<number> = []
   const layer = AegisPayPg.layer({ ...AegisPayTest.parts(),
@@ -295,15 +302,17 @@ const pgBench = (url: string) => withFreshDatabase(url, async (target) => {
             return ((yield* commits) - before - 3) / n
           }))
         )
-      const floor = yield* perPayment(1000, rawRun(1000, 8, "stmt_raw"))
-      const project = yield* perPayment(1000, paymentsRun(1000, 8, "stmt_p"))
-      console.log(
-        `pg  statements per payment (concurrency 8, 1000 payments, committed transactions): project ${project.toFixed(2)}, raw floor ${
-          floor.toFixed(2)
-        }`
-      )
+      for (const [concurrency, n] of [[1, 300], [8, 1000]] as const) {
+        const floor = yield* perPayment(n, rawRun(n, concurrency, `stmt_raw${concurrency}`))
+        const project = yield* perPayment(n, paymentsRun(n, concurrency, `stmt_p${concurrency}`))
+        console.log(
+          `pg  statements per payment (concurrency ${concurrency}, ${n} payments, committed transactions): project ${
+            project.toFixed(2)
+          }, raw floor ${floor.toFixed(2)}`
+        )
+      }
     }
-    for (const concurrency of [1, 8, 32]) {
+    for (const concurrency of only === "statements" ? [] : concurrencies) {
       const n = concurrency === 1 ? 300 : 1500
       const rounds = concurrency === 1 ? 3 : 5
       const project: Array<number> = []
@@ -437,15 +446,19 @@ const main = async () => {
     console.log("pg ratio at 32: n/a")
     return
   }
-  const results = await pgBench(url)
+  const results = await pgBench(url, only)
+  if (only === "statements") {
+    console.log("pg ratio at 32: n/a")
+    return
+  }
   if (process.env.BENCH_SKIP_TELEMETRY !== "1") await telemetryBench(url)
   console.log(
     `node cpu per payment (median over all pg runs): project ${median(cpuPerPayment.project!).toFixed(2)} ms, raw floor ${
       median(cpuPerPayment.raw!).toFixed(2)
     } ms`
   )
-  const at32 = results.find((r) => r.concurrency === 32)!
-  console.log(`pg ratio at 32: ${at32.ratio.toFixed(2)}`)
+  const at32 = results.find((r) => r.concurrency === 32)
+  console.log(`pg ratio at 32: ${at32 === undefined ? "n/a" : at32.ratio.toFixed(2)}`)
 }
 
 main().then(() => process.exit(0), (error) => {
