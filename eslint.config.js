@@ -3,7 +3,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "dist-scripts/**", "node_modules/**", "coverage/**"] },
+  { ignores: ["dist/**", "dist-scripts/**", "node_modules/**", "coverage/**", "scratch/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -24,6 +24,8 @@
  *   it would end within half the batch's lease; otherwise the rest of the batch is renewed first
  *   in one statement and any message whose lease was lost is skipped (with the payment's later
  *   messages), never published.
+ * - The relay's claims and records commit without waiting for their WAL flush (for their own
+ *   transaction only): lost in a database crash, they only cause messages to be delivered again.
  * - Published messages are marked delivered in one statement per batch, also when the relay is
  *   interrupted. In {@link run} that statement is the next round's claim (one round trip for
  *   both: the claim leaves those messages out by id, since its snapshot still shows them
@@ -185,27 +187,44 @@ interface Carried {
 
 const isEmpty = (carried: Carried) => carried.delivered.length === 0 && carried.release.length === 0
 
+/**
+ * The CTE `relaxed`, which makes the statement's transaction commit without waiting for its WAL
+ * flush (`synchronous_commit = off`, for this transaction only); a statement's writes take effect
+ * only after it is evaluated ({@link isRelaxed}). The relay's own bookkeeping (leases, delivered
+ * marks) needs no flush: lost in a database crash, it only makes messages be delivered again
+ * (at least once, in order per payment), and it then never delays a payment's commit, which
+ * keeps waiting for its own flush.
+ */
+const relaxedCommit = (sql: SqlClient.SqlClient) =>
+  sql`relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)`
+
+/** The condition that evaluates `relaxed` before a row is written. */
+const isRelaxed = (sql: SqlClient.SqlClient) => sql`(SELECT setting FROM relaxed) = 'off'`
+
 /** Marks `delivered` delivered and hands `release` back, in one statement. */
 const recordCarried = (owner: string, carried: Carried, on: On) =>
   Effect.gen(function*() {
     if (isEmpty(carried)) return
     const sql = yield* SqlClient.SqlClient
-    yield* on(sql`WITH ${recording(sql, owner, carried)} SELECT 1`).pipe(Effect.catchTag("SqlError", storageErrors.SqlError))
+    yield* on(sql`WITH ${relaxedCommit(sql)}, ${recording(sql, owner, carried)} SELECT 1`).pipe(Effect.catchTag("SqlError", storageErrors.SqlError))
     carried.delivered = []
     carried.release = []
   })
 
-/** The CTEs (`recorded`, `released`) that record `carried` (not empty) within a statement. */
+/**
+ * The CTEs (`recorded`, `released`) that record `carried` (not empty) within a statement that
+ * has {@link relaxedCommit}.
+ */
 const recording = (sql: SqlClient.SqlClient, owner: string, carried: Carried) => {
   const delivered = carried.delivered.length === 0 ? ["-1"] : carried.delivered
   const release = carried.release.length === 0 ? ["-1"] : carried.release
   return sql`recorded AS (
       UPDATE aegis_outbox SET status = 'delivered', delivered_at = clock_timestamp(), leased_until = NULL
-      WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner}
+      WHERE id IN ${sql.in(delivered)} AND lease_owner = ${owner} AND ${isRelaxed(sql)}
       RETURNING id
     ), released AS (
       UPDATE aegis_outbox SET leased_until = NULL
-      WHERE id IN ${sql.in(release)} AND lease_owner = ${owner} AND status = 'pending'
+      WHERE id IN ${sql.in(release)} AND lease_owner = ${owner} AND status = 'pending' AND ${isRelaxed(sql)}
       RETURNING id
     )`
 }
@@ -235,7 +254,7 @@ const deliverBatchOn = <E, R>(
     // snapshot) lets the relay publish only an unbroken run: a message skipped here because
     // another statement held it, or not yet due, ends the payment's run for this round.
     const rows = yield* on(sql`
-      WITH ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} heads AS (
+      WITH ${relaxedCommit(sql)}, ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} heads AS (
         SELECT DISTINCT ON (payment_id) id FROM aegis_outbox
         WHERE status = 'pending' ${notRecorded(sql`id`, sql`lease_owner`)}
         ORDER BY payment_id, seq
@@ -257,7 +276,7 @@ const deliverBatchOn = <E, R>(
         FOR UPDATE OF o SKIP LOCKED
       )
       UPDATE aegis_outbox u SET lease_owner = ${owner}, leased_until = clock_timestamp() + ${lease}::interval
-      WHERE u.id IN (SELECT id FROM claimable UNION ALL SELECT id FROM later)
+      WHERE u.id IN (SELECT id FROM claimable UNION ALL SELECT id FROM later) AND ${isRelaxed(sql)}
       RETURNING u.id, u.payment_id, u.seq, u.payload, (
         SELECT max(p.seq) FROM aegis_outbox p
         WHERE p.payment_id = u.payment_id AND p.status = 'pending' AND p.seq < u.seq ${notRecorded(sql`p.id`, sql`p.lease_owner`)}

@@ -182,6 +182,31 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(event._tag).toBe("PaymentInitiated")
     })), 60_000)
 
+  it.live("the relay's statements commit without waiting for their flush, and only they: its connection goes back to the pool as it came", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(withoutRelay())
+      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+      yield* sql`DELETE FROM aegis_outbox`
+      yield* Effect.provide(makePayments(3, "relaxed"), ctx)
+      const total = yield* Effect.provide(outboxCount, ctx)
+      // one connection: the relay's statements and the checks below run on the same session
+      const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
+      const on = yield* Effect.provide(SqlClient.SqlClient, single)
+      const setting = Effect.map(on<{ s: string }>`SELECT current_setting('synchronous_commit') AS s`, (rows) => rows[0]!.s)
+      expect(yield* setting).toBe("on")
+      const { publish, queue } = yield* collector
+      // a claim (with its own record of nothing), then a claim that records the first one's deliveries
+      let claimed = 0
+      while (claimed < total) claimed += yield* Effect.provide(OutboxRelay.deliverBatch("relay-relaxed", publish, { batchSize: 2 }), single)
+      expect(yield* Queue.size(queue)).toBe(total)
+      // every claim and record took effect (each writes only once its commit is relaxed) ...
+      const delivered = yield* sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status = 'delivered'`
+      expect(Number(delivered[0]!.n)).toBe(total)
+      // ... and the setting ended with each statement's transaction: a payment written on this
+      // connection next still waits for its flush
+      expect(yield* setting).toBe("on")
+    })), 60_000)
+
   it.live("all of a payment's committed events are delivered in one go, in order (poll interval one hour)", () =>
     Effect.scoped(Effect.gen(function*() {
       const ctx = yield* Layer.build(withoutRelay())
