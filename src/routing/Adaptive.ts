@@ -339,6 +339,9 @@ export interface Context {
   readonly band: number
 }
 
+/** The limits of the amount bands of each currency met (10, 100 and 1,000 major units, in minor units): at most one entry per ISO 4217 code. */
+const bandLimits = new Map<Currency.CurrencyCode, readonly [bigint, bigint, bigint]>()
+
 /**
  * The amount band of `minor` units of `currency`: 0 under 10 major units, 1 under 100, 2 under
  * 1,000, 3 from 1,000.
@@ -346,8 +349,13 @@ export interface Context {
  * @since 0.3.0
  */
 export const band = (currency: Currency.CurrencyCode, minor: bigint): number => {
-  const unit = 10n ** BigInt(Currency.exponent(currency))
-  return minor < 10n * unit ? 0 : minor < 100n * unit ? 1 : minor < 1_000n * unit ? 2 : 3
+  let limits = bandLimits.get(currency)
+  if (limits === undefined) {
+    const unit = 10n ** BigInt(Currency.exponent(currency))
+    limits = [10n * unit, 100n * unit, 1_000n * unit]
+    bandLimits.set(currency, limits)
+  }
+  return minor < limits[0] ? 0 : minor < limits[1] ? 1 : minor < limits[2] ? 2 : 3
 }
 
 /**
@@ -387,14 +395,167 @@ const fresh = (state: State): Counter => ({
   denominator: 0
 })
 
+// ---------------------------------------------------------------- derived caches
+//
+// What a decision or an observation would otherwise rebuild every time: the string keys of a
+// context's counters and their map lookups, the scratch arrays, the powers of the discounts. All
+// of it is derived from the state (references into its maps, values it determines), so it
+// changes no figure: the arithmetic is the same, operation for operation.
+
+/** Powers `base ** n` kept for the integers n below this (the ages met most often). */
+const POWERS = 1_024
+
+/** The powers of one discount: `table[n]` is `base ** n`, NaN until first asked for. */
+interface Powers {
+  readonly base: number
+  readonly table: Float64Array
+}
+
+const powersOf = (base: number): Powers => ({ base, table: new Float64Array(POWERS).fill(NaN) })
+
+/** `p.base ** n`: the same value, computed once per integer n below {@link POWERS}. */
+const power = (p: Powers, n: number): number => {
+  if (n >= 0 && n < POWERS && (n | 0) === n) {
+    let v = p.table[n]!
+    if (Number.isNaN(v)) p.table[n] = v = p.base ** n
+    return v
+  }
+  return p.base ** n
+}
+
+/**
+ * One gateway in one context: the keys of its counters (`gateway|level`, most general first) and
+ * the counters as far as they exist (a counter, once in `State.counters`, is never replaced nor
+ * removed, so the reference stays right; a missing one is looked up again until it exists).
+ */
+interface Slot {
+  readonly keys: ReadonlyArray<string>
+  readonly counters: Array<Counter | undefined>
+}
+
+/** One context met: its level keys and its slots by gateway. */
+interface ContextCache {
+  readonly levels: readonly [string, string, string, string]
+  readonly slots: Map<string, Slot>
+}
+
+/** One gateway met: references to its entries of `State.gatewayScores` and `State.heterogeneity`, once they exist. */
+interface GatewayCache {
+  scores: GatewayScores | undefined
+  heterogeneity: Array<Heterogeneity> | undefined
+}
+
+/**
+ * Most contexts, slots and gateways the caches of one state hold together: past it (checked when
+ * a call starts, so one call may add its candidates beyond it) they are dropped and rebuilt as
+ * met. Contexts are finite sets in practice (64 in the simulation, × 2–6 gateways); the bound
+ * holds whatever the strings a store hands over.
+ */
+const CACHE_ENTRIES = 4_096
+
+interface Internals {
+  /** The powers of each memory's discount, and of the scores' discount. */
+  readonly discounts: ReadonlyArray<Powers>
+  readonly selection: Powers
+  /** The prior preference of each memory, `memoryPrior · (k − (K − 1))`. */
+  readonly prior: Float64Array
+  /** Scratch arrays (every function using one is done with it before the next starts). */
+  readonly scores: Float64Array
+  readonly weights: Float64Array
+  readonly pool: Float64Array
+  readonly mean: Float64Array
+  readonly count: Float64Array
+  /** currency → method → brand → band → context. */
+  readonly contexts: Map<string, Map<string, Map<string, Map<number, ContextCache>>>>
+  readonly gateways: Map<string, GatewayCache>
+  /** Contexts, slots and gateways held. */
+  entries: number
+}
+
+/** The caches of every state, dropped with it. */
+const internals = new WeakMap<State, Internals>()
+
+/** The caches of `state` (made at first use; emptied when they hold {@link CACHE_ENTRIES}). */
+const internalsOf = (state: State): Internals => {
+  let x = internals.get(state)
+  if (x === undefined) {
+    const K = state.memories.length
+    x = {
+      discounts: state.discounts.map(powersOf),
+      selection: powersOf(state.selectionDiscount),
+      prior: Float64Array.from({ length: K }, (_, k) => state.memoryPrior * (k - (K - 1))),
+      scores: new Float64Array(K),
+      weights: new Float64Array(K),
+      pool: new Float64Array(LEVELS),
+      mean: new Float64Array(K),
+      count: new Float64Array(K),
+      contexts: new Map(),
+      gateways: new Map(),
+      entries: 0
+    }
+    internals.set(state, x)
+  } else if (x.entries >= CACHE_ENTRIES) {
+    x.contexts.clear()
+    x.gateways.clear()
+    x.entries = 0
+  }
+  return x
+}
+
+/** The cache of `context`, made at first meeting. */
+const contextCache = (x: Internals, context: Context): ContextCache => {
+  let methods = x.contexts.get(context.currency)
+  if (methods === undefined) x.contexts.set(context.currency, methods = new Map())
+  let brands = methods.get(context.method)
+  if (brands === undefined) methods.set(context.method, brands = new Map())
+  let bands = brands.get(context.brand)
+  if (bands === undefined) brands.set(context.brand, bands = new Map())
+  let entry = bands.get(context.band)
+  if (entry === undefined) {
+    bands.set(context.band, entry = { levels: levels(context), slots: new Map() })
+    x.entries++
+  }
+  return entry
+}
+
+/** The slot of `gateway` in a context, made at first meeting (no counter is created). */
+const slotOf = (state: State, x: Internals, entry: ContextCache, gateway: string): Slot => {
+  let slot = entry.slots.get(gateway)
+  if (slot === undefined) {
+    const keys = entry.levels.map((level) => `${gateway}|${level}`)
+    slot = { keys, counters: keys.map((key) => state.counters.get(key)) }
+    entry.slots.set(gateway, slot)
+    x.entries++
+  }
+  return slot
+}
+
+/** The cache of `gateway`, made at first meeting. */
+const gatewayCache = (x: Internals, gateway: string): GatewayCache => {
+  let g = x.gateways.get(gateway)
+  if (g === undefined) {
+    x.gateways.set(gateway, g = { scores: undefined, heterogeneity: undefined })
+    x.entries++
+  }
+  return g
+}
+
+const scoresOf = (state: State, g: GatewayCache, gateway: string): GatewayScores | undefined =>
+  g.scores ?? (g.scores = state.gatewayScores.get(gateway))
+
+const heterogeneityOf = (state: State, g: GatewayCache, gateway: string): Array<Heterogeneity> | undefined =>
+  g.heterogeneity ?? (g.heterogeneity = state.heterogeneity.get(gateway))
+
+// ---------------------------------------------------------------- counters and posteriors
+
 /** Brings a counter to the state's tick (lazy discount). O(memories). */
-const age = (state: State, c: Counter): void => {
+const age = (state: State, x: Internals, c: Counter): void => {
   const dt = state.tick - c.tick
   if (dt <= 0) return
   for (let k = 0; k < state.memories.length; k++) {
     const d = state.discounts[k]!
     if (d === 1) continue
-    const f = d ** dt
+    const f = power(x.discounts[k]!, dt)
     c.successes[k]! *= f
     c.failures[k]! *= f
     if (k === state.memories.length - 1) {
@@ -407,27 +568,26 @@ const age = (state: State, c: Counter): void => {
   c.tick = state.tick
 }
 
-/** The counter of `key`, created empty at first use. */
-const counter = (state: State, key: string): Counter => {
-  let c = state.counters.get(key)
-  if (c === undefined) state.counters.set(key, c = fresh(state))
-  return c
-}
-
 /**
- * The pooling strength of each level of `gateway` (index 1–3): `p(1 − p)/τ²` with τ² the
- * variance between the contexts of the level estimated by the method of moments
- * (DerSimonian–Laird) from the chi-square of the counts, clamped to [`pooling`, `maxPooling`].
+ * The pooling strength of each level of a gateway (index 1–3) from its heterogeneity sums `het`:
+ * `p(1 − p)/τ²` with τ² the variance between the contexts of the level estimated by the method
+ * of moments (DerSimonian–Laird) from the chi-square of the counts, clamped to [`pooling`,
+ * `maxPooling`].
  */
-const poolingOf = (state: State, gateway: string, overall: Counter | undefined, out: Float64Array): void => {
-  const het = state.heterogeneity.get(gateway)
+const poolingOf = (
+  state: State,
+  x: Internals,
+  het: Array<Heterogeneity> | undefined,
+  overall: Counter | undefined,
+  out: Float64Array
+): void => {
   const K = state.memories.length
   const s = overall === undefined ? 0 : overall.successes[K - 1]!
   const n = overall === undefined ? 0 : s + overall.failures[K - 1]!
   const p = (s + 1) / (n + 2)
   for (let l = 1; l < LEVELS; l++) {
     const h = het?.[l]
-    if (h !== undefined) ageHeterogeneity(state, h)
+    if (h !== undefined) ageHeterogeneity(state, x, h)
     // the chi-square beyond its expectation under no heterogeneity, less `heterogeneityMargin`
     // standard deviations of it (contexts are kept apart only on evidence)
     const excess = h === undefined ? 0 : h.chi2 - (h.df + state.heterogeneityMargin * Math.sqrt(2 * h.df)) * p * (1 - p)
@@ -436,11 +596,12 @@ const poolingOf = (state: State, gateway: string, overall: Counter | undefined, 
   }
 }
 
-const ageHeterogeneity = (state: State, h: Heterogeneity): void => {
+const ageHeterogeneity = (state: State, x: Internals, h: Heterogeneity): void => {
   const dt = state.tick - h.tick
-  const d = state.discounts[state.memories.length - 1]!
+  const K = state.memories.length
+  const d = state.discounts[K - 1]!
   if (dt > 0 && d !== 1) {
-    const f = d ** dt
+    const f = power(x.discounts[K - 1]!, dt)
     h.chi2 *= f
     h.denominator *= f
   }
@@ -457,6 +618,7 @@ const ageHeterogeneity = (state: State, h: Heterogeneity): void => {
  */
 const models = (
   state: State,
+  x: Internals,
   counters: ReadonlyArray<Counter | undefined>,
   pool: Float64Array,
   mean: Float64Array,
@@ -479,7 +641,7 @@ const models = (
       } else {
         // the pooled rate of all gateways (Beta(1, 1) before any), `gatewayPooling` strong
         const all = state.all
-        age(state, all)
+        age(state, x, all)
         const as = all.successes[K - 1]!
         priorMean = (as + 1) / (as + all.failures[K - 1]! + 2)
         priorCount = 2 + state.gatewayPooling
@@ -491,13 +653,20 @@ const models = (
   }
 }
 
-/** The counters of `gateway` at the levels of `context` (undefined where none), aged. */
-const countersOf = (state: State, gateway: string, context: Context): Array<Counter | undefined> =>
-  levels(context).map((level) => {
-    const c = state.counters.get(`${gateway}|${level}`)
-    if (c !== undefined) age(state, c)
-    return c
-  })
+/** The counters of a slot at the levels of its context (undefined where none yet), aged. */
+const countersOf = (state: State, x: Internals, slot: Slot): ReadonlyArray<Counter | undefined> => {
+  const cs = slot.counters
+  for (let l = 0; l < LEVELS; l++) {
+    let c = cs[l]
+    if (c === undefined) {
+      c = state.counters.get(slot.keys[l]!)
+      if (c === undefined) continue
+      cs[l] = c
+    }
+    age(state, x, c)
+  }
+  return cs
+}
 
 const clampP = (p: number) => Math.min(1 - 1e-4, Math.max(1e-4, p))
 
@@ -517,16 +686,25 @@ export const observeCounts = (
 ): void => {
   if (!(successes >= 0 && failures >= 0) || successes + failures === 0) return
   const K = state.memories.length
-  const cs = levels(context).map((level) => counter(state, `${gateway}|${level}`))
-  for (const c of cs) age(state, c)
-  const pool = new Float64Array(LEVELS)
-  poolingOf(state, gateway, cs[0], pool)
-  const mean = new Float64Array(K)
-  const count = new Float64Array(K)
-  models(state, cs, pool, mean, count)
+  const x = internalsOf(state)
+  const slot = slotOf(state, x, contextCache(x, context), gateway)
+  const cs = slot.counters
+  for (let l = 0; l < LEVELS; l++) {
+    if (cs[l] !== undefined) continue
+    const key = slot.keys[l]!
+    let c = state.counters.get(key)
+    if (c === undefined) state.counters.set(key, c = fresh(state))
+    cs[l] = c
+  }
+  for (let l = 0; l < LEVELS; l++) age(state, x, cs[l]!)
+  const g = gatewayCache(x, gateway)
+  const pool = x.pool
+  poolingOf(state, x, heterogeneityOf(state, g, gateway), cs[0], pool)
+  const mean = x.mean
+  models(state, x, cs, pool, mean, x.count)
   const total = successes + failures
-  const fade = state.selectionDiscount ** total
-  const own = gatewayScoresOf(state, gateway)
+  const fade = power(x.selection, total)
+  const own = gatewayScoresOf(state, x, g, gateway)
   for (let k = 0; k < K; k++) {
     const p = clampP(mean[k]!)
     const score = successes * Math.log(p) + failures * Math.log(1 - p)
@@ -534,21 +712,22 @@ export const observeCounts = (
     own.scores[k] = own.scores[k]! * fade + score
   }
   own.tick = state.tick + total
-  age(state, state.all)
+  age(state, x, state.all)
   state.tick += total
-  age(state, state.all)
+  age(state, x, state.all)
   for (let k = 0; k < K; k++) {
     state.all.successes[k]! += successes
     state.all.failures[k]! += failures
   }
-  let het = state.heterogeneity.get(gateway)
+  let het = heterogeneityOf(state, g, gateway)
   if (het === undefined) {
     het = Array.from({ length: LEVELS }, () => ({ chi2: 0, df: 0, denominator: 0, tick: state.tick }))
     state.heterogeneity.set(gateway, het)
+    g.heterogeneity = het
   }
   for (let l = 0; l < LEVELS; l++) {
     const c = cs[l]!
-    age(state, c)
+    age(state, x, c)
     const s0 = c.successes[K - 1]!
     const n0 = s0 + c.failures[K - 1]!
     for (let k = 0; k < K; k++) {
@@ -569,7 +748,7 @@ export const observeCounts = (
       const chi2 = Math.max(0, parent.childSquares - (ps * ps) / pn)
       const denominator = Math.max(0, pn - parent.childCounts2 / pn)
       const h = het[l]!
-      ageHeterogeneity(state, h)
+      ageHeterogeneity(state, x, h)
       h.chi2 += chi2 - parent.chi2
       h.denominator += denominator - parent.denominator
       if (n0 === 0 && parent.children > 1) h.df++
@@ -605,37 +784,42 @@ export interface Estimate {
 }
 
 /** The scores of `gateway`'s own outcomes, created empty at first use, aged to the state's tick. */
-const gatewayScoresOf = (state: State, gateway: string): GatewayScores => {
-  let g = state.gatewayScores.get(gateway)
-  if (g === undefined) state.gatewayScores.set(gateway, g = { scores: new Float64Array(state.memories.length), tick: state.tick })
-  const dt = state.tick - g.tick
-  if (dt > 0) {
-    const f = state.selectionDiscount ** dt
-    for (let k = 0; k < g.scores.length; k++) g.scores[k]! *= f
-    g.tick = state.tick
+const gatewayScoresOf = (state: State, x: Internals, g: GatewayCache, gateway: string): GatewayScores => {
+  let own = scoresOf(state, g, gateway)
+  if (own === undefined) {
+    state.gatewayScores.set(gateway, own = { scores: new Float64Array(state.memories.length), tick: state.tick })
+    g.scores = own
   }
-  return g
+  const dt = state.tick - own.tick
+  if (dt > 0) {
+    const f = power(x.selection, dt)
+    for (let k = 0; k < own.scores.length; k++) own.scores[k]! *= f
+    own.tick = state.tick
+  }
+  return own
 }
 
 /**
  * The weight of every memory: its score's likelihood relative to the best, normalised; the
- * scores of all outcomes, plus those of `gateway`'s own when given.
+ * scores of all outcomes, plus `own` (a gateway's own outcomes' scores) when given. Into the
+ * scratch array `x.weights`, valid until the next call.
  */
-const weightsOf = (state: State, gateway?: string): Float64Array => {
+const weightsOf = (state: State, x: Internals, own: GatewayScores | undefined): Float64Array => {
   const K = state.scores.length
-  const scores = Float64Array.from(state.scores)
-  const own = gateway === undefined ? undefined : state.gatewayScores.get(gateway)
+  const scores = x.scores
+  const prior = x.prior
   if (own !== undefined) {
-    const f = state.selectionDiscount ** Math.max(0, state.tick - own.tick)
-    for (let k = 0; k < K; k++) scores[k]! += f * own.scores[k]!
+    const f = power(x.selection, Math.max(0, state.tick - own.tick))
+    for (let k = 0; k < K; k++) scores[k] = state.scores[k]! + f * own.scores[k]!
+  } else {
+    for (let k = 0; k < K; k++) scores[k] = state.scores[k]!
   }
-  const w = new Float64Array(K)
+  const w = x.weights
   let max = -Infinity
-  const prior = (k: number) => state.memoryPrior * (k - (K - 1))
-  for (let k = 0; k < K; k++) max = Math.max(max, scores[k]! + prior(k))
+  for (let k = 0; k < K; k++) max = Math.max(max, scores[k]! + prior[k]!)
   let sum = 0
-  for (let k = 0; k < K; k++) sum += w[k] = Math.exp(scores[k]! + prior(k) - max)
-  for (let m = 0; m < w.length; m++) w[m]! /= sum
+  for (let k = 0; k < K; k++) sum += w[k] = Math.exp(scores[k]! + prior[k]! - max)
+  for (let m = 0; m < K; m++) w[m]! /= sum
   return w
 }
 
@@ -647,7 +831,8 @@ const weightsOf = (state: State, gateway?: string): Float64Array => {
  *
  * @since 0.4.0
  */
-export const memoryWeights = (state: State, gateway?: string): ReadonlyArray<number> => Array.from(weightsOf(state, gateway))
+export const memoryWeights = (state: State, gateway?: string): ReadonlyArray<number> =>
+  Array.from(weightsOf(state, internalsOf(state), gateway === undefined ? undefined : state.gatewayScores.get(gateway)))
 
 interface Posterior extends Estimate {
   /** Standard deviation of the longest memory's posterior alone. */
@@ -656,17 +841,25 @@ interface Posterior extends Estimate {
   readonly recentDeviation: number
 }
 
-const estimateWith = (state: State, weights: Float64Array, gateway: string, context: Context): Posterior => {
+/** The posterior of the gateway of `slot` (its cache `g`) under the memories' `weights`. */
+const estimateWith = (
+  state: State,
+  x: Internals,
+  weights: Float64Array,
+  g: GatewayCache,
+  gateway: string,
+  slot: Slot
+): Posterior => {
   const K = state.memories.length
-  const cs = countersOf(state, gateway, context)
+  const cs = countersOf(state, x, slot)
   const overall = cs[0]
   const samples = overall === undefined ? 0 : overall.successes[K - 1]! + overall.failures[K - 1]!
   if (samples === 0) return { rate: 1, deviation: 0, samples: 0, longestDeviation: 0, recentDeviation: 0 }
-  const pool = new Float64Array(LEVELS)
-  poolingOf(state, gateway, overall, pool)
-  const mean = new Float64Array(K)
-  const count = new Float64Array(K)
-  models(state, cs, pool, mean, count)
+  const pool = x.pool
+  poolingOf(state, x, heterogeneityOf(state, g, gateway), overall, pool)
+  const mean = x.mean
+  const count = x.count
+  models(state, x, cs, pool, mean, count)
   // the mixture of the models, by weight: its mean and standard deviation
   let mu = 0
   let second = 0
@@ -694,8 +887,12 @@ const estimateWith = (state: State, weights: Float64Array, gateway: string, cont
  *
  * @since 0.3.0
  */
-export const estimateContext = (state: State, gateway: string, context: Context): Estimate =>
-  estimateWith(state, weightsOf(state, gateway), gateway, context)
+export const estimateContext = (state: State, gateway: string, context: Context): Estimate => {
+  const x = internalsOf(state)
+  const g = gatewayCache(x, gateway)
+  const slot = slotOf(state, x, contextCache(x, context), gateway)
+  return estimateWith(state, x, weightsOf(state, x, scoresOf(state, g, gateway)), g, gateway, slot)
+}
 
 /**
  * The posterior of `gateway` for `payment`: O(1).
@@ -705,6 +902,20 @@ export const estimateContext = (state: State, gateway: string, context: Context)
 export const estimate = (state: State, gateway: string, payment: Payment): Estimate =>
   estimateContext(state, gateway, contextOf(payment))
 
+// Acklam's coefficients
+const qa = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239]
+const qb = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155211841]
+const qc = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783]
+const qd = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416]
+
+const quantileTail = (q: number) => {
+  const c = qc
+  const d = qd
+  const r = Math.sqrt(-2 * Math.log(q))
+  return (((((c[0]! * r + c[1]!) * r + c[2]!) * r + c[3]!) * r + c[4]!) * r + c[5]!) /
+    ((((d[0]! * r + d[1]!) * r + d[2]!) * r + d[3]!) * r + 1)
+}
+
 /**
  * The standard normal quantile of `p` in (0, 1) (Acklam's rational approximation, relative
  * error below 1.2e-9); `p` is clamped away from 0 and 1.
@@ -713,21 +924,24 @@ export const estimate = (state: State, gateway: string, payment: Payment): Estim
  */
 export const normalQuantile = (p: number): number => {
   const q0 = Math.min(1 - 1e-12, Math.max(1e-12, p))
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239]
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155211841]
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783]
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416]
-  const tail = (q: number) => {
-    const r = Math.sqrt(-2 * Math.log(q))
-    return (((((c[0]! * r + c[1]!) * r + c[2]!) * r + c[3]!) * r + c[4]!) * r + c[5]!) /
-      ((((d[0]! * r + d[1]!) * r + d[2]!) * r + d[3]!) * r + 1)
-  }
-  if (q0 < 0.02425) return tail(q0)
-  if (q0 > 1 - 0.02425) return -tail(1 - q0)
+  if (q0 < 0.02425) return quantileTail(q0)
+  if (q0 > 1 - 0.02425) return -quantileTail(1 - q0)
+  const a = qa
+  const b = qb
   const q = q0 - 0.5
   const r = q * q
   return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q /
     (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+}
+
+/** One candidate of a decision. */
+interface Row<G> {
+  readonly g: G
+  readonly index: number
+  readonly slot: Slot
+  readonly e: Posterior
+  eliminated: boolean
+  draw: number
 }
 
 /**
@@ -746,19 +960,22 @@ export const choose = <G extends { readonly id: string }>(
   exploration: number = state.exploration,
   probe: boolean = true
 ): Array<G> => {
-  const rows = candidates.map((g, index) => ({
-    g,
-    index,
-    e: estimateWith(state, weightsOf(state, g.id), g.id, context),
-    eliminated: false,
-    draw: 0
-  }))
+  const x = internalsOf(state)
+  const entry = contextCache(x, context)
+  const rows = candidates.map((g, index): Row<G> => {
+    const cache = gatewayCache(x, g.id)
+    const slot = slotOf(state, x, entry, g.id)
+    const e = estimateWith(state, x, weightsOf(state, x, scoresOf(state, cache, g.id)), cache, g.id, slot)
+    return { g, index, slot, e, eliminated: false, draw: 0 }
+  })
   // while the outcomes of all gateways are read with shorter memories than the longest (gateways
   // change), a gateway's draw is never narrower than its second-longest memory's deviation, in
   // proportion: one seen little lately is tried again
-  const recent = state.recentExploration === 0 ? 0 : state.recentExploration * (1 - weightsOf(state)[state.memories.length - 1]!)
+  const recent = state.recentExploration === 0
+    ? 0
+    : state.recentExploration * (1 - weightsOf(state, x, undefined)[state.memories.length - 1]!)
   // the leader: the highest posterior mean among the gateways observed
-  let leader: (typeof rows)[number] | undefined
+  let leader: Row<G> | undefined
   for (const r of rows) if (r.e.samples > 0 && (leader === undefined || r.e.rate > leader.e.rate)) leader = r
   for (const r of rows) {
     // eliminated: the posterior probability that it beats the leader is below Φ(−confidence)
@@ -773,19 +990,20 @@ export const choose = <G extends { readonly id: string }>(
         : Math.max(exploration * r.e.deviation, state.explorationFloor * r.e.longestDeviation, recent * r.e.recentDeviation) *
           normalQuantile(uniform[r.index] ?? 0.5))
   }
-  const rest = [...rows].sort((a, b) =>
-    (a.eliminated === b.eliminated ? 0 : a.eliminated ? 1 : -1) || b.e.rate - a.e.rate || a.index - b.index
-  )
   let first = rows[0]!
   for (const r of rows) if (r.draw > first.draw) first = r
   if (probe && first.draw !== Infinity) {
     // a gateway not observed for probeInterval observations is tried once
     for (const r of rows) {
-      const key = `${r.g.id}|overall`
-      const c = state.counters.get(key)
+      const slot = r.slot
+      let c = slot.counters[0]
+      if (c === undefined) {
+        c = state.counters.get(slot.keys[0]!)
+        if (c !== undefined) slot.counters[0] = c
+      }
       if (c !== undefined && state.tick - c.seen <= state.probeInterval) continue
       if (c === undefined) {
-        state.counters.set(key, fresh(state))
+        state.counters.set(slot.keys[0]!, slot.counters[0] = fresh(state))
       } else {
         c.seen = state.tick
       }
@@ -795,7 +1013,11 @@ export const choose = <G extends { readonly id: string }>(
       }
     }
   }
-  return [first.g, ...rest.filter((r) => r !== first).map((r) => r.g)]
+  // the rest by mean, eliminated ones last (the order of the rows no longer matters above)
+  rows.sort((a, b) => (a.eliminated === b.eliminated ? 0 : a.eliminated ? 1 : -1) || b.e.rate - a.e.rate || a.index - b.index)
+  const ranked: Array<G> = [first.g]
+  for (const r of rows) if (r !== first) ranked.push(r.g)
+  return ranked
 }
 
 /**

@@ -130,7 +130,19 @@ export const make = (config: Config) =>
     // learning shared across processes, where the composition provides it (SQL compositions)
     const shared = yield* Effect.serviceOption(SharedEvidence.SharedEvidence)
     const share = adaptive !== undefined && Option.isSome(shared) ? yield* shared.value.attach(adaptive) : undefined
-    const rank = (payment: Payment, candidates: ReadonlyArray<Gateway>): Effect.Effect<ReadonlyArray<Gateway>> =>
+    // ADAPTIVE: one uniform per candidate for the Thompson draws (none when greedy), in candidate
+    // order, then the synchronous choice; without a generator (it is most of a decision's cost)
+    const rankAdaptive = (state: Adaptive.State) =>
+    (payment: Payment, candidates: ReadonlyArray<Gateway>): Effect.Effect<ReadonlyArray<Gateway>> =>
+      candidates.length <= 1
+        ? Effect.succeed(candidates)
+        : state.exploration === 0
+        ? Effect.sync(() => Adaptive.choose(state, Adaptive.contextOf(payment), candidates, []))
+        : Effect.map(
+          Effect.forEach(candidates, () => Random.next),
+          (uniform) => Adaptive.choose(state, Adaptive.contextOf(payment), candidates, uniform)
+        )
+    const rankOthers = (payment: Payment, candidates: ReadonlyArray<Gateway>): Effect.Effect<ReadonlyArray<Gateway>> =>
       Effect.gen(function*() {
         if (candidates.length <= 1) return candidates
         switch (config.strategy) {
@@ -164,17 +176,12 @@ export const make = (config: Config) =>
             )
             return stableSort(candidates, (g) => -score[candidates.indexOf(g)]!)
           }
-          case "ADAPTIVE": {
-            if (adaptive === undefined) return candidates
-            const state = adaptive
-            // one uniform per candidate for the Thompson draws (none when greedy)
-            const uniform = state.exploration === 0
-              ? []
-              : yield* Effect.forEach(candidates, () => Random.next)
-            return Adaptive.choose(state, Adaptive.contextOf(payment), candidates, uniform)
-          }
+          case "ADAPTIVE":
+            // not reached: a router with this strategy has a learner and ranks with rankAdaptive
+            return candidates
         }
       })
+    const rank = adaptive === undefined ? rankOthers : rankAdaptive(adaptive)
     const observe = (payment: Payment, gateway: string, outcome: Outcome): Effect.Effect<void> => {
       if (adaptive === undefined) return Effect.void
       const state = adaptive
