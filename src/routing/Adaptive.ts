@@ -50,10 +50,18 @@
  * The rest follow by mean, the eliminated ones last: never dropped (failover may still use them).
  *
  * Guarantees: O(levels · memories) work per observation and per gateway per decision (4 × 5 by
- * default); never a scan over history. Memory is bounded: counters exist per gateway and per
- * value of finite sets (ISO 4217 currencies, payment method types, card brands, four amount
- * bands), two counts per memory each. Deterministic: the only randomness is the `Random` draws of
- * the caller. Pure data, mutated in place: callers serialise access (one `Effect.sync` at a time).
+ * default); never a scan over history, and no string built nor map searched by string per
+ * decision once a context and gateway have been met: per state, a cache keeps each context's
+ * counter keys and the references to its counters (nested maps by currency, method, brand and
+ * band), with scratch arrays and the powers of the discounts for ages below 1,024 (the same
+ * values, computed once). The caches hold at most 4,096 contexts, slots and gateways (plus those
+ * of one call), then are emptied and rebuilt as met; they are derived data (a `WeakMap` by
+ * state) and change no result, operation for operation. Memory is bounded: counters exist per
+ * gateway and per value of finite sets (ISO 4217 currencies, payment method types, card brands,
+ * four amount bands), two counts per memory each. Deterministic: the only randomness is the
+ * `Random` draws of the caller. Pure data, mutated in place: callers serialise access (one
+ * `Effect.sync` at a time) and leave the maps of {@link State} to this module (entries are added,
+ * never replaced nor removed: the caches hold references to them).
  *
  * @since 0.1.0
  */
@@ -270,7 +278,10 @@ export interface State {
   readonly gatewayScores: Map<string, GatewayScores>
   /** Counts of every gateway together (overall level): the prior of each gateway's overall level. */
   readonly all: Counter
-  /** Counters by `gateway|level` (`a|overall`, `a|c:EUR`, `a|x:EUR/card/visa/1`, …). */
+  /**
+   * Counters by `gateway|level` (`a|overall`, `a|c:EUR`, `a|x:EUR/card/visa/1`, …). Read it; do
+   * not replace or delete entries (this module never does, and its caches keep references).
+   */
   readonly counters: Map<string, Counter>
   /** Heterogeneity by gateway, for levels 1–3 (index 0 unused). */
   readonly heterogeneity: Map<string, Array<Heterogeneity>>

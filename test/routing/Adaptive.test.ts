@@ -224,6 +224,50 @@ describe("ADAPTIVE routing", () => {
     expect(state.counters.size).toBe(11)
   })
 
+  it("a counter made after a context was first met is read from that context too (the caches follow the state)", () => {
+    const state = AdaptiveRouting.make()
+    const gbp: AdaptiveRouting.Context = { currency: "GBP", method: "card", brand: "visa", band: 2 }
+    const usdContext = AdaptiveRouting.contextOf(usd)
+    // GBP met before a has any counter
+    expect(AdaptiveRouting.estimateContext(state, "a", gbp).samples).toBe(0)
+    AdaptiveRouting.observeCounts(state, "a", usdContext, 5, 1)
+    // a's overall counter, made by the USD observation, is a's in GBP as well
+    expect(AdaptiveRouting.estimateContext(state, "a", gbp).samples).toBe(6)
+  })
+
+  it("a probe marks the counter of the state: once from one context, not again from another", () => {
+    const state = AdaptiveRouting.make({ probeInterval: 10 })
+    const gbp: AdaptiveRouting.Context = { currency: "GBP", method: "card", brand: "visa", band: 2 }
+    const usdContext = AdaptiveRouting.contextOf(usd)
+    const ab = [{ id: "a" }, { id: "b" }]
+    AdaptiveRouting.observeCounts(state, "b", usdContext, 1, 1)
+    AdaptiveRouting.observeCounts(state, "a", usdContext, 20, 0)
+    expect(AdaptiveRouting.choose(state, usdContext, ab, [], 0, false)[0]!.id).toBe("a")
+    // b, unseen for 20 observations, is probed from GBP...
+    expect(AdaptiveRouting.choose(state, gbp, ab, [], 0)[0]!.id).toBe("b")
+    expect(state.counters.get("b|overall")!.seen).toBe(state.tick)
+    // ...and not again, from USD either
+    expect(AdaptiveRouting.choose(state, usdContext, ab, [], 0)[0]!.id).toBe("a")
+  })
+
+  it("past the caches' bound (4,096 contexts and gateways) they are emptied and rebuilt: the estimates stay those of the state", () => {
+    const state = AdaptiveRouting.make({ memories: [] })
+    const usdContext = AdaptiveRouting.contextOf(usd)
+    AdaptiveRouting.observeCounts(state, "a", usdContext, 3, 1)
+    const before = AdaptiveRouting.estimateContext(state, "a", usdContext)
+    // 5,000 brands (as a store could hand over): more contexts than the caches keep
+    for (let i = 0; i < 5_000; i++) {
+      const context = { ...usdContext, brand: `brand${i}` }
+      expect(AdaptiveRouting.estimateContext(state, "b", context).samples).toBe(i)
+      AdaptiveRouting.observeCounts(state, "b", context, 0, 1)
+    }
+    // a is unchanged apart from the pooled rate of all gateways, its prior: its counts are the same
+    const after = AdaptiveRouting.estimateContext(state, "a", usdContext)
+    expect(after.samples).toBe(before.samples)
+    expect(after.samples).toBe(4)
+    expect(AdaptiveRouting.estimateContext(state, "b", { ...usdContext, brand: "brand0" }).samples).toBe(5_000)
+  })
+
   it("observeCounts adds a batch exactly as the same outcomes one by one", () => {
     // one memory: the batch's only difference is the discount within it
     const one = AdaptiveRouting.make({ memory: 2_500, memories: [] })
