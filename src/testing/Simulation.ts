@@ -5,11 +5,11 @@
  *
  * A run admits a batch of payments per step and moves every active payment one phase on per
  * step (create → process → capture or void → refunds → retries). The operations of a step run
- * as concurrent fibers; each gateway call and each storage write is a yield point, so fibers
- * interleave, and a share of them is interrupted at a random yield point (a crash: before or
- * after a gateway applied a call, before or after a local commit). A fifth of the payments pay
- * with a gateway token (`TestTokens`) pinned to one of the mock gateways, the others with test
- * cards. Faults injected:
+ * as concurrent fibers, all forked before any starts; each gateway call and each storage write is
+ * a yield point, so fibers interleave, and a share of them is interrupted at a random yield point
+ * (a crash: before or after a gateway applied a call, before or after a local commit). A fifth
+ * of the payments pay with a gateway token (`TestTokens`) pinned to one of the mock gateways, the
+ * others with test cards. Faults injected:
  * - concurrent creates with the same idempotency key (same request), and the key reused with
  *   another request (must be refused with `IdempotencyKeyReused`);
  * - gateway transient errors, timeouts before the call is applied, charge-then-timeout (applied,
@@ -1102,6 +1102,12 @@ const simulate = <E>(options: Options<E>) =>
     const runOps = (ops: ReadonlyArray<Op>) =>
       Effect.gen(function*() {
         const running: Array<{ readonly op: Op; readonly fiber: Fiber.RuntimeFiber<unknown, { readonly _tag: string }>; readonly killAt: number | undefined }> = []
+        // The driver starts forking with a fresh budget of the runtime's operations before it yields
+        // (nothing else is running here): every operation of the step is forked before any starts,
+        // and where the runtime's automatic yield falls no longer depends on how many effects the
+        // driver's planning and checks took since its last yield (which made any edit of the checker
+        // change the interleavings of every seed).
+        yield* Effect.yieldNow()
         for (const op of ops) {
           operations[op.name] = (operations[op.name] ?? 0) + 1
           const killAt = op.killable && (yield* chance(faults.crash)) ? yield* Random.nextIntBetween(1, 16) : undefined
