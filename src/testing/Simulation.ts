@@ -471,6 +471,16 @@ interface Charge extends LedgerCharge {
   readonly gateway: string
 }
 
+/**
+ * What the observations and checks after a step read, once for all of them: the mock gateways'
+ * ledgers and every payment the driver knows of or the ledgers name (`undefined`: not stored).
+ * Nothing runs between these reads and their use (the notifications' status calls read only).
+ */
+interface Moment {
+  readonly ledger: { readonly charges: ReadonlyArray<Charge>; readonly refunds: ReadonlyArray<LedgerRefund & { readonly gateway: string }> }
+  readonly payments: ReadonlyMap<string, Payment.Payment | undefined>
+}
+
 /** Rounds of yields after which a step's operations count as stuck. */
 const MAX_ROUNDS = 20_000
 /** Recovery rounds after the last step. */
@@ -516,10 +526,16 @@ const sameValue = (a: unknown, b: unknown): boolean => {
     return DateTime.isDateTime(a) && DateTime.isDateTime(b) && DateTime.Equivalence(a, b)
   }
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false
-  const keys = (o: object) => Object.keys(o).filter((k) => Reflect.get(o, k) !== undefined)
-  const ka = keys(a)
-  if (ka.length !== keys(b).length) return false
-  return ka.every((k) => sameValue(Reflect.get(a, k), Reflect.get(b, k)))
+  // a's defined keys all equal in b, and b has as many defined keys (so no other)
+  let defined = 0
+  for (const k of Object.keys(a)) {
+    const value = Reflect.get(a, k)
+    if (value === undefined) continue
+    defined++
+    if (!sameValue(value, Reflect.get(b, k))) return false
+  }
+  for (const k of Object.keys(b)) if (Reflect.get(b, k) !== undefined) defined--
+  return defined === 0
 }
 
 const isLive = (c: LedgerCharge) =>
@@ -1025,9 +1041,9 @@ const simulate = <E>(options: Options<E>) =>
         }
       })
     /** New ledger facts become notifications (when the notification faults are on). */
-    const observeLedger = Effect.gen(function*() {
+    const observeLedger = (moment: Moment) => Effect.gen(function*() {
       if (faults.notification <= 0) return
-      const l = yield* ledger
+      const l = moment.ledger
       const chargeById = new Map(l.charges.map((c) => [c.transactionId, c]))
       for (const c of l.charges) {
         const status = c.status === "captured" ? "charge.succeeded" : "charge.authorized"
@@ -1047,9 +1063,9 @@ const simulate = <E>(options: Options<E>) =>
       // declines: the gateway's own status of each attempt that failed locally
       for (const t of tracks) {
         if (t.paymentId === undefined) continue
-        const p = yield* repository.findById(t.paymentId)
-        if (Option.isNone(p)) continue
-        for (const a of p.value.attempts) {
+        const p = moment.payments.get(t.paymentId)
+        if (p === undefined) continue
+        for (const a of p.attempts) {
           if (a.status !== "failed" || notified.has(a.idempotencyKey)) continue
           notified.set(a.idempotencyKey, "charge.failed")
           const mock = mocks.get(a.gateway)
@@ -1059,7 +1075,7 @@ const simulate = <E>(options: Options<E>) =>
           yield* enqueue({
             id: `evt_${a.idempotencyKey}_failed`,
             gateway: a.gateway,
-            paymentId: p.value.id,
+            paymentId: p.id,
             type: "charge.failed",
             idempotencyKey: a.idempotencyKey,
             code: status.right.code,
@@ -1152,9 +1168,20 @@ const simulate = <E>(options: Options<E>) =>
       return ids
     }
 
-    const check = (final: boolean) =>
+    /** Reads the {@link Moment} the observations and checks after a step share. */
+    const readMoment = Effect.gen(function*() {
+      const l = yield* ledger
+      const ids = knownIds()
+      for (const c of l.charges) ids.add(c.paymentId)
+      const payments = new Map<string, Payment.Payment | undefined>()
+      for (const id of ids) payments.set(id, Option.getOrUndefined(yield* repository.findById(id)))
+      const moment: Moment = { ledger: l, payments }
+      return moment
+    })
+
+    const check = (final: boolean, moment: Moment) =>
       Effect.gen(function*() {
-        const l = yield* ledger
+        const l = moment.ledger
         const chargesOf = new Map<string, Array<Charge>>()
         for (const c of l.charges) {
           let list = chargesOf.get(c.paymentId)
@@ -1167,15 +1194,12 @@ const simulate = <E>(options: Options<E>) =>
           if (list === undefined) refundsOf.set(r.transactionId, list = [])
           list.push(r)
         }
-        const ids = knownIds()
-        for (const paymentId of chargesOf.keys()) ids.add(paymentId)
-        for (const id of [...ids].sort()) {
-          const found = yield* repository.findById(id)
-          if (Option.isNone(found)) {
+        for (const id of [...moment.payments.keys()].sort()) {
+          const p = moment.payments.get(id)
+          if (p === undefined) {
             violate("no-double-charge", id, "the ledger charged a payment that does not exist")
             continue
           }
-          const p = found.value
           // events fold to the snapshot
           if (final || checkedVersions.get(id) !== p.version) {
             checkedVersions.set(id, p.version)
@@ -1353,8 +1377,9 @@ const simulate = <E>(options: Options<E>) =>
       }
       yield* runOps(Chunk.toReadonlyArray(yield* Random.shuffle(ops)))
       yield* deliverWire(false)
-      yield* observeLedger
-      yield* check(false)
+      const moment = yield* readMoment
+      yield* observeLedger(moment)
+      yield* check(false, moment)
     }
 
     // the end: faults off, what is still on the wire arrives, recovery until it finds nothing
@@ -1370,7 +1395,7 @@ const simulate = <E>(options: Options<E>) =>
       if (report === undefined || report.examined === 0) break
     }
     for (const t of tracks) yield* lookup(t)
-    yield* check(true)
+    yield* check(true, yield* readMoment)
 
     // the event log hash and the final states
     const hash = createHash("sha256")
