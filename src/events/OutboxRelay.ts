@@ -42,7 +42,7 @@
  */
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Clock, Duration, Effect, Layer, Option, type ParseResult, Queue, Schedule, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Layer, Option, type ParseResult, Queue, Schedule, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Background from "../internal/Background.js"
@@ -122,9 +122,22 @@ const ClaimedRow = Schema.Struct({
 
 type ClaimedRow = typeof ClaimedRow.Type
 
-const decodeClaimed = Schema.decodeUnknown(Schema.Array(ClaimedRow))
+const decodeClaimed = Schema.decodeUnknownEither(Schema.Array(ClaimedRow))
 
-const decodeEvent = Schema.decodeUnknown(PaymentEvent)
+const decodeEvent = Schema.decodeUnknownEither(PaymentEvent)
+
+/**
+ * A publication's outcome as the message's error (`undefined`: published). A publisher that fails
+ * or dies fails its message (retried, then dead-lettered), not the relay; an interruption is not
+ * an outcome and is passed on.
+ */
+const publicationError = <E>(exit: Exit.Exit<void, E>): Effect.Effect<string | undefined> => {
+  if (Exit.isSuccess(exit)) return Effect.succeed(undefined)
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure)) return Effect.succeed(String(failure.value))
+  if (Cause.isDie(exit.cause)) return Effect.succeed(`publisher died: ${Cause.pretty(exit.cause)}`)
+  return Effect.failCause(Cause.map(exit.cause, () => undefined)).pipe(Effect.orDie)
+}
 
 const interval = (duration: Duration.DurationInput) => `${Duration.toMillis(Duration.decode(duration))} milliseconds`
 
@@ -286,6 +299,8 @@ const deliverBatchOn = <E, R>(
       carry.release = []
     }
     const claimed = yield* decodeClaimed(rows)
+    // the clock is read without an effect per message (the same clock, TestClock included)
+    const clock = yield* Effect.clock
     if (claimed.length === 0) return 0
     const { publish: ordered, release } = plan(claimed)
     const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
@@ -299,7 +314,7 @@ const deliverBatchOn = <E, R>(
     // while it would end within half the lease by our clock; otherwise the rest of the batch is
     // renewed first (one statement), and what was lost meanwhile is dropped, never published.
     const budget = leaseMillis / 2 - Duration.toMillis(publishTimeout)
-    let leasedAt = yield* Clock.currentTimeMillis
+    let leasedAt = clock.unsafeCurrentTimeMillis()
     let owned = new Set(ordered.map((row) => String(row.id)))
     const renew = (ids: ReadonlyArray<string>) =>
       Effect.map(
@@ -335,40 +350,42 @@ const deliverBatchOn = <E, R>(
           if (owned.has(id)) round.release.push(id)
           continue
         }
-        if ((yield* Clock.currentTimeMillis) - leasedAt > budget) {
+        if (clock.unsafeCurrentTimeMillis() - leasedAt > budget) {
           const rest = ordered.slice(i).map((r) => String(r.id)).filter((r) => owned.has(r))
-          leasedAt = yield* Clock.currentTimeMillis
+          leasedAt = clock.unsafeCurrentTimeMillis()
           owned = rest.length === 0 ? new Set() : yield* renew(rest)
         }
         if (!owned.has(id)) {
           blocked.add(row.payment_id)
           continue
         }
-        const publication = decodeEvent(row.payload).pipe(
-          Effect.mapError((e) => e.message),
-          Effect.flatMap((event) => {
-            // the stored correlation id stays with the event in this process (Correlation.ofEvent)
-            const correlationId = Correlation.ofStored(row.payload)
-            if (correlationId !== undefined) Correlation.rememberEvents([event], correlationId)
-            return Effect.mapError(publish(event), (e) => String(e))
-          }),
-          // a publisher that dies fails this message (retried, then dead-lettered), not the relay
-          Effect.catchAllDefect((defect) => Effect.fail(`publisher died: ${Cause.pretty(Cause.die(defect))}`))
-        )
-        const outcome = yield* Effect.either(
-          options.publishMayWait === false ? publication : publication.pipe(Effect.timeoutFail({
-            duration: publishTimeout,
-            onTimeout: () => `publish timed out after ${Duration.format(publishTimeout)}`
-          }))
-        )
-        if (outcome._tag === "Right") {
+        const event = decodeEvent(row.payload)
+        let error: string | undefined
+        if (Either.isLeft(event)) {
+          error = event.left.message
+        } else {
+          // the stored correlation id stays with the event in this process (Correlation.ofEvent)
+          const correlationId = Correlation.ofStored(row.payload)
+          if (correlationId !== undefined) Correlation.rememberEvents([event.right], correlationId)
+          const publication = publish(event.right)
+          error = yield* Effect.flatMap(
+            Effect.exit(
+              options.publishMayWait === false ? publication : publication.pipe(Effect.timeoutFail({
+                duration: publishTimeout,
+                onTimeout: () => `publish timed out after ${Duration.format(publishTimeout)}`
+              }))
+            ),
+            publicationError
+          )
+        }
+        if (error === undefined) {
           round.delivered.push(id)
         } else {
           blocked.add(row.payment_id)
           yield* on(sql`
             UPDATE aegis_outbox SET
               attempts = attempts + 1,
-              last_error = ${outcome.left.slice(0, 2000)},
+              last_error = ${error.slice(0, 2000)},
               status = CASE WHEN attempts + 1 >= ${maxAttempts} THEN 'dead' ELSE 'pending' END,
               available_at = clock_timestamp() + ${retry}::interval,
               leased_until = NULL

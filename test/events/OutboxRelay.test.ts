@@ -143,6 +143,34 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(rows.filter((r) => r.status === "delivered").length).toBe(total - 1)
     })), 60_000)
 
+  it.live("a publisher that dies or outlasts publishTimeout fails its message, which is retried and dead-lettered with why; the relay goes on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(withoutRelay())
+      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+      yield* sql`DELETE FROM aegis_outbox`
+      yield* Effect.provide(makePayments(1, "dies"), ctx)
+      const publish = (event: PaymentEvent.PaymentEvent) =>
+        event._tag === "PaymentAuthenticated"
+          ? Effect.die(new Error("subscriber bug"))
+          : event._tag === "PaymentInitiated"
+          ? Effect.never
+          : Effect.void
+      const round = Effect.provide(
+        OutboxRelay.deliverBatch("relay-dies", publish, { retryDelay: "0 millis", maxAttempts: 2, publishTimeout: "20 millis" }),
+        ctx
+      )
+      let handled = 1
+      while (handled > 0) handled = yield* round
+      const rows = yield* sql<{ type: string; status: string; attempts: number; last_error: string | null }>`
+        SELECT type, status, attempts, last_error FROM aegis_outbox ORDER BY seq`
+      // the first message never publishes: dead after two timeouts; the payment's others then go on,
+      // the second dies twice
+      expect(rows[0]).toMatchObject({ type: "PaymentInitiated", status: "dead", attempts: 2, last_error: "publish timed out after 20ms" })
+      expect(rows[1]).toMatchObject({ type: "PaymentAuthenticated", status: "dead", attempts: 2 })
+      expect(rows[1]!.last_error).toMatch(/^publisher died: .*subscriber bug/s)
+      expect(rows.slice(2).every((r) => r.status === "delivered")).toBe(true)
+    })), 60_000)
+
   /** Events a relay publishes, in a queue. */
   const collector = Effect.map(Queue.unbounded<PaymentEvent.PaymentEvent>(), (queue) => ({
     queue,
