@@ -187,7 +187,15 @@ export const deliverBatch = <E, R>(
   owner: string,
   publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
   options: Options = {}
-): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> => deliverBatchOn(owner, publish, options, onPool)
+): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> =>
+  Effect.flatMap(outsideTransaction, (relax) => deliverBatchOn(owner, publish, options, onPool, relax))
+
+/**
+ * Whether the relay's statements run outside a transaction of the caller's (then they may commit
+ * without waiting for their flush, see {@link relaxedCommit}); inside one, that setting would
+ * relax the caller's whole transaction, so it is not used.
+ */
+const outsideTransaction = Effect.map(Effect.serviceOption(SqlClient.TransactionConnection), Option.isNone)
 
 /**
  * Messages a relay published (`delivered`) or handed back (`release`) in earlier rounds and has
@@ -206,20 +214,23 @@ const isEmpty = (carried: Carried) => carried.delivered.length === 0 && carried.
  * only after it is evaluated ({@link isRelaxed}). The relay's own bookkeeping (leases, delivered
  * marks) needs no flush: lost in a database crash, it only makes messages be delivered again
  * (at least once, in order per payment), and it then never delays a payment's commit, which
- * keeps waiting for its own flush.
+ * keeps waiting for its own flush. Inside a caller's transaction (`relax` false) the setting is
+ * not touched: it would hold for the caller's whole transaction.
  */
-const relaxedCommit = (sql: SqlClient.SqlClient) =>
-  sql`relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)`
+const relaxedCommit = (sql: SqlClient.SqlClient, relax: boolean) =>
+  relax
+    ? sql`relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)`
+    : sql`relaxed AS (SELECT 'off'::text AS setting)`
 
 /** The condition that evaluates `relaxed` before a row is written. */
 const isRelaxed = (sql: SqlClient.SqlClient) => sql`(SELECT setting FROM relaxed) = 'off'`
 
 /** Marks `delivered` delivered and hands `release` back, in one statement. */
-const recordCarried = (owner: string, carried: Carried, on: On) =>
+const recordCarried = (owner: string, carried: Carried, on: On, relax: boolean) =>
   Effect.gen(function*() {
     if (isEmpty(carried)) return
     const sql = yield* SqlClient.SqlClient
-    yield* on(sql`WITH ${relaxedCommit(sql)}, ${recording(sql, owner, carried)} SELECT 1`).pipe(Effect.catchTag("SqlError", storageErrors.SqlError))
+    yield* on(sql`WITH ${relaxedCommit(sql, relax)}, ${recording(sql, owner, carried)} SELECT 1`).pipe(Effect.catchTag("SqlError", storageErrors.SqlError))
     carried.delivered = []
     carried.release = []
   })
@@ -247,6 +258,7 @@ const deliverBatchOn = <E, R>(
   publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
   options: Options,
   on: On,
+  relax: boolean,
   carried?: Carried
 ): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> =>
   Effect.gen(function*() {
@@ -267,7 +279,7 @@ const deliverBatchOn = <E, R>(
     // snapshot) lets the relay publish only an unbroken run: a message skipped here because
     // another statement held it, or not yet due, ends the payment's run for this round.
     const rows = yield* on(sql`
-      WITH ${relaxedCommit(sql)}, ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} heads AS (
+      WITH ${relaxedCommit(sql, relax)}, ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} heads AS (
         SELECT DISTINCT ON (payment_id) id FROM aegis_outbox
         WHERE status = 'pending' ${notRecorded(sql`id`, sql`lease_owner`)}
         ORDER BY payment_id, seq
@@ -330,7 +342,7 @@ const deliverBatchOn = <E, R>(
     // leaves a published message to be delivered twice. Only a crash between publication and this
     // record (or a database that keeps refusing it) repeats a message.
     const round: Carried = { delivered: [], release }
-    const record = recordCarried(owner, round, on)
+    const record = recordCarried(owner, round, on, relax)
     /** In a run: what this round published and handed back is recorded with the next claim. */
     const carryOver = Effect.sync(() => {
       if (carried === undefined) return false
@@ -435,6 +447,8 @@ export const run = <E, R>(
 ): Effect.Effect<never, never, SqlClient.SqlClient | Ids | Scope.Scope | R> =>
   Effect.gen(function*() {
     const owner = yield* (yield* Ids).next("relay")
+    // before the relay's own statements are given its reserved connection (as a TransactionConnection)
+    const relax = yield* outsideTransaction
     const wake = yield* Queue.sliding<void>(1)
     const backoff: Background.Options = { backoff: options.backoff ?? "100 millis", maxBackoff: "30 seconds" }
     const signal = yield* Effect.serviceOption(OutboxSignal)
@@ -478,11 +492,11 @@ export const run = <E, R>(
         isEmpty(carried)
           ? idle
           : Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(linger), false)).pipe(
-            Effect.flatMap((woken) => woken ? Effect.sleep(linger) : Effect.zipRight(recordCarried(owner, carried, on), idle))
+            Effect.flatMap((woken) => woken ? Effect.sleep(linger) : Effect.zipRight(recordCarried(owner, carried, on, relax), idle))
           )
       )
     const recordOrLeave = (what: string, on: On) =>
-      recordCarried(owner, carried, on).pipe(
+      recordCarried(owner, carried, on, relax).pipe(
         Effect.catchAllCause((cause) => {
           carried.delivered = []
           carried.release = []
@@ -503,7 +517,7 @@ export const run = <E, R>(
           while (true) {
             // a wake-up pending when a round starts is covered by that round's claim: drop it first
             yield* Queue.takeAll(wake)
-            const handled = yield* deliverBatchOn(owner, publish, options, on, carried)
+            const handled = yield* deliverBatchOn(owner, publish, options, on, relax, carried)
             yield* reset
             if (handled < batchSize) yield* idleCarrying(on)
           }

@@ -233,6 +233,16 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       // ... and the setting ended with each statement's transaction: a payment written on this
       // connection next still waits for its flush
       expect(yield* setting).toBe("on")
+
+      // inside a caller's transaction the relay leaves the setting alone (it would hold for the
+      // caller's whole transaction, the caller's own writes included)
+      yield* Effect.provide(makePayments(1, "relaxed-tx"), ctx)
+      const inside = yield* on.withTransaction(Effect.gen(function*() {
+        const handled = yield* Effect.provide(OutboxRelay.deliverBatch("relay-relaxed-tx", publish), single)
+        return { handled, setting: yield* setting }
+      }))
+      expect(inside.handled).toBeGreaterThan(0)
+      expect(inside.setting).toBe("on")
     })), 60_000)
 
   it.live("all of a payment's committed events are delivered in one go, in order (poll interval one hour)", () =>
