@@ -376,10 +376,15 @@ const deliverBatchOn = <E, R>(
         if (Either.isLeft(event)) {
           error = event.left.message
         } else {
-          // the stored correlation id stays with the event in this process (Correlation.ofEvent)
-          const correlationId = Correlation.ofStored(row.payload)
-          if (correlationId !== undefined) Correlation.rememberEvents([event.right], correlationId)
-          const publication = publish(event.right)
+          const decoded = event.right
+          // suspended: a publisher that throws instead of returning an effect fails this message
+          // ("publisher died"), as one that dies does, not the whole round
+          const publication = Effect.suspend(() => {
+            // the stored correlation id stays with the event in this process (Correlation.ofEvent)
+            const correlationId = Correlation.ofStored(row.payload)
+            if (correlationId !== undefined) Correlation.rememberEvents([decoded], correlationId)
+            return publish(decoded)
+          })
           error = yield* Effect.flatMap(
             Effect.exit(
               options.publishMayWait === false ? publication : publication.pipe(Effect.timeoutFail({

@@ -143,18 +143,20 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(rows.filter((r) => r.status === "delivered").length).toBe(total - 1)
     })), 60_000)
 
-  it.live("a publisher that dies or outlasts publishTimeout fails its message, which is retried and dead-lettered with why; the relay goes on", () =>
+  it.live("a publisher that dies, throws or outlasts publishTimeout fails its message, which is retried and dead-lettered with why; the relay goes on", () =>
     Effect.scoped(Effect.gen(function*() {
       const ctx = yield* Layer.build(withoutRelay())
       const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
       yield* sql`DELETE FROM aegis_outbox`
       yield* Effect.provide(makePayments(1, "dies"), ctx)
-      const publish = (event: PaymentEvent.PaymentEvent) =>
-        event._tag === "PaymentAuthenticated"
+      const publish = (event: PaymentEvent.PaymentEvent): Effect.Effect<void> => {
+        if (event._tag === "PaymentProcessing") throw new Error("thrown, not returned")
+        return event._tag === "PaymentAuthenticated"
           ? Effect.die(new Error("subscriber bug"))
           : event._tag === "PaymentInitiated"
           ? Effect.never
           : Effect.void
+      }
       const round = Effect.provide(
         OutboxRelay.deliverBatch("relay-dies", publish, { retryDelay: "0 millis", maxAttempts: 2, publishTimeout: "20 millis" }),
         ctx
@@ -168,7 +170,11 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(rows[0]).toMatchObject({ type: "PaymentInitiated", status: "dead", attempts: 2, last_error: "publish timed out after 20ms" })
       expect(rows[1]).toMatchObject({ type: "PaymentAuthenticated", status: "dead", attempts: 2 })
       expect(rows[1]!.last_error).toMatch(/^publisher died: .*subscriber bug/s)
-      expect(rows.slice(2).every((r) => r.status === "delivered")).toBe(true)
+      // a publisher that throws (instead of returning an effect) is one that dies
+      expect(rows[2]).toMatchObject({ type: "PaymentProcessing", status: "dead", attempts: 2 })
+      expect(rows[2]!.last_error).toMatch(/^publisher died: .*thrown, not returned/s)
+      expect(rows.slice(3).every((r) => r.status === "delivered")).toBe(true)
+      expect(rows.length).toBeGreaterThan(3)
     })), 60_000)
 
   /** Events a relay publishes, in a queue. */
