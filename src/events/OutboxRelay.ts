@@ -311,9 +311,9 @@ const deliverBatchOn = <E, R>(
       carry.release = []
     }
     const claimed = yield* decodeClaimed(rows)
+    if (claimed.length === 0) return 0
     // the clock is read without an effect per message (the same clock, TestClock included)
     const clock = yield* Effect.clock
-    if (claimed.length === 0) return 0
     const { publish: ordered, release } = plan(claimed)
     const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
     // a publication must end well within the lease that covers it

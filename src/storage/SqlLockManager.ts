@@ -70,7 +70,12 @@ export const takeLease = (sql: SqlClient.SqlClient, row: Statement.Fragment) =>
       WHERE l.locked_until < clock_timestamp()
     RETURNING l.token`
 
-const TokenRow = Schema.Struct({ token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber) })
+/**
+ * The row {@link takeLease} returns.
+ *
+ * @internal
+ */
+export const TokenRow = Schema.Struct({ token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber) })
 const LockAndReadRow = Schema.Struct({
   /** Null: no payment of the tenant has this id; no lease was taken. */
   token: Schema.NullOr(Schema.Union(Schema.BigInt, Schema.BigIntFromNumber)),

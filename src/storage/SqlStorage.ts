@@ -28,7 +28,7 @@ import * as PaymentSnapshot from "./PaymentSnapshot.js"
 import { EventStore } from "./EventStore.js"
 import { CurrentDeferredLease, CurrentLease, type DeferredLease, type Lease, LockUnavailable } from "./LockManager.js"
 import * as OutboxSignal from "./OutboxSignal.js"
-import { takeLease } from "./SqlLockManager.js"
+import { takeLease, TokenRow } from "./SqlLockManager.js"
 import { decodeCursor, DuplicateIdempotencyKey, encodeCursor, PaymentRepository } from "./PaymentRepository.js"
 import { StorageError } from "./StorageError.js"
 
@@ -37,7 +37,7 @@ const encodeEvent = Schema.encodeSync(PaymentEvent)
 const decodeEvents = Schema.decodeUnknown(Schema.Array(PaymentEvent))
 
 const VersionRow = Schema.Struct({ version: Schema.Number })
-const decodeToken = Schema.decodeUnknownEither(Schema.Struct({ token: Schema.Union(Schema.BigInt, Schema.BigIntFromNumber) }))
+const decodeToken = Schema.decodeUnknownEither(TokenRow)
 const PayloadRow = Schema.Struct({ payload: Schema.Unknown })
 
 const storageError = (operation: string) => (error: SqlError.SqlError | { readonly message: string }) =>
