@@ -74,11 +74,17 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       Layer.provideMerge(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 8 }))
     )
 
+  /** The services without a relay, over an empty outbox. */
+  const emptyOutbox = Effect.gen(function*() {
+    const ctx = yield* Layer.build(withoutRelay())
+    const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
+    yield* sql`DELETE FROM aegis_outbox`
+    return { ctx, sql }
+  })
+
   it.live("three relays at once deliver every event exactly once (no crash), in order per payment; an inbox dedupes", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx, sql } = yield* emptyOutbox
       yield* Effect.provide(makePayments(60, "relays"), ctx)
       const total = yield* Effect.provide(outboxCount, ctx)
       const delivered = yield* Ref.make<ReadonlyArray<PaymentEvent.PaymentEvent>>([])
@@ -117,9 +123,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("a message that keeps failing is dead-lettered with its error; the payment's later messages go on", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx, sql } = yield* emptyOutbox
       yield* Effect.provide(makePayments(1, "dead"), ctx)
       const total = yield* Effect.provide(outboxCount, ctx)
       const delivered = yield* Ref.make<Array<string>>([])
@@ -145,9 +149,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("a publisher that dies, throws or outlasts publishTimeout fails its message, which is retried and dead-lettered with why; the relay goes on", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx, sql } = yield* emptyOutbox
       yield* Effect.provide(makePayments(1, "dies"), ctx)
       const publish = (event: PaymentEvent.PaymentEvent): Effect.Effect<void> => {
         if (event._tag === "PaymentProcessing") throw new Error("thrown, not returned")
@@ -191,9 +193,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("a relay in another process is woken by NOTIFY (poll interval one hour)", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx, sql } = yield* emptyOutbox
       // the relay's "process": its own pool and nothing else, so no local wake-up from the writes below
       const relayCtx = yield* Layer.build(
         Layer.merge(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 2 }), Ids.layer)
@@ -218,9 +218,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("the relay's statements commit without waiting for their flush, and only they: its connection goes back to the pool as it came", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx, sql } = yield* emptyOutbox
       yield* Effect.provide(makePayments(3, "relaxed"), ctx)
       const total = yield* Effect.provide(outboxCount, ctx)
       // one connection: the relay's statements and the checks below run on the same session
@@ -253,9 +251,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("all of a payment's committed events are delivered in one go, in order (poll interval one hour)", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx } = yield* emptyOutbox
       const payments = yield* Effect.provide(PaymentService.PaymentService, ctx)
       // three payments with several events each (create, process, two partial refunds), committed
       // before the relay starts: its first round is the only one before the hour-long poll
@@ -278,9 +274,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("a round's deliveries are recorded by the next claim, which still takes the payment's next events at once", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx, sql } = yield* emptyOutbox
       const payments = yield* Effect.provide(PaymentService.PaymentService, ctx)
       const created = yield* payments.createPayment(request({ idempotencyKey: "carried-0" }))
       const firstPublished = yield* Deferred.make<void>()
@@ -311,9 +305,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("a claim publishes only the unbroken run of a payment's messages; what follows a gap is released", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx, sql } = yield* emptyOutbox
       yield* Effect.provide(makePayments(1, "gap"), ctx)
       const total = yield* Effect.provide(outboxCount, ctx)
       expect(total).toBeGreaterThanOrEqual(4)
@@ -337,9 +329,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("a database error while recording deliveries is logged at Error with its cause; the relay goes on", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(withoutRelay())
-      const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
-      yield* sql`DELETE FROM aegis_outbox`
+      const { ctx, sql } = yield* emptyOutbox
       // while test_fail_delivery has a row, marking a message delivered fails in the database
       yield* Effect.acquireRelease(
         Effect.gen(function*() {
