@@ -327,6 +327,44 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(yield* Ref.get(published)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
     })), 60_000)
 
+  it.live("a claim does not keep reading delivered messages that are not vacuumed yet: once one claim has passed them, the next reads almost nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql } = yield* emptyOutbox
+      // 4,000 messages delivered since the last vacuum (none runs during this test): the pending
+      // indexes still point at their old row versions
+      yield* sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
+        SELECT 'evt_vacuum_' || i, 'pay_vacuum_' || i, 1, 'PaymentInitiated', jsonb_build_object('pad', repeat('x', 300)),
+          'pending', now(), now()
+        FROM generate_series(1, 4000) AS i`
+      yield* sql`UPDATE aegis_outbox SET status = 'delivered', delivered_at = now()`
+      // one connection: the claims and the statistics they report share a session
+      const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
+      const on = yield* Effect.provide(SqlClient.SqlClient, single)
+      // the outbox's table pages this session has read so far (its statistics flushed first:
+      // forced at the end of the statement before, then read in a transaction of their own)
+      const pagesRead = Effect.gen(function*() {
+        yield* on`SELECT pg_stat_force_next_flush()`
+        const rows = yield* on<{ n: string }>`
+          SELECT (coalesce(heap_blks_hit, 0) + coalesce(heap_blks_read, 0))::text AS n
+          FROM pg_statio_user_tables WHERE relid = 'aegis_outbox'::regclass`
+        return Number(rows[0]!.n)
+      })
+      const claimPages = Effect.gen(function*() {
+        const before = yield* pagesRead
+        expect(yield* Effect.provide(OutboxRelay.deliverBatch("relay-vacuum", () => Effect.void), single)).toBe(0)
+        return (yield* pagesRead) - before
+      })
+      const table = yield* on<{ pages: string }>`
+        SELECT (pg_relation_size('aegis_outbox') / current_setting('block_size')::int)::text AS pages`
+      const first = yield* claimPages
+      const second = yield* claimPages
+      // the first claim visits the delivered rows once, marking their index entries dead as it
+      // goes; later claims skip those entries (a bitmap scan would visit every page each time)
+      expect(second).toBeLessThan(10)
+      expect(first).toBeGreaterThan(10 * second)
+      expect(Number(table[0]!.pages)).toBeGreaterThan(50)
+    })), 60_000)
+
   it.live("a database error while recording deliveries is logged at Error with its cause; the relay goes on", () =>
     Effect.scoped(Effect.gen(function*() {
       const { ctx, sql } = yield* emptyOutbox
