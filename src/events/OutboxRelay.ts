@@ -14,7 +14,8 @@
  * - It wakes when this process commits events (the {@link OutboxSignal} announced by the SQL
  *   storage layer in its context), on `pg_notify('aegis_outbox', …)` from other processes
  *   (PostgreSQL; on PGlite NOTIFY does not cross connections), and polls every `pollInterval`
- *   anyway: a wake-up is only a hint. After a wake-up it lingers (`linger`) so that one claim
+ *   anyway: a wake-up is only a hint. While it runs, this process's SQL storage sends no NOTIFY
+ *   (its commits are this relay's to deliver; see `SqlStorage`). After a wake-up it lingers (`linger`) so that one claim
  *   takes many messages; a round that handled `batchSize` messages or more is followed by the
  *   next at once.
  * - A message whose publication fails (or whose publisher dies) is retried after `retryDelay`,
@@ -478,6 +479,8 @@ export const run = <E, R>(
     const backoff: Background.Options = { backoff: options.backoff ?? "100 millis", maxBackoff: "30 seconds" }
     const signal = yield* Effect.serviceOption(OutboxSignal)
     if (Option.isSome(signal)) {
+      // this process's commits are delivered here: its storage need not NOTIFY other processes
+      yield* signal.value.relayRunning
       const commits = yield* signal.value.subscribe
       yield* Queue.take(commits).pipe(
         Effect.zipRight(Queue.offer(wake, undefined)),

@@ -40,6 +40,7 @@ import tenantCredentials from "./migrations/0014_tenant_credentials.js"
 import merchantWebhooks from "./migrations/0015_merchant_webhooks.js"
 import webhookSelectors from "./migrations/0016_webhook_selectors.js"
 import routingEvidence from "./migrations/0017_routing_evidence.js"
+import outboxNotifyAfterCommit from "./migrations/0018_outbox_notify_after_commit.js"
 
 /**
  * Every migration by `NNNN_name`, in the order they were written. Forward-only: a released
@@ -67,7 +68,8 @@ export const migrations = {
   "0014_tenant_credentials": tenantCredentials,
   "0015_merchant_webhooks": merchantWebhooks,
   "0016_webhook_selectors": webhookSelectors,
-  "0017_routing_evidence": routingEvidence
+  "0017_routing_evidence": routingEvidence,
+  "0018_outbox_notify_after_commit": outboxNotifyAfterCommit
 } as const
 
 /**

@@ -10,6 +10,8 @@
  * - An announcement never waits and never fails: a subscriber that has not yet taken the previous
  *   one keeps a single pending wake-up (announcements coalesce, none is needed to be exact).
  * - It is only a hint: a relay still polls, and relays in other processes rely on NOTIFY.
+ * - A relay registers while it runs ({@link OutboxSignal} `relayRunning`): the SQL storage layer
+ *   sends relays in other processes a NOTIFY only while no relay runs in this one.
  *
  * @since 0.1.0
  */
@@ -28,6 +30,10 @@ export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSig
    * seen).
    */
   readonly subscribe: Effect.Effect<Queue.Dequeue<void>, never, Scope.Scope>
+  /** Registers, for the lifetime of the scope, an outbox relay running in this process. */
+  readonly relayRunning: Effect.Effect<void, never, Scope.Scope>
+  /** How many outbox relays run in this process now (registered with `relayRunning`). */
+  readonly relays: Effect.Effect<number>
 }>() {}
 
 /**
@@ -38,11 +44,15 @@ export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSig
 export const make: Effect.Effect<OutboxSignal["Type"]> = Effect.map(
   // capacity 1, sliding: publishing never waits, and a pending wake-up is all a subscriber needs
   PubSub.sliding<void>(1),
-  (pubsub) =>
-    OutboxSignal.of({
+  (pubsub) => {
+    let relays = 0
+    return OutboxSignal.of({
       committed: Effect.asVoid(PubSub.publish(pubsub, undefined)),
-      subscribe: PubSub.subscribe(pubsub)
+      subscribe: PubSub.subscribe(pubsub),
+      relayRunning: Effect.acquireRelease(Effect.sync(() => relays++), () => Effect.sync(() => relays--)),
+      relays: Effect.sync(() => relays)
     })
+  }
 )
 
 /**

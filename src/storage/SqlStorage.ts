@@ -12,13 +12,16 @@
  * - An event committed under a correlation id (`Correlation.withId`) is stored with it (the
  *   `correlationId` key of its payload, in `aegis_events` and the outbox row).
  * - After a write that committed events, the {@link OutboxSignal} is announced, so an outbox relay
- *   in this process wakes at once (the outbox's NOTIFY wakes relays in other processes).
+ *   in this process wakes at once. While none runs here, relays in other processes are woken by a
+ *   NOTIFY sent after the commit, on its own, at most every 10 ms (PostgreSQL; see {@link layer}).
  *
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql"
-import { Context, DateTime, Effect, Either, FiberRef, Layer, Option, Schema } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Context, DateTime, Effect, Either, FiberRef, Layer, Option, Queue, Schema } from "effect"
+import * as Background from "../internal/Background.js"
 import * as Payment from "../domain/Payment.js"
 import { isStorable } from "../domain/Sanitize.js"
 import { VersionConflict } from "../domain/PaymentError.js"
@@ -384,10 +387,47 @@ export const make = Effect.gen(function*() {
 })
 
 /**
+ * At most one NOTIFY per this interval: commits in between are covered by the next one.
+ */
+const notifyInterval = "10 millis"
+
+/**
+ * Wakes outbox relays in other processes after this process's commits, while no relay runs in
+ * this one (`OutboxSignal.relays`): one `pg_notify('aegis_outbox', 'inserted')` after a commit
+ * that wrote events, then at most one per {@link notifyInterval} while commits go on. On
+ * PostgreSQL only (NOTIFY does not cross PGlite's connections).
+ *
+ * The NOTIFY is a statement of its own, after the payment's commit and never inside it: a
+ * transaction that notifies holds a database-wide lock from the start of its commit to its end, so
+ * committing writers that notify take turns, each waiting for the others' flushes (measured with
+ * the bench's raw floor at concurrency 32: 230–285 → 418–465 payments/s without it). It commits
+ * without waiting for its own flush: a NOTIFY lost in a database crash only leaves relays to their
+ * poll. A failed NOTIFY is logged at Error with its cause, and the loop goes on.
+ */
+const notifyOtherProcesses = (sql: SqlClient.SqlClient, signal: OutboxSignal.OutboxSignal["Type"]) =>
+  Effect.gen(function*() {
+    // subscribed now, before the layer is built: no commit is missed
+    const commits = yield* signal.subscribe
+    const notify = Effect.gen(function*() {
+      yield* Queue.take(commits)
+      if ((yield* signal.relays) > 0) return
+      yield* sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify('aegis_outbox', 'inserted')`
+      yield* Effect.sleep(notifyInterval)
+    })
+    yield* Effect.forkScoped(
+      Background.supervise("outbox notify", (reset) => Effect.forever(Effect.zipRight(notify, reset)), {
+        backoff: "100 millis",
+        maxBackoff: "30 seconds"
+      })
+    )
+  })
+
+/**
  * SQL {@link PaymentRepository} and {@link EventStore}, with the {@link OutboxSignal.OutboxSignal}
  * their writes announce (give the same layer's output to an `OutboxRelay` so that it wakes on
  * this process's commits). Needs a `SqlClient` whose database has been migrated (see
- * `Migrations.layer`).
+ * `Migrations.layer`). On PostgreSQL, while no outbox relay runs in this process, it wakes the
+ * relays of other processes after its commits (a NOTIFY of its own, at most every 10 ms).
  *
  * @since 0.1.0
  */
@@ -395,7 +435,12 @@ export const layer: Layer.Layer<
   PaymentRepository | EventStore | OutboxSignal.OutboxSignal,
   never,
   SqlClient.SqlClient
-> = Layer.effectContext(
-  Effect.map(make, ({ eventStore, repository }) =>
-    Context.make(PaymentRepository, repository).pipe(Context.add(EventStore, eventStore)))
+> = Layer.scopedContext(
+  Effect.gen(function*() {
+    const { eventStore, repository } = yield* make
+    if (Option.isSome(yield* Effect.serviceOption(PgClient.PgClient))) {
+      yield* notifyOtherProcesses(yield* SqlClient.SqlClient, yield* OutboxSignal.OutboxSignal)
+    }
+    return Context.make(PaymentRepository, repository).pipe(Context.add(EventStore, eventStore))
+  })
 ).pipe(Layer.provideMerge(OutboxSignal.layer))

@@ -3,10 +3,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel, Queue, Redacted, Ref, Schedule, Stream } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
 import { EventBus, Ids, Inbox, type PaymentEvent, PaymentService } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
-import { AegisPayPg, Migrations, OutboxRelay, SqlStorage } from "aegispay/pg"
+import { AegisPayPg, Migrations, OutboxRelay, OutboxSignal, SqlStorage } from "aegispay/pg"
 import { AegisPayTest, TestCards } from "aegispay/testing"
 import { card, request } from "../helpers.js"
 import { databaseUrl, useTestDatabase } from "../support/Backends.js"
@@ -214,6 +215,48 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       const second = yield* payments.createPayment(request({ idempotencyKey: "notify-1" }))
       const event = yield* takeUntil(queue, second.id, 1)
       expect(event._tag).toBe("PaymentInitiated")
+    })), 60_000)
+
+  it.live("payment commits do not NOTIFY: a process with a relay of its own sends none, one without wakes the others after its commits", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { ctx, sql } = yield* emptyOutbox
+      // another process's LISTEN, counting what this one sends; a marker NOTIFY of the test's own
+      // is received after every notification committed before it (delivery follows commit order)
+      const listener = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 2 }))
+      const pg = yield* Effect.provide(PgClient.PgClient, listener)
+      const heard = yield* Queue.unbounded<string>()
+      yield* Effect.forkScoped(Stream.runForEach(pg.listen("aegis_outbox"), (payload) => Queue.offer(heard, payload)))
+      yield* sql<{ n: string }>`
+        SELECT count(*) AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND query = 'LISTEN "aegis_outbox"'`.pipe(
+        Effect.repeat({ until: (rows) => Number(rows[0]!.n) > 0, schedule: Schedule.spaced("10 millis") }),
+        Effect.timeout("20 seconds")
+      )
+      const untilMarker = (marker: string) =>
+        Effect.gen(function*() {
+          yield* sql`SELECT pg_notify('aegis_outbox', ${marker})`
+          const before: Array<string> = []
+          while (true) {
+            const payload = yield* Queue.take(heard).pipe(Effect.timeout("20 seconds"))
+            if (payload === marker) return before
+            before.push(payload)
+          }
+        })
+      yield* untilMarker("start")
+      // 1. a relay runs in the writing process (registered before any commit): its commits wake
+      // it in-process, and nothing is sent to other processes
+      const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
+      const { publish } = yield* collector
+      const relay = yield* Effect.fork(Effect.scoped(Effect.provide(OutboxRelay.run(publish, { listen: false }), ctx)))
+      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      yield* Effect.provide(makePayments(10, "notify-local"), ctx)
+      expect(yield* untilMarker("local")).toEqual([])
+      // 2. no relay runs there any more: its commits wake the relays of other processes
+      yield* Fiber.interrupt(relay)
+      expect(yield* signal.relays).toBe(0)
+      yield* Effect.provide(makePayments(10, "notify-remote"), ctx)
+      const payload = yield* Queue.take(heard).pipe(Effect.timeout("20 seconds"))
+      expect(payload).toBe("inserted")
     })), 60_000)
 
   it.live("the relay's statements commit without waiting for their flush, and only they: its connection goes back to the pool as it came", () =>

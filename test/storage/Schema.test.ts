@@ -55,7 +55,6 @@ const expected = [
   "aegis_migrations",
   "aegis_outbox",
   "aegis_outbox_id_seq",
-  "aegis_outbox_notify",
   "aegis_payments",
   "aegis_routing_evidence",
   "aegis_routing_evidence_append",
