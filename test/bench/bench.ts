@@ -31,7 +31,8 @@
  * without its outbox relay (to measure the relay's share).
  * BENCH_ONLY=mem runs the memory layers alone (no PGlite, no PostgreSQL: the last line is then
  * `pg ratio at 32: n/a`); BENCH_ONLY=statements runs 1b alone (with BENCH_SKIP_MEMORY=1 and
- * BENCH_SKIP_EMBEDDED=1: the statement counts only).
+ * BENCH_SKIP_EMBEDDED=1: the statement counts only); BENCH_ONLY=telemetry runs 4 alone (with the
+ * same two skips).
  *
  * The other runs use the minimum log level Warning: the Info line per operation (OperationLog)
  * would otherwise print two lines per payment to the console.
@@ -443,6 +444,11 @@ const main = async () => {
   const url = process.env.DATABASE_URL
   if (url === undefined) {
     console.log("DATABASE_URL is not set: PostgreSQL benchmark skipped")
+    console.log("pg ratio at 32: n/a")
+    return
+  }
+  if (only === "telemetry") {
+    await telemetryBench(url)
     console.log("pg ratio at 32: n/a")
     return
   }
