@@ -479,8 +479,6 @@ export const run = <E, R>(
     const backoff: Background.Options = { backoff: options.backoff ?? "100 millis", maxBackoff: "30 seconds" }
     const signal = yield* Effect.serviceOption(OutboxSignal)
     if (Option.isSome(signal)) {
-      // this process's commits are delivered here: its storage need not NOTIFY other processes
-      yield* signal.value.relayRunning
       const commits = yield* signal.value.subscribe
       yield* Queue.take(commits).pipe(
         Effect.zipRight(Queue.offer(wake, undefined)),
@@ -551,7 +549,12 @@ export const run = <E, R>(
           }
         }).pipe(Effect.onInterrupt(() => recordOrLeave("on interruption", on)))
       }))
-    return yield* Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval })
+    // while the rounds run (until the relay is interrupted), this process's commits are delivered
+    // here: its storage need not NOTIFY other processes
+    const registered = Option.isSome(signal) ? signal.value.relayRunning : Effect.void
+    return yield* Effect.scoped(
+      Effect.zipRight(registered, Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval }))
+    )
   })
 
 /**

@@ -21,7 +21,6 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, DateTime, Effect, Either, FiberRef, Layer, Option, Queue, Schema } from "effect"
-import * as Background from "../internal/Background.js"
 import * as Payment from "../domain/Payment.js"
 import { isStorable } from "../domain/Sanitize.js"
 import { VersionConflict } from "../domain/PaymentError.js"
@@ -391,6 +390,9 @@ export const make = Effect.gen(function*() {
  */
 const notifyInterval = "10 millis"
 
+/** The pause after a failed NOTIFY. */
+const notifyBackoff = "1 second"
+
 /**
  * Wakes outbox relays in other processes after this process's commits, while no relay runs in
  * this one (`OutboxSignal.relays`): one `pg_notify('aegis_outbox', 'inserted')` after a commit
@@ -402,7 +404,10 @@ const notifyInterval = "10 millis"
  * committing writers that notify take turns, each waiting for the others' flushes (measured with
  * the bench's raw floor at concurrency 32: 230–285 → 418–465 payments/s without it). It commits
  * without waiting for its own flush: a NOTIFY lost in a database crash only leaves relays to their
- * poll. A failed NOTIFY is logged at Error with its cause, and the loop goes on.
+ * poll. It is only a hint, so a failed NOTIFY is logged at Error with its cause and the loop goes
+ * on after a second (commits meanwhile are covered by the next NOTIFY); it is not a readiness
+ * worker: it runs only after commits, so a failure would never be cleared on a pod that readiness
+ * takes out of traffic.
  */
 const notifyOtherProcesses = (sql: SqlClient.SqlClient, signal: OutboxSignal.OutboxSignal["Type"]) =>
   Effect.gen(function*() {
@@ -411,15 +416,16 @@ const notifyOtherProcesses = (sql: SqlClient.SqlClient, signal: OutboxSignal.Out
     const notify = Effect.gen(function*() {
       yield* Queue.take(commits)
       if ((yield* signal.relays) > 0) return
-      yield* sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify('aegis_outbox', 'inserted')`
-      yield* Effect.sleep(notifyInterval)
+      yield* sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify('aegis_outbox', 'inserted')`.pipe(
+        Effect.zipRight(Effect.sleep(notifyInterval)),
+        Effect.catchAllCause((cause) =>
+          Effect.logError("outbox notify failed; relays in other processes deliver on their next poll", cause).pipe(
+            Effect.zipRight(Effect.sleep(notifyBackoff))
+          )
+        )
+      )
     })
-    yield* Effect.forkScoped(
-      Background.supervise("outbox notify", (reset) => Effect.forever(Effect.zipRight(notify, reset)), {
-        backoff: "100 millis",
-        maxBackoff: "30 seconds"
-      })
-    )
+    yield* Effect.forkScoped(Effect.forever(notify))
   })
 
 /**

@@ -247,7 +247,8 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       // it in-process, and nothing is sent to other processes
       const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
       const { publish } = yield* collector
-      const relay = yield* Effect.fork(Effect.scoped(Effect.provide(OutboxRelay.run(publish, { listen: false }), ctx)))
+      // (forked in the test's scope, which outlives it: the relay counts while its fiber runs)
+      const relay = yield* Effect.fork(Effect.provide(OutboxRelay.run(publish, { listen: false }), ctx))
       yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
       yield* Effect.provide(makePayments(10, "notify-local"), ctx)
       expect(yield* untilMarker("local")).toEqual([])
