@@ -30,6 +30,11 @@ export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSig
    * seen).
    */
   readonly subscribe: Effect.Effect<Queue.Dequeue<void>, never, Scope.Scope>
+  /**
+   * Like `subscribe`, for the announcements made while no outbox relay runs in this process (what
+   * only relays elsewhere can deliver).
+   */
+  readonly subscribeWithoutRelay: Effect.Effect<Queue.Dequeue<void>, never, Scope.Scope>
   /** Registers, for the lifetime of the scope, an outbox relay running in this process. */
   readonly relayRunning: Effect.Effect<void, never, Scope.Scope>
   /** How many outbox relays run in this process now (registered with `relayRunning`). */
@@ -43,12 +48,15 @@ export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSig
  */
 export const make: Effect.Effect<OutboxSignal["Type"]> = Effect.map(
   // capacity 1, sliding: publishing never waits, and a pending wake-up is all a subscriber needs
-  PubSub.sliding<void>(1),
-  (pubsub) => {
+  Effect.zip(PubSub.sliding<void>(1), PubSub.sliding<void>(1)),
+  ([pubsub, withoutRelay]) => {
     let relays = 0
+    const announce = Effect.asVoid(PubSub.publish(pubsub, undefined))
+    const announceWithoutRelay = Effect.zipRight(announce, PubSub.publish(withoutRelay, undefined))
     return OutboxSignal.of({
-      committed: Effect.asVoid(PubSub.publish(pubsub, undefined)),
+      committed: Effect.suspend(() => relays > 0 ? announce : announceWithoutRelay),
       subscribe: PubSub.subscribe(pubsub),
+      subscribeWithoutRelay: PubSub.subscribe(withoutRelay),
       relayRunning: Effect.acquireRelease(Effect.sync(() => relays++), () => Effect.sync(() => relays--)),
       relays: Effect.sync(() => relays)
     })

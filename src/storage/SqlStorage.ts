@@ -395,7 +395,7 @@ const notifyBackoff = "1 second"
 
 /**
  * Wakes outbox relays in other processes after this process's commits, while no relay runs in
- * this one (`OutboxSignal.relays`): one `pg_notify('aegis_outbox', 'inserted')` after a commit
+ * this one (`OutboxSignal.subscribeWithoutRelay`): one `pg_notify('aegis_outbox', 'inserted')` after a commit
  * that wrote events, then at most one per {@link notifyInterval} while commits go on. On
  * PostgreSQL only (NOTIFY does not cross PGlite's connections).
  *
@@ -411,11 +411,12 @@ const notifyBackoff = "1 second"
  */
 const notifyOtherProcesses = (sql: SqlClient.SqlClient, signal: OutboxSignal.OutboxSignal["Type"]) =>
   Effect.gen(function*() {
-    // subscribed now, before the layer is built: no commit is missed
-    const commits = yield* signal.subscribe
+    // subscribed now, before the layer is built: no commit is missed; only commits made while no
+    // relay runs here wake this loop
+    const commits = yield* signal.subscribeWithoutRelay
     const notify = Effect.gen(function*() {
       yield* Queue.take(commits)
-      if ((yield* signal.relays) > 0) return
+      // (a relay may have started since: a NOTIFY more is harmless)
       yield* sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify('aegis_outbox', 'inserted')`.pipe(
         Effect.zipRight(Effect.sleep(notifyInterval)),
         Effect.catchAllCause((cause) =>
