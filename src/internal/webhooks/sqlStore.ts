@@ -220,34 +220,19 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
         }
       }),
     claim: (owner, now, limit, lease) =>
-      // The due deliveries are walked in order one at a time (`ORDER BY … LIMIT 1` on the due
-      // index: plain index scans, which mark the entries of rows dead to everyone as they pass, so
-      // later claims skip deliveries settled since the last vacuum; a bitmap scan re-read them all
-      // on every claim), each locked by its key; the walk stops once `limit` are held.
       run("claim", ClaimedRow, sql`
-        WITH RECURSIVE walk AS (
-          (SELECT next_attempt_at, id FROM aegis_webhook_deliveries
-            WHERE status = 'pending' AND next_attempt_at <= ${date(now)}
-            ORDER BY next_attempt_at, id LIMIT 1)
-          UNION ALL
-          SELECT n.next_attempt_at, n.id FROM walk w CROSS JOIN LATERAL (
-            SELECT next_attempt_at, id FROM aegis_webhook_deliveries
-            WHERE status = 'pending' AND next_attempt_at <= ${date(now)} AND (next_attempt_at, id) > (w.next_attempt_at, w.id)
-            ORDER BY next_attempt_at, id LIMIT 1
-          ) n
-        ), due AS (
-          SELECT d.id FROM walk c CROSS JOIN LATERAL (
-            SELECT d.id FROM aegis_webhook_deliveries d
-            JOIN aegis_webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-            WHERE d.id = c.id AND d.status = 'pending' AND d.next_attempt_at <= ${date(now)}
-              AND (d.leased_until IS NULL OR d.leased_until < clock_timestamp())
-              AND NOT EXISTS (
-                SELECT 1 FROM aegis_webhook_deliveries p
-                WHERE p.endpoint_id = d.endpoint_id AND p.payment_id = d.payment_id AND p.status = 'pending' AND p.seq < d.seq
-              )
-            FOR UPDATE OF d SKIP LOCKED
-          ) d
+        WITH due AS (
+          SELECT d.id FROM aegis_webhook_deliveries d
+          JOIN aegis_webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
+          WHERE d.status = 'pending' AND d.next_attempt_at <= ${date(now)}
+            AND (d.leased_until IS NULL OR d.leased_until < clock_timestamp())
+            AND NOT EXISTS (
+              SELECT 1 FROM aegis_webhook_deliveries p
+              WHERE p.endpoint_id = d.endpoint_id AND p.payment_id = d.payment_id AND p.status = 'pending' AND p.seq < d.seq
+            )
+          ORDER BY d.next_attempt_at, d.id
           LIMIT ${limit}
+          FOR UPDATE OF d SKIP LOCKED
         )
         UPDATE aegis_webhook_deliveries u
         SET lease_owner = ${owner},
