@@ -15,9 +15,9 @@
  *   storage layer in its context), on `pg_notify('aegis_outbox', …)` from other processes
  *   (PostgreSQL; on PGlite NOTIFY does not cross connections), and polls every `pollInterval`
  *   anyway: a wake-up is only a hint. While it runs, this process's SQL storage sends no NOTIFY
- *   (its commits are this relay's to deliver; see `SqlStorage`). After a wake-up it lingers (`linger`) so that one claim
- *   takes many messages; a round that handled `batchSize` messages or more is followed by the
- *   next at once.
+ *   (its commits are this relay's to deliver; see `SqlStorage`). After a wake-up it lingers
+ *   (`linger`) so that one claim takes many messages; a round that handled `batchSize` messages
+ *   or more is followed by the next at once.
  * - A message whose publication fails (or whose publisher dies) is retried after `retryDelay`,
  *   and the payment's later messages wait behind it; after `maxAttempts` it goes to the `dead`
  *   state with its last error, and the payment's later messages continue.
@@ -49,7 +49,7 @@ import { Ids } from "../domain/Ids.js"
 import * as Background from "../internal/Background.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import * as Correlation from "../observability/Correlation.js"
-import { OutboxSignal } from "../storage/OutboxSignal.js"
+import { channel, OutboxSignal } from "../storage/OutboxSignal.js"
 import { StorageError } from "../storage/StorageError.js"
 import { EventBus } from "./EventBus.js"
 
@@ -109,8 +109,6 @@ export interface Options {
 type On = <A, E, R>(statement: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
 const onPool: On = (statement) => statement
-
-const Channel = "aegis_outbox"
 
 const ClaimedRow = Schema.Struct({
   id: Schema.Union(Schema.String, Schema.Number),
@@ -491,7 +489,7 @@ export const run = <E, R>(
       if (Option.isSome(pg)) {
         // (re)listening may have missed notifications: wake once then too
         const listening = Queue.offer(wake, undefined).pipe(
-          Effect.zipRight(Stream.runForEach(pg.value.listen(Channel), () => Queue.offer(wake, undefined))),
+          Effect.zipRight(Stream.runForEach(pg.value.listen(channel), () => Queue.offer(wake, undefined))),
           Effect.zipRight(Effect.dieMessage("the LISTEN stream ended"))
         )
         yield* Effect.forkScoped(Background.supervise("outbox relay LISTEN", () => listening, backoff))

@@ -42,6 +42,15 @@ export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSig
 }>() {}
 
 /**
+ * The NOTIFY channel that wakes outbox relays in other processes: `SqlStorage` notifies on it
+ * (while no relay runs in its process), `OutboxRelay` listens on it. Database-wide: compositions
+ * in several schemas of one database share it (a wake-up is only a hint).
+ *
+ * @since 0.4.0
+ */
+export const channel = "aegis_outbox"
+
+/**
  * A fresh signal.
  *
  * @since 0.1.0

@@ -395,9 +395,10 @@ const notifyBackoff = "1 second"
 
 /**
  * Wakes outbox relays in other processes after this process's commits, while no relay runs in
- * this one (`OutboxSignal.subscribeWithoutRelay`): one `pg_notify('aegis_outbox', 'inserted')` after a commit
- * that wrote events, then at most one per {@link notifyInterval} while commits go on. On
- * PostgreSQL only (NOTIFY does not cross PGlite's connections).
+ * this one (`OutboxSignal.subscribeWithoutRelay`): one `pg_notify('aegis_outbox', 'inserted')`
+ * (`OutboxSignal.channel`) after a commit that wrote events, then at most one per
+ * {@link notifyInterval} while commits go on. On PostgreSQL only (NOTIFY does not cross PGlite's
+ * connections).
  *
  * The NOTIFY is a statement of its own, after the payment's commit and never inside it: a
  * transaction that notifies holds a database-wide lock from the start of its commit to its end, so
@@ -417,7 +418,7 @@ const notifyOtherProcesses = (sql: SqlClient.SqlClient, signal: OutboxSignal.Out
     const notify = Effect.gen(function*() {
       yield* Queue.take(commits)
       // (a relay may have started since: a NOTIFY more is harmless)
-      yield* sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify('aegis_outbox', 'inserted')`.pipe(
+      yield* sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify(${OutboxSignal.channel}, 'inserted')`.pipe(
         Effect.zipRight(Effect.sleep(notifyInterval)),
         Effect.catchAllCause((cause) =>
           Effect.logError("outbox notify failed; relays in other processes deliver on their next poll", cause).pipe(
