@@ -192,6 +192,15 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       Effect.timeout("20 seconds")
     )
 
+  /** Waits until a connection of the database LISTENs on the outbox channel (its last statement). */
+  const listening = (sql: SqlClient.SqlClient) =>
+    sql<{ n: string }>`
+      SELECT count(*) AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND query = 'LISTEN "aegis_outbox"'`.pipe(
+      Effect.repeat({ until: (rows) => Number(rows[0]!.n) > 0, schedule: Schedule.spaced("10 millis") }),
+      Effect.timeout("20 seconds")
+    )
+
   it.live("a relay in another process is woken by NOTIFY (poll interval one hour)", () =>
     Effect.scoped(Effect.gen(function*() {
       const { ctx, sql } = yield* emptyOutbox
@@ -206,12 +215,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       // the relay's first round delivers the first payment's event, so it has claimed before the next commit
       yield* takeUntil(queue, first.id, 1)
       // and its LISTEN is in place (the listening connection's last statement)
-      yield* sql<{ n: string }>`
-        SELECT count(*) AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND query = 'LISTEN "aegis_outbox"'`.pipe(
-        Effect.repeat({ until: (rows) => Number(rows[0]!.n) > 0, schedule: Schedule.spaced("10 millis") }),
-        Effect.timeout("20 seconds")
-      )
+      yield* listening(sql)
       const second = yield* payments.createPayment(request({ idempotencyKey: "notify-1" }))
       const event = yield* takeUntil(queue, second.id, 1)
       expect(event._tag).toBe("PaymentInitiated")
@@ -226,12 +230,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       const pg = yield* Effect.provide(PgClient.PgClient, listener)
       const heard = yield* Queue.unbounded<string>()
       yield* Effect.forkScoped(Stream.runForEach(pg.listen("aegis_outbox"), (payload) => Queue.offer(heard, payload)))
-      yield* sql<{ n: string }>`
-        SELECT count(*) AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND query = 'LISTEN "aegis_outbox"'`.pipe(
-        Effect.repeat({ until: (rows) => Number(rows[0]!.n) > 0, schedule: Schedule.spaced("10 millis") }),
-        Effect.timeout("20 seconds")
-      )
+      yield* listening(sql)
       const untilMarker = (marker: string) =>
         Effect.gen(function*() {
           yield* sql`SELECT pg_notify('aegis_outbox', ${marker})`
