@@ -41,6 +41,7 @@ import merchantWebhooks from "./migrations/0015_merchant_webhooks.js"
 import webhookSelectors from "./migrations/0016_webhook_selectors.js"
 import routingEvidence from "./migrations/0017_routing_evidence.js"
 import outboxNotifyAfterCommit from "./migrations/0018_outbox_notify_after_commit.js"
+import webhookClaimIndex from "./migrations/0019_webhook_claim_index.js"
 
 /**
  * Every migration by `NNNN_name`, in the order they were written. Forward-only: a released
@@ -69,7 +70,8 @@ export const migrations = {
   "0015_merchant_webhooks": merchantWebhooks,
   "0016_webhook_selectors": webhookSelectors,
   "0017_routing_evidence": routingEvidence,
-  "0018_outbox_notify_after_commit": outboxNotifyAfterCommit
+  "0018_outbox_notify_after_commit": outboxNotifyAfterCommit,
+  "0019_webhook_claim_index": webhookClaimIndex
 } as const
 
 /**

@@ -7,11 +7,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Either, Layer, Redacted, Schedule, Schema } from "effect"
+import { DateTime, Duration, Effect, Either, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { EventStore, Ids, MerchantEvent, MerchantWebhooks, Notifications, PaymentService, Tenant } from "aegispay"
 import { AegisPayPg } from "aegispay/pg"
 import { AegisPayTest, TestCards } from "aegispay/testing"
 import * as KeyManagement from "../../src/security/KeyManagement.js"
+import * as SqlStore from "../../src/internal/webhooks/sqlStore.js"
 import { card, request } from "../helpers.js"
 import { fingerprintKey, kek } from "../security/Keys.js"
 import { databaseUrl, requirePostgres, useTestDatabase } from "../support/Backends.js"
@@ -155,4 +156,121 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
       const page = yield* webhooks.listDeliveries(endpoint.id).pipe(Tenant.with("acme"))
       expect(page.items.map((d) => d.eventType).sort()).toEqual(["dispute.closed", "payment.action_required"])
     })))
+
+  /**
+   * The composition (migrated; no worker, relay or recovery runs), its webhooks service, and the
+   * SQL store on a client of one connection, with the table pages one claim reads (counted before
+   * and after it in one transaction, from this backend's own counters, which are not flushed
+   * within a transaction: the statistics views would also show other sessions' reads, such as the
+   * test's writes, whenever those sessions flush them).
+   */
+  const oneSession = Effect.gen(function*() {
+    const ctx = yield* Layer.build(AegisPayPg.layer({
+      ...AegisPayTest.parts(),
+      url: Redacted.make(url()),
+      maxConnections: 4,
+      relay: false,
+      recovery: false,
+      retention: false,
+      merchantWebhooks: { ...options, keys }
+    }))
+    const webhooks = yield* Effect.provide(MerchantWebhooks.MerchantWebhooks, ctx)
+    const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(url()), maxConnections: 1 }))
+    const on = yield* Effect.provide(SqlClient.SqlClient, single)
+    const store = yield* Effect.provide(SqlStore.make, single)
+    const claim = (owner: string, limit: number) =>
+      Effect.flatMap(DateTime.now, (now) => store.claim(owner, now, limit, Duration.seconds(30)))
+    const fetched = Effect.map(
+      on<{ n: string }>`SELECT pg_stat_get_xact_blocks_fetched('aegis_webhook_deliveries'::regclass)::text AS n`,
+      (rows) => Number(rows[0]!.n)
+    )
+    /** The table pages one claim reads, and what it claimed. */
+    const claimPages = (owner: string, limit: number) =>
+      on.withTransaction(Effect.gen(function*() {
+        const before = yield* fetched
+        const claimed = yield* claim(owner, limit)
+        return { pages: (yield* fetched) - before, claimed }
+      }))
+    // what the earlier tests left pending is claimed and leased (30 s) here, out of the way
+    yield* claim("earlier-tests", 10_000)
+    return { webhooks, on, store, claim, claimPages }
+  })
+
+  /** `n` pending deliveries to `endpointId` (tenant acme), due since `dueSince` ago, ids prefixed `prefix`. */
+  const pending = (on: SqlClient.SqlClient, endpointId: string, prefix: string, n: number, dueSince: string) =>
+    on`INSERT INTO aegis_webhook_deliveries (endpoint_id, tenant_id, event_id, payment_id, seq, type, payload, status, next_attempt_at, created_at)
+      SELECT ${endpointId}, 'acme', ${`evt_${prefix}_`} || i, ${`pay_${prefix}_`} || i, 1, 'payment.succeeded',
+        jsonb_build_object('pad', repeat('x', 300)), 'pending', now() - ${dueSince}::interval, now()
+      FROM generate_series(1, ${n}) AS i`
+
+  it.live("a claim does not keep reading settled deliveries that are not vacuumed yet: once one claim has passed them, the next reads almost nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { claimPages, on, webhooks } = yield* oneSession
+      const { endpoint } = yield* webhooks.createEndpoint({ url: "https://shop.example/vacuum", events: ["payment.succeeded"] }).pipe(
+        Tenant.with("acme")
+      )
+      // 4,000 deliveries settled since the last vacuum (none runs during this test): the due index
+      // still points at their old row versions
+      yield* pending(on, endpoint.id, "vacuum", 4000, "1 minute")
+      yield* on`UPDATE aegis_webhook_deliveries SET status = 'delivered', delivered_at = now() WHERE event_id LIKE 'evt_vacuum_%'`
+      const first = yield* claimPages("vacuum-worker", 8)
+      const second = yield* claimPages("vacuum-worker", 8)
+      expect([first.claimed.length, second.claimed.length]).toEqual([0, 0])
+      // the first claim visits the settled rows once, marking their index entries dead as it goes;
+      // later claims skip those entries (a bitmap scan would visit every page each time)
+      expect(first.pages).toBeGreaterThan(100)
+      expect(second.pages * 5).toBeLessThan(first.pages)
+    })), 60_000)
+
+  it.live("a disabled endpoint's backlog is paused: claims do not walk over it; enabled again, it is delivered; a replay while disabled waits too", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { claim, claimPages, on, store, webhooks } = yield* oneSession
+      const create = (path: string) =>
+        Effect.map(
+          webhooks.createEndpoint({ url: `https://shop.example/${path}`, events: ["payment.succeeded"] }).pipe(Tenant.with("acme")),
+          (created) => created.endpoint
+        )
+      const off = yield* create("paused")
+      const live = yield* create("live")
+      // 20,000 deliveries of the endpoint about to be disabled, due before the other's 5
+      yield* pending(on, off.id, "paused", 20_000, "1 hour")
+      yield* pending(on, live.id, "live", 5, "1 minute")
+      yield* webhooks.updateEndpoint(off.id, { enabled: false }).pipe(Tenant.with("acme"))
+      const paused = (endpointId: string) =>
+        Effect.map(
+          on<{ n: string }>`SELECT count(*)::text AS n FROM aegis_webhook_deliveries WHERE endpoint_id = ${endpointId} AND paused`,
+          (rows) => Number(rows[0]!.n)
+        )
+      expect(yield* paused(off.id)).toBe(20_000)
+
+      // Pausing wrote new versions of the backlog's rows: the first claim passes the index entries
+      // of the old ones once (marking them dead, as after any settlement); from then on a claim
+      // reads a few pages, not the backlog's (a thousand or so: the walk would visit each of its
+      // rows, the previous statement's bitmap scan every page of them, on every claim).
+      const first = yield* claimPages("pause-worker", 8)
+      expect(first.claimed.map((c) => c.delivery.endpointId)).toEqual(Array.from({ length: 5 }, () => live.id))
+      const next = yield* claimPages("pause-worker", 8)
+      expect(next.claimed).toEqual([])
+      expect(first.pages).toBeGreaterThan(500)
+      expect(next.pages).toBeLessThan(60)
+
+      // enabled again: its deliveries are resumed and claimed, oldest first
+      yield* webhooks.updateEndpoint(off.id, { enabled: true }).pipe(Tenant.with("acme"))
+      expect(yield* paused(off.id)).toBe(0)
+      const resumed = yield* claim("pause-worker", 8)
+      expect(resumed.map((c) => c.delivery.endpointId)).toEqual(Array.from({ length: 8 }, () => off.id))
+
+      // a dead delivery replayed while its endpoint is disabled is paused, and resumed with it
+      // (the endpoint's other deliveries settled, so that it is the only one left)
+      const deadId = resumed[0]!.delivery.id
+      yield* on`UPDATE aegis_webhook_deliveries SET status = CASE WHEN id = ${deadId} THEN 'dead' ELSE 'delivered' END,
+        lease_owner = NULL, leased_until = NULL WHERE endpoint_id = ${off.id}`
+      yield* webhooks.updateEndpoint(off.id, { enabled: false }).pipe(Tenant.with("acme"))
+      const replayed = yield* store.replay("acme", deadId, yield* DateTime.now)
+      expect(Option.map(replayed, (d) => d.status)).toEqual(Option.some("pending"))
+      expect(yield* paused(off.id)).toBe(1)
+      expect(yield* claim("pause-worker", 8)).toEqual([])
+      yield* webhooks.updateEndpoint(off.id, { enabled: true }).pipe(Tenant.with("acme"))
+      expect((yield* claim("pause-worker", 8)).map((c) => c.delivery.id)).toEqual([deadId])
+    })), 60_000)
 })

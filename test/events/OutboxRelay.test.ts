@@ -383,20 +383,19 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       // one connection: the claims and the statistics they report share a session
       const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
       const on = yield* Effect.provide(SqlClient.SqlClient, single)
-      // the outbox's table pages this session has read so far (its statistics flushed first:
-      // forced at the end of the statement before, then read in a transaction of their own)
-      const pagesRead = Effect.gen(function*() {
-        yield* on`SELECT pg_stat_force_next_flush()`
-        const rows = yield* on<{ n: string }>`
-          SELECT (coalesce(heap_blks_hit, 0) + coalesce(heap_blks_read, 0))::text AS n
-          FROM pg_statio_user_tables WHERE relid = 'aegis_outbox'::regclass`
-        return Number(rows[0]!.n)
-      })
-      const claimPages = Effect.gen(function*() {
-        const before = yield* pagesRead
+      // the outbox's table pages one claim reads: counted before and after it in one transaction,
+      // from this backend's own counters (no flush of them happens within a transaction; the
+      // statistics views would also show other sessions' reads, such as the writes above,
+      // whenever those sessions flush them)
+      const fetched = Effect.map(
+        on<{ n: string }>`SELECT pg_stat_get_xact_blocks_fetched('aegis_outbox'::regclass)::text AS n`,
+        (rows) => Number(rows[0]!.n)
+      )
+      const claimPages = on.withTransaction(Effect.gen(function*() {
+        const before = yield* fetched
         expect(yield* Effect.provide(OutboxRelay.deliverBatch("relay-vacuum", () => Effect.void), single)).toBe(0)
-        return (yield* pagesRead) - before
-      })
+        return (yield* fetched) - before
+      }))
       const table = yield* on<{ pages: string }>`
         SELECT (pg_relation_size('aegis_outbox') / current_setting('block_size')::int)::text AS pages`
       const first = yield* claimPages

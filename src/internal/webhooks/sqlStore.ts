@@ -5,8 +5,10 @@
  *
  * - A claim is one statement: due heads (no pending earlier event of the payment to the
  *   endpoint), of enabled endpoints, not leased, `FOR UPDATE SKIP LOCKED`, leased to the worker
- *   with the claim counter incremented. Leases use the database clock; due times the workers'
- *   `Clock` (as the events' own times do).
+ *   with the claim counter incremented. It walks the due index in order with plain index scans
+ *   (so rows settled since the last vacuum are passed once, not on every claim), and that index
+ *   leaves out paused deliveries, those of disabled endpoints (migration 0019). Leases use the
+ *   database clock; due times the workers' `Clock` (as the events' own times do).
  * - A settlement is one statement: the attempt row and the delivery's new state (and, after a
  *   failure, the payment's later pending deliveries to that endpoint made due no sooner than the
  *   retry), only when the claim counter and owner still match.
@@ -147,6 +149,17 @@ const sealed = (secret: SealedSecret) => {
   }
 }
 
+/**
+ * A replayed delivery's `paused` (see migration 0019): whether its endpoint is disabled, read
+ * under a share lock on the endpoint, so that an enable or disable committing meanwhile either
+ * waits for the replay (its trigger then sees the delivery pending) or is seen by it. Never a
+ * delivery left paused behind an enabled endpoint.
+ */
+const pausedNow = (sql: SqlClient.SqlClient) => sql`(
+  SELECT NOT e.enabled FROM aegis_webhook_endpoints e
+  WHERE e.id = aegis_webhook_deliveries.endpoint_id FOR SHARE
+)`
+
 const DELIVERY_COLUMNS =
   "id, endpoint_id, tenant_id, event_id, payment_id, seq, type, payload, status, attempts, retries_from, next_attempt_at, last_status, last_error, created_at, delivered_at"
 
@@ -220,19 +233,40 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
         }
       }),
     claim: (owner, now, limit, lease) =>
+      // The due deliveries are walked in order one at a time (`ORDER BY … LIMIT 1` steps on the due
+      // index: plain index scans, which mark the entries of rows dead to everyone as they pass, so
+      // later claims skip deliveries settled since the last vacuum, where a bitmap scan re-read them
+      // all on every claim), each locked by its key; the walk stops once `limit` are held. The due
+      // index leaves out paused deliveries (those of disabled endpoints, migration 0019), so the
+      // walk never passes over a disabled endpoint's backlog; whether the endpoint is enabled is
+      // still checked here, for each delivery claimed.
       run("claim", ClaimedRow, sql`
-        WITH due AS (
-          SELECT d.id FROM aegis_webhook_deliveries d
-          JOIN aegis_webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-          WHERE d.status = 'pending' AND d.next_attempt_at <= ${date(now)}
-            AND (d.leased_until IS NULL OR d.leased_until < clock_timestamp())
-            AND NOT EXISTS (
-              SELECT 1 FROM aegis_webhook_deliveries p
-              WHERE p.endpoint_id = d.endpoint_id AND p.payment_id = d.payment_id AND p.status = 'pending' AND p.seq < d.seq
-            )
-          ORDER BY d.next_attempt_at, d.id
+        WITH RECURSIVE walk AS (
+          (SELECT next_attempt_at, id FROM aegis_webhook_deliveries
+            WHERE status = 'pending' AND NOT paused AND next_attempt_at <= ${date(now)}
+            ORDER BY next_attempt_at, id LIMIT 1)
+          UNION ALL
+          SELECT n.next_attempt_at, n.id FROM walk w CROSS JOIN LATERAL (
+            SELECT next_attempt_at, id FROM aegis_webhook_deliveries
+            WHERE status = 'pending' AND NOT paused AND next_attempt_at <= ${date(now)}
+              AND (next_attempt_at, id) > (w.next_attempt_at, w.id)
+            ORDER BY next_attempt_at, id LIMIT 1
+          ) n
+        ), due AS (
+          SELECT d.id FROM walk c CROSS JOIN LATERAL (
+            -- status is checked again here: FOR UPDATE re-evaluates this WHERE on the latest row
+            -- version, so a delivery another worker settled after this statement's snapshot is skipped
+            SELECT d.id FROM aegis_webhook_deliveries d
+            JOIN aegis_webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
+            WHERE d.id = c.id AND d.status = 'pending' AND d.next_attempt_at <= ${date(now)}
+              AND (d.leased_until IS NULL OR d.leased_until < clock_timestamp())
+              AND NOT EXISTS (
+                SELECT 1 FROM aegis_webhook_deliveries p
+                WHERE p.endpoint_id = d.endpoint_id AND p.payment_id = d.payment_id AND p.status = 'pending' AND p.seq < d.seq
+              )
+            FOR UPDATE OF d SKIP LOCKED
+          ) d
           LIMIT ${limit}
-          FOR UPDATE OF d SKIP LOCKED
         )
         UPDATE aegis_webhook_deliveries u
         SET lease_owner = ${owner},
@@ -321,7 +355,7 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
     replay: (tenantId, id, now) =>
       !isDigits(id) ? Effect.succeed(Option.none()) : run("replay", DeliveryRow, sql`
         UPDATE aegis_webhook_deliveries SET status = 'pending', retries_from = attempts, next_attempt_at = ${date(now)},
-          lease_owner = NULL, leased_until = NULL, delivered_at = NULL
+          lease_owner = NULL, leased_until = NULL, delivered_at = NULL, paused = ${pausedNow(sql)}
         WHERE id = ${id} AND tenant_id = ${tenantId}
           -- an attempt in flight is left alone: a second one must not start beside it
           AND NOT (status = 'pending' AND leased_until IS NOT NULL AND leased_until >= clock_timestamp())
@@ -333,7 +367,7 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
     replayDead: (tenantId, endpointId, now) =>
       run("replayDead", IdRow, sql`
         UPDATE aegis_webhook_deliveries SET status = 'pending', retries_from = attempts, next_attempt_at = ${date(now)},
-          lease_owner = NULL, leased_until = NULL
+          lease_owner = NULL, leased_until = NULL, paused = ${pausedNow(sql)}
         WHERE endpoint_id = ${endpointId} AND tenant_id = ${tenantId} AND status = 'dead'
         RETURNING id`).pipe(Effect.map((rows) => rows.length)),
     purge: (before, batchSize) =>
