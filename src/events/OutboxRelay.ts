@@ -297,11 +297,11 @@ const deliverBatchOn = <E, R>(
           ORDER BY payment_id, seq LIMIT 1
         ) n
       ), claimable AS (
-        -- the due heads, oldest first, each locked by its key until batchSize are held
+        -- the due heads in the walk's order, each locked by its key until batchSize are held: the
+        -- walk stops there (no ORDER BY over all heads, which would walk every pending payment)
         SELECT o.id, o.payment_id, o.seq FROM (
           SELECT id FROM heads
           WHERE available_at <= clock_timestamp() AND (leased_until IS NULL OR leased_until < clock_timestamp())
-          ORDER BY id
         ) c CROSS JOIN LATERAL (
           -- status is checked again here: FOR UPDATE re-evaluates this WHERE on the latest row version,
           -- so a head another relay delivered after our snapshot is skipped, never delivered twice

@@ -16,6 +16,7 @@ import * as SqlStore from "../../src/internal/webhooks/sqlStore.js"
 import { card, request } from "../helpers.js"
 import { fingerprintKey, kek } from "../security/Keys.js"
 import { databaseUrl, requirePostgres, useTestDatabase } from "../support/Backends.js"
+import { olderTransactionsEnded, pagesReadBy } from "../support/DeadRows.js"
 import * as Receiver from "./WebhookReceiver.js"
 
 if (databaseUrl === undefined && !requirePostgres) {
@@ -159,10 +160,7 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
 
   /**
    * The composition (migrated; no worker, relay or recovery runs), its webhooks service, and the
-   * SQL store on a client of one connection, with the table pages one claim reads (counted before
-   * and after it in one transaction, from this backend's own counters, which are not flushed
-   * within a transaction: the statistics views would also show other sessions' reads, such as the
-   * test's writes, whenever those sessions flush them).
+   * SQL store on a client of one connection, with the table pages one claim reads.
    */
   const oneSession = Effect.gen(function*() {
     const ctx = yield* Layer.build(AegisPayPg.layer({
@@ -180,17 +178,9 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
     const store = yield* Effect.provide(SqlStore.make, single)
     const claim = (owner: string, limit: number) =>
       Effect.flatMap(DateTime.now, (now) => store.claim(owner, now, limit, Duration.seconds(30)))
-    const fetched = Effect.map(
-      on<{ n: string }>`SELECT pg_stat_get_xact_blocks_fetched('aegis_webhook_deliveries'::regclass)::text AS n`,
-      (rows) => Number(rows[0]!.n)
-    )
     /** The table pages one claim reads, and what it claimed. */
     const claimPages = (owner: string, limit: number) =>
-      on.withTransaction(Effect.gen(function*() {
-        const before = yield* fetched
-        const claimed = yield* claim(owner, limit)
-        return { pages: (yield* fetched) - before, claimed }
-      }))
+      Effect.map(pagesReadBy(on, "aegis_webhook_deliveries", claim(owner, limit)), ({ pages, result }) => ({ pages, claimed: result }))
     // what the earlier tests left pending is claimed and leased (30 s) here, out of the way
     yield* claim("earlier-tests", 10_000)
     return { webhooks, on, store, claim, claimPages }
@@ -213,6 +203,8 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
       // still points at their old row versions
       yield* pending(on, endpoint.id, "vacuum", 4000, "1 minute")
       yield* on`UPDATE aegis_webhook_deliveries SET status = 'delivered', delivered_at = now() WHERE event_id LIKE 'evt_vacuum_%'`
+      // their old versions are dead to every transaction once those running meanwhile end
+      yield* olderTransactionsEnded(on)
       const first = yield* claimPages("vacuum-worker", 8)
       const second = yield* claimPages("vacuum-worker", 8)
       expect([first.claimed.length, second.claimed.length]).toEqual([0, 0])
@@ -242,6 +234,7 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
           (rows) => Number(rows[0]!.n)
         )
       expect(yield* paused(off.id)).toBe(20_000)
+      yield* olderTransactionsEnded(on)
 
       // Pausing wrote new versions of the backlog's rows: the first claim passes the index entries
       // of the old ones once (marking them dead, as after any settlement); from then on a claim
