@@ -266,4 +266,35 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
       yield* webhooks.updateEndpoint(off.id, { enabled: true }).pipe(Tenant.with("acme"))
       expect((yield* claim("pause-worker", 8)).map((c) => c.delivery.id)).toEqual([deadId])
     })), 60_000)
+
+  it.live("paused follows the status whoever writes it: a delivery disabled in flight and then settled is not paused; made pending again by a plain update, it is paused only while its endpoint is disabled", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { claim, on, webhooks } = yield* oneSession
+      const { endpoint } = yield* webhooks.createEndpoint({ url: "https://shop.example/in-flight", events: ["payment.succeeded"] }).pipe(
+        Tenant.with("acme")
+      )
+      yield* pending(on, endpoint.id, "flight", 1, "1 minute")
+      const [inFlight] = yield* claim("flight-worker", 8)
+      expect(inFlight!.delivery.endpointId).toBe(endpoint.id)
+      const state = Effect.map(
+        on<{ status: string; paused: boolean }>`SELECT status, paused FROM aegis_webhook_deliveries WHERE id = ${inFlight!.delivery.id}`,
+        (rows) => rows[0]
+      )
+      // disabled while its attempt runs: paused; the attempt ends (dead): no longer paused
+      yield* webhooks.updateEndpoint(endpoint.id, { enabled: false }).pipe(Tenant.with("acme"))
+      expect(yield* state).toEqual({ status: "pending", paused: true })
+      yield* on`UPDATE aegis_webhook_deliveries SET status = 'dead', lease_owner = NULL, leased_until = NULL WHERE id = ${inFlight!.delivery.id}`
+      expect(yield* state).toEqual({ status: "dead", paused: false })
+      // made pending again the way an earlier release replays (it knows nothing of paused)
+      const replayed = on`UPDATE aegis_webhook_deliveries SET status = 'pending', next_attempt_at = now() - interval '1 second'
+        WHERE id = ${inFlight!.delivery.id}`
+      yield* replayed
+      expect(yield* state).toEqual({ status: "pending", paused: true })
+      expect(yield* claim("flight-worker", 8)).toEqual([])
+      yield* on`UPDATE aegis_webhook_deliveries SET status = 'dead' WHERE id = ${inFlight!.delivery.id}`
+      yield* webhooks.updateEndpoint(endpoint.id, { enabled: true }).pipe(Tenant.with("acme"))
+      yield* replayed
+      expect(yield* state).toEqual({ status: "pending", paused: false })
+      expect((yield* claim("flight-worker", 8)).map((c) => c.delivery.id)).toEqual([inFlight!.delivery.id])
+    })), 60_000)
 })

@@ -65,6 +65,7 @@ const expected = [
   "aegis_webhook_attempts",
   "aegis_webhook_deliveries",
   "aegis_webhook_deliveries_id_seq",
+  "aegis_webhook_delivery_paused",
   "aegis_webhook_endpoint_paused",
   "aegis_webhook_endpoints",
   "aegis_webhook_fan_out"

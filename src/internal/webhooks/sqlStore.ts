@@ -149,17 +149,6 @@ const sealed = (secret: SealedSecret) => {
   }
 }
 
-/**
- * A replayed delivery's `paused` (see migration 0019): whether its endpoint is disabled, read
- * under a share lock on the endpoint, so that an enable or disable committing meanwhile either
- * waits for the replay (its trigger then sees the delivery pending) or is seen by it. Never a
- * delivery left paused behind an enabled endpoint.
- */
-const pausedNow = (sql: SqlClient.SqlClient) => sql`(
-  SELECT NOT e.enabled FROM aegis_webhook_endpoints e
-  WHERE e.id = aegis_webhook_deliveries.endpoint_id FOR SHARE
-)`
-
 const DELIVERY_COLUMNS =
   "id, endpoint_id, tenant_id, event_id, payment_id, seq, type, payload, status, attempts, retries_from, next_attempt_at, last_status, last_error, created_at, delivered_at"
 
@@ -254,11 +243,12 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
           ) n
         ), due AS (
           SELECT d.id FROM walk c CROSS JOIN LATERAL (
-            -- status is checked again here: FOR UPDATE re-evaluates this WHERE on the latest row
-            -- version, so a delivery another worker settled after this statement's snapshot is skipped
+            -- status and paused are checked again here: FOR UPDATE re-evaluates this WHERE on the
+            -- latest row version, so a delivery another worker settled, or one paused by a disable,
+            -- after this statement's snapshot is skipped
             SELECT d.id FROM aegis_webhook_deliveries d
             JOIN aegis_webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-            WHERE d.id = c.id AND d.status = 'pending' AND d.next_attempt_at <= ${date(now)}
+            WHERE d.id = c.id AND d.status = 'pending' AND NOT d.paused AND d.next_attempt_at <= ${date(now)}
               AND (d.leased_until IS NULL OR d.leased_until < clock_timestamp())
               AND NOT EXISTS (
                 SELECT 1 FROM aegis_webhook_deliveries p
@@ -355,7 +345,7 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
     replay: (tenantId, id, now) =>
       !isDigits(id) ? Effect.succeed(Option.none()) : run("replay", DeliveryRow, sql`
         UPDATE aegis_webhook_deliveries SET status = 'pending', retries_from = attempts, next_attempt_at = ${date(now)},
-          lease_owner = NULL, leased_until = NULL, delivered_at = NULL, paused = ${pausedNow(sql)}
+          lease_owner = NULL, leased_until = NULL, delivered_at = NULL
         WHERE id = ${id} AND tenant_id = ${tenantId}
           -- an attempt in flight is left alone: a second one must not start beside it
           AND NOT (status = 'pending' AND leased_until IS NOT NULL AND leased_until >= clock_timestamp())
@@ -367,7 +357,7 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
     replayDead: (tenantId, endpointId, now) =>
       run("replayDead", IdRow, sql`
         UPDATE aegis_webhook_deliveries SET status = 'pending', retries_from = attempts, next_attempt_at = ${date(now)},
-          lease_owner = NULL, leased_until = NULL, paused = ${pausedNow(sql)}
+          lease_owner = NULL, leased_until = NULL
         WHERE endpoint_id = ${endpointId} AND tenant_id = ${tenantId} AND status = 'dead'
         RETURNING id`).pipe(Effect.map((rows) => rows.length)),
     purge: (before, batchSize) =>
