@@ -143,7 +143,8 @@ export const refresh: Effect.Effect<void> = Effect.gen(function*() {
   )
   yield* backlog(
     sql.value`SELECT count(*) AS pending, EXTRACT(EPOCH FROM clock_timestamp() - min(next_attempt_at))::float8 AS oldest
-              FROM aegis_webhook_deliveries WHERE status = 'pending' AND NOT paused AND next_attempt_at <= clock_timestamp()`.pipe(
+              FROM aegis_webhook_deliveries d WHERE status = 'pending' AND NOT paused AND next_attempt_at <= clock_timestamp()
+                AND EXISTS (SELECT 1 FROM aegis_webhook_endpoints e WHERE e.id = d.endpoint_id AND e.enabled)`.pipe(
       Effect.zip(sql.value`SELECT count(*) AS pending FROM aegis_webhook_deliveries WHERE status = 'pending'`),
       Effect.map(([due, all]) => [{ ...(due[0] ?? {}), ...(all[0] ?? {}) }])
     ),

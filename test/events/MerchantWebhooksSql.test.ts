@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { DateTime, Duration, Effect, Either, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { DateTime, Duration, Effect, Either, Fiber, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { EventStore, Ids, MerchantEvent, MerchantWebhooks, Notifications, PaymentService, Tenant } from "aegispay"
 import { AegisPayPg } from "aegispay/pg"
 import { AegisPayTest, TestCards } from "aegispay/testing"
@@ -17,6 +17,7 @@ import { card, request } from "../helpers.js"
 import { fingerprintKey, kek } from "../security/Keys.js"
 import { databaseUrl, requirePostgres, useTestDatabase } from "../support/Backends.js"
 import { olderTransactionsEnded, pagesReadBy } from "../support/DeadRows.js"
+import { holdRowLock } from "../support/Interruption.js"
 import * as Receiver from "./WebhookReceiver.js"
 
 if (databaseUrl === undefined && !requirePostgres) {
@@ -296,5 +297,45 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
       yield* replayed
       expect(yield* state).toEqual({ status: "pending", paused: false })
       expect((yield* claim("flight-worker", 8)).map((c) => c.delivery.id)).toEqual([inFlight!.delivery.id])
+    })), 60_000)
+
+  it.live("a replay racing a disable of its endpoint: no deadlock (the replay takes the endpoint's lock before the delivery's); the delivery ends paused", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { on, store, webhooks } = yield* oneSession
+      // the lock holder's session and the observer's (outside the composition and the store's session)
+      const sql = yield* Effect.provide(SqlClient.SqlClient, yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(url()), maxConnections: 2 })))
+      const { endpoint } = yield* webhooks.createEndpoint({ url: "https://shop.example/race", events: ["payment.succeeded"] }).pipe(
+        Tenant.with("acme")
+      )
+      // two pending deliveries: the disable locks "a"'s before "b"'s (a payment's events in order)
+      yield* on`INSERT INTO aegis_webhook_deliveries (endpoint_id, tenant_id, event_id, payment_id, seq, type, payload, status, next_attempt_at, created_at)
+        VALUES (${endpoint.id}, 'acme', 'evt_race_a', 'pay_race_a', 1, 'payment.succeeded', '{}', 'pending', now(), now()),
+               (${endpoint.id}, 'acme', 'evt_race_b', 'pay_race_b', 1, 'payment.succeeded', '{}', 'pending', now(), now())`
+      const ids = yield* on<{ id: string; payment_id: string }>`
+        SELECT id::text AS id, payment_id FROM aegis_webhook_deliveries WHERE endpoint_id = ${endpoint.id} ORDER BY payment_id`
+      const [a, b] = ids.map((row) => row.id)
+      const waiters = (n: number) =>
+        sql<{ n: string }>`
+          SELECT count(*)::text AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`.pipe(
+          Effect.repeat({ until: (rows) => Number(rows[0]!.n) >= n, schedule: Schedule.spaced("10 millis") }),
+          Effect.timeout("20 seconds")
+        )
+      // "a" held by another transaction: the disable's trigger waits there, its snapshot taken
+      const release = yield* holdRowLock(sql, sql`SELECT id FROM aegis_webhook_deliveries WHERE id = ${a!} FOR UPDATE`)
+      const disable = yield* Effect.fork(webhooks.updateEndpoint(endpoint.id, { enabled: false }).pipe(Tenant.with("acme")))
+      yield* waiters(1)
+      // meanwhile "b" is settled dead, then replayed: the replay waits for the endpoint the disable holds
+      yield* on`UPDATE aegis_webhook_deliveries SET status = 'dead' WHERE id = ${b!}`
+      const replay = yield* Effect.fork(Effect.flatMap(DateTime.now, (now) => store.replay("acme", b!, now)))
+      yield* waiters(2)
+      // the disable goes on to "b" (had the replay locked "b" first, each would wait for the other)
+      yield* release
+      yield* Fiber.join(disable)
+      const replayed = yield* Fiber.join(replay)
+      expect(Option.map(replayed, (d) => d.status)).toEqual(Option.some("pending"))
+      const rows = yield* on<{ id: string; paused: boolean }>`
+        SELECT id::text AS id, paused FROM aegis_webhook_deliveries WHERE endpoint_id = ${endpoint.id} ORDER BY payment_id`
+      expect(rows).toEqual([{ id: a, paused: true }, { id: b, paused: true }])
     })), 60_000)
 })

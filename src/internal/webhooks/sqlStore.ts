@@ -9,6 +9,11 @@
  *   (so rows settled since the last vacuum are passed once, not on every claim), and that index
  *   leaves out paused deliveries, those of disabled endpoints (migration 0019). Leases use the
  *   database clock; due times the workers' `Clock` (as the events' own times do).
+ * - A replay locks the delivery's endpoint (`FOR SHARE`, in a subquery evaluated before any
+ *   delivery row is locked) before its deliveries: the status trigger of
+ *   migration 0019 reads the endpoint under that lock once the delivery's row is locked, and an
+ *   enable, disable or delete locks the endpoint and then its deliveries; taking the endpoint
+ *   first keeps the two in one order (no deadlock).
  * - A settlement is one statement: the attempt row and the delivery's new state (and, after a
  *   failure, the payment's later pending deliveries to that endpoint made due no sooner than the
  *   retry), only when the claim counter and owner still match.
@@ -347,6 +352,11 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
         UPDATE aegis_webhook_deliveries SET status = 'pending', retries_from = attempts, next_attempt_at = ${date(now)},
           lease_owner = NULL, leased_until = NULL, delivered_at = NULL
         WHERE id = ${id} AND tenant_id = ${tenantId}
+          -- the endpoint is share-locked before the delivery (no deadlock with an enable, disable or delete: see the module notes)
+          AND endpoint_id = (
+            SELECT e.id FROM aegis_webhook_endpoints e
+            WHERE e.id = (SELECT d.endpoint_id FROM aegis_webhook_deliveries d WHERE d.id = ${id}) FOR SHARE
+          )
           -- an attempt in flight is left alone: a second one must not start beside it
           AND NOT (status = 'pending' AND leased_until IS NOT NULL AND leased_until >= clock_timestamp())
         RETURNING ${columns}`).pipe(
@@ -358,7 +368,10 @@ export const make: Effect.Effect<Store, never, SqlClient.SqlClient> = Effect.gen
       run("replayDead", IdRow, sql`
         UPDATE aegis_webhook_deliveries SET status = 'pending', retries_from = attempts, next_attempt_at = ${date(now)},
           lease_owner = NULL, leased_until = NULL
-        WHERE endpoint_id = ${endpointId} AND tenant_id = ${tenantId} AND status = 'dead'
+        WHERE endpoint_id = (
+            -- the endpoint is share-locked before the deliveries (no deadlock with an enable, disable or delete: see the module notes)
+            SELECT e.id FROM aegis_webhook_endpoints e WHERE e.id = ${endpointId} AND e.tenant_id = ${tenantId} FOR SHARE
+          ) AND tenant_id = ${tenantId} AND status = 'dead'
         RETURNING id`).pipe(Effect.map((rows) => rows.length)),
     purge: (before, batchSize) =>
       run("purge", IdRow, sql`

@@ -13,14 +13,17 @@
  *   disabled endpoints whenever a delivery's status changes (a replay makes a delivery pending
  *   again: it reads its endpoint under a share lock, so an enable or disable committing meanwhile
  *   either waits for it or is seen by it; a settled delivery is never paused). Every writer of the
- *   status, whatever its release, goes through it.
+ *   status, whatever its release, goes through it. A replay takes that lock before the delivery's
+ *   row (the store's replay statements do), or it can deadlock with an enable, disable or delete,
+ *   which lock the endpoint and then its deliveries.
  * - The endpoints are locked (no change to them) while this migration runs, so none is enabled or
  *   disabled between the backfill and the trigger.
  *
  * A claim still checks that the endpoint is enabled and the delivery not paused: `paused` keeps
  * rows out of the walk, it never decides on its own that a delivery is sent. A delivery the
- * fan-out trigger inserts while its endpoint is being disabled is not paused: it is never claimed
- * (its endpoint is disabled), only passed by the walk until the endpoint is enabled again.
+ * fan-out trigger inserts while its endpoint is being disabled is not paused: a claim that starts
+ * after the disable committed does not take it (its endpoint is disabled), it is only passed by
+ * the walk until the endpoint is enabled again.
  *
  * @since 0.4.0
  */
