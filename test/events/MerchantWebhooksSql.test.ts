@@ -39,18 +39,22 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
     concurrency: 4
   }
 
+  /** The composition with merchant webhooks (no worker runs here), without relay, recovery or retention. */
+  const withWebhooks = (maxConnections: number) =>
+    AegisPayPg.layer({
+      ...AegisPayTest.parts(),
+      url: Redacted.make(url()),
+      maxConnections,
+      relay: false,
+      recovery: false,
+      retention: false,
+      merchantWebhooks: { ...options, keys }
+    })
+
   it.live("two workers: every event delivered once, in order per payment, signed; no attempt twice, none concurrent", () =>
     Effect.scoped(Effect.gen(function*() {
       const receiver = yield* Receiver.start()
-      const ctx = yield* Layer.build(AegisPayPg.layer({
-        ...AegisPayTest.parts(),
-        url: Redacted.make(url()),
-        maxConnections: 6,
-        relay: false,
-        recovery: false,
-        retention: false,
-        merchantWebhooks: { ...options, keys }
-      }))
+      const ctx = yield* Layer.build(withWebhooks(6))
       const a = yield* Effect.provide(MerchantWebhooks.MerchantWebhooks, ctx)
       // a second worker, as another process would run it: its own pool and ids
       const b = yield* Effect.provide(
@@ -132,15 +136,7 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
     })), 120_000)
   it.live("the database selects by type and status: an endpoint of dispute.closed and payment.action_required gets those only", () =>
     Effect.scoped(Effect.gen(function*() {
-      const ctx = yield* Layer.build(AegisPayPg.layer({
-        ...AegisPayTest.parts(),
-        url: Redacted.make(url()),
-        maxConnections: 4,
-        relay: false,
-        recovery: false,
-        retention: false,
-        merchantWebhooks: { ...options, keys }
-      }))
+      const ctx = yield* Layer.build(withWebhooks(4))
       const webhooks = yield* Effect.provide(MerchantWebhooks.MerchantWebhooks, ctx)
       const { endpoint } = yield* webhooks.createEndpoint({ url: "https://shop.example/hooks", events: ["dispute.closed", "payment.action_required"] }).pipe(
         Tenant.with("acme")
@@ -164,15 +160,7 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
    * SQL store on a client of one connection, with the table pages one claim reads.
    */
   const oneSession = Effect.gen(function*() {
-    const ctx = yield* Layer.build(AegisPayPg.layer({
-      ...AegisPayTest.parts(),
-      url: Redacted.make(url()),
-      maxConnections: 4,
-      relay: false,
-      recovery: false,
-      retention: false,
-      merchantWebhooks: { ...options, keys }
-    }))
+    const ctx = yield* Layer.build(withWebhooks(4))
     const webhooks = yield* Effect.provide(MerchantWebhooks.MerchantWebhooks, ctx)
     const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(url()), maxConnections: 1 }))
     const on = yield* Effect.provide(SqlClient.SqlClient, single)
