@@ -17,7 +17,7 @@ import { card, request } from "../helpers.js"
 import { fingerprintKey, kek } from "../security/Keys.js"
 import { databaseUrl, requirePostgres, useTestDatabase } from "../support/Backends.js"
 import { olderTransactionsEnded, pagesReadBy } from "../support/DeadRows.js"
-import { holdRowLock } from "../support/Interruption.js"
+import { awaitLockWaiter, holdRowLock } from "../support/Interruption.js"
 import * as Receiver from "./WebhookReceiver.js"
 
 if (databaseUrl === undefined && !requirePostgres) {
@@ -170,9 +170,15 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
     /** The table pages one claim reads, and what it claimed. */
     const claimPages = (owner: string, limit: number) =>
       Effect.map(pagesReadBy(on, "aegis_webhook_deliveries", claim(owner, limit)), ({ pages, result }) => ({ pages, claimed: result }))
+    /** A new endpoint of tenant acme for payment.succeeded, at `https://shop.example/<path>`. */
+    const endpointAt = (path: string) =>
+      Effect.map(
+        webhooks.createEndpoint({ url: `https://shop.example/${path}`, events: ["payment.succeeded"] }).pipe(Tenant.with("acme")),
+        (created) => created.endpoint
+      )
     // what the earlier tests left pending is claimed and leased (30 s) here, out of the way
     yield* claim("earlier-tests", 10_000)
-    return { webhooks, on, store, claim, claimPages }
+    return { webhooks, on, store, claim, claimPages, endpointAt }
   })
 
   /** `n` pending deliveries to `endpointId` (tenant acme), due since `dueSince` ago, ids prefixed `prefix`. */
@@ -184,10 +190,8 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
 
   it.live("a claim does not keep reading settled deliveries that are not vacuumed yet: once one claim has passed them, the next reads almost nothing", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { claimPages, on, webhooks } = yield* oneSession
-      const { endpoint } = yield* webhooks.createEndpoint({ url: "https://shop.example/vacuum", events: ["payment.succeeded"] }).pipe(
-        Tenant.with("acme")
-      )
+      const { claimPages, endpointAt, on } = yield* oneSession
+      const endpoint = yield* endpointAt("vacuum")
       // 4,000 deliveries settled since the last vacuum (none runs during this test): the due index
       // still points at their old row versions
       yield* pending(on, endpoint.id, "vacuum", 4000, "1 minute")
@@ -205,14 +209,9 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
 
   it.live("a disabled endpoint's backlog is paused: claims do not walk over it; enabled again, it is delivered; a replay while disabled waits too", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { claim, claimPages, on, store, webhooks } = yield* oneSession
-      const create = (path: string) =>
-        Effect.map(
-          webhooks.createEndpoint({ url: `https://shop.example/${path}`, events: ["payment.succeeded"] }).pipe(Tenant.with("acme")),
-          (created) => created.endpoint
-        )
-      const off = yield* create("paused")
-      const live = yield* create("live")
+      const { claim, claimPages, endpointAt, on, store, webhooks } = yield* oneSession
+      const off = yield* endpointAt("paused")
+      const live = yield* endpointAt("live")
       // 20,000 deliveries of the endpoint about to be disabled, due before the other's 5
       yield* pending(on, off.id, "paused", 20_000, "1 hour")
       yield* pending(on, live.id, "live", 5, "1 minute")
@@ -259,10 +258,8 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
 
   it.live("paused follows the status whoever writes it: a delivery disabled in flight and then settled is not paused; made pending again by a plain update, it is paused only while its endpoint is disabled", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { claim, on, webhooks } = yield* oneSession
-      const { endpoint } = yield* webhooks.createEndpoint({ url: "https://shop.example/in-flight", events: ["payment.succeeded"] }).pipe(
-        Tenant.with("acme")
-      )
+      const { claim, endpointAt, on, webhooks } = yield* oneSession
+      const endpoint = yield* endpointAt("in-flight")
       yield* pending(on, endpoint.id, "flight", 1, "1 minute")
       const [inFlight] = yield* claim("flight-worker", 8)
       expect(inFlight!.delivery.endpointId).toBe(endpoint.id)
@@ -290,12 +287,10 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
 
   it.live("a replay racing a disable of its endpoint: no deadlock (the replay takes the endpoint's lock before the delivery's); the delivery ends paused", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { on, store, webhooks } = yield* oneSession
+      const { endpointAt, on, store, webhooks } = yield* oneSession
       // the lock holder's session and the observer's (outside the composition and the store's session)
       const sql = yield* Effect.provide(SqlClient.SqlClient, yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(url()), maxConnections: 2 })))
-      const { endpoint } = yield* webhooks.createEndpoint({ url: "https://shop.example/race", events: ["payment.succeeded"] }).pipe(
-        Tenant.with("acme")
-      )
+      const endpoint = yield* endpointAt("race")
       // two pending deliveries: the disable locks "a"'s before "b"'s (a payment's events in order)
       yield* on`INSERT INTO aegis_webhook_deliveries (endpoint_id, tenant_id, event_id, payment_id, seq, type, payload, status, next_attempt_at, created_at)
         VALUES (${endpoint.id}, 'acme', 'evt_race_a', 'pay_race_a', 1, 'payment.succeeded', '{}', 'pending', now(), now()),
@@ -303,21 +298,14 @@ describe.skipIf(databaseUrl === undefined)("MerchantWebhooks on PostgreSQL", () 
       const ids = yield* on<{ id: string; payment_id: string }>`
         SELECT id::text AS id, payment_id FROM aegis_webhook_deliveries WHERE endpoint_id = ${endpoint.id} ORDER BY payment_id`
       const [a, b] = ids.map((row) => row.id)
-      const waiters = (n: number) =>
-        sql<{ n: string }>`
-          SELECT count(*)::text AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`.pipe(
-          Effect.repeat({ until: (rows) => Number(rows[0]!.n) >= n, schedule: Schedule.spaced("10 millis") }),
-          Effect.timeout("20 seconds")
-        )
       // "a" held by another transaction: the disable's trigger waits there, its snapshot taken
       const release = yield* holdRowLock(sql, sql`SELECT id FROM aegis_webhook_deliveries WHERE id = ${a!} FOR UPDATE`)
       const disable = yield* Effect.fork(webhooks.updateEndpoint(endpoint.id, { enabled: false }).pipe(Tenant.with("acme")))
-      yield* waiters(1)
+      yield* awaitLockWaiter(sql)
       // meanwhile "b" is settled dead, then replayed: the replay waits for the endpoint the disable holds
       yield* on`UPDATE aegis_webhook_deliveries SET status = 'dead' WHERE id = ${b!}`
       const replay = yield* Effect.fork(Effect.flatMap(DateTime.now, (now) => store.replay("acme", b!, now)))
-      yield* waiters(2)
+      yield* awaitLockWaiter(sql, 2)
       // the disable goes on to "b" (had the replay locked "b" first, each would wait for the other)
       yield* release
       yield* Fiber.join(disable)

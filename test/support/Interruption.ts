@@ -28,16 +28,15 @@ export const holdRowLock = (sql: SqlClient.SqlClient, select: Effect.Effect<Read
   })
 
 /**
- * Succeeds once some session of the current database waits for a lock. The server has no way
- * to announce it: this observes it (every 10 ms, at most 10 s), it does not guess a duration.
+ * Succeeds once `sessions` sessions (default one) of the current database wait for a lock. The
+ * server has no way to announce it: this observes it (every 10 ms, at most 10 s), it does not
+ * guess a duration.
  */
-export const awaitLockWaiter = (sql: SqlClient.SqlClient) =>
-  sql<{ waiting: boolean }>`
-    SELECT EXISTS (
-      SELECT 1 FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
-    ) AS waiting`.pipe(
-    Effect.filterOrFail((rows) => rows[0]?.waiting === true, () => "no session waits for a lock yet"),
+export const awaitLockWaiter = (sql: SqlClient.SqlClient, sessions = 1) =>
+  sql<{ waiting: number }>`
+    SELECT count(*)::int AS waiting FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`.pipe(
+    Effect.filterOrFail((rows) => (rows[0]?.waiting ?? 0) >= sessions, () => `fewer than ${sessions} sessions wait for a lock yet`),
     Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.upTo("10 seconds"))),
     Effect.asVoid
   )
