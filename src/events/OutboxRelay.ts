@@ -278,30 +278,40 @@ const deliverBatchOn = <E, R>(
     // snapshot) lets the relay publish only an unbroken run: a message skipped here because
     // another statement held it, or not yet due, ends the payment's run for this round.
     //
-    // Every read of the pending messages is a plain index scan (`heads` walks the pending index
-    // one payment at a time, `ORDER BY … LIMIT 1`; the claim then locks each head by its key).
-    // A plain index scan marks the entries of rows that are dead to everyone as dead as it
-    // passes them, so later scans skip them; a bitmap scan does not, and with vacuum behind
-    // (or without one: PGlite has no autovacuum) every claim would again visit every message
-    // delivered since the last vacuum (a claim of 60 messages with 7,500 such entries: 14 ms before,
-    // 2–4 ms with index scans once they are marked).
+    // `due` walks the pending messages that are due, oldest first, one index entry at a time
+    // (`ORDER BY available_at, id LIMIT 1` on `aegis_outbox_pending`, bounded by `now()`, a
+    // stable value the index scan stops at); the claim locks each payment's earliest pending
+    // message among them by its key and stops once `batchSize` are held. Messages waiting for a
+    // retry are never walked: a failed message's later messages wait with it (see the failure's
+    // statement), so a publisher that fails for every message (a broker outage) costs each claim
+    // the messages that came due since, not every pending payment. Every read of the pending
+    // messages is a plain index scan: it marks the entries of rows that are dead to everyone as
+    // dead as it passes them, so later scans skip them; a bitmap scan does not, and with vacuum
+    // behind (or without one: PGlite has no autovacuum) every claim would again visit every
+    // message delivered since the last vacuum.
     const rows = yield* on(sql`
-      WITH RECURSIVE ${relaxedCommit(sql, relax)}, ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} heads AS (
-        (SELECT payment_id, id, available_at, leased_until FROM aegis_outbox
-          WHERE status = 'pending' ${notRecorded(sql`id`, sql`lease_owner`)}
-          ORDER BY payment_id, seq LIMIT 1)
+      WITH RECURSIVE ${relaxedCommit(sql, relax)}, ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} due AS (
+        (SELECT id, payment_id, seq, available_at, leased_until FROM aegis_outbox
+          WHERE status = 'pending' AND available_at <= now() ${notRecorded(sql`id`, sql`lease_owner`)}
+          ORDER BY available_at, id LIMIT 1)
         UNION ALL
-        SELECT n.payment_id, n.id, n.available_at, n.leased_until FROM heads h CROSS JOIN LATERAL (
-          SELECT payment_id, id, available_at, leased_until FROM aegis_outbox
-          WHERE status = 'pending' AND payment_id > h.payment_id ${notRecorded(sql`id`, sql`lease_owner`)}
-          ORDER BY payment_id, seq LIMIT 1
+        SELECT n.id, n.payment_id, n.seq, n.available_at, n.leased_until FROM due d CROSS JOIN LATERAL (
+          SELECT id, payment_id, seq, available_at, leased_until FROM aegis_outbox
+          WHERE status = 'pending' AND available_at <= now() AND (available_at, id) > (d.available_at, d.id)
+            ${notRecorded(sql`id`, sql`lease_owner`)}
+          ORDER BY available_at, id LIMIT 1
         ) n
       ), claimable AS (
-        -- the due heads in the walk's order, each locked by its key until batchSize are held: the
-        -- walk stops there (no ORDER BY over all heads, which would walk every pending payment)
+        -- the due heads (a payment's earliest pending message) in the walk's order, each locked by
+        -- its key until batchSize are held: the walk stops there
         SELECT o.id, o.payment_id, o.seq FROM (
-          SELECT id FROM heads
-          WHERE available_at <= clock_timestamp() AND (leased_until IS NULL OR leased_until < clock_timestamp())
+          SELECT d.id FROM due d
+          WHERE (d.leased_until IS NULL OR d.leased_until < clock_timestamp())
+            AND NOT EXISTS (
+              SELECT 1 FROM aegis_outbox e
+              WHERE e.payment_id = d.payment_id AND e.status = 'pending' AND e.seq < d.seq
+                ${notRecorded(sql`e.id`, sql`e.lease_owner`)}
+            )
         ) c CROSS JOIN LATERAL (
           -- status is checked again here: FOR UPDATE re-evaluates this WHERE on the latest row version,
           -- so a head another relay delivered after our snapshot is skipped, never delivered twice
@@ -418,14 +428,23 @@ const deliverBatchOn = <E, R>(
           round.delivered.push(id)
         } else {
           blocked.add(row.payment_id)
+          // The payment's later pending messages wait with it (not before its retry): a claim walks
+          // only due messages, so messages that cannot be taken before this one are never walked.
           yield* on(sql`
-            UPDATE aegis_outbox SET
-              attempts = attempts + 1,
-              last_error = ${error.slice(0, 2000)},
-              status = CASE WHEN attempts + 1 >= ${maxAttempts} THEN 'dead' ELSE 'pending' END,
-              available_at = clock_timestamp() + ${retry}::interval,
-              leased_until = NULL
-            WHERE id = ${id} AND lease_owner = ${owner}`)
+            WITH failed AS (
+              UPDATE aegis_outbox SET
+                attempts = attempts + 1,
+                last_error = ${error.slice(0, 2000)},
+                status = CASE WHEN attempts + 1 >= ${maxAttempts} THEN 'dead' ELSE 'pending' END,
+                available_at = clock_timestamp() + ${retry}::interval,
+                leased_until = NULL
+              WHERE id = ${id} AND lease_owner = ${owner}
+              RETURNING status, available_at
+            )
+            UPDATE aegis_outbox l SET available_at = f.available_at
+            FROM failed f
+            WHERE f.status = 'pending' AND l.payment_id = ${row.payment_id} AND l.seq > ${row.seq}
+              AND l.status = 'pending' AND l.available_at < f.available_at`)
         }
       }
     })

@@ -447,6 +447,59 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(second.pages).toBeLessThan(1000)
     })), 60_000)
 
+  it.live("a publisher that fails for every message (a broker outage): a claim does not walk the messages waiting for their retry", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql } = yield* emptyOutbox
+      // 2,000 payments with 3 pending messages each
+      yield* sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
+        SELECT 'evt_outage_' || i || '_' || s, 'pay_outage_' || lpad(i::text, 6, '0'), s, 'PaymentInitiated',
+          jsonb_build_object('pad', repeat('x', 300)), 'pending', now(), now()
+        FROM generate_series(1, 2000) AS i, generate_series(1, 3) AS s`
+      const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
+      const on = yield* Effect.provide(SqlClient.SqlClient, single)
+      // the outage: every head is claimed and fails (its payload is no event), to be retried in an hour
+      const failing = yield* Effect.provide(
+        OutboxRelay.deliverBatch("relay-outage", () => Effect.void, { batchSize: 2000, retryDelay: "1 hour" }),
+        single
+      )
+      expect(failing).toBe(4000) // 2,000 heads and 2,000 of their later messages (batchSize of those)
+      const waiting = yield* sql<{ heads: string; later: string }>`
+        SELECT count(*) FILTER (WHERE seq = 1 AND attempts = 1 AND available_at > now() + interval '50 minutes') AS heads,
+          count(*) FILTER (WHERE seq > 1 AND available_at > now() + interval '50 minutes') AS later
+        FROM aegis_outbox WHERE status = 'pending'`
+      // every later message waits with its payment's head
+      expect(waiting.map((r) => [Number(r.heads), Number(r.later)])).toEqual([[2000, 4000]])
+      // meanwhile, 5 new payments (their messages are events-to-be: they fail too, which is the
+      // relay's own cost of a claim, without publishing anything)
+      yield* sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
+        SELECT 'evt_new_' || i || '_' || s, 'pay_new_' || i, s, 'PaymentInitiated',
+          jsonb_build_object('pad', repeat('x', 300)), 'pending', now(), now()
+        FROM generate_series(1, 5) AS i, generate_series(1, 2) AS s`
+      const claim = Effect.map(
+        pagesReadBy(
+          on,
+          "aegis_outbox",
+          Effect.provide(OutboxRelay.deliverBatch("relay-outage", () => Effect.void, { batchSize: 10, retryDelay: "1 hour" }), single)
+        ),
+        ({ pages, result }) => ({ claimed: result, pages })
+      )
+      // the failures left an index entry per old row version: the first claim passes (and marks) them
+      yield* olderTransactionsEnded(on)
+      const first = yield* claim
+      expect(first.claimed).toBe(10)
+      yield* sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
+        SELECT 'evt_newer_' || i || '_' || s, 'pay_newer_' || i, s, 'PaymentInitiated',
+          jsonb_build_object('pad', repeat('x', 300)), 'pending', now(), now()
+        FROM generate_series(1, 5) AS i, generate_series(1, 2) AS s`
+      yield* olderTransactionsEnded(on)
+      const second = yield* claim
+      expect(second.claimed).toBe(10)
+      // a claim walks the due messages only: 180–270 table pages for the claim, the 5 failures'
+      // updates and the record; with the previous walk (every pending payment's head, due or not)
+      // 3,852 on the same setup, failures pushing later messages back included
+      expect(second.pages).toBeLessThan(600)
+    })), 60_000)
+
   it.live("a database error while recording deliveries is logged at Error with its cause; the relay goes on", () =>
     Effect.scoped(Effect.gen(function*() {
       const { ctx, sql } = yield* emptyOutbox
