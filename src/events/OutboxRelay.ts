@@ -19,8 +19,10 @@
  *   (`linger`) so that one claim takes many messages; a round that handled `batchSize` messages
  *   or more is followed by the next at once.
  * - A message whose publication fails (or whose publisher dies) is retried after `retryDelay`,
- *   and the payment's later messages wait behind it; after `maxAttempts` it goes to the `dead`
- *   state with its last error, and the payment's later messages continue.
+ *   and the payment's later messages wait behind it (pushed back to the same time: a claim walks
+ *   only due messages, so a publisher failing for every message does not make each claim walk
+ *   every pending payment); after `maxAttempts` it goes to the `dead` state with its last error,
+ *   and the payment's later messages continue.
  * - A publication is bounded by `publishTimeout` (at most half the lease) and only starts while
  *   it would end within half the batch's lease; otherwise the rest of the batch is renewed first
  *   in one statement and any message whose lease was lost is skipped (with the payment's later
