@@ -29,6 +29,17 @@ const makePayments = (n: number, prefix: string) =>
 const outboxCount = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.map(sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox`, (rows) => Number(rows[0]!.n)))
 
+/**
+ * `payments` payments with `perPayment` pending messages each, due now, named `pay_<prefix>_<i>`
+ * (zero-padded: payment-id order is creation order). The payloads are not events: each one fails
+ * to decode when published and waits for its retry (the relay's own cost, nothing published).
+ */
+const pendingMessages = (sql: SqlClient.SqlClient, prefix: string, payments: number, perPayment: number) =>
+  sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
+    SELECT 'evt_' || ${prefix} || '_' || i || '_' || s, 'pay_' || ${prefix} || '_' || lpad(i::text, 6, '0'), s, 'PaymentInitiated',
+      jsonb_build_object('pad', repeat('x', 300)), 'pending', now(), now()
+    FROM generate_series(1, ${payments}::int) AS i, generate_series(1, ${perPayment}::int) AS s`
+
 const expectOrderedPerPayment = (events: ReadonlyArray<PaymentEvent.PaymentEvent>) => {
   const last = new Map<string, number>()
   for (const e of events) {
@@ -410,10 +421,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
     Effect.scoped(Effect.gen(function*() {
       const { sql } = yield* emptyOutbox
       // 3,000 payments with 3 pending messages each (a backlog after a relay outage)
-      yield* sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
-        SELECT 'evt_backlog_' || i || '_' || s, 'pay_backlog_' || lpad(i::text, 6, '0'), s, 'PaymentInitiated',
-          jsonb_build_object('pad', repeat('x', 300)), 'pending', now(), now()
-        FROM generate_series(1, 3000) AS i, generate_series(1, 3) AS s`
+      yield* pendingMessages(sql, "backlog", 3000, 3)
       const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
       const on = yield* Effect.provide(SqlClient.SqlClient, single)
       const published: Array<string> = []
@@ -451,10 +459,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
     Effect.scoped(Effect.gen(function*() {
       const { sql } = yield* emptyOutbox
       // 2,000 payments with 3 pending messages each
-      yield* sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
-        SELECT 'evt_outage_' || i || '_' || s, 'pay_outage_' || lpad(i::text, 6, '0'), s, 'PaymentInitiated',
-          jsonb_build_object('pad', repeat('x', 300)), 'pending', now(), now()
-        FROM generate_series(1, 2000) AS i, generate_series(1, 3) AS s`
+      yield* pendingMessages(sql, "outage", 2000, 3)
       const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
       const on = yield* Effect.provide(SqlClient.SqlClient, single)
       // the outage: every head is claimed and fails (its payload is no event), to be retried in an hour
@@ -471,10 +476,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(waiting.map((r) => [Number(r.heads), Number(r.later)])).toEqual([[2000, 4000]])
       // meanwhile, 5 new payments (their messages are events-to-be: they fail too, which is the
       // relay's own cost of a claim, without publishing anything)
-      yield* sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
-        SELECT 'evt_new_' || i || '_' || s, 'pay_new_' || i, s, 'PaymentInitiated',
-          jsonb_build_object('pad', repeat('x', 300)), 'pending', now(), now()
-        FROM generate_series(1, 5) AS i, generate_series(1, 2) AS s`
+      yield* pendingMessages(sql, "new", 5, 2)
       const claim = Effect.map(
         pagesReadBy(
           on,
@@ -487,10 +489,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       yield* olderTransactionsEnded(on)
       const first = yield* claim
       expect(first.claimed).toBe(10)
-      yield* sql`INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, status, available_at, created_at)
-        SELECT 'evt_newer_' || i || '_' || s, 'pay_newer_' || i, s, 'PaymentInitiated',
-          jsonb_build_object('pad', repeat('x', 300)), 'pending', now(), now()
-        FROM generate_series(1, 5) AS i, generate_series(1, 2) AS s`
+      yield* pendingMessages(sql, "newer", 5, 2)
       yield* olderTransactionsEnded(on)
       const second = yield* claim
       expect(second.claimed).toBe(10)
