@@ -281,11 +281,11 @@ const deliverBatchOn = <E, R>(
     // another statement held it, or not yet due, ends the payment's run for this round.
     //
     // `due` walks the pending messages that are due, oldest first, one index entry at a time
-    // (`ORDER BY available_at, id LIMIT 1` on `aegis_outbox_pending`, bounded by `now()`, a
-    // stable value the index scan stops at); the claim locks each payment's earliest pending
+    // (`ORDER BY available_at, id LIMIT 1` on `aegis_outbox_pending`, bounded by `statement_timestamp()`,
+    // a stable value the index scan stops at); the claim locks each payment's earliest pending
     // message among them by its key and stops once `batchSize` are held. Messages waiting for a
     // retry are never walked: a failed message's later messages wait with it (see the failure's
-    // statement), so a publisher that fails for every message (a broker outage) costs each claim
+    // statement; one committed afterwards is inserted waiting, by `SqlStorage`), so a publisher that fails for every message (a broker outage) costs each claim
     // the messages that came due since, not every pending payment. Every read of the pending
     // messages is a plain index scan: it marks the entries of rows that are dead to everyone as
     // dead as it passes them, so later scans skip them; a bitmap scan does not, and with vacuum
@@ -294,12 +294,12 @@ const deliverBatchOn = <E, R>(
     const rows = yield* on(sql`
       WITH RECURSIVE ${relaxedCommit(sql, relax)}, ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} due AS (
         (SELECT id, payment_id, seq, available_at, leased_until FROM aegis_outbox
-          WHERE status = 'pending' AND available_at <= now() ${notRecorded(sql`id`, sql`lease_owner`)}
+          WHERE status = 'pending' AND available_at <= statement_timestamp() ${notRecorded(sql`id`, sql`lease_owner`)}
           ORDER BY available_at, id LIMIT 1)
         UNION ALL
         SELECT n.id, n.payment_id, n.seq, n.available_at, n.leased_until FROM due d CROSS JOIN LATERAL (
           SELECT id, payment_id, seq, available_at, leased_until FROM aegis_outbox
-          WHERE status = 'pending' AND available_at <= now() AND (available_at, id) > (d.available_at, d.id)
+          WHERE status = 'pending' AND available_at <= statement_timestamp() AND (available_at, id) > (d.available_at, d.id)
             ${notRecorded(sql`id`, sql`lease_owner`)}
           ORDER BY available_at, id LIMIT 1
         ) n

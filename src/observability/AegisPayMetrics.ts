@@ -13,7 +13,8 @@
  *   {@link refresh}; `aegispay_circuit_transitions_total{gateway,from,to}`: every change;
  * - `aegispay_outbox_pending`, `aegispay_outbox_oldest_pending_seconds`,
  *   `aegispay_webhook_deliveries_pending`, `aegispay_webhook_oldest_due_seconds`: backlogs, read
- *   from the database at each {@link refresh} (one indexed query each; on SQL compositions only);
+ *   from the database at each {@link refresh} (one query each; on SQL compositions only); an
+ *   outbox message's age counts from its commit, also while it waits for a retry;
  * - `aegispay_manual_review_open`: payments with an open review item, read at each {@link refresh}
  *   (SQL compositions only; one partial-index count).
  *
@@ -54,7 +55,7 @@ const reviewsOpen = Metric.gauge("aegispay_manual_review_open", {
 })
 const outboxPending = Metric.gauge("aegispay_outbox_pending", { description: "outbox messages not yet delivered" })
 const outboxOldest = Metric.gauge("aegispay_outbox_oldest_pending_seconds", {
-  description: "age of the oldest undelivered outbox message, in seconds (0 when none)"
+  description: "age of the oldest undelivered outbox message since its commit, in seconds (0 when none)"
 })
 const webhooksPending = Metric.gauge("aegispay_webhook_deliveries_pending", {
   description: "merchant webhook deliveries not yet delivered or dead-lettered"
@@ -136,7 +137,7 @@ export const refresh: Effect.Effect<void> = Effect.gen(function*() {
       Effect.catchAllCause((cause) => Effect.logWarning("metrics: reading a backlog failed", cause))
     )
   yield* backlog(
-    sql.value`SELECT count(*) AS pending, EXTRACT(EPOCH FROM clock_timestamp() - min(available_at))::float8 AS oldest
+    sql.value`SELECT count(*) AS pending, EXTRACT(EPOCH FROM clock_timestamp() - min(created_at))::float8 AS oldest
               FROM aegis_outbox WHERE status = 'pending'`,
     outboxPending,
     outboxOldest

@@ -111,8 +111,15 @@ export const make = Effect.gen(function*() {
         WHERE EXISTS (SELECT 1 FROM written)
         RETURNING event_id, payment_id, seq, type, payload, occurred_at
       ), outbox AS (
+        -- a message is not due before its payment's pending ones (one waiting for a retry after a
+        -- failed publication): claims walk only due messages, and this one could not be taken before
         INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, available_at, created_at)
-        SELECT event_id, payment_id, seq, type, payload, occurred_at, occurred_at FROM events
+        SELECT e.event_id, e.payment_id, e.seq, e.type, e.payload,
+          GREATEST(e.occurred_at, (
+            SELECT max(p.available_at) FROM aegis_outbox p WHERE p.payment_id = e.payment_id AND p.status = 'pending'
+          )),
+          e.occurred_at
+        FROM events e
       )`
   }
 

@@ -4,8 +4,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
-import { EventBus, Ids, Inbox, type PaymentEvent, PaymentService } from "aegispay"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel, Metric, MetricState, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
+import { AegisPayMetrics, EventBus, Ids, Inbox, type PaymentEvent, PaymentService } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayPg, Migrations, OutboxRelay, OutboxSignal, SqlStorage } from "aegispay/pg"
 import { AegisPayTest, TestCards } from "aegispay/testing"
@@ -497,6 +497,38 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       // updates and the record; with the previous walk (every pending payment's head, due or not)
       // 3,852 on the same setup, failures pushing later messages back included
       expect(second.pages).toBeLessThan(600)
+    })), 60_000)
+
+  it.live("a message committed while its payment's earlier one waits for a retry waits with it (never due before it); the backlog gauge counts it from its commit", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { ctx, sql } = yield* emptyOutbox
+      const payments = yield* Effect.provide(PaymentService.PaymentService, ctx)
+      const created = yield* payments.createPayment(request({ idempotencyKey: "late-message" }))
+      // the publisher is down: PaymentInitiated fails and waits an hour for its retry
+      const failed = yield* Effect.provide(
+        OutboxRelay.deliverBatch("relay-late", () => Effect.fail("broker down"), { retryDelay: "1 hour" }),
+        ctx
+      )
+      expect(failed).toBe(1)
+      yield* payments.processPayment(created.id)
+      const rows = yield* sql<{ seq: number; waits: boolean; attempts: number }>`
+        SELECT seq, available_at > now() + interval '50 minutes' AS waits, attempts FROM aegis_outbox
+        WHERE payment_id = ${created.id} ORDER BY seq`
+      // the events of the processing were committed after the failure: they wait with the first
+      expect(rows.length).toBeGreaterThan(1)
+      expect(rows.map((r) => [r.seq, r.waits])).toEqual(rows.map((r) => [r.seq, true]))
+      expect(rows[0]!.attempts).toBe(1)
+      // so a claim finds nothing due
+      const claimed = yield* Effect.provide(OutboxRelay.deliverBatch("relay-late", () => Effect.void), ctx)
+      expect(claimed).toBe(0)
+      // the backlog gauge counts a waiting message's age from its commit, not from its retry (the
+      // retry time is in the future for all of them: the outbox-backlog alert would never fire)
+      yield* sql`UPDATE aegis_outbox SET created_at = created_at - interval '10 minutes' WHERE payment_id = ${created.id}`
+      yield* Effect.provide(AegisPayMetrics.refresh, ctx)
+      const oldest = (yield* Metric.snapshot).find((pair) => pair.metricKey.name === "aegispay_outbox_oldest_pending_seconds")
+      const value = oldest !== undefined && MetricState.isGaugeState(oldest.metricState) ? Number(oldest.metricState.value) : -1
+      expect(value).toBeGreaterThanOrEqual(600)
+      expect(value).toBeLessThan(900)
     })), 60_000)
 
   it.live("a database error while recording deliveries is logged at Error with its cause; the relay goes on", () =>
