@@ -285,8 +285,9 @@ const deliverBatchOn = <E, R>(
     // a stable value the index scan stops at); the claim locks each payment's earliest pending
     // message among them by its key and stops once `batchSize` are held. Messages waiting for a
     // retry are never walked: a failed message's later messages wait with it (see the failure's
-    // statement; one committed afterwards is inserted waiting, by `SqlStorage`), so a publisher that fails for every message (a broker outage) costs each claim
-    // the messages that came due since, not every pending payment. Every read of the pending
+    // statement; one committed afterwards is inserted waiting, by `SqlStorage`), so a publisher
+    // that fails for every message (a broker outage) costs each claim the messages that came due
+    // since, not every pending payment. Every read of the pending
     // messages is a plain index scan: it marks the entries of rows that are dead to everyone as
     // dead as it passes them, so later scans skip them; a bitmap scan does not, and with vacuum
     // behind (or without one: PGlite has no autovacuum) every claim would again visit every

@@ -95,6 +95,21 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
     return { ctx, sql }
   })
 
+  /**
+   * A connection of its own (`single`, its client `on`) and claims on it, each with the outbox
+   * table pages it read (`pagesReadBy`: the claim and the counts share that one session).
+   */
+  const countedClaims = Effect.gen(function*() {
+    const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
+    const on = yield* Effect.provide(SqlClient.SqlClient, single)
+    const claim = <E>(owner: string, publish: (event: PaymentEvent.PaymentEvent) => Effect.Effect<void, E>, options?: OutboxRelay.Options) =>
+      Effect.map(
+        pagesReadBy(on, "aegis_outbox", Effect.provide(OutboxRelay.deliverBatch(owner, publish, options), single)),
+        ({ pages, result }) => ({ claimed: result, pages })
+      )
+    return { single, on, claim }
+  })
+
   it.live("three relays at once deliver every event exactly once (no crash), in order per payment; an inbox dedupes", () =>
     Effect.scoped(Effect.gen(function*() {
       const { ctx, sql } = yield* emptyOutbox
@@ -392,18 +407,13 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
           'pending', now(), now()
         FROM generate_series(1, 4000) AS i`
       yield* sql`UPDATE aegis_outbox SET status = 'delivered', delivered_at = now()`
-      // one connection: the claims and the counts of what they read share a session
-      const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
-      const on = yield* Effect.provide(SqlClient.SqlClient, single)
+      const { claim, on } = yield* countedClaims
       // the delivered rows' old versions are dead to every transaction once those running meanwhile end
       yield* olderTransactionsEnded(on)
-      const claimPages = Effect.map(
-        pagesReadBy(on, "aegis_outbox", Effect.provide(OutboxRelay.deliverBatch("relay-vacuum", () => Effect.void), single)),
-        ({ pages, result }) => {
-          expect(result).toBe(0)
-          return pages
-        }
-      )
+      const claimPages = Effect.map(claim("relay-vacuum", () => Effect.void), ({ claimed, pages }) => {
+        expect(claimed).toBe(0)
+        return pages
+      })
       const table = yield* on<{ pages: string }>`
         SELECT (pg_relation_size('aegis_outbox') / current_setting('block_size')::int)::text AS pages`
       const first = yield* claimPages
@@ -422,22 +432,12 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       const { sql } = yield* emptyOutbox
       // 3,000 payments with 3 pending messages each (a backlog after a relay outage)
       yield* pendingMessages(sql, "backlog", 3000, 3)
-      const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
-      const on = yield* Effect.provide(SqlClient.SqlClient, single)
+      const counted = yield* countedClaims
+      const on = counted.on
       const published: Array<string> = []
-      const claim = Effect.map(
-        pagesReadBy(
-          on,
-          "aegis_outbox",
-          Effect.provide(
-            OutboxRelay.deliverBatch("relay-backlog", (event) => Effect.sync(() => published.push(`${event.paymentId}/${event.seq}`)), {
-              batchSize: 10
-            }),
-            single
-          )
-        ),
-        ({ pages, result }) => ({ claimed: result, pages })
-      )
+      const claim = counted.claim("relay-backlog", (event) => Effect.sync(() => published.push(`${event.paymentId}/${event.seq}`)), {
+        batchSize: 10
+      })
       // the earlier tests' rows, deleted above, are passed (and their index entries marked) once
       yield* olderTransactionsEnded(on)
       yield* claim
@@ -460,8 +460,8 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       const { sql } = yield* emptyOutbox
       // 2,000 payments with 3 pending messages each
       yield* pendingMessages(sql, "outage", 2000, 3)
-      const single = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 1 }))
-      const on = yield* Effect.provide(SqlClient.SqlClient, single)
+      const counted = yield* countedClaims
+      const { on, single } = counted
       // the outage: every head is claimed and fails (its payload is no event), to be retried in an hour
       const failing = yield* Effect.provide(
         OutboxRelay.deliverBatch("relay-outage", () => Effect.void, { batchSize: 2000, retryDelay: "1 hour" }),
@@ -477,14 +477,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       // meanwhile, 5 new payments (their messages are events-to-be: they fail too, which is the
       // relay's own cost of a claim, without publishing anything)
       yield* pendingMessages(sql, "new", 5, 2)
-      const claim = Effect.map(
-        pagesReadBy(
-          on,
-          "aegis_outbox",
-          Effect.provide(OutboxRelay.deliverBatch("relay-outage", () => Effect.void, { batchSize: 10, retryDelay: "1 hour" }), single)
-        ),
-        ({ pages, result }) => ({ claimed: result, pages })
-      )
+      const claim = counted.claim("relay-outage", () => Effect.void, { batchSize: 10, retryDelay: "1 hour" })
       // the failures left an index entry per old row version: the first claim passes (and marks) them
       yield* olderTransactionsEnded(on)
       const first = yield* claim
