@@ -287,11 +287,10 @@ const deliverBatchOn = <E, R>(
     // retry are never walked: a failed message's later messages wait with it (see the failure's
     // statement; one committed afterwards is inserted waiting, by `SqlStorage`), so a publisher
     // that fails for every message (a broker outage) costs each claim the messages that came due
-    // since, not every pending payment. Every read of the pending
-    // messages is a plain index scan: it marks the entries of rows that are dead to everyone as
-    // dead as it passes them, so later scans skip them; a bitmap scan does not, and with vacuum
-    // behind (or without one: PGlite has no autovacuum) every claim would again visit every
-    // message delivered since the last vacuum.
+    // since, not every pending payment. Every read of the pending messages is a plain index scan:
+    // it marks the entries of rows that are dead to everyone as dead as it passes them, so later
+    // scans skip them; a bitmap scan does not, and with vacuum behind (or without one: PGlite has
+    // no autovacuum) every claim would again visit every message delivered since the last vacuum.
     const rows = yield* on(sql`
       WITH RECURSIVE ${relaxedCommit(sql, relax)}, ${carry === undefined ? sql`` : sql`${recording(sql, owner, carry)},`} due AS (
         (SELECT id, payment_id, seq, available_at, leased_until FROM aegis_outbox
