@@ -36,6 +36,9 @@
  *   failed round. Duplicates therefore happen only when a relay dies (or stalls longer than a
  *   lease), or the database keeps refusing that statement, between publishing and marking
  *   delivered; consumers dedupe by `eventId` (see `Inbox`).
+ * - `OutboxSignal.flush` (a graceful shutdown's last step) wakes the relays of this process and
+ *   waits until each has run a round that began after the call and claimed nothing more: what
+ *   was committed and due before the call is then published and recorded delivered.
  * - With a pool of 4 connections or more, a relay runs its own statements on one connection
  *   reserved while it runs (`reserveConnection`), so they never wait behind the application's.
  * - {@link run} never stops on an error: a failed round (or a failed LISTEN) is logged at Error
@@ -51,7 +54,7 @@ import { Ids } from "../domain/Ids.js"
 import * as Background from "../internal/Background.js"
 import { PaymentEvent } from "../domain/PaymentEvent.js"
 import * as Correlation from "../observability/Correlation.js"
-import { channel, OutboxSignal } from "../storage/OutboxSignal.js"
+import { channel, OutboxSignal, type RelayRegistration } from "../storage/OutboxSignal.js"
 import { StorageError } from "../storage/StorageError.js"
 import { EventBus } from "./EventBus.js"
 
@@ -548,6 +551,9 @@ export const run = <E, R>(
           return Effect.logError(`outbox relay: recording deliveries ${what} failed; they are delivered again after their lease`, cause)
         })
       )
+    /** This relay's registration on the signal (set before the first round), and the last flush it served. */
+    let registration: RelayRegistration | undefined
+    let flushedUpTo = 0
     const rounds = (reset: Effect.Effect<void>) =>
       Effect.scoped(Effect.gen(function*() {
         let on = onPool
@@ -562,18 +568,26 @@ export const run = <E, R>(
           while (true) {
             // a wake-up pending when a round starts is covered by that round's claim: drop it first
             yield* Queue.takeAll(wake)
+            // flush calls made before this claim are served once a claim finds nothing more
+            const requested = registration === undefined ? 0 : yield* registration.flushRequests
             const handled = yield* deliverBatchOn(owner, publish, options, on, relax, carried)
             yield* reset
+            if (registration !== undefined && requested > flushedUpTo) {
+              if (handled > 0) continue
+              // a claim that found nothing recorded, in its statement, what earlier rounds published
+              flushedUpTo = requested
+              yield* registration.flushed(requested)
+            }
             if (handled < batchSize) yield* idleCarrying(on)
           }
         }).pipe(Effect.onInterrupt(() => recordOrLeave("on interruption", on)))
       }))
     // while the rounds run (until the relay is interrupted), this process's commits are delivered
-    // here: its storage need not NOTIFY other processes
-    const registered = Option.isSome(signal) ? signal.value.relayRunning : Effect.void
-    return yield* Effect.scoped(
-      Effect.zipRight(registered, Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval }))
-    )
+    // here: its storage need not NOTIFY other processes; `OutboxSignal.flush` waits for them
+    return yield* Effect.scoped(Effect.gen(function*() {
+      if (Option.isSome(signal)) registration = yield* signal.value.relayRunning
+      return yield* Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval })
+    }))
   })
 
 /**

@@ -11,7 +11,7 @@
  * @since 0.2.0
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Cause, Config, Duration, Effect, Either, Exit, FiberRef, Layer, Logger, LogLevel, ManagedRuntime, Redacted, Stream } from "effect"
+import { Cause, Config, Duration, Effect, Either, Exit, FiberRef, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
 import * as AegisPayEmbedded from "../AegisPayEmbedded.js"
 import * as AegisPayPg from "../AegisPayPg.js"
 import * as Tenant from "../domain/Tenant.js"
@@ -32,9 +32,11 @@ import type * as Router from "../routing/Router.js"
 import type * as Rules from "../routing/Rules.js"
 import type * as GatewayMetrics from "../observability/GatewayMetrics.js"
 import * as KeyManagement from "../security/KeyManagement.js"
+import * as OutboxSignal from "../storage/OutboxSignal.js"
 import * as SqlCardVault from "../security/SqlCardVault.js"
 import * as Convert from "./internal/convert.js"
 import * as Errors from "./Errors.js"
+import * as Dispatcher from "./internal/dispatcher.js"
 import * as Adapter from "./internal/gateway.js"
 import * as KeyResolution from "./internal/keys.js"
 import type * as Keys from "./Keys.js"
@@ -303,6 +305,9 @@ export class AegisPay {
   readonly #handlers = new Map<string, Set<Types.EventHandler>>()
   readonly #pending = new Set<Promise<unknown>>()
   #started: Promise<void> | undefined
+  readonly #grace: Duration.Duration
+  /** The dispatcher of `on` handlers, once the runtime is built. */
+  #dispatcher: Dispatcher.Dispatcher | undefined
   #closing = false
   #closed: Promise<void> | undefined
 
@@ -312,6 +317,7 @@ export class AegisPay {
     if (mode !== "development" && mode !== "production") fail("mode", "must be \"development\" or \"production\"")
     this.#mode = mode
     this.#tenant = config.tenantId ?? Tenant.defaultId
+    this.#grace = millis("shutdownGraceMs", config.shutdownGraceMs) ?? Duration.seconds(30)
     const storage = config.storage ?? { kind: "embedded" as const }
     if (storage.kind !== "embedded" && storage.kind !== "postgres") fail("storage.kind", "must be \"embedded\" or \"postgres\"")
     if (storage.kind === "postgres" && (typeof storage.url !== "string" || storage.url.length === 0)) fail("storage.url", "a PostgreSQL URL is required")
@@ -372,7 +378,7 @@ export class AegisPay {
       },
       recovery: workers ? {} : false,
       retention: workers ? {} : false,
-      shutdown: { gracePeriod: millis("shutdownGraceMs", config.shutdownGraceMs) ?? Duration.seconds(30) }
+      shutdown: { gracePeriod: this.#grace }
     } as const
     const composition = storage.kind === "postgres"
       ? AegisPayPg.layer({
@@ -399,8 +405,8 @@ export class AegisPay {
   /** The subscription feeding `on` handlers, for the runtime's lifetime. */
   *#dispatch() {
     const bus = yield* EventBus.EventBus
-    const events = yield* bus.subscribe()
-    yield* Effect.forkScoped(Stream.runForEach(events, (event) => {
+    const events = yield* bus.subscribeQueue
+    const dispatcher = Dispatcher.make(events, (event) => {
       const handlers = [...(this.#handlers.get(event._tag) ?? []), ...(this.#handlers.get("*") ?? [])]
       if (handlers.length === 0) return Effect.void
       const view = Convert.eventOf(event)
@@ -412,7 +418,28 @@ export class AegisPay {
             )
           )
         ), { discard: true })
-    }))
+    })
+    this.#dispatcher = dispatcher
+    yield* Effect.forkScoped(dispatcher.run)
+  }
+
+  /**
+   * Before the runtime stops: the outbox relay publishes what was committed, and the handlers
+   * finish it (within the grace period; what is left stays in the outbox for the next relay).
+   */
+  #deliverCommitted(): Effect.Effect<void> {
+    const dispatcher = this.#dispatcher
+    return Effect.serviceOption(OutboxSignal.OutboxSignal).pipe(
+      Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (signal) => signal.flush })),
+      Effect.zipRight(dispatcher === undefined ? Effect.void : dispatcher.drained),
+      Effect.timeout(this.#grace),
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning(
+          "close: the events committed before it were not all handed to the handlers in time (those not published stay in the outbox for the next relay)",
+          cause
+        )
+      )
+    )
   }
 
   /** Starts the runtime once; a failure is the `StartupFailedError` of every later call. */
@@ -713,9 +740,11 @@ export class AegisPay {
   }
 
   /**
-   * Stops taking calls, lets operations in flight finish (up to `shutdownGraceMs`), stops the
-   * workers and closes the database (the pool, or the embedded database). Idempotent: every call
-   * returns the same promise. Later calls reject with `AegisPayClosedError`.
+   * Stops taking calls, lets operations in flight finish (up to `shutdownGraceMs`), delivers the
+   * events committed by then to the `on` handlers (up to `shutdownGraceMs` again; what was not
+   * published stays in the outbox for the next relay on the database), stops the workers and closes the
+   * database (the pool, or the embedded database). Idempotent: every call returns the same
+   * promise. Later calls reject with `AegisPayClosedError`.
    */
   close(): Promise<void> {
     if (this.#closed === undefined) {
@@ -723,6 +752,10 @@ export class AegisPay {
       const started = this.#started
       this.#closed = (async () => {
         await Promise.allSettled([...this.#pending, ...(started === undefined ? [] : [started])])
+        // only a runtime that was built has a relay and a dispatcher to let finish
+        if (started !== undefined && (await Promise.allSettled([started]))[0].status === "fulfilled") {
+          await this.#runtime.runPromise(this.#deliverCommitted())
+        }
         await this.#runtime.dispose()
       })()
     }

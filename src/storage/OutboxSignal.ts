@@ -12,11 +12,29 @@
  * - It is only a hint: a relay still polls, and relays in other processes rely on NOTIFY.
  * - A relay registers while it runs ({@link OutboxSignal} `relayRunning`): the SQL storage layer
  *   sends relays in other processes a NOTIFY only while no relay runs in this one.
+ * - `flush` wakes the relays of this process and waits until each has delivered what was
+ *   committed before the call (a graceful shutdown's last step before it stops them).
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, PubSub } from "effect"
+import { Context, Deferred, Effect, Layer, PubSub } from "effect"
 import type { Queue, Scope } from "effect"
+
+/**
+ * What a relay registered with `relayRunning` reports to `flush`.
+ *
+ * @since 0.9.0
+ */
+export interface RelayRegistration {
+  /** How many `flush` calls were made so far: read it when a round starts, before its claim. */
+  readonly flushRequests: Effect.Effect<number>
+  /**
+   * Tells the `flush` calls numbered up to `upTo` (a value of `flushRequests`) that this relay
+   * has delivered everything it could claim: a round that read `upTo` before its claim found
+   * nothing, and what it had published is recorded.
+   */
+  readonly flushed: (upTo: number) => Effect.Effect<void>
+}
 
 /**
  * @since 0.1.0
@@ -36,9 +54,20 @@ export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSig
    */
   readonly subscribeWithoutRelay: Effect.Effect<Queue.Dequeue<void>, never, Scope.Scope>
   /** Registers, for the lifetime of the scope, an outbox relay running in this process. */
-  readonly relayRunning: Effect.Effect<void, never, Scope.Scope>
+  readonly relayRunning: Effect.Effect<RelayRegistration, never, Scope.Scope>
   /** How many outbox relays run in this process now (registered with `relayRunning`). */
   readonly relays: Effect.Effect<number>
+  /**
+   * Wakes the outbox relays running in this process and waits until each of them has delivered
+   * what was committed before the call: a round that began after the call found nothing more it
+   * could claim, and what it had published is recorded as delivered. Then `true`; `false` at
+   * once when no relay runs here, or when one of them stops first.
+   *
+   * Not waited for: messages waiting for a retry after a failed publication, and messages leased
+   * by relays of other processes. It has no bound of its own (a relay whose database is down
+   * keeps retrying): give it one with `Effect.timeout`. Interrupting it only stops the wait.
+   */
+  readonly flush: Effect.Effect<boolean>
 }>() {}
 
 /**
@@ -59,15 +88,71 @@ export const make: Effect.Effect<OutboxSignal["Type"]> = Effect.map(
   // capacity 1, sliding: publishing never waits, and a pending wake-up is all a subscriber needs
   Effect.zip(PubSub.sliding<void>(1), PubSub.sliding<void>(1)),
   ([pubsub, withoutRelay]) => {
-    let relays = 0
+    /** The relays running now, by registration number: the last flush request each has served. */
+    const running = new Map<number, number>()
+    let registrations = 0
+    let requests = 0
+    /** The flush calls waiting: their number and the relays that have not served them yet. */
+    const waiting = new Set<{ readonly seq: number; readonly relays: Set<number>; readonly done: Deferred.Deferred<boolean> }>()
+    /** Completes the flush calls every relay of which has served them or stopped. */
+    const settle = Effect.suspend(() => {
+      const completions: Array<Effect.Effect<boolean>> = []
+      for (const waiter of waiting) {
+        let stopped = false
+        for (const relay of waiter.relays) {
+          const served = running.get(relay)
+          if (served === undefined) stopped = true
+          if (served === undefined || served >= waiter.seq) waiter.relays.delete(relay)
+        }
+        if (stopped) {
+          waiting.delete(waiter)
+          completions.push(Deferred.succeed(waiter.done, false))
+        } else if (waiter.relays.size === 0) {
+          waiting.delete(waiter)
+          completions.push(Deferred.succeed(waiter.done, true))
+        }
+      }
+      return Effect.all(completions, { discard: true })
+    })
     const announce = Effect.asVoid(PubSub.publish(pubsub, undefined))
     const announceWithoutRelay = Effect.zipRight(announce, PubSub.publish(withoutRelay, undefined))
     return OutboxSignal.of({
-      committed: Effect.suspend(() => relays > 0 ? announce : announceWithoutRelay),
+      committed: Effect.suspend(() => running.size > 0 ? announce : announceWithoutRelay),
       subscribe: PubSub.subscribe(pubsub),
       subscribeWithoutRelay: PubSub.subscribe(withoutRelay),
-      relayRunning: Effect.acquireRelease(Effect.sync(() => relays++), () => Effect.sync(() => relays--)),
-      relays: Effect.sync(() => relays)
+      relayRunning: Effect.map(
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            const relay = ++registrations
+            running.set(relay, requests)
+            return relay
+          }),
+          // a flush waiting for this relay is answered `false` (it stopped before serving it)
+          (relay) => Effect.zipRight(Effect.sync(() => running.delete(relay)), settle)
+        ),
+        (relay): RelayRegistration => ({
+          flushRequests: Effect.sync(() => requests),
+          flushed: (upTo) =>
+            Effect.suspend(() => {
+              const served = running.get(relay)
+              if (served === undefined || served >= upTo) return Effect.void
+              running.set(relay, upTo)
+              return settle
+            })
+        })
+      ),
+      relays: Effect.sync(() => running.size),
+      flush: Effect.suspend(() => {
+        if (running.size === 0) return Effect.succeed(false)
+        return Effect.flatMap(Deferred.make<boolean>(), (done) => {
+          const waiter = { seq: ++requests, relays: new Set(running.keys()), done }
+          waiting.add(waiter)
+          return announce.pipe(
+            Effect.zipRight(Deferred.await(done)),
+            Effect.ensuring(Effect.sync(() => waiting.delete(waiter)))
+          )
+        })
+      })
     })
   }
 )

@@ -373,6 +373,48 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       expect(Number(delivered[0]!.n)).toBe(done.version)
     })), 60_000)
 
+  it.live("OutboxSignal.flush: once it answers true, every message due before it is published and recorded delivered (poll one hour, batches of 2); false with no relay, and when the relay stops first", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { ctx, sql } = yield* emptyOutbox
+      const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
+      expect(yield* signal.flush).toBe(false)
+      yield* Effect.provide(makePayments(3, "flush"), ctx)
+      const total = yield* Effect.provide(outboxCount, ctx)
+      expect(total).toBeGreaterThanOrEqual(9)
+      // committed, not due yet: the relay's rounds find nothing to claim
+      yield* sql`UPDATE aegis_outbox SET available_at = now() + interval '1 hour'`
+      const { publish, queue } = yield* collector
+      const relay = yield* Effect.forkScoped(
+        Effect.provide(OutboxRelay.run(publish, { pollInterval: "1 hour", listen: false, batchSize: 2 }), ctx)
+      )
+      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      // a flush now: a round after it found nothing, and the relay waits for its hour-long poll
+      expect(yield* signal.flush.pipe(Effect.timeout("20 seconds"))).toBe(true)
+      expect(yield* Queue.size(queue)).toBe(0)
+      // due now, and nothing wakes the relay but the flush: several rounds of 2 until none is left
+      yield* sql`UPDATE aegis_outbox SET available_at = now()`
+      expect(yield* signal.flush.pipe(Effect.timeout("20 seconds"))).toBe(true)
+      const events = yield* Queue.takeAll(queue)
+      expect(events.length).toBe(total)
+      expectOrderedPerPayment([...events])
+      const left = yield* sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`
+      expect(Number(left[0]!.n)).toBe(0)
+      yield* Fiber.interrupt(relay)
+      expect(yield* signal.relays).toBe(0)
+
+      // a relay stopped while a flush waits for it: the flush answers false
+      const publishing = yield* Deferred.make<void>()
+      const stuck = yield* Effect.forkScoped(Effect.provide(
+        OutboxRelay.run(() => Effect.zipRight(Deferred.succeed(publishing, undefined), Effect.never), { pollInterval: "1 hour", listen: false }),
+        ctx
+      ))
+      yield* Effect.provide(makePayments(1, "flush-stuck"), ctx)
+      const waiting = yield* Effect.fork(signal.flush)
+      yield* Deferred.await(publishing).pipe(Effect.timeout("20 seconds"))
+      yield* Fiber.interrupt(stuck)
+      expect(yield* Fiber.join(waiting).pipe(Effect.timeout("20 seconds"))).toBe(false)
+    })), 60_000)
+
   it.live("a claim publishes only the unbroken run of a payment's messages; what follows a gap is released", () =>
     Effect.scoped(Effect.gen(function*() {
       const { ctx, sql } = yield* emptyOutbox

@@ -1,7 +1,8 @@
 /**
  * `close()` releases everything: a process running a facade program exits by itself after it
- * (no open handle left: runtime, workers, embedded database, PostgreSQL pool), and calls after
- * it reject with `AegisPayClosedError`.
+ * (no open handle left: runtime, workers, embedded database, PostgreSQL pool), calls after it
+ * reject with `AegisPayClosedError`, and the `on` handlers saw every event committed before it
+ * (the last, committed just before `close()`, was lost to them before `close()` flushed the relay).
  */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -11,6 +12,8 @@ import { lastLine, nodeArgs } from "../support/Children.js"
 
 const child = fileURLToPath(new URL("./fixtures/closeChild.ts", import.meta.url))
 const root = fileURLToPath(new URL("../..", import.meta.url))
+/** Every event create+process committed: close() hands them all to the handlers before it stops. */
+const committed = ["PaymentInitiated", "PaymentAuthenticated", "PaymentProcessing", "PaymentSucceeded"]
 
 /** Runs the child; resolves with its exit code and output, or "hung" if it has not exited in time. */
 const run = async (target: string) => {
@@ -34,21 +37,21 @@ const run = async (target: string) => {
 }
 
 describe("close()", () => {
-  it("on the embedded database: the process exits by itself; later calls reject as closed", async () => {
+  it("on the embedded database: the process exits by itself; later calls reject as closed; handlers saw every committed event", async () => {
     const result = await run("embedded")
     expect(result.stderr).toBe("")
     expect(result.code).toBe(0)
-    expect(JSON.parse(lastLine(result.stdout))).toEqual({ state: "SUCCESS", after: "AegisPayClosed", events: true })
+    expect(JSON.parse(lastLine(result.stdout))).toEqual({ state: "SUCCESS", after: "AegisPayClosed", events: committed })
   }, 180_000)
 
 })
 
 describe.skipIf(databaseUrl === undefined)("close() on PostgreSQL", () => {
   const urlOf = useTestDatabase("facade_close")
-  it("the pool is closed, the process exits by itself", async () => {
+  it("the pool is closed, the process exits by itself, handlers saw every committed event", async () => {
     const result = await run(urlOf())
     expect(result.stderr).toBe("")
     expect(result.code).toBe(0)
-    expect(JSON.parse(lastLine(result.stdout))).toEqual({ state: "SUCCESS", after: "AegisPayClosed", events: true })
+    expect(JSON.parse(lastLine(result.stdout))).toEqual({ state: "SUCCESS", after: "AegisPayClosed", events: committed })
   }, 180_000)
 })
