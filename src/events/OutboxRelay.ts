@@ -48,7 +48,7 @@
  */
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Duration, Effect, Either, Exit, Layer, Option, type ParseResult, Queue, Schedule, Schema, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Exit, Layer, Option, type ParseResult, Queue, Schedule, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { Ids } from "../domain/Ids.js"
 import * as Background from "../internal/Background.js"
@@ -128,6 +128,16 @@ type ClaimedRow = typeof ClaimedRow.Type
 
 const decodeClaimed = Schema.decodeUnknownEither(Schema.Array(ClaimedRow))
 
+const decodeHighest = Schema.decodeUnknownEither(Schema.Tuple(Schema.Struct({ id: Schema.Union(Schema.String, Schema.Number) })))
+
+/** What a claim took: how many messages, and (computed when asked) the lowest id among them. */
+interface Claim {
+  readonly handled: number
+  readonly lowest: () => bigint | undefined
+}
+
+const nothingClaimed: Claim = { handled: 0, lowest: () => undefined }
+
 const decodeEvent = Schema.decodeUnknownEither(PaymentEvent)
 
 /**
@@ -192,7 +202,7 @@ export const deliverBatch = <E, R>(
   publish: (event: PaymentEvent) => Effect.Effect<void, E, R>,
   options: Options = {}
 ): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> =>
-  Effect.flatMap(outsideTransaction, (relax) => deliverBatchOn(owner, publish, options, onPool, relax))
+  Effect.flatMap(outsideTransaction, (relax) => Effect.map(deliverBatchOn(owner, publish, options, onPool, relax), (claim) => claim.handled))
 
 /**
  * Whether the relay's statements run outside a transaction of the caller's (then they may commit
@@ -264,7 +274,7 @@ const deliverBatchOn = <E, R>(
   on: On,
   relax: boolean,
   carried?: Carried
-): Effect.Effect<number, StorageError, SqlClient.SqlClient | R> =>
+): Effect.Effect<Claim, StorageError, SqlClient.SqlClient | R> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     // what earlier rounds published is recorded by this claim, in its statement; the claim reads
@@ -345,7 +355,7 @@ const deliverBatchOn = <E, R>(
       carry.release = []
     }
     const claimed = yield* decodeClaimed(rows)
-    if (claimed.length === 0) return 0
+    if (claimed.length === 0) return nothingClaimed
     // the clock is read without an effect per message (the same clock, TestClock included)
     const clock = yield* Effect.clock
     const { publish: ordered, release } = plan(claimed)
@@ -465,7 +475,10 @@ const deliverBatchOn = <E, R>(
     ))
     if (!(yield* carryOver)) yield* record.pipe(Effect.retry({ schedule: Schedule.exponential("50 millis"), times: 2 }))
     yield* outcome
-    return claimed.length
+    return {
+      handled: claimed.length,
+      lowest: () => claimed.reduce((low, row) => BigInt(row.id) < low ? BigInt(row.id) : low, BigInt(claimed[0]!.id))
+    }
   }).pipe(Effect.catchTags(storageErrors))
 
 /** The relay's statement and decoding failures, as `StorageError`s. */
@@ -551,9 +564,23 @@ export const run = <E, R>(
           return Effect.logError(`outbox relay: recording deliveries ${what} failed; they are delivered again after their lease`, cause)
         })
       )
-    /** This relay's registration on the signal (set before the first round), and the last flush it served. */
+    /** This relay's registration on the signal (set before the first round), and the last flush it answered. */
     let registration: RelayRegistration | undefined
     let flushedUpTo = 0
+    // After a failed round, messages it claimed may stay leased to this relay, unpublished, until
+    // their lease ends (a statement that failed, or whose answer was lost): no claim of this relay
+    // sees them, so until then it answers flushes `false` rather than vouch for them.
+    const leaseMillis = Duration.toMillis(Duration.decode(options.lease ?? "30 seconds"))
+    let doubtfulUntil = Number.NEGATIVE_INFINITY
+    /** The highest outbox id when the flush numbered `watermarkFor` was first seen by a round. */
+    let watermark = 0n
+    let watermarkFor = 0
+    const highestId = (on: On) =>
+      on(sql`SELECT COALESCE(max(id), 0) AS id FROM aegis_outbox`).pipe(
+        Effect.flatMap((rows) => decodeHighest(rows)),
+        Effect.map(([row]) => BigInt(row.id)),
+        Effect.catchTags(storageErrors)
+      )
     const rounds = (reset: Effect.Effect<void>) =>
       Effect.scoped(Effect.gen(function*() {
         let on = onPool
@@ -568,15 +595,29 @@ export const run = <E, R>(
           while (true) {
             // a wake-up pending when a round starts is covered by that round's claim: drop it first
             yield* Queue.takeAll(wake)
-            // flush calls made before this claim are served once a claim finds nothing more
+            // flush calls made before this claim are answered by a claim that leaves nothing behind
+            // of what was committed before them: every message then has an id up to `watermark`
+            // (the highest id, read after those calls)
             const requested = registration === undefined ? 0 : yield* registration.flushRequests
-            const handled = yield* deliverBatchOn(owner, publish, options, on, relax, carried)
+            const flushing = registration !== undefined && requested > flushedUpTo
+            if (flushing && watermarkFor < requested) {
+              watermark = yield* highestId(on)
+              watermarkFor = requested
+            }
+            // messages this claim hands back are still leased in its own snapshot: not vouched for by it
+            const releasing = carried.release.length > 0
+            const { handled, lowest } = yield* deliverBatchOn(owner, publish, options, on, relax, carried)
             yield* reset
-            if (registration !== undefined && requested > flushedUpTo) {
-              if (handled > 0) continue
-              // a claim that found nothing recorded, in its statement, what earlier rounds published
+            if (flushing && registration !== undefined) {
+              // a claim that was not full took every due message it could: if none of them was
+              // committed before the flush, none is left; it also recorded, in its statement, what
+              // earlier rounds published (they are marked delivered)
+              const low = lowest()
+              const leftNothing = handled === 0 || (handled < batchSize && low !== undefined && low > watermark)
+              if (!leftNothing || releasing) continue
+              const now = yield* Clock.currentTimeMillis
+              yield* registration.flushed(requested, now >= doubtfulUntil)
               flushedUpTo = requested
-              yield* registration.flushed(requested)
             }
             if (handled < batchSize) yield* idleCarrying(on)
           }
@@ -584,9 +625,19 @@ export const run = <E, R>(
       }))
     // while the rounds run (until the relay is interrupted), this process's commits are delivered
     // here: its storage need not NOTIFY other processes; `OutboxSignal.flush` waits for them
+    const doubtAfterFailure = (reset: Effect.Effect<void>) =>
+      rounds(reset).pipe(Effect.tapErrorCause(() =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          doubtfulUntil = now + leaseMillis
+        })
+      ))
     return yield* Effect.scoped(Effect.gen(function*() {
-      if (Option.isSome(signal)) registration = yield* signal.value.relayRunning
-      return yield* Background.supervise("outbox relay round", rounds, { ...backoff, interval: pollInterval })
+      if (Option.isSome(signal)) {
+        registration = yield* signal.value.relayRunning
+        // flushes made before it ran are not this relay's to answer
+        flushedUpTo = yield* registration.flushRequests
+      }
+      return yield* Background.supervise("outbox relay round", doubtAfterFailure, { ...backoff, interval: pollInterval })
     }))
   })
 

@@ -11,7 +11,7 @@
  * @since 0.2.0
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Cause, Config, Duration, Effect, Either, Exit, FiberRef, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { Cause, Clock, Config, Duration, Effect, Either, Exit, FiberRef, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
 import * as AegisPayEmbedded from "../AegisPayEmbedded.js"
 import * as AegisPayPg from "../AegisPayPg.js"
 import * as Tenant from "../domain/Tenant.js"
@@ -26,6 +26,7 @@ import * as Stripe from "../gateways/stripe/Stripe.js"
 import * as Health from "../observability/Health.js"
 import * as Logging from "../observability/Logging.js"
 import * as PaymentService from "../orchestration/PaymentService.js"
+import * as Shutdown from "../orchestration/Shutdown.js"
 import type * as Ids from "../domain/Ids.js"
 import type * as CircuitBreaker from "../resilience/CircuitBreaker.js"
 import type * as Router from "../routing/Router.js"
@@ -212,6 +213,7 @@ type Services =
   | CircuitBreaker.CircuitBreakers
   | GatewayMetrics.GatewayMetrics
   | NodeHttpClientTag
+  | Shutdown.InFlight
 
 type NodeHttpClientTag = Layer.Layer.Success<typeof NodeHttpClient.layerUndici>
 
@@ -304,6 +306,8 @@ export class AegisPay {
   readonly #runtime: ManagedRuntime.ManagedRuntime<Services, never>
   readonly #handlers = new Map<string, Set<Types.EventHandler>>()
   readonly #pending = new Set<Promise<unknown>>()
+  /** Calls under way (their runs in the runtime): `close()` lets them finish. */
+  readonly #calls = new Set<Promise<unknown>>()
   #started: Promise<void> | undefined
   readonly #grace: Duration.Duration
   /** The dispatcher of `on` handlers, once the runtime is built. */
@@ -424,22 +428,34 @@ export class AegisPay {
   }
 
   /**
-   * Before the runtime stops: the outbox relay publishes what was committed, and the handlers
-   * finish it (within the grace period; what is left stays in the outbox for the next relay).
+   * What `close()` does before the runtime stops, within one grace period: calls under way
+   * finish (money-moving operations still running at the deadline are interrupted, as at any
+   * shutdown), then the outbox relay publishes what they committed and the handlers finish it.
+   * Events not published in time stay in the outbox for the next relay; events published but not
+   * yet handled at the deadline are not handed to these handlers.
    */
-  #deliverCommitted(): Effect.Effect<void> {
+  #finish(): Effect.Effect<void, never, Shutdown.InFlight> {
+    const calls = [...this.#calls]
     const dispatcher = this.#dispatcher
-    return Effect.serviceOption(OutboxSignal.OutboxSignal).pipe(
-      Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (signal) => signal.flush })),
-      Effect.zipRight(dispatcher === undefined ? Effect.void : dispatcher.drained),
-      Effect.timeout(this.#grace),
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning(
-          "close: the events committed before it were not all handed to the handlers in time (those not published stay in the outbox for the next relay)",
-          cause
+    const grace = Duration.toMillis(this.#grace)
+    return Effect.gen(function*() {
+      const deadline = (yield* Clock.currentTimeMillis) + grace
+      const left = Effect.map(Clock.currentTimeMillis, (now) => Duration.millis(Math.max(0, deadline - now)))
+      yield* Effect.promise(() => Promise.allSettled(calls)).pipe(Effect.timeoutOption(yield* left))
+      yield* (yield* Shutdown.InFlight).shutdown(yield* left)
+      const signal = yield* Effect.serviceOption(OutboxSignal.OutboxSignal)
+      const delivered = yield* Effect.gen(function*() {
+        const flushed = Option.isNone(signal) || (yield* signal.value.flush)
+        if (dispatcher !== undefined) yield* dispatcher.drained
+        return flushed
+      }).pipe(Effect.timeoutOption(yield* left))
+      if (Option.isNone(delivered) || !delivered.value) {
+        yield* Effect.logWarning(
+          "close: the events committed before it may not all have reached the handlers " +
+            "(those not published stay in the outbox for the next relay on the database)"
         )
-      )
-    )
+      }
+    })
   }
 
   /** Starts the runtime once; a failure is the `StartupFailedError` of every later call. */
@@ -458,7 +474,9 @@ export class AegisPay {
     if (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
     await this.#start()
     if (this.#closing) throw new Errors.AegisPayClosedError()
-    const exit = await this.#runtime.runPromiseExit(operation.pipe(Tenant.with(this.#tenant)))
+    const running = this.#runtime.runPromiseExit(operation.pipe(Tenant.with(this.#tenant)))
+    this.#calls.add(running)
+    const exit = await running.finally(() => this.#calls.delete(running))
     if (Exit.isSuccess(exit)) return exit.value
     throw Convert.causeError(exit.cause, this.#closing)
   }
@@ -740,11 +758,12 @@ export class AegisPay {
   }
 
   /**
-   * Stops taking calls, lets operations in flight finish (up to `shutdownGraceMs`), delivers the
-   * events committed by then to the `on` handlers (up to `shutdownGraceMs` again; what was not
-   * published stays in the outbox for the next relay on the database), stops the workers and closes the
-   * database (the pool, or the embedded database). Idempotent: every call returns the same
-   * promise. Later calls reject with `AegisPayClosedError`.
+   * Stops taking calls; lets calls under way finish; hands the `on` handlers every event
+   * committed by then and waits for them; all of it within `shutdownGraceMs` (money-moving
+   * operations still running then are interrupted and settled later by recovery; events not yet
+   * published stay in the outbox for the next relay on the database). Then stops the workers and
+   * closes the database (the pool, or the embedded database). Idempotent: every call returns the
+   * same promise. Calls made from now on, handlers' included, reject with `AegisPayClosedError`.
    */
   close(): Promise<void> {
     if (this.#closed === undefined) {
@@ -752,11 +771,14 @@ export class AegisPay {
       const started = this.#started
       this.#closed = (async () => {
         await Promise.allSettled([...this.#pending, ...(started === undefined ? [] : [started])])
-        // only a runtime that was built has a relay and a dispatcher to let finish
-        if (started !== undefined && (await Promise.allSettled([started]))[0].status === "fulfilled") {
-          await this.#runtime.runPromise(this.#deliverCommitted())
+        try {
+          // only a runtime that was built has calls, a relay and a dispatcher to let finish
+          if (started !== undefined && (await Promise.allSettled([started]))[0].status === "fulfilled") {
+            await this.#runtime.runPromise(this.#finish())
+          }
+        } finally {
+          await this.#runtime.dispose()
         }
-        await this.#runtime.dispose()
       })()
     }
     return this.#closed

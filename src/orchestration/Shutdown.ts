@@ -14,6 +14,8 @@
  *   `gracePeriod` (default 30 s) to finish and commit. Those still running then are interrupted:
  *   an interrupted send stays PROCESSING, possibly sent, and the recovery worker settles it from
  *   the gateway's own status (no double charge, no lost payment).
+ * - **Sooner:** `InFlight.shutdown` does the same on demand, for a program with work of its own
+ *   to finish after the last operation and before the scope closes.
  *
  * @since 0.1.0
  */
@@ -43,6 +45,16 @@ export class InFlight extends Context.Tag("aegispay/InFlight")<InFlight, {
   readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** How many operations are in flight. */
   readonly size: Effect.Effect<number>
+  /**
+   * Begins the shutdown now rather than when the scope closes: no new operation starts, those in
+   * flight get `within` (default: the `gracePeriod`) to finish, and those still running then are
+   * interrupted. When the scope closes afterwards, nothing is left to wait for. For a program
+   * that has work of its own to do between the last operation and the end of the scope (the
+   * facade's `close()` delivers the last events).
+   *
+   * @since 0.6.0
+   */
+  readonly shutdown: (within?: Duration.DurationInput) => Effect.Effect<void>
 }>() {}
 
 /**
@@ -57,24 +69,24 @@ export const layer = (options: ShutdownOptions = {}): Layer.Layer<InFlight> =>
       const grace = Duration.decode(options.gracePeriod ?? "30 seconds")
       const fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
       let closing = false
-      yield* Effect.addFinalizer(() =>
+      const shutdown = (within: Duration.Duration) =>
         Effect.gen(function*() {
           closing = true
           const pending = [...fibers]
           if (pending.length === 0) return
           yield* Effect.logInfo(`shutdown: waiting for ${pending.length} operations in flight`)
           // finalizers are uninterruptible: the wait itself must be, or the deadline could not cut it
-          const finished = yield* Fiber.awaitAll(pending).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+          const finished = yield* Fiber.awaitAll(pending).pipe(Effect.interruptible, Effect.timeoutOption(within))
           if (Option.isNone(finished)) {
             const late = [...fibers]
             yield* Effect.logWarning(
-              `shutdown: ${late.length} operations still in flight after ${Duration.format(grace)}: interrupted ` +
+              `shutdown: ${late.length} operations still in flight after ${Duration.format(within)}: interrupted ` +
                 "(an interrupted send stays PROCESSING and is settled by recovery from the gateway's status)"
             )
             yield* Fiber.interruptAll(late)
           }
-        })
-      )
+        }).pipe(Effect.uninterruptible)
+      yield* Effect.addFinalizer(() => shutdown(grace))
       return InFlight.of({
         run: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
           Effect.uninterruptibleMask((restore) =>
@@ -90,7 +102,8 @@ export const layer = (options: ShutdownOptions = {}): Layer.Layer<InFlight> =>
                 return restore(Fiber.join(fiber))
               })
           ),
-        size: Effect.sync(() => fibers.size)
+        size: Effect.sync(() => fibers.size),
+        shutdown: (within) => shutdown(within === undefined ? grace : Duration.decode(within))
       })
     })
   )

@@ -17,23 +17,25 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Effect, Layer, PubSub } from "effect"
+import { Context, Deferred, Effect, Exit, FiberId, Layer, PubSub } from "effect"
 import type { Queue, Scope } from "effect"
 
 /**
  * What a relay registered with `relayRunning` reports to `flush`.
  *
- * @since 0.9.0
+ * @since 0.6.0
  */
 export interface RelayRegistration {
   /** How many `flush` calls were made so far: read it when a round starts, before its claim. */
   readonly flushRequests: Effect.Effect<number>
   /**
-   * Tells the `flush` calls numbered up to `upTo` (a value of `flushRequests`) that this relay
-   * has delivered everything it could claim: a round that read `upTo` before its claim found
-   * nothing, and what it had published is recorded.
+   * Answers the `flush` calls numbered up to `upTo` (a value of `flushRequests`) for this relay:
+   * `vouched` when a round that read `upTo` before its claim found nothing more to claim and
+   * this relay holds no message it claimed without publishing or handing it back; otherwise
+   * (after a failed round, whose claimed messages may stay leased to it) those calls answer
+   * `false`.
    */
-  readonly flushed: (upTo: number) => Effect.Effect<void>
+  readonly flushed: (upTo: number, vouched: boolean) => Effect.Effect<void>
 }
 
 /**
@@ -60,12 +62,15 @@ export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSig
   /**
    * Wakes the outbox relays running in this process and waits until each of them has delivered
    * what was committed before the call: a round that began after the call found nothing more it
-   * could claim, and what it had published is recorded as delivered. Then `true`; `false` at
-   * once when no relay runs here, or when one of them stops first.
+   * could claim, and what it had published is recorded as delivered. Then `true`. `false` at
+   * once when no relay runs here; `false` when one of them stops first, or cannot vouch for it
+   * (within a lease of a failed round, messages it claimed may still be leased to it).
    *
    * Not waited for: messages waiting for a retry after a failed publication, and messages leased
    * by relays of other processes. It has no bound of its own (a relay whose database is down
-   * keeps retrying): give it one with `Effect.timeout`. Interrupting it only stops the wait.
+   * keeps retrying; on a database where other processes keep committing, a relay that keeps
+   * finding messages goes on claiming): give it one with `Effect.timeout`. Interrupting it only
+   * stops the wait.
    */
   readonly flush: Effect.Effect<boolean>
 }>() {}
@@ -88,32 +93,30 @@ export const make: Effect.Effect<OutboxSignal["Type"]> = Effect.map(
   // capacity 1, sliding: publishing never waits, and a pending wake-up is all a subscriber needs
   Effect.zip(PubSub.sliding<void>(1), PubSub.sliding<void>(1)),
   ([pubsub, withoutRelay]) => {
-    /** The relays running now, by registration number: the last flush request each has served. */
-    const running = new Map<number, number>()
+    /** The relays running now, by registration number. */
+    const running = new Set<number>()
     let registrations = 0
     let requests = 0
-    /** The flush calls waiting: their number and the relays that have not served them yet. */
-    const waiting = new Set<{ readonly seq: number; readonly relays: Set<number>; readonly done: Deferred.Deferred<boolean> }>()
-    /** Completes the flush calls every relay of which has served them or stopped. */
-    const settle = Effect.suspend(() => {
-      const completions: Array<Effect.Effect<boolean>> = []
+    interface Waiter {
+      readonly seq: number
+      /** The relays that have not answered it yet. */
+      readonly relays: Set<number>
+      /** Whether a relay could not vouch for it, or stopped first. */
+      doubtful: boolean
+      readonly done: Deferred.Deferred<boolean>
+    }
+    const waiting = new Set<Waiter>()
+    /** Synchronous: a waiter is completed in the step that removes it, never left behind. */
+    const answer = (relay: number, applies: (waiter: Waiter) => boolean, vouched: boolean) => {
       for (const waiter of waiting) {
-        let stopped = false
-        for (const relay of waiter.relays) {
-          const served = running.get(relay)
-          if (served === undefined) stopped = true
-          if (served === undefined || served >= waiter.seq) waiter.relays.delete(relay)
-        }
-        if (stopped) {
+        if (!applies(waiter) || !waiter.relays.delete(relay)) continue
+        if (!vouched) waiter.doubtful = true
+        if (waiter.relays.size === 0) {
           waiting.delete(waiter)
-          completions.push(Deferred.succeed(waiter.done, false))
-        } else if (waiter.relays.size === 0) {
-          waiting.delete(waiter)
-          completions.push(Deferred.succeed(waiter.done, true))
+          Deferred.unsafeDone(waiter.done, Exit.succeed(!waiter.doubtful))
         }
       }
-      return Effect.all(completions, { discard: true })
-    })
+    }
     const announce = Effect.asVoid(PubSub.publish(pubsub, undefined))
     const announceWithoutRelay = Effect.zipRight(announce, PubSub.publish(withoutRelay, undefined))
     return OutboxSignal.of({
@@ -124,34 +127,31 @@ export const make: Effect.Effect<OutboxSignal["Type"]> = Effect.map(
         Effect.acquireRelease(
           Effect.sync(() => {
             const relay = ++registrations
-            running.set(relay, requests)
+            running.add(relay)
             return relay
           }),
-          // a flush waiting for this relay is answered `false` (it stopped before serving it)
-          (relay) => Effect.zipRight(Effect.sync(() => running.delete(relay)), settle)
+          // a flush still waiting for this relay answers `false` (it stopped before serving it)
+          (relay) =>
+            Effect.sync(() => {
+              running.delete(relay)
+              answer(relay, () => true, false)
+            })
         ),
         (relay): RelayRegistration => ({
           flushRequests: Effect.sync(() => requests),
-          flushed: (upTo) =>
-            Effect.suspend(() => {
-              const served = running.get(relay)
-              if (served === undefined || served >= upTo) return Effect.void
-              running.set(relay, upTo)
-              return settle
-            })
+          flushed: (upTo, vouched) => Effect.sync(() => answer(relay, (waiter) => waiter.seq <= upTo, vouched))
         })
       ),
       relays: Effect.sync(() => running.size),
       flush: Effect.suspend(() => {
         if (running.size === 0) return Effect.succeed(false)
-        return Effect.flatMap(Deferred.make<boolean>(), (done) => {
-          const waiter = { seq: ++requests, relays: new Set(running.keys()), done }
-          waiting.add(waiter)
-          return announce.pipe(
-            Effect.zipRight(Deferred.await(done)),
-            Effect.ensuring(Effect.sync(() => waiting.delete(waiter)))
-          )
-        })
+        // registered in this same step as the check: a relay stopping now answers it
+        const waiter: Waiter = { seq: ++requests, relays: new Set(running), doubtful: false, done: Deferred.unsafeMake(FiberId.none) }
+        waiting.add(waiter)
+        return announce.pipe(
+          Effect.zipRight(Deferred.await(waiter.done)),
+          Effect.ensuring(Effect.sync(() => waiting.delete(waiter)))
+        )
       })
     })
   }

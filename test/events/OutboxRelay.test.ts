@@ -409,10 +409,49 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
         ctx
       ))
       yield* Effect.provide(makePayments(1, "flush-stuck"), ctx)
+      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
       const waiting = yield* Effect.fork(signal.flush)
       yield* Deferred.await(publishing).pipe(Effect.timeout("20 seconds"))
       yield* Fiber.interrupt(stuck)
       expect(yield* Fiber.join(waiting).pipe(Effect.timeout("20 seconds"))).toBe(false)
+    })), 60_000)
+
+  it.live("OutboxSignal.flush after a failed round: the messages that round claimed stay leased to the relay, unpublished, so it answers false", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { ctx, sql } = yield* emptyOutbox
+      const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
+      // the statement recording a publication failure marked "refused-by-test" fails: so does its round
+      yield* sql`CREATE OR REPLACE FUNCTION aegis_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.last_error LIKE '%refused-by-test%' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`
+      yield* sql`CREATE TRIGGER aegis_test_refuse BEFORE UPDATE ON aegis_outbox FOR EACH ROW EXECUTE FUNCTION aegis_test_refuse()`
+      yield* Effect.addFinalizer(() => sql`DROP TRIGGER IF EXISTS aegis_test_refuse ON aegis_outbox`.pipe(Effect.orDie))
+      yield* Effect.provide(makePayments(3, "flush-doubt"), ctx)
+      const total = yield* Effect.provide(outboxCount, ctx)
+      yield* sql`UPDATE aegis_outbox SET available_at = now() + interval '1 hour'`
+      // the first message of the second payment published fails (once), and recording that fails
+      const seen = yield* Ref.make<ReadonlyArray<string>>([])
+      const { publish, queue } = yield* collector
+      const refusing = (event: PaymentEvent.PaymentEvent) =>
+        Effect.flatMap(
+          Ref.modify(seen, (ids) => ids.includes(event.paymentId) ? [ids.length, ids] : [ids.length + 1, [...ids, event.paymentId]]),
+          (payments) => event.seq === 1 && payments === 2 ? Effect.fail("refused-by-test") : publish(event)
+        )
+      yield* Effect.forkScoped(Effect.provide(
+        OutboxRelay.run(refusing, { pollInterval: "1 hour", listen: false, backoff: "10 millis" }).pipe(
+          Logger.withMinimumLogLevel(LogLevel.None)
+        ),
+        ctx
+      ))
+      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      expect(yield* signal.flush.pipe(Effect.timeout("20 seconds"))).toBe(true)
+      yield* sql`UPDATE aegis_outbox SET available_at = now()`
+      // the round fails after publishing the first payment; its claim of the other two stays leased
+      // to the relay for 30 s: the next claim finds nothing, and the relay cannot vouch for them
+      expect(yield* signal.flush.pipe(Effect.timeout("20 seconds"))).toBe(false)
+      const published = yield* Queue.takeAll(queue)
+      const left = yield* sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`
+      expect(published.length).toBeLessThan(total)
+      expect(Number(left[0]!.n)).toBe(total - published.length)
     })), 60_000)
 
   it.live("a claim publishes only the unbroken run of a payment's messages; what follows a gap is released", () =>
