@@ -24,7 +24,10 @@ export interface Dispatcher {
 /**
  * @internal
  */
-export const make = <A>(queue: Queue.Dequeue<A>, handle: (event: A) => Effect.Effect<void>): Dispatcher => {
+export const make = <A>(queue: Queue.Dequeue<A>, handleEvent: (event: A) => Effect.Effect<void>): Dispatcher => {
+  // an event that cannot be handled (a defect) is logged; the dispatcher goes on with the next
+  const handle = (event: A) =>
+    handleEvent(event).pipe(Effect.catchAllDefect((defect) => Effect.logError("an AegisPay event could not be dispatched", defect)))
   /** Whether the dispatcher waits for an event, having handled all it took. */
   let idle = false
   let waiting: Array<Deferred.Deferred<void>> = []
