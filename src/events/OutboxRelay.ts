@@ -37,8 +37,11 @@
  *   lease), or the database keeps refusing that statement, between publishing and marking
  *   delivered; consumers dedupe by `eventId` (see `Inbox`).
  * - `OutboxSignal.flush` (a graceful shutdown's last step) wakes the relays of this process and
- *   waits until each has run a round that began after the call and claimed nothing more: what
- *   was committed and due before the call is then published and recorded delivered.
+ *   waits until each has run a round that began after the call and left nothing due behind of
+ *   what was committed before it (a claim that took nothing, or was not full and took only
+ *   messages with ids above the highest id read after the call): those are then published and
+ *   recorded delivered. Within a lease after a failed round a relay cannot vouch for that (its
+ *   claimed messages may still be leased to it): the flush answers `false`.
  * - With a pool of 4 connections or more, a relay runs its own statements on one connection
  *   reserved while it runs (`reserveConnection`), so they never wait behind the application's.
  * - {@link run} never stops on an error: a failed round (or a failed LISTEN) is logged at Error
@@ -634,8 +637,8 @@ export const run = <E, R>(
     return yield* Effect.scoped(Effect.gen(function*() {
       if (Option.isSome(signal)) {
         registration = yield* signal.value.relayRunning
-        // flushes made before it ran are not this relay's to answer
-        flushedUpTo = yield* registration.flushRequests
+        // flushes made before it registered are not this relay's to answer
+        flushedUpTo = registration.since
       }
       return yield* Background.supervise("outbox relay round", doubtAfterFailure, { ...backoff, interval: pollInterval })
     }))

@@ -37,7 +37,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Duration, Effect, Layer, Schedule } from "effect"
+import { Cause, Clock, Context, DateTime, Duration, Effect, Layer, Schedule } from "effect"
 import * as Payment from "../domain/Payment.js"
 import * as Tenant from "../domain/Tenant.js"
 import * as Background from "../internal/Background.js"
@@ -174,8 +174,11 @@ export const make = (config: Config = {}) =>
           Effect.catchAll((error) => Effect.succeed(failed(payment.id)(error))),
           // a defect (a bug in an adapter or a hook) ends this payment's recovery only: it is
           // logged with its cause and reported; its siblings are never interrupted
-          Effect.catchAllCause((cause) =>
-            Effect.as(Effect.logError("recovery of a payment failed with a defect", cause), failed(payment.id)({ _tag: "Defect" }))
+          Effect.catchAllCause((cause): Effect.Effect<Outcome> =>
+            // a shutdown under way refused to start the operation (InFlight): still open, not a defect
+            Cause.isInterruptedOnly(cause)
+              ? Effect.as(Effect.logDebug("recovery of a payment not started: shutting down"), { _tag: "open", paymentId: payment.id })
+              : Effect.as(Effect.logError("recovery of a payment failed with a defect", cause), failed(payment.id)({ _tag: "Defect" }))
           ),
           Effect.annotateLogs("paymentId", payment.id)
         ), { concurrency })

@@ -26,12 +26,15 @@ import type { Queue, Scope } from "effect"
  * @since 0.6.0
  */
 export interface RelayRegistration {
+  /** How many `flush` calls had been made when the relay registered (those are not its to answer). */
+  readonly since: number
   /** How many `flush` calls were made so far: read it when a round starts, before its claim. */
   readonly flushRequests: Effect.Effect<number>
   /**
    * Answers the `flush` calls numbered up to `upTo` (a value of `flushRequests`) for this relay:
-   * `vouched` when a round that read `upTo` before its claim found nothing more to claim and
-   * this relay holds no message it claimed without publishing or handing it back; otherwise
+   * `vouched` when a round that read `upTo` before its claim left nothing behind that was
+   * committed before those calls (it claimed nothing, or was not full and took only later
+   * messages) and this relay holds no message it claimed without publishing or handing it back; otherwise
    * (after a failed round, whose claimed messages may stay leased to it) those calls answer
    * `false`.
    */
@@ -61,16 +64,16 @@ export class OutboxSignal extends Context.Tag("aegispay/OutboxSignal")<OutboxSig
   readonly relays: Effect.Effect<number>
   /**
    * Wakes the outbox relays running in this process and waits until each of them has delivered
-   * what was committed before the call: a round that began after the call found nothing more it
-   * could claim, and what it had published is recorded as delivered. Then `true`. `false` at
+   * what was committed before the call: a round that began after the call left nothing due
+   * behind of it, and what it had published is recorded as delivered. Then `true`. `false` at
    * once when no relay runs here; `false` when one of them stops first, or cannot vouch for it
    * (within a lease of a failed round, messages it claimed may still be leased to it).
    *
    * Not waited for: messages waiting for a retry after a failed publication, and messages leased
    * by relays of other processes. It has no bound of its own (a relay whose database is down
-   * keeps retrying; on a database where other processes keep committing, a relay that keeps
-   * finding messages goes on claiming): give it one with `Effect.timeout`. Interrupting it only
-   * stops the wait.
+   * keeps retrying): give it one with `Effect.timeout`. Other processes' later commits do not
+   * prolong it (a relay reads the highest outbox id once per flush and answers at the first claim,
+   * not full, that took nothing up to it). Interrupting it only stops the wait.
    */
   readonly flush: Effect.Effect<boolean>
 }>() {}
@@ -128,16 +131,17 @@ export const make: Effect.Effect<OutboxSignal["Type"]> = Effect.map(
           Effect.sync(() => {
             const relay = ++registrations
             running.add(relay)
-            return relay
+            return { relay, since: requests }
           }),
           // a flush still waiting for this relay answers `false` (it stopped before serving it)
-          (relay) =>
+          ({ relay }) =>
             Effect.sync(() => {
               running.delete(relay)
               answer(relay, () => true, false)
             })
         ),
-        (relay): RelayRegistration => ({
+        ({ relay, since }): RelayRegistration => ({
+          since,
           flushRequests: Effect.sync(() => requests),
           flushed: (upTo, vouched) => Effect.sync(() => answer(relay, (waiter) => waiter.seq <= upTo, vouched))
         })

@@ -112,10 +112,12 @@ export const make = Effect.gen(function*() {
         RETURNING event_id, payment_id, seq, type, payload, occurred_at
       ), outbox AS (
         -- a message is not due before its payment's pending ones (one waiting for a retry after a
-        -- failed publication): claims walk only due messages, and this one could not be taken before
+        -- failed publication): claims walk only due messages, and this one could not be taken before.
+        -- Otherwise it is due at once by the database's clock (claims compare with it): an
+        -- application clock ahead of the database's must not make a committed message wait
         INSERT INTO aegis_outbox (event_id, payment_id, seq, type, payload, available_at, created_at)
         SELECT e.event_id, e.payment_id, e.seq, e.type, e.payload,
-          GREATEST(e.occurred_at, (
+          GREATEST(LEAST(e.occurred_at, clock_timestamp()), (
             SELECT max(p.available_at) FROM aegis_outbox p WHERE p.payment_id = e.payment_id AND p.status = 'pending'
           )),
           e.occurred_at

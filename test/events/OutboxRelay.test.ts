@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel, Metric, MetricState, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
+import { Cause, type Clock, Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel, Metric, MetricState, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
 import { AegisPayMetrics, EventBus, Ids, Inbox, type PaymentEvent, PaymentService } from "aegispay"
 import { AegisPayEmbedded } from "aegispay/embedded"
 import { AegisPayPg, Migrations, OutboxRelay, OutboxSignal, SqlStorage } from "aegispay/pg"
@@ -414,6 +414,27 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       yield* Deferred.await(publishing).pipe(Effect.timeout("20 seconds"))
       yield* Fiber.interrupt(stuck)
       expect(yield* Fiber.join(waiting).pipe(Effect.timeout("20 seconds"))).toBe(false)
+    })), 60_000)
+
+  it.live("a message is due at once by the database's clock: an application clock an hour ahead does not hide it from a flush", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { ctx } = yield* emptyOutbox
+      const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
+      const { publish, queue } = yield* collector
+      yield* Effect.forkScoped(Effect.provide(OutboxRelay.run(publish, { pollInterval: "1 hour", listen: false }), ctx))
+      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      const live = yield* Effect.clock
+      const ahead: Clock.Clock = {
+        ...live,
+        unsafeCurrentTimeMillis: () => live.unsafeCurrentTimeMillis() + 3_600_000,
+        currentTimeMillis: Effect.sync(() => live.unsafeCurrentTimeMillis() + 3_600_000),
+        unsafeCurrentTimeNanos: () => live.unsafeCurrentTimeNanos() + 3_600_000_000_000n,
+        currentTimeNanos: Effect.sync(() => live.unsafeCurrentTimeNanos() + 3_600_000_000_000n)
+      }
+      yield* Effect.provide(makePayments(2, "skew"), ctx).pipe(Effect.withClock(ahead))
+      const total = yield* Effect.provide(outboxCount, ctx)
+      expect(yield* signal.flush.pipe(Effect.timeout("20 seconds"))).toBe(true)
+      expect((yield* Queue.takeAll(queue)).length).toBe(total)
     })), 60_000)
 
   it.live("OutboxSignal.flush after a failed round: the messages that round claimed stay leased to the relay, unpublished, so it answers false", () =>

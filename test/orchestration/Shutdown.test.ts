@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { type Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
-import { PaymentService, Shutdown } from "aegispay"
+import { PaymentService, Recovery, Shutdown } from "aegispay"
 import { AegisPayTest, MockGateway } from "aegispay/testing"
 import { request } from "../helpers.js"
 
@@ -22,7 +22,9 @@ const build = (gracePeriod: Duration.DurationInput) =>
     const settle = Effect.gen(function*() {
       while ((yield* inFlight) > 0) yield* Effect.yieldNow()
     })
-    return { scope, payments: yield* payments, ledger, inFlight, settle }
+    const shutdown = (within: Duration.DurationInput) => Effect.provide(Effect.flatMap(Shutdown.InFlight, (f) => f.shutdown(within)), ctx)
+    const recovery = Effect.provide(Effect.flatMap(Recovery.make({ stuckAfter: "1 minute" }), (r) => r.runOnce), ctx)
+    return { scope, payments: yield* payments, ledger, inFlight, settle, shutdown, recovery }
   })
 
 describe("graceful shutdown", () => {
@@ -75,5 +77,27 @@ describe("graceful shutdown", () => {
       const after = yield* payments.getPayment(created.id)
       expect(after.state).toBe("PROCESSING") // never failed, never sent elsewhere
       expect((yield* ledger).charges.length).toBe(0)
+    }))
+
+  it.effect("InFlight.shutdown begins the shutdown before the scope closes: it waits within its bound, interrupts the rest; recovery then leaves the payment open, not failed", () =>
+    Effect.gen(function*() {
+      const { inFlight, ledger, payments, recovery, scope, shutdown } = yield* build("1 minute")
+      const created = yield* payments.createPayment(request())
+      yield* Effect.fork(payments.processPayment(created.id))
+      yield* TestClock.adjust("25 seconds") // the charge is in flight
+      const stopping = yield* Effect.fork(shutdown("2 seconds"))
+      yield* TestClock.adjust("1 second")
+      expect(stopping.unsafePoll()).toBe(null) // within its bound, still waiting
+      expect(Exit.isInterrupted(yield* payments.processPayment(created.id).pipe(Effect.exit))).toBe(true)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(stopping)
+      expect(yield* inFlight).toBe(0)
+      expect((yield* payments.getPayment(created.id)).state).toBe("PROCESSING")
+      expect((yield* ledger).charges.length).toBe(0)
+      // a recovery pass during the rest of the shutdown starts nothing: the payment is still open
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* recovery).toEqual({ examined: 1, resolved: 0, stillOpen: 1, failed: [] })
+      // the scope's end finds nothing left to wait for
+      yield* Scope.close(scope, Exit.void)
     }))
 })

@@ -14,9 +14,10 @@ export interface Dispatcher {
   readonly run: Effect.Effect<never>
   /**
    * Waits until every event in the subscription has been handled (the dispatcher waits for the
-   * next one). An event published now is in the subscription already: after the relay's flush
-   * (which ends with a database round trip after its last publication), this waits for all of
-   * them.
+   * next one). An event published is in the subscription at once, but one handed straight to the
+   * dispatcher's waiting `take` is seen only once the dispatcher fiber resumes: after the relay's
+   * flush the events it vouched for were published at least one database round trip earlier
+   * (the answering claim), by when the dispatcher has taken them.
    */
   readonly drained: Effect.Effect<void>
 }
