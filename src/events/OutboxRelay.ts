@@ -480,7 +480,7 @@ const deliverBatchOn = <E, R>(
     yield* outcome
     return {
       handled: claimed.length,
-      lowest: () => claimed.reduce((low, row) => BigInt(row.id) < low ? BigInt(row.id) : low, BigInt(claimed[0]!.id))
+      lowest: () => BigInt(claimed.reduce((low, row) => compareIds(row, low) < 0 ? row : low).id)
     }
   }).pipe(Effect.catchTags(storageErrors))
 
@@ -602,8 +602,9 @@ export const run = <E, R>(
             // of what was committed before them: every message then has an id up to `watermark`
             // (the highest id, read after those calls)
             const requested = registration === undefined ? 0 : yield* registration.flushRequests
-            const flushing = registration !== undefined && requested > flushedUpTo
-            if (flushing && watermarkFor < requested) {
+            /** The registration, while flush calls wait for this round's answer. */
+            const flushing = registration !== undefined && requested > flushedUpTo ? registration : undefined
+            if (flushing !== undefined && watermarkFor < requested) {
               watermark = yield* highestId(on)
               watermarkFor = requested
             }
@@ -611,7 +612,7 @@ export const run = <E, R>(
             const releasing = carried.release.length > 0
             const { handled, lowest } = yield* deliverBatchOn(owner, publish, options, on, relax, carried)
             yield* reset
-            if (flushing && registration !== undefined) {
+            if (flushing !== undefined) {
               // a claim that was not full took every due message it could: if none of them was
               // committed before the flush, none is left; it also recorded, in its statement, what
               // earlier rounds published (they are marked delivered)
@@ -619,7 +620,7 @@ export const run = <E, R>(
               const leftNothing = handled === 0 || (handled < batchSize && low !== undefined && low > watermark)
               if (!leftNothing || releasing) continue
               const now = yield* Clock.currentTimeMillis
-              yield* registration.flushed(requested, now >= doubtfulUntil)
+              yield* flushing.flushed(requested, now >= doubtfulUntil)
               flushedUpTo = requested
             }
             if (handled < batchSize) yield* idleCarrying(on)

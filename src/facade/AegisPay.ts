@@ -770,12 +770,11 @@ export class AegisPay {
       this.#closing = true
       const started = this.#started
       this.#closed = (async () => {
-        await Promise.allSettled([...this.#pending, ...(started === undefined ? [] : [started])])
+        await Promise.allSettled([...this.#pending])
+        // only a runtime that was built has calls, a relay and a dispatcher to let finish
+        const built = started !== undefined && await started.then(() => true, () => false)
         try {
-          // only a runtime that was built has calls, a relay and a dispatcher to let finish
-          if (started !== undefined && (await Promise.allSettled([started]))[0].status === "fulfilled") {
-            await this.#runtime.runPromise(this.#finish())
-          }
+          if (built) await this.#runtime.runPromise(this.#finish())
         } finally {
           await this.#runtime.dispose()
         }

@@ -87,13 +87,22 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       Layer.provideMerge(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 8 }))
     )
 
-  /** The services without a relay, over an empty outbox. */
+  /** The services without a relay, over an empty outbox; their in-process `OutboxSignal`. */
   const emptyOutbox = Effect.gen(function*() {
     const ctx = yield* Layer.build(withoutRelay())
     const sql = yield* Effect.provide(SqlClient.SqlClient, ctx)
     yield* sql`DELETE FROM aegis_outbox`
-    return { ctx, sql }
+    const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
+    return { ctx, sql, signal }
   })
+
+  /** How many outbox messages are not delivered (pending or dead). */
+  const undeliveredCount = (sql: SqlClient.SqlClient) =>
+    Effect.map(sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`, (rows) => Number(rows[0]!.n))
+
+  /** Waits (bounded, no sleep) until `n` relays are registered on the signal. */
+  const relaysRegistered = (signal: OutboxSignal.OutboxSignal["Type"], n: number) =>
+    signal.relays.pipe(Effect.repeat({ until: (k) => k === n, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
 
   /**
    * A connection of its own (`single`, its client `on`) and claims on it, each with the outbox
@@ -125,11 +134,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
         Effect.fork(Effect.provide(OutboxRelay.run(publish, { batchSize: 7, pollInterval: "50 millis" }), ctx)))
       yield* Deferred.await(done)
       // the last publication is recorded right after it; observe that, bounded
-      const undelivered = Effect.map(
-        sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`,
-        (rows) => Number(rows[0]!.n)
-      )
-      const remaining = yield* undelivered.pipe(
+      const remaining = yield* undeliveredCount(sql).pipe(
         Effect.repeat(Schedule.recurUntil((n: number) => n === 0).pipe(Schedule.addDelay(() => "10 millis"))),
         Effect.timeout("10 seconds")
       )
@@ -250,7 +255,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("payment commits do not NOTIFY: a process with a relay of its own sends none, one without wakes the others after its commits", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { ctx, sql } = yield* emptyOutbox
+      const { ctx, signal, sql } = yield* emptyOutbox
       // another process's LISTEN, counting what this one sends; a marker NOTIFY of the test's own
       // is received after every notification committed before it (delivery follows commit order)
       const listener = yield* Layer.build(AegisPayPg.layerClient({ url: Redacted.make(databaseUrlOf()), maxConnections: 2 }))
@@ -271,11 +276,10 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       yield* untilMarker("start")
       // 1. a relay runs in the writing process (registered before any commit): its commits wake
       // it in-process, and nothing is sent to other processes
-      const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
       const { publish } = yield* collector
       // (forked in the test's scope, which outlives it: the relay counts while its fiber runs)
       const relay = yield* Effect.fork(Effect.provide(OutboxRelay.run(publish, { listen: false }), ctx))
-      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      yield* relaysRegistered(signal, 1)
       yield* Effect.provide(makePayments(10, "notify-local"), ctx)
       expect(yield* untilMarker("local")).toEqual([])
       // 2. no relay runs there any more: its commits wake the relays of other processes
@@ -364,19 +368,14 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       const events = yield* Queue.takeBetween(queue, done.version, done.version).pipe(Effect.timeout("20 seconds"))
       expect([...events].map((e) => e.seq)).toEqual(Array.from({ length: done.version }, (_, i) => i + 1))
       // every message is recorded delivered (the last round's on its own, when no round followed)
-      const pending = Effect.map(
-        sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`,
-        (rows) => Number(rows[0]!.n)
-      )
-      yield* pending.pipe(Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      yield* undeliveredCount(sql).pipe(Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
       const delivered = yield* sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status = 'delivered' AND payment_id = ${created.id}`
       expect(Number(delivered[0]!.n)).toBe(done.version)
     })), 60_000)
 
   it.live("OutboxSignal.flush: once it answers true, every message due before it is published and recorded delivered (poll one hour, batches of 2); false with no relay, and when the relay stops first", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { ctx, sql } = yield* emptyOutbox
-      const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
+      const { ctx, signal, sql } = yield* emptyOutbox
       expect(yield* signal.flush).toBe(false)
       yield* Effect.provide(makePayments(3, "flush"), ctx)
       const total = yield* Effect.provide(outboxCount, ctx)
@@ -387,7 +386,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       const relay = yield* Effect.forkScoped(
         Effect.provide(OutboxRelay.run(publish, { pollInterval: "1 hour", listen: false, batchSize: 2 }), ctx)
       )
-      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      yield* relaysRegistered(signal, 1)
       // a flush now: a round after it found nothing, and the relay waits for its hour-long poll
       expect(yield* signal.flush.pipe(Effect.timeout("20 seconds"))).toBe(true)
       expect(yield* Queue.size(queue)).toBe(0)
@@ -397,8 +396,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       const events = yield* Queue.takeAll(queue)
       expect(events.length).toBe(total)
       expectOrderedPerPayment([...events])
-      const left = yield* sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`
-      expect(Number(left[0]!.n)).toBe(0)
+      expect(yield* undeliveredCount(sql)).toBe(0)
       yield* Fiber.interrupt(relay)
       expect(yield* signal.relays).toBe(0)
 
@@ -409,7 +407,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
         ctx
       ))
       yield* Effect.provide(makePayments(1, "flush-stuck"), ctx)
-      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      yield* relaysRegistered(signal, 1)
       const waiting = yield* Effect.fork(signal.flush)
       yield* Deferred.await(publishing).pipe(Effect.timeout("20 seconds"))
       yield* Fiber.interrupt(stuck)
@@ -418,11 +416,10 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("a message is due at once by the database's clock: an application clock an hour ahead does not hide it from a flush", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { ctx } = yield* emptyOutbox
-      const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
+      const { ctx, signal } = yield* emptyOutbox
       const { publish, queue } = yield* collector
       yield* Effect.forkScoped(Effect.provide(OutboxRelay.run(publish, { pollInterval: "1 hour", listen: false }), ctx))
-      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      yield* relaysRegistered(signal, 1)
       const live = yield* Effect.clock
       const ahead: Clock.Clock = {
         ...live,
@@ -439,8 +436,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
 
   it.live("OutboxSignal.flush after a failed round: the messages that round claimed stay leased to the relay, unpublished, so it answers false", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { ctx, sql } = yield* emptyOutbox
-      const signal = Option.getOrThrow(yield* Effect.provide(Effect.serviceOption(OutboxSignal.OutboxSignal), ctx))
+      const { ctx, signal, sql } = yield* emptyOutbox
       // the statement recording a publication failure marked "refused-by-test" fails: so does its round
       yield* sql`CREATE OR REPLACE FUNCTION aegis_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN IF NEW.last_error LIKE '%refused-by-test%' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`
@@ -463,16 +459,15 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
         ),
         ctx
       ))
-      yield* signal.relays.pipe(Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("10 millis") }), Effect.timeout("20 seconds"))
+      yield* relaysRegistered(signal, 1)
       expect(yield* signal.flush.pipe(Effect.timeout("20 seconds"))).toBe(true)
       yield* sql`UPDATE aegis_outbox SET available_at = now()`
       // the round fails after publishing the first payment; its claim of the other two stays leased
       // to the relay for 30 s: the next claim finds nothing, and the relay cannot vouch for them
       expect(yield* signal.flush.pipe(Effect.timeout("20 seconds"))).toBe(false)
       const published = yield* Queue.takeAll(queue)
-      const left = yield* sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`
       expect(published.length).toBeLessThan(total)
-      expect(Number(left[0]!.n)).toBe(total - published.length)
+      expect(yield* undeliveredCount(sql)).toBe(total - published.length)
     })), 60_000)
 
   it.live("a claim publishes only the unbroken run of a payment's messages; what follows a gap is released", () =>
@@ -674,10 +669,7 @@ describe.skipIf(databaseUrl === undefined)("outbox on PostgreSQL", () => {
       // (published, but its delivery was never recorded) once its lease has expired
       const second = yield* payments.createPayment(request({ idempotencyKey: "mark-1" }))
       yield* takeUntil(queue, second.id, 1)
-      const undelivered = Effect.map(
-        sql<{ n: string }>`SELECT count(*) AS n FROM aegis_outbox WHERE status <> 'delivered'`,
-        (rows) => Number(rows[0]!.n)
-      )
+      const undelivered = undeliveredCount(sql)
       yield* undelivered.pipe(
         Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("50 millis") }),
         Effect.timeout("20 seconds")
